@@ -1,0 +1,69 @@
+"""Great Expectations checks on the raw audit events, per partition window.
+
+The structural suite is blocking: an event without a unique id or outside its
+partition would duplicate or misplace activity in every model downstream.
+"""
+
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+from dsassets.defs.extract.audit_events import raw_docusign_audit_events
+from dsassets.defs.resources import LakeResource
+from dsassets.lib.expectations import REQUIRED_EVENT_COLUMNS, validate_event_ips, validate_raw_events
+from dsassets.lib.partitions import DAILY
+from dsassets.lib.raw_events import DATASET
+
+# Share of events whose IP must parse before the warning fires.
+IP_PARSE_MOSTLY = 0.99
+
+
+def read_window(lake: LakeResource, context: dg.AssetCheckExecutionContext, columns: list[str]) -> pl.DataFrame:
+    """The given columns (plus `dt`) of the raw events stored in the check's partition window."""
+    start, end = context.partition_time_window
+    glob = lake.lake.glob(DATASET)
+    with duckdb.connect() as con:
+        con.execute("set timezone = 'UTC'")
+        available = {
+            row[0]
+            for row in con.execute(
+                "select name from parquet_schema($glob) where name != 'duckdb_schema'", {"glob": glob}
+            ).fetchall()
+        } if lake.lake.partitions(DATASET) else set()
+        selected = ", ".join(f'"{c}"' for c in columns if c in available)
+        if not selected:
+            return pl.DataFrame({"dt": []})
+        return con.execute(
+            f"""
+            select {selected}, dt::varchar as dt
+            from read_parquet($glob, hive_partitioning = true, union_by_name = true)
+            where dt >= $start and dt < $end
+            """,
+            {"glob": glob, "start": start.date().isoformat(), "end": end.date().isoformat()},
+        ).pl()
+
+
+@dg.asset_check(asset=raw_docusign_audit_events, blocking=True, partitions_def=DAILY)
+def raw_audit_events_valid(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
+    """GX: eventId present and unique, required columns present, every event inside its partition's day."""
+    start, end = context.partition_time_window
+    events = read_window(lake, context, list(REQUIRED_EVENT_COLUMNS))
+    outcome = validate_raw_events(events, start, end)
+    return dg.AssetCheckResult(
+        passed=outcome.success,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"rows": len(events), **outcome.metadata()},
+    )
+
+
+@dg.asset_check(asset=raw_docusign_audit_events, blocking=False, partitions_def=DAILY)
+def raw_audit_event_ips_parse(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
+    """GX: at least 99% of events carry an IP address that parses as IPv4 or IPv6 (warning only)."""
+    events = read_window(lake, context, ["ipAddress"])
+    outcome = validate_event_ips(events, IP_PARSE_MOSTLY) if len(events) else None
+    return dg.AssetCheckResult(
+        passed=outcome.success if outcome else True,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"rows": len(events), **(outcome.metadata() if outcome else {})},
+    )

@@ -1,0 +1,199 @@
+"""Daily snapshots of current-state DocuSign data: accounts, users, memberships, settings.
+
+DocuSign only serves the present. A partition therefore holds the state as it
+was when the snapshot was really taken (`_snapshot_taken_at`), and history
+builds up from the daily scheduled runs. A range run against real DocuSign
+takes one snapshot and records its true time in every partition of the range;
+the simulator, which knows its past, serves each day's end-of-day state.
+"""
+
+
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Callable, Iterator
+
+import dagster as dg
+import pyarrow as pa
+
+from dsassets.defs.resources import DocuSignResource, LakeResource
+from dsassets.lib import schemas
+from dsassets.lib.docusign_client import DocuSignClient, parse_account_settings, parse_password_rules
+from dsassets.lib.partitions import DAILY
+from dsassets.lib.raw_events import days_in
+from dsassets.lib.snapshots import snapshot_table
+
+Tables = dict[str, pa.Table]
+
+
+def _day_end(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time.min, timezone.utc)
+
+
+def _snapshots_per_day(
+    context: dg.AssetExecutionContext,
+    docusign: DocuSignResource,
+    lake: LakeResource,
+    take: Callable[[DocuSignClient, str, datetime], Tables],
+) -> Iterator[dg.MaterializeResult]:
+    start, end = context.partition_time_window
+    days = days_in(start, end)
+    source = docusign.source
+    taken: dict[date, tuple[datetime, Tables]] = {}
+    # Take every snapshot before writing any, so a failure leaves the lake unchanged.
+    reuse: tuple[datetime, Tables] | None = None
+    for day in days:
+        if source == "docusign" and reuse is not None:
+            taken[day] = reuse
+            continue
+        taken_at = docusign.snapshot_time(_day_end(day))
+        with docusign.client(as_of=taken_at) as client:
+            taken[day] = reuse = (taken_at, take(client, source, taken_at))
+    backdated = [d.isoformat() for d, (at, _) in taken.items() if at.date() > d]
+    if backdated:
+        context.log.warning(
+            f"DocuSign only serves current state: partitions {backdated} hold a snapshot taken "
+            f"at {taken[days[0]][0].isoformat()}, recorded as such in _snapshot_taken_at"
+        )
+    for day, (_, tables) in taken.items():
+        for dataset, table in tables.items():
+            lake.lake.write_partition(table, dataset, day)
+    for dataset in next(iter(taken.values()))[1]:
+        rows = {d.isoformat(): t[dataset].num_rows for d, (_, t) in taken.items()}
+        yield dg.MaterializeResult(
+            asset_key=dataset,
+            metadata={
+                "source": source,
+                "simulated": source == "simulator",
+                "row_count": dg.MetadataValue.int(sum(rows.values())),
+                "rows_per_day": dg.MetadataValue.json(rows),
+                "snapshot_taken_at": dg.MetadataValue.json(
+                    {d.isoformat(): at.isoformat() for d, (at, _) in taken.items()}
+                ),
+                "backdated_partitions": dg.MetadataValue.json(backdated),
+                "path": dg.MetadataValue.path(str(lake.lake.dataset_dir(dataset))),
+            },
+        )
+
+
+def _spec(name: str, description: str) -> dg.AssetSpec:
+    return dg.AssetSpec(name, group_name="raw", kinds={"python", "parquet"}, description=description)
+
+
+@dg.multi_asset(
+    specs=[
+        _spec("raw_docusign_accounts", "Accounts of the organization (Admin API), one row per account per snapshot."),
+        _spec(
+            "raw_docusign_organization_users",
+            "Organization users (Admin API dsprofile), one row per user per snapshot.",
+        ),
+        _spec(
+            "raw_docusign_memberships",
+            "Each user's membership in each account: status, admin flag, permission profile, "
+            "created/closed dates (Admin API dsprofile), one row per membership per snapshot.",
+        ),
+    ],
+    partitions_def=DAILY,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def raw_docusign_organization(
+    context: dg.AssetExecutionContext, docusign: DocuSignResource, lake: LakeResource
+):
+    """Admin API snapshot: the organization's accounts, its users and their per-account memberships."""
+    yield from _snapshots_per_day(context, docusign, lake, take_organization_snapshot)
+
+
+def take_organization_snapshot(client: DocuSignClient, source: str, taken_at: datetime) -> Tables:
+    org = client.organization()
+    org_id = org["id"]
+    accounts = client.organization_accounts()
+    user_ids: dict[str, None] = {}
+    for account in accounts:
+        for user in client.organization_users(account["id"]):
+            user_ids.setdefault(user["id"])
+    profiles = [client.user_profile(user_id) for user_id in user_ids]
+
+    def user_row(p: dict) -> dict:
+        emails = [m.get("email") for m in p.get("memberships") or [] if m.get("email")]
+        return {**p, "organization_id": org_id, "email": p.get("email") or (emails[0] if emails else None)}
+
+    def membership_rows():
+        for p in profiles:
+            for m in p.get("memberships") or []:
+                profile = m.get("permission_profile") or {}
+                row = {
+                    **m,
+                    "organization_id": org_id,
+                    "user_id": p["id"],
+                    "permission_profile_id": profile.get("id"),
+                    "permission_profile_name": profile.get("name"),
+                }
+                yield row, m
+
+    kw = {"source": source, "taken_at": taken_at}
+    return {
+        "raw_docusign_accounts": snapshot_table(
+            "raw_docusign_accounts",
+            schemas.ACCOUNTS,
+            (({**a, "organization_id": org_id}, a) for a in accounts),
+            **kw,
+        ),
+        "raw_docusign_organization_users": snapshot_table(
+            "raw_docusign_organization_users",
+            schemas.ORGANIZATION_USERS,
+            ((user_row(p), {k: v for k, v in p.items() if k != "memberships"}) for p in profiles),
+            **kw,
+        ),
+        "raw_docusign_memberships": snapshot_table(
+            "raw_docusign_memberships", schemas.MEMBERSHIPS, membership_rows(), **kw
+        ),
+    }
+
+
+@dg.multi_asset(
+    specs=[
+        _spec(
+            "raw_docusign_account_users",
+            "Users of each account as the eSignature API lists them (strings as sent), per snapshot.",
+        ),
+        _spec(
+            "raw_docusign_account_settings",
+            "Security-relevant account settings (session timeouts, multiple sessions, signer "
+            "authentication), cast from strings, plus the full settings document; per account per snapshot.",
+        ),
+        _spec(
+            "raw_docusign_password_rules",
+            "Account password rules (length, strength, classes, expiry, lockout, questions), cast "
+            "from strings; per account per snapshot.",
+        ),
+    ],
+    partitions_def=DAILY,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def raw_docusign_esignature(
+    context: dg.AssetExecutionContext, docusign: DocuSignResource, lake: LakeResource
+):
+    """eSignature API snapshot per account: its users, its settings and its password rules."""
+    yield from _snapshots_per_day(context, docusign, lake, take_esignature_snapshot)
+
+
+def take_esignature_snapshot(client: DocuSignClient, source: str, taken_at: datetime) -> Tables:
+    accounts = client.organization_accounts()
+    users, settings, rules = [], [], []
+    for account in accounts:
+        account_id = account["id"]
+        users.extend(({**u, "account_id": account_id}, u) for u in client.account_users(account_id))
+        raw_settings = client.account_settings(account_id)
+        settings.append(({**parse_account_settings(raw_settings, account_id), "account_id": account_id}, raw_settings))
+        raw_rules = client.password_rules(account_id)
+        rules.append(({**parse_password_rules(raw_rules, account_id), "account_id": account_id}, raw_rules))
+    kw = {"source": source, "taken_at": taken_at}
+    return {
+        "raw_docusign_account_users": snapshot_table(
+            "raw_docusign_account_users", schemas.ACCOUNT_USERS, users, **kw
+        ),
+        "raw_docusign_account_settings": snapshot_table(
+            "raw_docusign_account_settings", schemas.ACCOUNT_SETTINGS, settings, **kw
+        ),
+        "raw_docusign_password_rules": snapshot_table(
+            "raw_docusign_password_rules", schemas.PASSWORD_RULES, rules, **kw
+        ),
+    }

@@ -1,0 +1,156 @@
+"""Resources shared by every asset: the lake and the DocuSign / identity-provider connections.
+
+With no ``DOCUSIGN_*`` variables set, the DocuSign resource runs the embedded
+simulator behind the same httpx client (only the transport differs), and every
+materialization says so in its metadata.
+"""
+
+
+import functools
+import os
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import dagster as dg
+
+from dsassets.lib.docusign_client import DocuSignClient
+from dsassets.lib.graph_client import GraphClient
+from dsassets.lib.lake import Lake
+from dsassets.lib.settings import ConfigError, docusign_settings_from_env, graph_settings_from_env
+
+
+class LakeResource(dg.ConfigurableResource):
+    """Where the raw Parquet lake, the modelled Parquet and ``warehouse.duckdb`` live."""
+
+    data_dir: str = "data"
+
+    @property
+    def lake(self) -> Lake:
+        return Lake.at(self.data_dir)
+
+
+@functools.lru_cache(maxsize=4)
+def _simulator(seed: int, events_per_day: int):
+    # Imported lazily: production runs never load the simulator's world.
+    from dsassets.simulator import DocuSignSimulator, SimulatorConfig
+
+    clock = _SimulatedClock()
+    sim = DocuSignSimulator(SimulatorConfig(seed=seed, events_per_day=events_per_day), now=clock)
+    return sim, clock
+
+
+class _SimulatedClock:
+    """The simulator's idea of "now": real time unless a snapshot asks for the end of a past day."""
+
+    def __init__(self) -> None:
+        self.pinned: datetime | None = None
+
+    def __call__(self) -> datetime:
+        return self.pinned or datetime.now(timezone.utc)
+
+
+class DocuSignResource(dg.ConfigurableResource):
+    """A DocuSign organization: the real APIs when ``DOCUSIGN_*`` is set, else the embedded simulator.
+
+    Credentials are read from the environment at run time and are never part of
+    this resource's config, so they cannot show in the UI or in run storage.
+    """
+
+    simulator_seed: int = 20240601
+    simulator_events_per_day: int = 600
+
+    @property
+    def source(self) -> str:
+        """``docusign`` or ``simulator``: stamped on every row and materialization."""
+        return "docusign" if docusign_settings_from_env() else "simulator"
+
+    @contextmanager
+    def client(self, as_of: datetime | None = None) -> Iterator[DocuSignClient]:
+        """A client for one unit of work.
+
+        ``as_of`` only matters for the simulator: snapshot assets run for a past
+        day ask it for the state at the end of that day, as a daily scheduled
+        run would have seen it. Real DocuSign only knows the present, and the
+        snapshot then records when it was really taken.
+        """
+        settings = docusign_settings_from_env()
+        if settings is not None:
+            with DocuSignClient(settings) as client:
+                yield client
+            return
+        sim, clock = _simulator(self.simulator_seed, self.simulator_events_per_day)
+        clock.pinned = as_of
+        try:
+            with DocuSignClient(sim.docusign_settings(), transport=sim.transport()) as client:
+                yield client
+        finally:
+            clock.pinned = None
+
+    def snapshot_time(self, window_end: datetime) -> datetime:
+        """When a snapshot for a partition ending at ``window_end`` is really taken."""
+        now = datetime.now(timezone.utc)
+        if self.source == "simulator":
+            return min(window_end, now)
+        return now
+
+
+class IdentityProviderResource(dg.ConfigurableResource):
+    """Where terminated users come from: a file export, Microsoft Entra ID, or the simulator.
+
+    Precedence: ``DSASSETS_IDP_EXPORT_FILE`` (CSV with email, status, status_changed_at), then
+    ``ENTRA_*`` (Microsoft Graph), then the simulator's Entra tenant when DocuSign is simulated.
+    """
+
+    export_file: str | None = None
+
+    def kind(self, docusign_source: str) -> str:
+        if self.export_file:
+            return "file"
+        if graph_settings_from_env():
+            return "entra"
+        if docusign_source == "simulator":
+            return "simulator"
+        return "none"
+
+    @contextmanager
+    def graph_client(self, docusign: DocuSignResource) -> Iterator[GraphClient]:
+        settings = graph_settings_from_env()
+        if settings is not None:
+            with GraphClient(settings) as client:
+                yield client
+            return
+        if docusign.source != "simulator":
+            raise ConfigError("no identity provider: set ENTRA_TENANT_ID/ENTRA_CLIENT_ID/ENTRA_CLIENT_SECRET or DSASSETS_IDP_EXPORT_FILE")
+        sim, _ = _simulator(docusign.simulator_seed, docusign.simulator_events_per_day)
+        with GraphClient(sim.graph_settings(), transport=sim.transport()) as client:
+            yield client
+
+    def export_path(self) -> Path:
+        assert self.export_file
+        return Path(self.export_file).expanduser()
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer") from None
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(
+        resources={
+            "lake": LakeResource(data_dir=os.environ.get("DSASSETS_DATA_DIR", "data")),
+            "docusign": DocuSignResource(
+                simulator_seed=_int_env("DSASSETS_SIMULATOR_SEED", 20240601),
+                simulator_events_per_day=_int_env("DSASSETS_SIMULATOR_EVENTS_PER_DAY", 600),
+            ),
+            "identity_provider": IdentityProviderResource(
+                export_file=os.environ.get("DSASSETS_IDP_EXPORT_FILE") or None
+            ),
+        }
+    )

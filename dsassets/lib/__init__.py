@@ -1,0 +1,1 @@
+"""Plain library code (clients, lake, parsing). Not autoloaded by Dagster."""

@@ -1,0 +1,96 @@
+"""The raw Parquet lake: hive-style daily partitions, written atomically.
+
+Layout: ``<data_dir>/raw/<system>/<dataset>/dt=YYYY-MM-DD/data.parquet``.
+
+A partition is always written to a temporary file under ``<data_dir>/.tmp`` and
+moved into place with ``os.replace``, which is atomic on one filesystem. A run
+killed mid-write leaves at most an orphaned temporary file that no reader ever
+globs, and the previous version of the partition (if any) stays intact. A
+re-run replaces exactly that partition's file.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+PARQUET_OPTIONS = {"compression": "zstd"}
+
+
+@dataclass(frozen=True)
+class Lake:
+    """Paths and atomic writes under one data directory."""
+
+    root: Path
+
+    @classmethod
+    def at(cls, data_dir: str | os.PathLike[str]) -> "Lake":
+        return cls(Path(data_dir).expanduser().resolve())
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.root / ".tmp"
+
+    def dataset_dir(self, dataset: str) -> Path:
+        """``raw_docusign_audit_events`` -> ``<root>/raw/docusign/audit_events``."""
+        if not dataset.startswith("raw_"):
+            raise ValueError(f"not a raw dataset name: {dataset!r}")
+        system, _, name = dataset.removeprefix("raw_").partition("_")
+        return self.root / "raw" / system / name
+
+    def partition_file(self, dataset: str, day: date) -> Path:
+        return self.dataset_dir(dataset) / f"dt={day.isoformat()}" / "data.parquet"
+
+    def glob(self, dataset: str) -> str:
+        """A glob over every partition of ``dataset`` for ``read_parquet(..., hive_partitioning=true)``."""
+        return str(self.dataset_dir(dataset) / "dt=*" / "*.parquet")
+
+    def partitions(self, dataset: str) -> list[date]:
+        base = self.dataset_dir(dataset)
+        if not base.exists():
+            return []
+        return sorted(
+            date.fromisoformat(p.parent.name.removeprefix("dt="))
+            for p in base.glob("dt=*/data.parquet")
+        )
+
+    @contextmanager
+    def temp_path(self, suffix: str = ".parquet") -> Iterator[Path]:
+        """A scratch file path removed on exit whatever happens."""
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        path = self.tmp_dir / f"{uuid.uuid4().hex}{suffix}"
+        try:
+            yield path
+        finally:
+            path.unlink(missing_ok=True)
+
+    def publish(self, tmp_file: Path, dataset: str, day: date) -> Path:
+        """Atomically move a finished temporary file into the partition ``day`` of ``dataset``."""
+        target = self.partition_file(dataset, day)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp_file, target)
+        return target
+
+    def write_partition(self, table: pa.Table, dataset: str, day: date) -> Path:
+        """Write ``table`` as the whole partition ``day`` of ``dataset`` (replacing any previous one)."""
+        with self.temp_path() as tmp:
+            pq.write_table(table, tmp, **PARQUET_OPTIONS)
+            return self.publish(tmp, dataset, day)
+
+    def clean_tmp(self) -> int:
+        """Remove scratch files left by killed runs. Returns how many were removed."""
+        if not self.tmp_dir.exists():
+            return 0
+        removed = 0
+        for path in self.tmp_dir.iterdir():
+            path.unlink(missing_ok=True)
+            removed += 1
+        return removed
