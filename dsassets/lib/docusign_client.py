@@ -1,0 +1,492 @@
+"""DocuSign HTTP client: JWT grant, userinfo, Monitor stream, Admin API and eSignature reads.
+
+Endpoints, fields and quirks are documented in ``shared/reference/DOCUSIGN_API.md``
+(section numbers are cited below). Only the transport is swappable: the
+simulator and the tests run exactly this code against a different server.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterator
+from urllib.parse import quote
+
+import httpx
+import jwt
+
+from dsassets.lib.http import ApiError, RetryingHttp, same_origin
+from dsassets.lib.settings import ConfigError, DocuSignSettings, check_url
+
+JWT_LIFETIME_SECONDS = 3600
+# Renew a cached token when less than this remains, so a long page loop never sends a dying token.
+TOKEN_RENEW_MARGIN_SECONDS = 300
+ADMIN_USERS_PAGE_SIZE = 250  # the Admin API's practical maximum (DOCUSIGN_API.md §2.2)
+ESIGN_USERS_PAGE_SIZE = 100  # the eSignature maximum `count` (DOCUSIGN_API.md §3.1)
+
+
+class DocuSignDataError(ValueError):
+    """DocuSign returned a document we cannot use; the message names the endpoint or field."""
+
+
+class ConsentRequiredError(ConfigError):
+    """The integration key has not been granted consent for the impersonated user."""
+
+
+@dataclass(frozen=True)
+class MonitorPage:
+    """One Monitor stream page: its events, the cursor that was sent and the ``endCursor`` returned."""
+
+    events: list[dict]
+    cursor: str
+    end_cursor: str
+
+
+# -- value helpers ------------------------------------------------------------------------------
+
+_TIMESTAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?\s*(Z|z|[+-]\d{2}:?\d{2})?")
+
+
+def parse_docusign_timestamp(value: str) -> datetime:
+    """Parse a DocuSign timestamp into an aware UTC ``datetime``.
+
+    Handles any number of fractional digits (Monitor sends 7, truncated to
+    microseconds), ``Z`` or ``±HH:MM`` zones, and no zone at all, which the
+    Admin API uses for UTC (DOCUSIGN_API.md §1.4, §2.3).
+    """
+    match = _TIMESTAMP.fullmatch(value.strip()) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"not a DocuSign timestamp: {value!r}")
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    micros = int((fraction or "0")[:6].ljust(6, "0"))
+    tz = timezone.utc
+    if zone and zone not in ("Z", "z"):
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    try:
+        parsed = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micros, tz)
+    except ValueError:
+        raise ValueError(f"not a DocuSign timestamp: {value!r}") from None
+    return parsed.astimezone(timezone.utc)
+
+
+def as_bool(value: Any, *, where: str) -> bool | None:
+    """Cast an eSignature string boolean (``"true"``, ``"False"``); ``""``/``None`` mean unset."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise DocuSignDataError(f"{where}: expected a boolean, got {value!r}")
+
+
+def as_int(value: Any, *, where: str) -> int | None:
+    """Cast an eSignature string integer (``"30"``); ``""``/``None`` mean unset."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+        return int(value)
+    raise DocuSignDataError(f"{where}: expected an integer, got {value!r}")
+
+
+def as_str(value: Any, *, where: str) -> str | None:
+    """An enum-like string field; ``""``/``None`` mean unset."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    raise DocuSignDataError(f"{where}: expected a string, got {value!r}")
+
+
+_CASTS = {"bool": as_bool, "int": as_int, "str": as_str}
+
+# output column -> (eSignature key, type). Keys checked against the spec in tests/test_openapi_requests.py.
+PASSWORD_RULE_FIELDS: dict[str, tuple[str, str]] = {
+    "expire_password": ("expirePassword", "bool"),
+    "expire_password_days": ("expirePasswordDays", "int"),
+    "lockout_duration_minutes": ("lockoutDurationMinutes", "int"),
+    "lockout_duration_type": ("lockoutDurationType", "str"),
+    "minimum_password_age_days": ("minimumPasswordAgeDays", "int"),
+    "minimum_password_length": ("minimumPasswordLength", "int"),
+    "password_include_digit": ("passwordIncludeDigit", "bool"),
+    "password_include_digit_or_special_character": ("passwordIncludeDigitOrSpecialCharacter", "bool"),
+    "password_include_lower_case": ("passwordIncludeLowerCase", "bool"),
+    "password_include_special_character": ("passwordIncludeSpecialCharacter", "bool"),
+    "password_include_upper_case": ("passwordIncludeUpperCase", "bool"),
+    "password_strength_type": ("passwordStrengthType", "str"),
+    "questions_required": ("questionsRequired", "int"),
+}
+
+ACCOUNT_SETTING_FIELDS: dict[str, tuple[str, str]] = {
+    "session_timeout": ("sessionTimeout", "int"),
+    "mobile_session_timeout": ("mobileSessionTimeout", "int"),
+    "signing_session_timeout": ("signingSessionTimeout", "int"),
+    "disable_multiple_sessions": ("disableMultipleSessions", "bool"),
+    "enable_sms_authentication": ("enableSMSAuthentication", "bool"),
+    "allow_phone_authentication": ("allowPhoneAuthentication", "bool"),
+    "signer_must_login_to_sign": ("signerMustLoginToSign", "bool"),
+    "sender_must_authenticate_signing": ("senderMustAuthenticateSigning", "bool"),
+}
+
+
+def _cast_fields(raw: dict, fields: dict[str, tuple[str, str]], prefix: str, account_id: str) -> dict:
+    if not isinstance(raw, dict):
+        raise DocuSignDataError(f"{prefix} (account {account_id}): expected an object, got {type(raw).__name__}")
+    return {
+        column: _CASTS[kind](raw.get(key), where=f"{prefix}.{key} (account {account_id})")
+        for column, (key, kind) in fields.items()
+    }
+
+
+def parse_password_rules(raw: dict, account_id: str) -> dict:
+    """Typed, snake_case password rules from ``GET .../settings/password_rules`` (missing keys → ``None``)."""
+    return _cast_fields(raw, PASSWORD_RULE_FIELDS, "password_rules", account_id)
+
+
+def parse_account_settings(raw: dict, account_id: str) -> dict:
+    """The security-relevant account settings, typed and snake_case (missing keys → ``None``)."""
+    return _cast_fields(raw, ACCOUNT_SETTING_FIELDS, "account_settings", account_id)
+
+
+def _iso_cursor(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- the client ---------------------------------------------------------------------------------
+
+
+class DocuSignClient:
+    """Read-only DocuSign client for one organization, authenticated with the JWT grant.
+
+    Use as a context manager (or call ``close()``). ``transport`` is the only
+    seam for tests and the simulator; ``clock``, ``sleep`` and ``rng`` exist so
+    retries and token expiry can be tested without waiting.
+    """
+
+    def __init__(
+        self,
+        settings: DocuSignSettings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._http = RetryingHttp(
+            transport=transport,
+            timeout=settings.timeout_seconds,
+            max_attempts=settings.max_attempts,
+            clock=clock,
+            sleep=sleep,
+            rng=rng,
+        )
+        self._http.redact(settings.private_key_pem)
+        self._token: str | None = None
+        self._token_renew_at = 0.0
+        self._userinfo: dict | None = None
+        self._organization: dict | None = None
+
+    def __enter__(self) -> DocuSignClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._http.close()
+
+    # -- OAuth (DOCUSIGN_API.md §4) --------------------------------------------------------------
+
+    def _assertion(self, now: int) -> str:
+        s = self.settings
+        claims = {
+            "iss": s.integration_key,
+            "sub": s.user_id,
+            "aud": s.auth_host,
+            "iat": now,
+            "exp": now + JWT_LIFETIME_SECONDS,
+            "scope": s.scopes,
+        }
+        try:
+            return jwt.encode(claims, s.private_key_pem, algorithm="RS256")
+        except (ValueError, TypeError, jwt.PyJWTError) as exc:
+            # Never chain: some key-loading errors quote the input.
+            raise ConfigError(
+                f"DOCUSIGN_PRIVATE_KEY_FILE: cannot sign the JWT assertion with RS256 ({type(exc).__name__})"
+            ) from None
+
+    def _consent_url(self) -> str:
+        s = self.settings
+        return (
+            f"{s.auth_server}/oauth/auth?response_type=code&scope={quote(s.scopes)}"
+            f"&client_id={quote(s.integration_key)}&redirect_uri=<a redirect URI registered for the key>"
+        )
+
+    def _access_token(self) -> str:
+        if self._token is not None and self._clock() < self._token_renew_at:
+            return self._token
+        now = int(self._clock())
+        assertion = self._assertion(now)
+        self._http.redact(assertion)
+        try:
+            response = self._http.request(
+                "POST",
+                f"{self.settings.auth_server}/oauth/token",
+                data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion},
+                endpoint_name="DocuSign OAuth token (JWT grant)",
+            )
+        except ApiError as exc:
+            if exc.error_code == "consent_required":
+                raise ConsentRequiredError(
+                    f"DocuSign consent_required: user {self.settings.user_id} has not granted consent to "
+                    f"integration key {self.settings.integration_key} for scopes {self.settings.scopes!r}. "
+                    f"Have the user (or an organization admin) open {self._consent_url()} once."
+                ) from None
+            raise
+        body = self._json(response, "DocuSign OAuth token (JWT grant)")
+        body = body if isinstance(body, dict) else {}
+        token, expires_in = body.get("access_token"), body.get("expires_in")
+        try:
+            lifetime = float(expires_in)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            lifetime = -1.0
+        if not isinstance(token, str) or not token or lifetime <= 0:
+            raise DocuSignDataError("DocuSign OAuth token: response lacks access_token or a positive expires_in")
+        self._http.redact(token)
+        self._token = token
+        self._token_renew_at = now + lifetime - min(TOKEN_RENEW_MARGIN_SECONDS, lifetime / 2)
+        return token
+
+    def _get(self, url: str, endpoint_name: str, params: dict[str, Any] | None = None) -> Any:
+        """Authenticated GET returning JSON; on a 401 the token is renewed and the call retried once."""
+        for renewed in (False, True):
+            headers = {"Authorization": f"Bearer {self._access_token()}", "Accept": "application/json"}
+            try:
+                response = self._http.request("GET", url, params=params, headers=headers, endpoint_name=endpoint_name)
+            except ApiError as exc:
+                if exc.status == 401 and not renewed:
+                    self._token = None  # revoked or expired early: one fresh token, then give up
+                    continue
+                raise
+            return self._json(response, endpoint_name)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _json(response: httpx.Response, endpoint_name: str) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise DocuSignDataError(f"{endpoint_name}: response is not JSON (HTTP {response.status_code})") from None
+
+    def userinfo(self) -> dict:
+        """``GET /oauth/userinfo`` for the impersonated user, cached (DocuSign limits userinfo calls)."""
+        if self._userinfo is None:
+            body = self._get(f"{self.settings.auth_server}/oauth/userinfo", "DocuSign userinfo")
+            if not isinstance(body, dict) or not isinstance(body.get("accounts"), list):
+                raise DocuSignDataError("DocuSign userinfo: response lacks an 'accounts' list")
+            self._userinfo = body
+        return self._userinfo
+
+    def account_base_uri(self, account_id: str) -> str:
+        """The eSignature ``base_uri`` (no ``/restapi``) of ``account_id`` from userinfo."""
+        for account in self.userinfo()["accounts"]:
+            if str(account.get("account_id", "")).lower() == account_id.lower():
+                base_uri = account.get("base_uri")
+                if not isinstance(base_uri, str) or not base_uri:
+                    raise DocuSignDataError(f"DocuSign userinfo: account {account_id} has no base_uri")
+                return check_url(f"userinfo base_uri of account {account_id}", base_uri)
+        raise ConfigError(
+            f"account {account_id}: the impersonated user (DOCUSIGN_USER_ID={self.settings.user_id}) "
+            "has no access to it; add the user to the account or remove it from DOCUSIGN_ACCOUNT_IDS"
+        )
+
+    # -- Monitor (DOCUSIGN_API.md §1) --------------------------------------------------------------
+
+    def _monitor_endpoint(self) -> tuple[str, str, str]:
+        s = self.settings
+        if s.monitor_generation == "legacy":
+            return f"{s.monitor_url}/api/v2.0/datasets/monitor/stream", "data", "Monitor stream (v2.0)"
+        return f"{s.monitor_url}/v1/organizations/{s.organization_id}/stream", "resultData", "Monitor stream (v1)"
+
+    def stream_pages(self, cursor: str) -> Iterator[MonitorPage]:
+        """Read the Monitor stream from ``cursor`` (ISO time or an ``endCursor``) to its current end.
+
+        The stream is at its end when the ``endCursor`` returned equals the
+        cursor sent; an empty page with a new cursor is not the end.
+        """
+        url, key, endpoint = self._monitor_endpoint()
+        while True:
+            body = self._get(url, endpoint, {"cursor": cursor, "limit": self.settings.monitor_page_limit})
+            if not isinstance(body, dict) or not isinstance(body.get(key), list):
+                raise DocuSignDataError(f"{endpoint}: response lacks the {key!r} list (cursor {cursor!r})")
+            end_cursor = body.get("endCursor")
+            if not isinstance(end_cursor, str) or not end_cursor:
+                raise DocuSignDataError(f"{endpoint}: response lacks 'endCursor' (cursor {cursor!r})")
+            yield MonitorPage(events=body[key], cursor=cursor, end_cursor=end_cursor)
+            if end_cursor == cursor:
+                return
+            cursor = end_cursor
+
+    def audit_events(self, start: datetime, end: datetime) -> Iterator[MonitorPage]:
+        """Yield each page's new (deduplicated on ``eventId``) Monitor events; pages left empty are skipped.
+
+        Reading starts at ``start``. Pages are in ingestion order and ingestion
+        lags event time by minutes, so once a page holds an event at or after
+        ``end + monitor_lag_minutes`` no later page can hold an event before
+        ``end``: reading stops there instead of running on to the present.
+        Events are not filtered to the window; the caller does that.
+        """
+        stop_at = end if end.tzinfo else end.replace(tzinfo=timezone.utc)
+        stop_at += timedelta(minutes=self.settings.monitor_lag_minutes)
+        seen: set[str] = set()
+        for page in self.stream_pages(_iso_cursor(start)):
+            fresh: list[dict] = []
+            past_window = False
+            for event in page.events:
+                event_id = event.get("eventId") if isinstance(event, dict) else None
+                if not isinstance(event_id, str) or not event_id:
+                    raise DocuSignDataError(
+                        f"Monitor event without eventId on the page read with cursor {page.cursor!r}"
+                    )
+                if event_id in seen:
+                    continue
+                seen.add(event_id)
+                fresh.append(event)
+                stamp = event.get("timestamp")
+                if stamp and parse_docusign_timestamp(stamp) >= stop_at:
+                    past_window = True
+            if fresh:
+                # The cursor the page was read with is kept with its events, for lineage and resumption.
+                yield MonitorPage(events=fresh, cursor=page.cursor, end_cursor=page.end_cursor)
+            if past_window:
+                return
+
+    # -- Admin API (DOCUSIGN_API.md §2) -------------------------------------------------------------
+
+    def organization(self) -> dict:
+        """The configured organization from ``GET /v2/organizations`` (cached)."""
+        if self._organization is None:
+            body = self._get(f"{self.settings.admin_url}/v2/organizations", "Admin organizations")
+            organizations = body.get("organizations") if isinstance(body, dict) else None
+            if not isinstance(organizations, list):
+                raise DocuSignDataError("Admin organizations: response lacks the 'organizations' list")
+            wanted = self.settings.organization_id.lower()
+            match = [o for o in organizations if str(o.get("id", "")).lower() == wanted]
+            if not match:
+                raise ConfigError(
+                    f"DOCUSIGN_ORGANIZATION_ID={self.settings.organization_id}: the impersonated user is not "
+                    "an administrator of this organization"
+                )
+            self._organization = match[0]
+        return self._organization
+
+    def organization_accounts(self) -> list[dict]:
+        """The organization's accounts, restricted to ``settings.account_ids`` when set."""
+        accounts = self.organization().get("accounts") or []
+        wanted = {a.lower() for a in self.settings.account_ids}
+        if not wanted:
+            return list(accounts)
+        chosen = [a for a in accounts if str(a.get("id", "")).lower() in wanted]
+        missing = wanted - {str(a.get("id", "")).lower() for a in chosen}
+        if missing:
+            raise ConfigError(
+                f"DOCUSIGN_ACCOUNT_IDS: not accounts of organization {self.settings.organization_id}: "
+                f"{', '.join(sorted(missing))}"
+            )
+        return chosen
+
+    def organization_users(self, account_id: str) -> Iterator[dict]:
+        """Organization users with a membership in ``account_id``, following ``paging.next``."""
+        endpoint = "Admin organization users"
+        admin = self.settings.admin_url
+        params = {"account_id": account_id, "start": 0, "take": ADMIN_USERS_PAGE_SIZE}
+        url: str | None = str(
+            httpx.URL(f"{admin}/v2/organizations/{self.settings.organization_id}/users", params=params)
+        )
+        visited: set[str] = set()
+        while url:
+            visited.add(str(httpx.URL(url)))
+            body = self._get(url, endpoint)
+            users = body.get("users", []) if isinstance(body, dict) else None
+            paging = (body.get("paging") or {}) if isinstance(body, dict) else None
+            if not isinstance(users, list) or not isinstance(paging, dict):
+                raise DocuSignDataError(f"{endpoint}: response lacks the 'users' list or 'paging' object")
+            yield from users
+            url = paging.get("next") or None
+            if url is None:
+                return
+            # The next link is followed with our bearer token: never send it to another host.
+            if not same_origin(url, admin):
+                raise DocuSignDataError(f"{endpoint}: paging.next points off {admin}")
+            if str(httpx.URL(url)) in visited:
+                raise DocuSignDataError(f"{endpoint}: paging.next repeats a page already read")
+
+    def user_profile(self, user_id: str) -> dict:
+        """One user's DocuSign profile with all account ``memberships`` (v2.1 dsprofile)."""
+        endpoint = "Admin user dsprofile"
+        body = self._get(
+            f"{self.settings.admin_url}/v2.1/organizations/{self.settings.organization_id}/users/{user_id}/dsprofile",
+            endpoint,
+        )
+        users = body.get("users") if isinstance(body, dict) else None
+        if not isinstance(users, list) or len(users) != 1:
+            count = len(users) if isinstance(users, list) else "no"
+            raise DocuSignDataError(f"{endpoint}: expected exactly one user for {user_id}, got {count}")
+        return users[0]
+
+    # -- eSignature (DOCUSIGN_API.md §3) ------------------------------------------------------------
+
+    def _esign(self, account_id: str, suffix: str = "") -> str:
+        return f"{self.account_base_uri(account_id)}/restapi/v2.1/accounts/{account_id}{suffix}"
+
+    def account_users(self, account_id: str) -> Iterator[dict]:
+        """Every user of the account (``additional_info=true``), paging with ``start_position``."""
+        endpoint = "eSignature account users"
+        url = self._esign(account_id, "/users")
+        start = 0
+        while True:
+            params = {"start_position": str(start), "count": str(ESIGN_USERS_PAGE_SIZE), "additional_info": "true"}
+            body = self._get(url, endpoint, params)
+            where = f"{endpoint} (account {account_id})"
+            # An empty account may omit "users" altogether.
+            users = (body.get("users") or []) if isinstance(body, dict) else None
+            if not isinstance(users, list):
+                raise DocuSignDataError(f"{where}: response lacks the 'users' list")
+            yield from users
+            end_position = as_int(body.get("endPosition"), where=f"{where}.endPosition")
+            total = as_int(body.get("totalSetSize"), where=f"{where}.totalSetSize")
+            if not body.get("nextUri") or (
+                end_position is not None and total is not None and end_position + 1 >= total
+            ):
+                return
+            next_start = end_position + 1 if end_position is not None else start + len(users)
+            if next_start <= start:
+                raise DocuSignDataError(f"{where}: paging does not advance past start_position {start}")
+            start = next_start
+
+    def account_settings(self, account_id: str) -> dict:
+        """Raw ``accountSettingsInformation`` (all strings); see ``parse_account_settings``."""
+        return self._get_object(self._esign(account_id, "/settings"), "eSignature account settings", account_id)
+
+    def password_rules(self, account_id: str) -> dict:
+        """Raw ``accountPasswordRules`` (all strings); see ``parse_password_rules``."""
+        url = self._esign(account_id, "/settings/password_rules")
+        return self._get_object(url, "eSignature password rules", account_id)
+
+    def _get_object(self, url: str, endpoint: str, account_id: str) -> dict:
+        body = self._get(url, endpoint)
+        if not isinstance(body, dict):
+            raise DocuSignDataError(f"{endpoint} (account {account_id}): expected a JSON object")
+        return body

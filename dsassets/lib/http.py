@@ -1,0 +1,261 @@
+"""A small retrying HTTP layer shared by the DocuSign and Microsoft Graph clients.
+
+It owns the policy every API call needs and nothing else: bounded retries with
+exponential backoff and full jitter, ``Retry-After`` and ``X-RateLimit-*``
+handling, and errors that name the endpoint but never carry a credential.
+``sleep``, ``clock`` and the jitter RNG are injected so tests never wait.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import re
+import time
+from typing import Any, Callable, Iterable, Mapping
+
+import httpx
+
+log = logging.getLogger("dsassets.http")
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Only these statuses carry a Retry-After worth obeying (RFC 9110 §10.2.3).
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+REDACTED = "[REDACTED]"
+
+# Keys whose values are credentials wherever they appear (JSON, form, or "key=value" text).
+_SECRET_KEYS = (
+    "access_token|refresh_token|id_token|assertion|client_secret|client_assertion"
+    "|private_key|privatekey|authorization|password|secret|token"
+)
+_SECRET_PATTERNS = (
+    # PEM blocks, complete or cut short.
+    re.compile(r"-----BEGIN [A-Z ]*-----.*?(?:-----END [A-Z ]*-----|$)", re.S),
+    # Anything shaped like a JWT (DocuSign access tokens and our assertions are JWTs).
+    re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*"),
+    re.compile(r"(?i)\b((?:Bearer|Basic)\s+)[^\s\"',;]+"),
+    # "access_token": "..."  /  access_token=...  /  'client_secret': '...'
+    re.compile(rf"(?i)([\"']?\b(?:{_SECRET_KEYS})\b[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,;}}]+"),
+)
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """Return ``text`` with known secret values and credential-shaped substrings redacted."""
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.re.groups else "") + REDACTED, text)
+    return text
+
+
+def describe(method: str, url: httpx.URL | str) -> str:
+    """``METHOD scheme://host/path`` with the query string dropped: queries can hold secrets."""
+    u = httpx.URL(url)
+    return f"{method.upper()} {u.scheme}://{u.netloc.decode()}{u.path}"
+
+
+def same_origin(url: str, base: str) -> bool:
+    """Whether ``url`` has the scheme, host and port of ``base``: links are only followed there."""
+    a, b = httpx.URL(url), httpx.URL(base)
+    return (a.scheme, a.host.lower(), a.port) == (b.scheme, b.host.lower(), b.port)
+
+
+class ApiError(RuntimeError):
+    """An HTTP call failed for good: a non-retryable status or retries exhausted.
+
+    The message names the endpoint, the request (path only) and the last status,
+    plus the server's ``error``/``message`` fields with any credential scrubbed.
+    """
+
+    def __init__(
+        self,
+        endpoint_name: str,
+        request: str,
+        status: int | None,
+        detail: str = "",
+        *,
+        error_code: str | None = None,
+        attempts: int = 1,
+    ) -> None:
+        self.endpoint_name = endpoint_name
+        self.request_line = request
+        self.status = status
+        self.detail = detail
+        self.error_code = error_code
+        self.attempts = attempts
+        outcome = f"HTTP {status}" if status is not None else "no response"
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        message = f"{endpoint_name}: {request} failed with {outcome}{tries}"
+        super().__init__(f"{message}: {detail}" if detail else message)
+
+
+class RetryingHttp:
+    """``httpx.Client`` plus retry, backoff and rate-limit policy.
+
+    Args:
+        transport: swapped for ``httpx.MockTransport`` in tests; ``None`` means the network.
+        timeout: per-request timeout in seconds.
+        max_attempts: total tries per request, including the first.
+        backoff_base / backoff_cap: full-jitter backoff waits ``uniform(0, min(cap, base * 2**n))``.
+        max_wait: upper bound on any single wait, including ``Retry-After`` and rate-limit resets.
+        clock / sleep / rng: injectable time source, sleeper and jitter RNG.
+    """
+
+    def __init__(
+        self,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 60.0,
+        max_attempts: int = 6,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 60.0,
+        max_wait: float = 300.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._client = httpx.Client(transport=transport, timeout=timeout)
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.max_wait = max_wait
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._secrets: set[str] = set()
+        self._not_before = 0.0  # epoch seconds before which no request may be sent
+
+    def redact(self, *values: str | None) -> None:
+        """Register credential values that must never appear in an error message."""
+        for value in values:
+            if not value:
+                continue
+            self._secrets.add(value)
+            # Also each long line of a multi-line secret (a PEM body) in case a fragment is echoed.
+            self._secrets.update(line.strip() for line in value.splitlines() if len(line.strip()) >= 16)
+
+    def scrub(self, text: str) -> str:
+        """Redact registered secrets and credential-shaped substrings from ``text``."""
+        return scrub(text, self._secrets)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        endpoint_name: str,
+    ) -> httpx.Response:
+        """Send one request, retrying transient failures; return a 2xx/3xx response or raise ``ApiError``."""
+        line = describe(method, url)
+        for attempt in range(1, self.max_attempts + 1):
+            self._wait_for_rate_limit(line)
+            try:
+                response = self._client.request(method, url, params=params, data=data, json=json, headers=headers)
+            except httpx.TransportError as exc:  # includes every httpx.TimeoutException
+                reason = f"{type(exc).__name__}: {self.scrub(str(exc))}".rstrip(": ")
+                if attempt == self.max_attempts:
+                    raise ApiError(endpoint_name, line, None, reason, attempts=attempt) from None
+                self._pause(self._backoff(attempt), line, reason, attempt)
+                continue
+
+            self._note_rate_limit(response)
+            status = response.status_code
+            log.info("%s -> %s", line, status)
+            if status in RETRY_STATUSES:
+                if attempt == self.max_attempts:
+                    raise self._error(endpoint_name, line, response, attempt)
+                wait = self._retry_after(response) if status in RETRY_AFTER_STATUSES else None
+                self._pause(self._backoff(attempt) if wait is None else wait, line, f"HTTP {status}", attempt)
+                continue
+            if status >= 400:
+                raise self._error(endpoint_name, line, response, attempt)
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- waiting -------------------------------------------------------------------------------
+
+    def _backoff(self, attempt: int) -> float:
+        return self._rng.uniform(0.0, min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)))
+
+    def _pause(self, seconds: float, line: str, reason: str, attempt: int) -> None:
+        seconds = max(0.0, min(seconds, self.max_wait))
+        log.warning("%s: %s on attempt %d/%d; retrying in %.1fs", line, reason, attempt, self.max_attempts, seconds)
+        self._sleep(seconds)
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        """Seconds from a ``Retry-After`` header (delta-seconds or HTTP-date), or ``None``."""
+        raw = response.headers.get("Retry-After", "").strip()
+        if not raw:
+            return None
+        try:
+            return max(0.0, float(raw))
+        except ValueError:
+            pass
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:  # HTTP dates are GMT by definition
+            return None
+        return max(0.0, when.timestamp() - self._clock())
+
+    def _note_rate_limit(self, response: httpx.Response) -> None:
+        # DocuSign reports its hourly quota in X-RateLimit-*; when it is spent, pausing until the
+        # reset is cheaper than burning retries on 429s (DOCUSIGN_API.md §1.6).
+        if response.headers.get("X-RateLimit-Remaining", "").strip() != "0":
+            return
+        try:
+            reset = float(response.headers.get("X-RateLimit-Reset", ""))
+        except ValueError:
+            return
+        self._not_before = max(self._not_before, reset)
+
+    def _wait_for_rate_limit(self, line: str) -> None:
+        wait = self._not_before - self._clock()
+        self._not_before = 0.0
+        if wait > 0:
+            wait = min(wait, self.max_wait)
+            log.warning("%s: rate limit exhausted; waiting %.1fs for the reset", line, wait)
+            self._sleep(wait)
+
+    # -- errors --------------------------------------------------------------------------------
+
+    def _error(self, endpoint_name: str, line: str, response: httpx.Response, attempts: int) -> ApiError:
+        code, detail = _error_fields(response)
+        return ApiError(
+            endpoint_name,
+            line,
+            response.status_code,
+            self.scrub(detail)[:500],
+            error_code=self.scrub(code) if code else None,
+            attempts=attempts,
+        )
+
+
+def _error_fields(response: httpx.Response) -> tuple[str | None, str]:
+    """``(error code, human detail)`` from a JSON error body; non-JSON bodies are not echoed."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None, ""
+    if not isinstance(body, dict):
+        return None, ""
+    error = body.get("error")
+    if isinstance(error, dict):  # Microsoft Graph: {"error": {"code": ..., "message": ...}}
+        code = error.get("code")
+        parts = [error.get("code"), error.get("message")]
+    else:  # OAuth ({"error", "error_description"}), DocuSign ({"errorCode", "message"}), Admin
+        code = error if isinstance(error, str) else body.get("errorCode")
+        parts = [error, body.get("error_description"), body.get("errorCode"), body.get("message")]
+    texts = [str(p) for p in parts if isinstance(p, (str, int)) and str(p)]
+    return (str(code) if isinstance(code, (str, int)) else None), ": ".join(dict.fromkeys(texts))
