@@ -1,0 +1,738 @@
+"""Planted incidents (and near misses) for the six MDCA DocuSign anomaly policies.
+
+Schedule: policy ``k`` (index in ``POLICIES``) has a true incident on every day
+with ``(day.toordinal() + k) % 7 == 0`` and a decoy on every day with
+``(day.toordinal() + k + 3) % 7 == 0``. Any 7 consecutive days therefore hold
+exactly one true incident and one decoy of each policy.
+
+Victims of true incidents are ordinary (non-travelling) people with at least
+40 days of normal history, drawn in rotation from a per-policy class of seats
+so one person is not a victim of two policies at once. Around single-location
+incidents the victim's own organic activity is suppressed for long enough that
+no *other* policy (impossible travel) is tripped by accident; whatever other
+policy a true incident legitimately also matches is listed in
+``also_matches`` (a Tor exit abroad is also an infrequent country).
+
+Terminated-user incidents use dedicated seats whose lifecycle is keyed to the
+schedule (``world.py``): deleted or disabled in Entra ID the day before,
+DocuSign memberships still open, activity on the incident day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+
+from dsassets.simulator import geography as geo
+from dsassets.simulator import vocabulary as voc
+from dsassets.simulator.activity import active_members
+from dsassets.simulator.events import INCIDENT_ID_BASE, EventBatch, RowBuilder, event_ids
+from dsassets.simulator.ids import (
+    TICKS_PER_DAY,
+    TICKS_PER_HOUR,
+    TICKS_PER_MINUTE,
+    TICKS_PER_SECOND,
+    day_start,
+    h64,
+    tag,
+    to_datetime,
+    unit,
+)
+from dsassets.simulator.world import (
+    FAR_TRAVELLER,
+    GAP_DELETE,
+    GAP_NONE,
+    NEIGHBOUR_TRAVELLER,
+    NOT_TRAVELLER,
+    REGULAR,
+    TERM_DISABLE,
+    World,
+)
+
+POLICIES = (
+    "anonymous_ip",
+    "infrequent_country",
+    "suspicious_ip",
+    "impossible_travel",
+    "terminated_user_activity",
+    "multiple_failed_logins",
+)
+DECOY_OFFSET = 3
+MIN_HISTORY_DAYS = 40
+
+
+@dataclass
+class Incident:
+    incident_id: str
+    policy: str
+    is_decoy: bool
+    slot: int
+    ten: int
+    account: int
+    description: str
+    events: EventBatch
+    suppress: list[tuple[int, int, int, int]] = field(default_factory=list)  # (slot, ten, t0, t1)
+    also_matches: list[str] = field(default_factory=list)
+
+    def ground_truth(self, world: World) -> dict:
+        c = self.events.cols
+        first, last, email = world.names([self.slot], [self.ten])[0]
+        return {
+            "incident_id": self.incident_id,
+            "policy": self.policy,
+            "is_decoy": self.is_decoy,
+            "user_id": world.user_id(self.slot, self.ten),
+            "user_email": email,
+            "account_id": world.accounts[self.account].id,
+            "started_at": to_datetime(int(c["ts"].min())),
+            "ended_at": to_datetime(int(c["ts"].max())),
+            "event_ids": event_ids(world.seed, np.full(len(self.events), self.events.day), c["idkey"]),
+            "description": self.description,
+            "also_matches": list(self.also_matches),
+        }
+
+
+def scheduled(day: int) -> list[tuple[int, bool]]:
+    """(policy index, is_decoy) planted on ``day`` (a date ordinal)."""
+    out = []
+    for k in range(len(POLICIES)):
+        if (day + k) % 7 == 0:
+            out.append((k, False))
+        if (day + k + DECOY_OFFSET) % 7 == 0:
+            out.append((k, True))
+    return out
+
+
+class Planter:
+    """Builds the incidents of a day from the world (never from the organic stream)."""
+
+    def __init__(self, world: World):
+        self.world = world
+        w = world
+        slots = np.arange(w.n_slots)
+        r = slots - w.regular_base
+        plain = (w.kind == REGULAR) & ~w.org_admin_slot & (w.traveller == NOT_TRAVELLER)
+        self.classes = [np.flatnonzero(plain & (r % 6 == k)) for k in range(len(POLICIES))]
+        self.far = np.flatnonzero(w.traveller == FAR_TRAVELLER)
+        self.neighbour = np.flatnonzero(w.traveller == NEIGHBOUR_TRAVELLER)
+
+    # -- victims -------------------------------------------------------------------------------
+
+    def _victim(
+        self, day: int, candidates: np.ndarray, rotation: int, *, home_days: bool = False, office: int | None = None
+    ) -> tuple[int, int] | None:
+        """First eligible seat in rotation order: long enough history, present around ``day``."""
+        w = self.world
+        if candidates.size == 0:
+            return None
+        order = np.roll(candidates, -(rotation % candidates.size))
+        tens = w.tenure_at(order, day)
+        life = w.lifecycle(order, tens)
+        d0 = day_start(day)
+        ok = (life["join"] <= d0 - MIN_HISTORY_DAYS * TICKS_PER_DAY) & (life["term"] > d0 + 3 * TICKS_PER_DAY)
+        quiet = (
+            (life["gap_mode"] == GAP_NONE)
+            | (life["gap_end"] < d0 - 35 * TICKS_PER_DAY)
+            | (life["gap_start"] > d0 + 3 * TICKS_PER_DAY)
+        )
+        ok &= quiet
+        pc_open = ~((life["pc_close"] <= d0 + TICKS_PER_DAY) & (life["pc_reopen"] > d0 - TICKS_PER_DAY))
+        ok &= pc_open | (life["pc_acct"] < 0)
+        if home_days:
+            trav = w.traveller[order]
+            for dd in (day - 1, day, day + 1):
+                ok &= w.trip_state(life["join"], trav, dd) == 0
+        if office is not None:
+            ppl = w.people(order, tens)
+            ok &= ppl["office"] == office
+        hit = np.flatnonzero(ok)
+        if hit.size == 0:
+            return None
+        return int(order[hit[0]]), int(tens[hit[0]])
+
+    def _context(self, slot: int, ten: int, day: int) -> dict:
+        """The victim's attributes; ``account`` is one whose membership is open on ``day``."""
+        w = self.world
+        life = w.lifecycle(np.array([slot]), np.array([ten]))
+        ppl = w.people(np.array([slot]), np.array([ten]))
+        ctx = {k: v[0] for k, v in {**life, **ppl}.items()}
+        bits = int(active_members(life, day_start(day) + TICKS_PER_DAY // 2)[0]) or int(ctx["members"])
+        ctx["account"] = (bits & -bits).bit_length() - 1
+        return ctx
+
+    # -- the day -------------------------------------------------------------------------------
+
+    def incidents(self, day: int) -> list[Incident]:
+        out = []
+        for k, decoy in scheduled(day):
+            builder = getattr(self, f"_{POLICIES[k]}")
+            inc = builder(day, decoy)
+            if inc is not None:
+                out.append(inc)
+        return out
+
+    def _new(self, day: int, k: int, decoy: bool) -> RowBuilder:
+        return RowBuilder(day, INCIDENT_ID_BASE + (k * 2 + int(decoy)) * 4096)
+
+    def _incident_id(self, day: int, k: int, decoy: bool) -> str:
+        d = date.fromordinal(day)
+        return f"sim-{d:%Y%m%d}-{POLICIES[k]}-{'decoy' if decoy else 'true'}"
+
+    def _start(self, day: int, home: int, key: str) -> int:
+        """An instant in the victim's local working day, kept well inside the UTC day."""
+        u = float(unit(self.world.seed, tag(key), day)[0])
+        local = 9.5 + 7.0 * u
+        utc = (local - geo.CITIES[home].utc_offset) % 24
+        utc = min(max(utc, 1.0), 19.0)
+        return day_start(day) + int(utc * TICKS_PER_HOUR)
+
+    def _session(
+        self,
+        rb: RowBuilder,
+        t: int,
+        slot: int,
+        ten: int,
+        acct: int,
+        *,
+        ip: int,
+        loc: int,
+        ua: int,
+        n_env: int,
+        actions=(2, 3),
+        ip6: bool = False,
+        proxy: int = 0,
+        literal_ip: str | None = None,
+        source_mobile: bool = False,
+    ) -> int:
+        """A successful interactive sign-in followed by envelope activity; returns the last instant."""
+        login = voc.LOGIN_MOBILE if source_mobile else voc.LOGIN_WEB
+        env_base = voc.ENV_MOBILE if source_mobile else voc.ENV_WEB
+        rb.add(t, slot, ten, acct, login, ua=ua, ip=ip, ip6=ip6, loc=loc, proxy=proxy, literal_ip=literal_ip)
+        for j in range(n_env):
+            t += 30 * TICKS_PER_SECOND + int(h64(self.world.seed, t, j)[0] % np.uint64(90 * TICKS_PER_SECOND))
+            action = actions[j % len(actions)]
+            rb.add(
+                t,
+                slot,
+                ten,
+                acct,
+                env_base + action,
+                ua=ua,
+                ip=ip,
+                ip6=ip6,
+                loc=loc,
+                proxy=proxy,
+                aux=int(h64(self.world.seed, rb.day, rb.id_base, j)[0] >> np.uint64(1)),
+                literal_ip=literal_ip,
+            )
+        return t
+
+    def _window(self, slot: int, ten: int, t0: int, t1: int, km: float) -> tuple[int, int, int, int]:
+        """Quiet period around a far-away appearance: long enough that no organic event is 'impossible'."""
+        hours = km / 600.0 + 2.0
+        pad = int(hours * TICKS_PER_HOUR)
+        return (slot, ten, t0 - pad, t1 + pad)
+
+    @staticmethod
+    def _finish(rb: RowBuilder) -> EventBatch:
+        return rb.batch()
+
+    # -- anonymous IP ----------------------------------------------------------------------------
+
+    def _anonymous_ip(self, day: int, decoy: bool) -> Incident | None:
+        k = 0
+        week = day // 7
+        rb = self._new(day, k, decoy)
+        if decoy and week % 2 == 0:
+            victim = self._victim(day, np.concatenate([self.classes[k], self.far]), week + 3, home_days=True, office=0)
+            if victim is not None:
+                slot, ten = victim
+                c = self._context(slot, ten, day)
+                ip_text, loc = geo.CORPORATE_TOR_EXIT
+                t = self._start(day, int(c["home"]), "anon decoy")
+                self._session(rb, t, slot, ten, c["account"], ip=_v4(ip_text), loc=loc, ua=int(c["desktop"]), n_env=2)
+                return Incident(
+                    self._incident_id(day, k, True),
+                    POLICIES[k],
+                    True,
+                    slot,
+                    ten,
+                    c["account"],
+                    f"Sign-in from {ip_text}, listed as a Tor exit but inside the HQ Corporate range "
+                    "(the security team's relay): a Corporate tag overrides the Tor tag.",
+                    rb.batch(),
+                )
+        victim = self._victim(day, self.classes[k], week + (3 if decoy else 0))
+        if victim is None:
+            return None
+        slot, ten = victim
+        c = self._context(slot, ten, day)
+        home = int(c["home"])
+        exits = [e for e in geo.TOR_EXITS if e != geo.CORPORATE_TOR_EXIT]
+        same = [e for e in exits if geo.CITIES[e[1]].iso == geo.CITIES[home].iso]
+        pool = same or exits
+        ip_text, loc = pool[int(h64(self.world.seed, day, tag("tor pick"))[0] % np.uint64(len(pool)))]
+        t = self._start(day, home, "anon")
+        v6 = ":" in ip_text
+        ip_val = 0 if v6 else _v4(ip_text)
+        if decoy:
+            for j in range(1 + week % 2):
+                rb.add(
+                    t + j * 40 * TICKS_PER_SECOND,
+                    slot,
+                    ten,
+                    c["account"],
+                    voc.FAIL_WEB,
+                    ua=voc.TOR_BROWSER,
+                    ip=ip_val,
+                    ip6=v6,
+                    loc=loc,
+                    literal_ip=ip_text if v6 else None,
+                )
+            return Incident(
+                self._incident_id(day, k, True),
+                POLICIES[k],
+                True,
+                slot,
+                ten,
+                c["account"],
+                f"Failed sign-in only from Tor exit {ip_text}: failed logins are not evaluated.",
+                rb.batch(),
+            )
+        variant = week % 3
+        proxy = (voc.PROXY_TOR, voc.PROXY_NONE, voc.PROXY_ANON)[variant]
+        t_end = self._session(
+            rb,
+            t,
+            slot,
+            ten,
+            c["account"],
+            ip=ip_val,
+            ip6=v6,
+            loc=loc,
+            ua=voc.TOR_BROWSER,
+            n_env=3 + variant,
+            actions=(3, 3, 2),
+            proxy=proxy,
+            literal_ip=ip_text if v6 else None,
+        )
+        km = geo.city_distance_km(home, loc)
+        also = [] if geo.CITIES[loc].iso == geo.CITIES[home].iso else ["infrequent_country"]
+        tagging = {
+            0: "proxyStatus=Proxy, proxyType=TOR",
+            1: "no proxy fields (only the Tor list tells)",
+            2: "proxyStatus=Proxy, proxyType=Anonymous",
+        }[variant]
+        return Incident(
+            self._incident_id(day, k, False),
+            POLICIES[k],
+            False,
+            slot,
+            ten,
+            c["account"],
+            f"Successful sign-in and downloads from Tor exit {ip_text} ({geo.CITIES[loc].name}); {tagging}.",
+            rb.batch(),
+            [self._window(slot, ten, t, t_end, km)],
+            also,
+        )
+
+    # -- infrequent country --------------------------------------------------------------------
+
+    def _infrequent_country(self, day: int, decoy: bool) -> Incident | None:
+        k = 1
+        week = day // 7
+        rb = self._new(day, k, decoy)
+        if decoy:
+            pool = self.far if week % 2 == 0 else self.neighbour
+            victim = self._victim(day, pool, week, home_days=True) or self._victim(
+                day, self.neighbour if week % 2 == 0 else self.far, week, home_days=True
+            )
+            if victim is None:
+                return None
+            slot, ten = victim
+            c = self._context(slot, ten, day)
+            dest = int(c["second"])
+            ip = int(geo.isp_addresses(np.array([dest]), h64(self.world.seed, day, tag("ic decoy ip")))[0])
+            t = self._start(day, dest, "ic decoy")
+            t_end = self._session(
+                rb, t, slot, ten, c["account"], ip=ip, loc=dest, ua=int(c["mobile"]), n_env=2, source_mobile=True
+            )
+            km = geo.city_distance_km(int(c["home"]), dest)
+            return Incident(
+                self._incident_id(day, k, True),
+                POLICIES[k],
+                True,
+                slot,
+                ten,
+                c["account"],
+                f"Frequent traveller signs in from {geo.CITIES[dest].name} "
+                f"({geo.COUNTRIES[geo.CITIES[dest].iso].name}), their usual second country.",
+                rb.batch(),
+                [self._window(slot, ten, t, t_end, km)],
+            )
+        victim = self._victim(day, self.classes[k], week)
+        if victim is None:
+            return None
+        slot, ten = victim
+        c = self._context(slot, ten, day)
+        home = int(c["home"])
+        dest = self._foreign_city(home, day, min_km=800, max_km=10_000, allow_neighbours=True, key="ic")
+        ip = int(geo.isp_addresses(np.array([dest]), h64(self.world.seed, day, tag("ic ip")))[0])
+        t = self._start(day, dest, "ic")
+        t_end = self._session(
+            rb,
+            t,
+            slot,
+            ten,
+            c["account"],
+            ip=ip,
+            loc=dest,
+            ua=voc.DESKTOP_AGENTS[(int(c["desktop"]) + 1) % len(voc.DESKTOP_AGENTS)],
+            n_env=4,
+        )
+        km = geo.city_distance_km(home, dest)
+        return Incident(
+            self._incident_id(day, k, False),
+            POLICIES[k],
+            False,
+            slot,
+            ten,
+            c["account"],
+            f"First ever activity from {geo.COUNTRIES[geo.CITIES[dest].iso].name} "
+            f"({geo.CITIES[dest].name}); the user has only ever worked from "
+            f"{geo.COUNTRIES[geo.CITIES[home].iso].name}.",
+            rb.batch(),
+            [self._window(slot, ten, t, t_end, km)],
+        )
+
+    def _foreign_city(
+        self, home: int, day: int, *, min_km: float, max_km: float, allow_neighbours: bool, key: str
+    ) -> int:
+        """A home-capable city in another country (never the victim's VPN country, which is home)."""
+        iso = geo.CITIES[home].iso
+        options = [
+            c
+            for c in geo.HOME_CITIES.tolist()
+            if geo.CITIES[c].iso != iso
+            and (allow_neighbours or geo.CITIES[c].iso not in geo.NEIGHBOURS[iso])
+            and min_km <= geo.city_distance_km(home, c) <= max_km
+        ]
+        return options[int(h64(self.world.seed, day, tag(key))[0] % np.uint64(len(options)))]
+
+    # -- suspicious IP -------------------------------------------------------------------------
+
+    def _suspicious_ip(self, day: int, decoy: bool) -> Incident | None:
+        k = 2
+        week = day // 7
+        rb = self._new(day, k, decoy)
+        victim = self._victim(day, self.classes[k], week + (3 if decoy else 0))
+        if victim is None:
+            return None
+        slot, ten = victim
+        c = self._context(slot, ten, day)
+        home = int(c["home"])
+        same = [e for e in geo.THREAT_INTEL if geo.CITIES[e[1]].iso == geo.CITIES[home].iso]
+        foreign = [e for e in geo.THREAT_INTEL if geo.CITIES[e[1]].iso != geo.CITIES[home].iso]
+        pool = foreign if decoy else (same or foreign)
+        ip_text, loc, label = pool[int(h64(self.world.seed, day, tag("ti pick"), int(decoy))[0] % np.uint64(len(pool)))]
+        t = self._start(day, home, "ti")
+        if decoy:
+            for j in range(2 + week % 2):
+                rb.add(
+                    t + j * 25 * TICKS_PER_SECOND,
+                    slot,
+                    ten,
+                    c["account"],
+                    voc.FAIL_WEB,
+                    ua=voc.API_AGENTS[1],
+                    ip=_v4(ip_text),
+                    loc=loc,
+                )
+            return Incident(
+                self._incident_id(day, k, True),
+                POLICIES[k],
+                True,
+                slot,
+                ten,
+                c["account"],
+                f"Failed sign-ins only from threat-intel IP {ip_text} ({label}): no successful logon.",
+                rb.batch(),
+            )
+        t_end = self._session(
+            rb,
+            t,
+            slot,
+            ten,
+            c["account"],
+            ip=_v4(ip_text),
+            loc=loc,
+            ua=voc.DESKTOP_AGENTS[0],
+            n_env=5,
+            actions=(3, 2, 3),
+        )
+        km = geo.city_distance_km(home, loc)
+        also = [] if geo.CITIES[loc].iso == geo.CITIES[home].iso else ["infrequent_country"]
+        return Incident(
+            self._incident_id(day, k, False),
+            POLICIES[k],
+            False,
+            slot,
+            ten,
+            c["account"],
+            f"Successful sign-in and downloads from threat-intel IP {ip_text} ({label}, {geo.CITIES[loc].name}).",
+            rb.batch(),
+            [self._window(slot, ten, t, t_end, km)],
+            also,
+        )
+
+    # -- impossible travel ---------------------------------------------------------------------
+
+    def _impossible_travel(self, day: int, decoy: bool) -> Incident | None:
+        k = 3
+        week = day // 7
+        rb = self._new(day, k, decoy)
+        if not decoy:
+            victim = self._victim(day, self.classes[k], week)
+            if victim is None:
+                return None
+            slot, ten = victim
+            c = self._context(slot, ten, day)
+            home = int(c["home"])
+            dest = self._foreign_city(home, day, min_km=3000, max_km=12_000, allow_neighbours=False, key="it")
+            t = self._start(day, home, "it")
+            ip6 = bool(c["home_v6"])
+            t_a = self._session(
+                rb, t, slot, ten, c["account"], ip=int(c["home_ip"]), ip6=ip6, loc=home, ua=int(c["desktop"]), n_env=1
+            )
+            gap_min = 20 + int(h64(self.world.seed, day, tag("it gap"))[0] % np.uint64(31))
+            t_b = t_a + gap_min * TICKS_PER_MINUTE
+            ip = int(geo.isp_addresses(np.array([dest]), h64(self.world.seed, day, tag("it ip")))[0])
+            t_end = self._session(
+                rb,
+                t_b,
+                slot,
+                ten,
+                c["account"],
+                ip=ip,
+                loc=dest,
+                ua=voc.DESKTOP_AGENTS[(int(c["desktop"]) + 2) % 6],
+                n_env=3,
+            )
+            km = geo.city_distance_km(home, dest)
+            speed = km / (gap_min / 60)
+            win = self._window(slot, ten, t_b, t_end, km)
+            return Incident(
+                self._incident_id(day, k, False),
+                POLICIES[k],
+                False,
+                slot,
+                ten,
+                c["account"],
+                f"Sign-ins from {geo.CITIES[home].name} then {geo.CITIES[dest].name} "
+                f"({km:.0f} km) {gap_min} minutes apart: {speed:.0f} km/h.",
+                rb.batch(),
+                [(slot, ten, t - TICKS_PER_HOUR, win[3])],
+                ["infrequent_country"],
+            )
+        variant = week % 3
+        pool = self.neighbour if variant == 1 else self.far
+        victim = self._victim(day, pool, week, home_days=True)
+        if victim is None:
+            return None
+        slot, ten = victim
+        c = self._context(slot, ten, day)
+        home, dest = int(c["home"]), int(c["second"])
+        km = geo.city_distance_km(home, dest)
+        t = self._start(day, home, "it decoy")
+        if variant == 2:  # a long flight must still land inside the UTC day: leave early enough
+            t = min(t, day_start(day + 1) - int((km / 650.0 + 3.0) * TICKS_PER_HOUR))
+        if variant == 0 and int(c["office"]) >= 0 and geo.CITY_HUB[dest] >= 0:
+            office = int(c["office"])
+            ip_a = int(geo.site_addresses("office", office, h64(self.world.seed, day, 1))[0])
+            t_a = self._session(rb, t, slot, ten, c["account"], ip=ip_a, loc=home, ua=int(c["desktop"]), n_env=1)
+            hub = int(geo.CITY_HUB[dest])
+            ip_b = int(geo.site_addresses("hub", hub, h64(self.world.seed, day, 2))[0])
+            t_b = t_a + 25 * TICKS_PER_MINUTE
+            t_end = self._session(
+                rb,
+                t_b,
+                slot,
+                ten,
+                c["account"],
+                ip=ip_b,
+                loc=int(geo.SITE_CITY["hub"][hub]),
+                ua=int(c["desktop"]),
+                n_env=1,
+            )
+            text = (
+                f"Office ({geo.OFFICES[office].name}) then VPN egress {geo.VPN_HUBS[hub].name} "
+                f"({km:.0f} km) 25 minutes apart: both sides are Corporate/VPN ranges."
+            )
+        else:
+            ip_a = int(c["home_ip"])
+            t_a = self._session(
+                rb, t, slot, ten, c["account"], ip=ip_a, ip6=bool(c["home_v6"]), loc=home, ua=int(c["desktop"]), n_env=1
+            )
+            ip_b = int(geo.isp_addresses(np.array([dest]), h64(self.world.seed, day, 3))[0])
+            if variant == 1:
+                gap = 30 * TICKS_PER_MINUTE
+                text = (
+                    f"Sign-ins from {geo.CITIES[home].name} then {geo.CITIES[dest].name} ({km:.0f} km) "
+                    "30 minutes apart, but the countries border each other."
+                )
+            else:
+                gap = int((km / 650.0 + 0.5) * TICKS_PER_HOUR)
+                text = (
+                    f"Flight from {geo.CITIES[home].name} to {geo.CITIES[dest].name} ({km:.0f} km) with "
+                    f"{gap / TICKS_PER_HOUR:.1f} h between sign-ins: feasible travel to the usual second country."
+                )
+            t_b = t_a + gap
+            t_end = self._session(
+                rb, t_b, slot, ten, c["account"], ip=ip_b, loc=dest, ua=int(c["mobile"]), n_env=1, source_mobile=True
+            )
+        win = self._window(slot, ten, t_b, t_end, km)
+        return Incident(
+            self._incident_id(day, k, True),
+            POLICIES[k],
+            True,
+            slot,
+            ten,
+            c["account"],
+            text,
+            rb.batch(),
+            [(slot, ten, t - TICKS_PER_HOUR, win[3])],
+        )
+
+    # -- terminated user -----------------------------------------------------------------------
+
+    def _terminated_user_activity(self, day: int, decoy: bool) -> Incident | None:
+        k = 4
+        w = self.world
+        rb = self._new(day, k, decoy)
+        if decoy:
+            i = day // 7
+            slot = w.decoy_pool_base + i % 7
+        else:
+            i = (day + 4) // 7
+            slot = w.term_pool_base + i % 7
+        ten = i
+        c = self._context(slot, ten, day)
+        home = int(c["home"])
+        t = self._start(day, home, "term decoy" if decoy else "term")
+        if c["office"] >= 0 and not decoy:
+            ip, loc = int(c["home_ip"]), home  # working from home after being let go
+        else:
+            ip, loc = int(c["home_ip"]), home
+        self._session(
+            rb,
+            t,
+            slot,
+            ten,
+            int(c["account"]),
+            ip=ip,
+            ip6=bool(c["home_v6"]),
+            loc=loc,
+            ua=int(c["desktop"]),
+            n_env=4 if decoy else 6,
+            actions=(3, 3, 2),
+        )
+        if decoy:
+            if int(c["gap_mode"]) == GAP_DELETE:
+                text = (
+                    f"Deleted in Entra ID at {to_datetime(int(c['gap_start'])):%Y-%m-%d %H:%M} and restored at "
+                    f"{to_datetime(int(c['gap_end'])):%Y-%m-%d %H:%M} (re-hired) before this activity."
+                )
+            else:
+                text = (
+                    f"Disabled in Entra ID at {to_datetime(int(c['gap_start'])):%Y-%m-%d %H:%M} and re-enabled "
+                    f"at {to_datetime(int(c['gap_end'])):%Y-%m-%d %H:%M}, before this activity."
+                )
+        else:
+            how = "disabled" if int(c["term_mode"]) == TERM_DISABLE else "deleted"
+            text = (
+                f"Activity after the Entra ID account was {how} at "
+                f"{to_datetime(int(c['term'])):%Y-%m-%d %H:%M} UTC; DocuSign memberships still open."
+            )
+        return Incident(
+            self._incident_id(day, k, decoy), POLICIES[k], decoy, slot, ten, int(c["account"]), text, rb.batch()
+        )
+
+    # -- multiple failed logins ----------------------------------------------------------------
+
+    def _multiple_failed_logins(self, day: int, decoy: bool) -> Incident | None:
+        k = 5
+        week = day // 7
+        rb = self._new(day, k, decoy)
+        victim = self._victim(day, self.classes[k], week + (3 if decoy else 0))
+        if victim is None:
+            return None
+        slot, ten = victim
+        c = self._context(slot, ten, day)
+        home = int(c["home"])
+        t = self._start(day, home, "mfl")
+        acct = int(c["account"])
+        if decoy:
+            n = 3 + week % 2
+            for j in range(n):
+                rb.add(
+                    t + j * 15 * TICKS_PER_SECOND,
+                    slot,
+                    ten,
+                    acct,
+                    voc.FAIL_WEB,
+                    ua=int(c["desktop"]),
+                    ip=int(c["home_ip"]),
+                    ip6=bool(c["home_v6"]),
+                    loc=home,
+                )
+            self._session(
+                rb,
+                t + n * 15 * TICKS_PER_SECOND + 20 * TICKS_PER_SECOND,
+                slot,
+                ten,
+                acct,
+                ip=int(c["home_ip"]),
+                ip6=bool(c["home_v6"]),
+                loc=home,
+                ua=int(c["desktop"]),
+                n_env=1,
+            )
+            return Incident(
+                self._incident_id(day, k, True),
+                POLICIES[k],
+                True,
+                slot,
+                ten,
+                acct,
+                f"{n} mistyped passwords then a successful sign-in from the usual address.",
+                rb.batch(),
+            )
+        n = 15 + int(h64(self.world.seed, day, tag("mfl n"))[0] % np.uint64(26))
+        span = (2 + int(h64(self.world.seed, day, tag("mfl span"))[0] % np.uint64(5))) * TICKS_PER_MINUTE
+        ip = int(geo.isp_addresses(np.array([home]), h64(self.world.seed, day, tag("mfl ip")))[0])
+        for j in range(n):
+            rb.add(t + span * j // n, slot, ten, acct, voc.FAIL_WEB, ua=voc.DESKTOP_AGENTS[5], ip=ip, loc=home)
+        success = week % 2 == 0
+        if success:
+            self._session(
+                rb,
+                t + span + 30 * TICKS_PER_SECOND,
+                slot,
+                ten,
+                acct,
+                ip=ip,
+                loc=home,
+                ua=voc.DESKTOP_AGENTS[5],
+                n_env=2,
+                actions=(3,),
+            )
+        text = f"{n} failed sign-ins within {span // TICKS_PER_MINUTE} minutes from {geo.ipv4_text([ip])[0]}" + (
+            ", then a successful one (password guessed)." if success else "."
+        )
+        return Incident(self._incident_id(day, k, False), POLICIES[k], False, slot, ten, acct, text, rb.batch())
+
+
+def _v4(text: str) -> int:
+    return int(geo.ipaddress.IPv4Address(text))

@@ -1,0 +1,72 @@
+"""The simulator as a real loopback HTTP server (stdlib ``ThreadingHTTPServer``).
+
+Point the ``DOCUSIGN_*`` / ``ENTRA_*`` variables at ``http://127.0.0.1:PORT``
+and the unchanged extraction code talks to it over TCP. The server wraps the
+same ``SimulatorTransport`` as the in-process tests use.
+"""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
+
+import httpx
+
+from dsassets.simulator.transport import Fault
+
+if TYPE_CHECKING:
+    from dsassets.simulator.simulator import DocuSignSimulator
+
+
+def make_server(
+    simulator: DocuSignSimulator, host: str = "127.0.0.1", port: int = 0, faults: list[Fault] | None = None
+) -> tuple[ThreadingHTTPServer, str]:
+    """A bound (not yet serving) server and its base URL."""
+    transport = simulator.transport(faults)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            url = f"http://{self.headers.get('Host') or f'{host}:{self.server.server_address[1]}'}{self.path}"
+            headers = [(k, v) for k, v in self.headers.items() if k.lower() not in ("host", "content-length")]
+            request = httpx.Request(self.command, url, headers=headers, content=body)
+            try:
+                response = transport.handle_request(request)
+                status, content, out_headers = response.status_code, response.read(), response.headers
+            except httpx.TransportError:
+                # An injected network fault: drop the connection like a dead peer would.
+                self.close_connection = True
+                return
+            self.send_response(status)
+            for k, v in out_headers.items():
+                if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(content)
+
+        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
+
+        def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
+            pass
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    bound_host, bound_port = server.server_address[:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    return server, f"http://{shown}:{bound_port}"
+
+
+def serve(
+    simulator: DocuSignSimulator, host: str = "127.0.0.1", port: int = 0, faults: list[Fault] | None = None
+) -> tuple[ThreadingHTTPServer, str]:
+    """Start serving in a daemon thread; returns ``(server, base_url)``. Stop with ``server.shutdown()``."""
+    server, base_url = make_server(simulator, host, port, faults)
+    thread = threading.Thread(target=server.serve_forever, name="docusign-simulator", daemon=True)
+    thread.start()
+    return server, base_url
