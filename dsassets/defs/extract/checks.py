@@ -34,14 +34,14 @@ def read_window(lake: LakeResource, context: dg.AssetCheckExecutionContext, colu
         selected = ", ".join(f'"{c}"' for c in columns if c in available)
         if not selected:
             return pl.DataFrame({"dt": []})
-        return con.execute(
+        return pl.from_arrow(con.execute(
             f"""
             select {selected}, dt::varchar as dt
             from read_parquet($glob, hive_partitioning = true, union_by_name = true)
             where dt >= $start and dt < $end
             """,
             {"glob": glob, "start": start.date().isoformat(), "end": end.date().isoformat()},
-        ).pl()
+        ).to_arrow_table())
 
 
 @dg.asset_check(asset=raw_docusign_audit_events, blocking=True, partitions_def=DAILY)

@@ -123,7 +123,8 @@ def take_organization_snapshot(client: DocuSignClient, source: str, taken_at: da
                     **m,
                     "organization_id": org_id,
                     "user_id": p["id"],
-                    "permission_profile_id": profile.get("id"),
+                    # The Admin spec types this id as int64; the eSignature API sends it as a string.
+                    "permission_profile_id": None if profile.get("id") is None else str(profile["id"]),
                     "permission_profile_name": profile.get("name"),
                 }
                 yield row, m
