@@ -83,6 +83,8 @@ membership_summary as (
         count(*) filter (where is_open) as open_account_count,
         count(*) filter (where not is_open) as closed_account_count,
         coalesce(bool_or(is_admin and is_open), false) as is_account_admin,
+        -- closed memberships included: a deleted former admin is worth knowing
+        coalesce(bool_or(is_admin), false) as was_account_admin,
         list_sort(list(account_id) filter (where is_open))
             as open_account_ids,
         list_sort(list(account_id) filter (where not is_open))
@@ -212,6 +214,8 @@ resolved as (
             as closed_account_count,
         coalesce(membership_summary.is_account_admin, false)
             as is_account_admin,
+        coalesce(membership_summary.was_account_admin, false)
+            as was_account_admin,
         membership_summary.open_account_ids,
         membership_summary.closed_account_ids,
         membership_summary.admin_account_ids,
@@ -277,6 +281,8 @@ final as (
         is_organization_admin,
         is_account_admin,
         admin_account_ids,
+        is_organization_admin or was_account_admin
+            as admin_in_any_membership,
 
         ---------- accounts
         account_count,

@@ -34,13 +34,13 @@ def read_window(lake: LakeResource, context: dg.AssetCheckExecutionContext, colu
         selected = ", ".join(f'"{c}"' for c in columns if c in available)
         if not selected:
             return pl.DataFrame({"dt": []})
-        return pl.from_arrow(con.execute(
+        return pl.from_arrow(con.sql(
             f"""
             select {selected}, dt::varchar as dt
             from read_parquet($glob, hive_partitioning = true, union_by_name = true)
             where dt >= $start and dt < $end
             """,
-            {"glob": glob, "start": start.date().isoformat(), "end": end.date().isoformat()},
+            params={"glob": glob, "start": start.date().isoformat(), "end": end.date().isoformat()},
         ).to_arrow_table())
 
 

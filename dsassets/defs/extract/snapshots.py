@@ -47,7 +47,7 @@ def _snapshots_per_day(
         taken_at = docusign.snapshot_time(_day_end(day))
         with docusign.client(as_of=taken_at) as client:
             taken[day] = reuse = (taken_at, take(client, source, taken_at))
-    backdated = [d.isoformat() for d, (at, _) in taken.items() if at.date() > d]
+    backdated = [d.isoformat() for d, (at, _) in taken.items() if at > _day_end(d)]
     if backdated:
         context.log.warning(
             f"DocuSign only serves current state: partitions {backdated} hold a snapshot taken "
