@@ -72,7 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     fill.add_argument("end", type=_parse_day)
 
     sub.add_parser("ui", help="open the Dagster UI on the same instance the CLI records runs in")
+    sub.add_parser("bench", help="time and peak memory per stage at a chosen scale (see --help)", add_help=False)
 
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["bench"]:
+        from dsassets import bench
+
+        return bench.main(argv[1:])
     args = parser.parse_args(argv)
     if args.command == "ui":
         home = _use_instance_home()

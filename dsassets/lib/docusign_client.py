@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator
 from urllib.parse import quote
 
 import httpx
+import orjson
 import jwt
 
 from dsassets.lib.http import ApiError, RetryingHttp, same_origin
@@ -286,8 +287,8 @@ class DocuSignClient:
     @staticmethod
     def _json(response: httpx.Response, endpoint_name: str) -> Any:
         try:
-            return response.json()
-        except ValueError:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
             raise DocuSignDataError(f"{endpoint_name}: response is not JSON (HTTP {response.status_code})") from None
 
     def userinfo(self) -> dict:

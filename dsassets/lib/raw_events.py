@@ -8,12 +8,12 @@ DuckDB's own limit whatever the day's volume.
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable
 
 import duckdb
+import orjson
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -36,7 +36,7 @@ class MalformedEventError(ValueError):
 def _json_or_none(value: Any) -> str | None:
     if value is None:
         return None
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _column(events: list[dict], name: str, type_: pa.DataType) -> pa.Array:
@@ -94,7 +94,7 @@ def events_to_batch(
     columns["_event_time"] = parse_event_times(
         columns["timestamp"].to_pylist(), columns["eventId"].to_pylist()
     ).cast(AUDIT_EVENTS.field("_event_time").type)
-    columns["_raw"] = pa.array([json.dumps(e, separators=(",", ":")) for e in events], type=pa.string())
+    columns["_raw"] = pa.array([orjson.dumps(e).decode() for e in events], type=pa.string())
     columns["_page_cursor"] = pa.array([page_cursor] * n, type=pa.string())
     columns["_source"] = pa.array([source] * n, type=pa.string())
     columns["_extracted_at"] = pa.array([extracted_at] * n, type=AUDIT_EVENTS.field("_extracted_at").type)
