@@ -53,6 +53,23 @@ def backfill(start: date, end: date) -> bool:
     return True
 
 
+def _query(sql: str) -> int:
+    """Print a query's result from warehouse.duckdb, for machines without the DuckDB CLI."""
+    import duckdb
+
+    path = _data_dir() / "warehouse.duckdb"
+    if not path.exists():
+        print(f"{path} does not exist yet: run `dsassets demo` or `dsassets backfill` first", file=sys.stderr)
+        return 1
+    with duckdb.connect(str(path), read_only=True) as con:
+        try:
+            con.sql(sql).show(max_rows=200, max_width=200)
+        except duckdb.Error as exc:
+            print(f"query failed: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
 def _parse_day(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -72,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     fill.add_argument("end", type=_parse_day)
 
     sub.add_parser("ui", help="open the Dagster UI on the same instance the CLI records runs in")
+    query = sub.add_parser("query", help="run SQL against the warehouse (read-only), e.g. a forensic macro")
+    query.add_argument("sql")
     sub.add_parser("bench", help="time and peak memory per stage at a chosen scale (see --help)", add_help=False)
 
     if argv is None:
@@ -85,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         home = _use_instance_home()
         print(f"Dagster instance: {home}")
         os.execvp("dagster", ["dagster", "dev", "-w", str(Path(__file__).resolve().parent.parent / "workspace.yaml")])
+    if args.command == "query":
+        return _query(args.sql)
     if args.command == "demo":
         yesterday = datetime.now(timezone.utc).date() - timedelta(days=1)
         start, end = yesterday - timedelta(days=args.days - 1), yesterday
@@ -100,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "\nDone.\n"
         f"  Raw Parquet lake:  {data / 'raw'}\n"
-        f"  Warehouse:         {data / 'warehouse.duckdb'}  (duckdb {data / 'warehouse.duckdb'} -c \"show tables\")\n"
+        f"  Warehouse:         {data / 'warehouse.duckdb'}  (try: .venv/bin/dsassets query \"show tables\")\n"
         f"  Dagster UI:        .venv/bin/dsassets ui   then open http://127.0.0.1:3000 (runs are listed there)"
     )
     return 0

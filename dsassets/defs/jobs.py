@@ -22,3 +22,7 @@ warehouse_job = dg.define_asset_job(
 )
 
 daily_schedule = dg.build_schedule_from_partitioned_job(daily_job, hour_of_day=1, minute_of_hour=0)
+
+# The warehouse views read Parquet globs, so new partitions show up without a refresh; this
+# nightly refresh picks up models materialized for the first time and changed forensic macros.
+warehouse_schedule = dg.ScheduleDefinition(job=warehouse_job, cron_schedule="30 2 * * *", execution_timezone="UTC")
