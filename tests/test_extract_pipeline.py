@@ -16,7 +16,6 @@ from dsassets.defs.extract.snapshots import raw_docusign_esignature, raw_docusig
 from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource, _simulator
 from dsassets.lib.docusign_client import DocuSignClient
 from dsassets.lib.lake import Lake
-from dsassets.lib.partitions import DAILY
 from dsassets.lib.schemas import RAW_SCHEMAS
 
 DAY = "2026-11-10"
@@ -137,9 +136,7 @@ def test_blocking_check_fails_on_a_tampered_partition(tmp_path):
     # Someone copies a partition twice into place: every eventId is now duplicated.
     pq.write_table(table.slice(0, 5), path.parent / "copy.parquet")
     # Run the check alone, as the UI's "Execute check" does, without re-materializing the asset.
-    check_job = dg.define_asset_job(
-        "check_only", selection=dg.AssetSelection.checks(raw_audit_events_valid), partitions_def=DAILY
-    )
+    check_job = dg.define_asset_job("check_only", selection=dg.AssetSelection.checks(raw_audit_events_valid))
     defs = dg.Definitions(
         assets=[raw_docusign_audit_events], asset_checks=[raw_audit_events_valid], jobs=[check_job],
         resources=resources(tmp_path),
