@@ -19,7 +19,7 @@ import httpx
 import orjson
 import jwt
 
-from dsassets.lib.http import ApiError, RetryingHttp, same_origin
+from dsassets.lib.http import ApiError, BearerApiClient, same_origin
 from dsassets.lib.settings import ConfigError, DocuSignSettings, check_url
 
 JWT_LIFETIME_SECONDS = 3600
@@ -165,7 +165,7 @@ def _iso_cursor(moment: datetime) -> str:
 # -- the client ---------------------------------------------------------------------------------
 
 
-class DocuSignClient:
+class DocuSignClient(BearerApiClient):
     """Read-only DocuSign client for one organization, authenticated with the JWT grant.
 
     Use as a context manager (or call ``close()``). ``transport`` is the only
@@ -182,31 +182,18 @@ class DocuSignClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        self.settings = settings
-        self._clock = clock
-        self._http = RetryingHttp(
-            transport=transport,
+        super().__init__(
             timeout=settings.timeout_seconds,
             max_attempts=settings.max_attempts,
+            secrets=[settings.private_key_pem],
+            transport=transport,
             clock=clock,
             sleep=sleep,
             rng=rng,
         )
-        self._http.redact(settings.private_key_pem)
-        self._token: str | None = None
-        self._token_renew_at = 0.0
+        self.settings = settings
         self._userinfo: dict | None = None
         self._organization: dict | None = None
-
-    def __enter__(self) -> DocuSignClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Release the connection pool."""
-        self._http.close()
 
     # -- OAuth (DOCUSIGN_API.md §4) --------------------------------------------------------------
 

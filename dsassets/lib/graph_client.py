@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
-from dsassets.lib.http import ApiError, RetryingHttp, same_origin
+from dsassets.lib.http import ApiError, BearerApiClient, same_origin
 from dsassets.lib.settings import GraphSettings
 
 TOKEN_RENEW_MARGIN_SECONDS = 300
@@ -39,7 +39,7 @@ def odata_query(**params: str) -> str:
     return "&".join(f"${name}={quote(value, safe=_ODATA_SAFE)}" for name, value in params.items())
 
 
-class GraphClient:
+class GraphClient(BearerApiClient):
     """Microsoft Graph client using the client-credentials grant.
 
     ``transport`` is the only seam for tests and stand-in servers; ``clock``,
@@ -55,29 +55,16 @@ class GraphClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        self.settings = settings
-        self._clock = clock
-        self._http = RetryingHttp(
-            transport=transport,
+        super().__init__(
             timeout=settings.timeout_seconds,
             max_attempts=settings.max_attempts,
+            secrets=[settings.client_secret],
+            transport=transport,
             clock=clock,
             sleep=sleep,
             rng=rng,
         )
-        self._http.redact(settings.client_secret)
-        self._token: str | None = None
-        self._token_renew_at = 0.0
-
-    def __enter__(self) -> GraphClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Release the connection pool."""
-        self._http.close()
+        self.settings = settings
 
     # -- plumbing ------------------------------------------------------------------------------
 

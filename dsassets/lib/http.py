@@ -259,3 +259,41 @@ def _error_fields(response: httpx.Response) -> tuple[str | None, str]:
         parts = [error, body.get("error_description"), body.get("errorCode"), body.get("message")]
     texts = [str(p) for p in parts if isinstance(p, (str, int)) and str(p)]
     return (str(code) if isinstance(code, (str, int)) else None), ": ".join(dict.fromkeys(texts))
+
+
+class BearerApiClient:
+    """What the DocuSign and Graph clients share: one retrying connection pool, the secrets it
+    must never echo, a cached bearer token, and context-manager closing.
+
+    ``transport`` is the only seam for tests, the simulator and stand-in servers; ``clock``,
+    ``sleep`` and ``rng`` make retries and token expiry testable without waiting.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        max_attempts: int,
+        secrets: Iterable[str],
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._clock = clock
+        self._http = RetryingHttp(
+            transport=transport, timeout=timeout, max_attempts=max_attempts, clock=clock, sleep=sleep, rng=rng
+        )
+        self._http.redact(*secrets)
+        self._token: str | None = None
+        self._token_renew_at = 0.0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._http.close()
