@@ -16,11 +16,32 @@ import tempfile
 import time
 from datetime import date, timedelta
 
-STAGES = ("extract_events", "extract_snapshots", "models")
+STAGES = ("extract_events", "extract_snapshots", "models", "detections", "detections_floor")
+# The floor printed beside the detections: one bare DuckDB scan of the activities columns the
+# detections read, over the same days (no lookback, no joins): what reading the Parquet costs.
+FLOOR_COLUMNS = ("event_id", "event_at", "dt", "account_id", "user_id", "user_email", "signin_class",
+                 "ip_address", "ip_hex", "country_code", "latitude", "longitude", "proxy_type")
+
+
+def run_floor(start: date, end: date) -> None:
+    """Scan the detections' activities columns once with bare DuckDB (the floor for that stage)."""
+    import duckdb
+
+    from dsassets.lib import sql
+
+    data_dir = os.environ["DSASSETS_DATA_DIR"]
+    glob = f"{data_dir}/warehouse/activities/dt=*/*.parquet"
+    cols = ", ".join(f"count(distinct {c})" if c in ("user_id", "ip_hex") else f"count({c})" for c in FLOOR_COLUMNS)
+    with duckdb.connect() as con:
+        sql.configure(con)
+        con.execute(f"select {cols} from {sql.parquet_scan(glob)} where dt between ? and ?", [start, end]).fetchall()
 
 
 def run_stage(stage: str, start: date, end: date) -> None:
     """Materialize one stage's assets in this process (called in a child by :func:`main`)."""
+    if stage == "detections_floor":
+        run_floor(start, end)
+        return
     import dagster as dg
 
     from dsassets.definitions import defs
@@ -29,6 +50,7 @@ def run_stage(stage: str, start: date, end: date) -> None:
         "extract_events": dg.AssetSelection.assets("raw_docusign_audit_events"),
         "extract_snapshots": dg.AssetSelection.groups("raw") - dg.AssetSelection.assets("raw_docusign_audit_events"),
         "models": dg.AssetSelection.groups("staging", "intermediate", "marts"),
+        "detections": dg.AssetSelection.groups("detections"),
     }
     definitions = defs()
     job = dg.define_asset_job(f"bench_{stage}", selection=groups[stage])
@@ -41,6 +63,46 @@ def run_stage(stage: str, start: date, end: date) -> None:
         raise_on_error=True,
     )
     assert result.success
+
+
+# What the detections read, replicated by --replicate-days: (lake sub-directory, id column).
+REPLICATED = (("warehouse/activities", "event_id"), ("warehouse/int_user_activity_daily", None),
+              ("warehouse/int_user_lifecycle_events", "event_id"), ("raw/idp/users", None))
+
+
+def replicate(data_dir: str, day: date, days: int) -> None:
+    """Copy ``day``'s detection inputs to the ``days - 1`` days before it: times shifted, ids suffixed.
+
+    Gives the detections a long history at full daily volume without extracting it (the
+    per-user behaviour repeats, the row counts and Parquet sizes are the real ones).
+    """
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        for sub, id_col in REPLICATED:
+            source = f"{data_dir}/{sub}/dt={day.isoformat()}/data.parquet"
+            cols = con.execute(f"describe select * from read_parquet('{source}')").fetchall()
+            for k in range(1, days):
+                exprs = []
+                for name, kind, *_ in cols:
+                    if kind.startswith("TIMESTAMP"):
+                        exprs.append(f'"{name}" - interval {k} day as "{name}"')
+                    elif name == id_col:
+                        exprs.append(f"\"{name}\" || '~{k}' as \"{name}\"")
+                    else:
+                        exprs.append(f'"{name}"')
+                target = f"{data_dir}/{sub}/dt={(day - timedelta(days=k)).isoformat()}"
+                os.makedirs(target, exist_ok=True)
+                con.execute(f"copy (select {', '.join(exprs)} from read_parquet('{source}')) "
+                            f"to '{target}/data.parquet' (format parquet, compression zstd)")
+
+
+def _count_rows(data_dir: str, sub: str) -> int:
+    import duckdb
+
+    with duckdb.connect() as con:
+        return con.sql(f"select count(*) from read_parquet('{data_dir}/{sub}/*/*.parquet')").fetchall()[0][0]
 
 
 def _count_events(data_dir: str) -> int:
@@ -59,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--end", type=date.fromisoformat, default=date.today() - timedelta(days=2))
     parser.add_argument("--stage", choices=STAGES, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help="scratch data directory (default: a temporary one)")
+    parser.add_argument("--replicate-days", type=int, default=0,
+                        help="time the detections over N days made by copying the extracted last day "
+                             "(times shifted, ids suffixed) instead of extracting N days")
     args = parser.parse_args(argv)
     start = args.end - timedelta(days=args.days - 1)
 
@@ -79,11 +144,21 @@ def main(argv: list[str] | None = None) -> int:
             del env[name]  # the benchmark always measures the simulator
     print(f"dsassets bench: {args.days} day(s) x {args.events_per_day:,} events/day, data in {data_dir}")
     print(f"{'stage':<20}{'wall s':>10}{'peak RSS MiB':>15}{'events/s':>12}")
-    events = None
+    events = extracted = None
     for stage in STAGES:
+        days = args.days
+        if args.replicate_days and stage.startswith("detections"):
+            days = args.replicate_days
+            if stage == "detections":
+                began = time.perf_counter()
+                replicate(data_dir, args.end, days)
+                rows = _count_rows(data_dir, "warehouse/activities")
+                print(f"{'(replicated ' + str(days) + ' days)':<20}{time.perf_counter() - began:>10.1f}"
+                      f"{'':>15}{'':>12}  {rows:,} activities")
+                events = rows
         began = time.perf_counter()
         child = subprocess.Popen(
-            [sys.executable, "-m", "dsassets.bench", "--stage", stage, "--days", str(args.days),
+            [sys.executable, "-m", "dsassets.bench", "--stage", stage, "--days", str(days),
              "--end", args.end.isoformat(), "--events-per-day", str(args.events_per_day)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
@@ -95,10 +170,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"stage {stage} failed", file=sys.stderr)
             return 1
         if events is None:
-            events = _count_events(data_dir)
+            events = extracted = _count_events(data_dir)
         rate = f"{events / wall:,.0f}" if stage != "extract_snapshots" else "-"
         print(f"{stage:<20}{wall:>10.1f}{usage.ru_maxrss / 1024:>15.0f}{rate:>12}")
-    print(f"events extracted: {events:,}")
+    print(f"events extracted: {extracted:,}")
     return 0
 
 

@@ -92,6 +92,14 @@ def main(argv: list[str] | None = None) -> int:
     query = sub.add_parser("query", help="run SQL against the warehouse (read-only), e.g. a forensic macro")
     query.add_argument("sql")
     sub.add_parser("bench", help="time and peak memory per stage at a chosen scale (see --help)", add_help=False)
+    quality = sub.add_parser(
+        "quality", help="precision/recall of the detections against the simulator's planted incidents")
+    quality.add_argument("--start", type=_parse_day, required=True, help="first day evaluated")
+    quality.add_argument("--end", type=_parse_day, required=True, help="last day evaluated (inclusive)")
+    quality.add_argument("--backfill", action="store_true",
+                         help="backfill the period and --history-days before it first")
+    quality.add_argument("--history-days", type=int, default=37,
+                         help="history before --start for baselines (default 37: 30-day baseline + 7 learning)")
 
     if argv is None:
         argv = sys.argv[1:]
@@ -106,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         os.execvp("dagster", ["dagster", "dev", "-w", str(Path(__file__).resolve().parent.parent / "workspace.yaml")])
     if args.command == "query":
         return _query(args.sql)
+    if args.command == "quality":
+        from dsassets.lib.detections_quality import quality_command
+
+        return quality_command(args, _data_dir(), backfill)
     if args.command == "demo":
         yesterday = datetime.now(timezone.utc).date() - timedelta(days=1)
         start, end = yesterday - timedelta(days=args.days - 1), yesterday

@@ -64,7 +64,36 @@ def test_env_var_naming_a_missing_file_is_an_error(monkeypatch, tmp_path):
         ({"geo": {"ip_lookup": "yes"}}, "x.yaml: geo.ip_lookup: Input should be a valid boolean"),
         ({"geo": {"country_aliases": {"atlantis": "ATL"}}}, "x.yaml: geo.country_aliases:"),
         ({"event_types": {"rules": [{"event_type": "party"}]}}, "event_types.rules[0].event_type"),
-        ({"detections": {}}, "x.yaml: detections: Extra inputs are not permitted"),
+        ({"posture": {"session_timeout_max_minutes": 0}}, "x.yaml: posture.session_timeout_max_minutes:"),
+        ({"posture": {"idp_statuses": ["gone"]}}, "x.yaml: posture.idp_statuses[0]:"),
+        ({"posture": {"disabled_controls": ["nope"]}}, "x.yaml: posture.disabled_controls: Value error"),
+        ({"detections": {"nope": {}}}, "x.yaml: detections.nope: Extra inputs are not permitted"),
+        (
+            {"detections": {"impossible_travel": {"sensitivity": "extreme"}}},
+            "x.yaml: detections.impossible_travel.sensitivity: Input should be 'low', 'medium' or 'high'",
+        ),
+        (
+            {"detections": {"multiple_failed_logins": {"min_failures": "ten"}}},
+            "x.yaml: detections.multiple_failed_logins.min_failures:",
+        ),
+        (
+            {"ip_ranges": [{"name": "HQ", "category": "corporate", "cidrs": ["10.0.0.0/8", "10.0.0.300/32"]}]},
+            "x.yaml: ip_ranges[0].cidrs: Value error, cidrs[1]: '10.0.0.300/32' is not an IPv4/IPv6",
+        ),
+        (
+            {"ip_ranges": [{"name": "HQ", "category": "corporate", "cidrs": ["10.0.0.1/8"]}]},
+            "did you mean 10.0.0.0/8?",
+        ),
+        (
+            {"ip_ranges": [{"name": "HQ", "category": "office", "cidrs": ["10.0.0.0/8"]}]},
+            "x.yaml: ip_ranges[0].category:",
+        ),
+        (
+            {"ip_ranges": [{"name": "HQ", "category": "corporate", "cidrs": ["10.0.0.0/8"]},
+                           {"name": "VPN", "category": "vpn", "cidrs": ["2001:db8::/32", "10.20.0.0/16"]}]},
+            "x.yaml: ip_ranges: Value error, ip_ranges[1] (VPN) cidrs[1] 10.20.0.0/16 overlaps "
+            "ip_ranges[0] (HQ) cidrs[0] 10.0.0.0/8",
+        ),
     ],
 )
 def test_errors_name_the_file_and_the_key_path(data, expected):

@@ -2,16 +2,13 @@
 
 import dagster as dg
 
-from dsassets.lib.partitions import DAILY
-
 # Every daily-partitioned layer. Unpartitioned assets (the warehouse file) live in group
 # `warehouse` and run in their own job, since one run cannot mix partitioned and unpartitioned assets.
-DAILY_GROUPS = ("raw", "staging", "intermediate", "marts")
+DAILY_GROUPS = ("raw", "staging", "intermediate", "marts", "posture", "detections", "policies", "governance")
 
 daily_job = dg.define_asset_job(
     "daily_pipeline",
     selection=dg.AssetSelection.groups(*DAILY_GROUPS),
-    partitions_def=DAILY,
     description="Extract, model and detect for a day (or, as a single-run backfill, a range of days).",
 )
 

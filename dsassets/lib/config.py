@@ -20,6 +20,9 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from dsassets.lib.detections_config import DetectionsConfig, IpRange, check_overlaps, default_ip_ranges
+from dsassets.lib.policies.settings import ActivityPoliciesConfig
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "dsassets.yaml"
 CONFIG_ENV = "DSASSETS_CONFIG"
@@ -146,12 +149,67 @@ class GeoConfig(_Section):
         return {k.strip().lower(): v.upper() for k, v in value.items()}
 
 
+class SeverityPoints(_Section):
+    """Points a posture control is worth, by severity (Secure Score style)."""
+
+    high: int = Field(default=3, ge=0)
+    medium: int = Field(default=2, ge=0)
+    low: int = Field(default=1, ge=0)
+
+
+class PostureConfig(_Section):
+    """Thresholds of the posture controls (dsassets/lib/posture.py, sql/posture/)."""
+
+    session_timeout_max_minutes: int = Field(default=30, ge=1)
+    mobile_session_timeout_max_minutes: int = Field(default=30, ge=1)
+    password_min_length: int = Field(default=8, ge=1)
+    password_complexity_min_classes: int = Field(default=3, ge=0, le=4)
+    password_length_without_complexity: int = Field(default=15, ge=1)
+    password_expiry: Literal["never", "max_days"] = "never"
+    password_expiry_max_days: int = Field(default=365, ge=1)
+    password_lockout_min_minutes: int = Field(default=15, ge=1)
+    password_min_age_days: int = Field(default=1, ge=0)
+    password_max_security_questions: int = Field(default=0, ge=0)
+    two_step_verification_min_percent: int = Field(default=100, ge=0, le=100)
+    two_step_verification_exempt_federated: bool = False
+    admin_max_percent: int = Field(default=10, ge=0, le=100)
+    admin_max_count: int = Field(default=4, ge=0)
+    inactive_admin_days: int = Field(default=90, ge=1)
+    idp_statuses: list[Literal["deleted", "disabled"]] = Field(
+        default_factory=lambda: ["deleted", "disabled"], min_length=1
+    )
+    severity_points: SeverityPoints = Field(default_factory=SeverityPoints)
+    disabled_controls: list[str] = Field(default_factory=list)
+
+    @field_validator("disabled_controls")
+    @classmethod
+    def _known_controls(cls, value: list[str]) -> list[str]:
+        from dsassets.lib.posture import CONTROL_IDS  # the catalog imports this module
+
+        unknown = [v for v in value if v not in CONTROL_IDS]
+        if unknown:
+            raise ValueError(f"unknown control ids {unknown}; known: {', '.join(CONTROL_IDS)}")
+        return value
+
+
 class ProjectConfig(_Section):
     """The whole ``dsassets.yaml``. Every section is optional."""
 
     signin: SigninConfig = Field(default_factory=SigninConfig)
     event_types: EventTypesConfig = Field(default_factory=EventTypesConfig)
     geo: GeoConfig = Field(default_factory=GeoConfig)
+    posture: PostureConfig = Field(default_factory=PostureConfig)
+    # MDCA-style organization IP ranges (Corporate, VPN, Risky, ...) and the six anomaly policies.
+    ip_ranges: list[IpRange] = Field(default_factory=default_ip_ranges)
+    detections: DetectionsConfig = Field(default_factory=DetectionsConfig)
+    # Custom activity policy files and governance actions (dsassets/lib/policies, governance.py).
+    activity_policies: ActivityPoliciesConfig = Field(default_factory=ActivityPoliciesConfig)
+
+    @field_validator("ip_ranges")
+    @classmethod
+    def _ranges_do_not_overlap(cls, value: list[IpRange]) -> list[IpRange]:
+        check_overlaps(value)
+        return value
 
 
 def config_path() -> Path:

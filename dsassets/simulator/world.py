@@ -452,11 +452,14 @@ class World:
 
         An admin loosens one setting on roughly one day in twenty per account and
         puts it back 1-3 days later; each change is an ``Account/Updated`` event.
+        The first account (always "strong") also drifts on one fixed weekday, so
+        that any 7-day demo shows at least one drift (posture_changes).
         """
         out = []
         base = baseline_settings(self.accounts[account].profile)
         for day in range(first_day, last_day + 1):
-            if unit(self.seed, tag("drift"), account, day)[0] >= 0.05:
+            weekly = account == 0 and day % 7 == WEEKLY_DRIFT_WEEKDAY
+            if not weekly and unit(self.seed, tag("drift"), account, day)[0] >= 0.05:
                 continue
             key = DRIFT_KEYS[int(below(len(DRIFT_KEYS), self.seed, tag("drift key"), account, day)[0])]
             good, weak = base[key], WEAK_VALUES[key]
@@ -594,6 +597,8 @@ _PROFILES: dict[str, dict[str, str]] = {
         "questionsRequired": "0",
     },
 }
+# date.toordinal() % 7 of the day the first account drifts every week (1 = Monday, 2 = Tuesday).
+WEEKLY_DRIFT_WEEKDAY = 2
 DRIFT_KEYS = [
     "sessionTimeout",
     "mobileSessionTimeout",

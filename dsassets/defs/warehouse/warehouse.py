@@ -14,8 +14,10 @@ import dagster as dg
 
 from dsassets.defs.resources import LakeResource
 from dsassets.defs.warehouse.models import MODELS
+from dsassets.lib import governance, posture
 from dsassets.lib import sql
 from dsassets.lib.config import load_config
+from dsassets.lib.detections_config import POLICIES
 from dsassets.lib.lake import Lake
 from dsassets.lib.schemas import RAW_SCHEMAS
 
@@ -32,7 +34,7 @@ def refresh_warehouse(lake: Lake, *, attempts: int = 6, wait_seconds: float = 5.
     path = warehouse_path(lake)
     con = sql.open_warehouse(path, attempts=attempts, wait_seconds=wait_seconds, log=log)
     created: dict[str, list[str]] = {"raw": [], "staging": [], "intermediate": [], "marts": [],
-                                     "forensics": []}
+                                     "forensics": [], "posture": []}
     try:
         sql.configure(con)
         con.execute("begin transaction")
@@ -57,6 +59,24 @@ def refresh_warehouse(lake: Lake, *, attempts: int = 6, wait_seconds: float = 5.
             else:
                 continue
             created[model.layer].append(model.name)
+        # Posture findings, scores and drift: views over their Parquet, plus the control catalog.
+        posture.install(con, config, None, temp=False)
+        created["posture"].append("posture_controls")
+        for model in posture.POSTURE_MODELS:
+            if sql.has_output(lake, model):
+                scan = sql.parquet_scan(sql.model_glob(lake, model))
+                con.execute(f"create or replace view {model.name} as select * from {scan}")
+                created["posture"].append(model.name)
+        # Alerts of the six anomaly policies (dsassets/defs/detections): the alerts mart and each
+        # policy's own output.
+        for name in ("alerts", *(f"det_{p}" for p in POLICIES)):
+            alert_model = sql.Model("marts", name, (), "", True)
+            if sql.has_output(lake, alert_model):
+                scan = sql.parquet_scan(sql.model_glob(lake, alert_model))
+                con.execute(f"create or replace view {name} as select * from {scan}")
+                created.setdefault("detections", []).append(name)
+        # Activity-policy alerts and the governance ledger.
+        created["governance"] = governance.warehouse_views(con, lake)
         if {"activities", "user_accounts", "users"} <= set(created["marts"]):
             for file in sorted(FORENSICS_DIR.glob("*.sql")):
                 for stmt in sql.statements(file.read_text()):
@@ -74,7 +94,7 @@ def refresh_warehouse(lake: Lake, *, attempts: int = 6, wait_seconds: float = 5.
 @dg.asset(
     group_name="warehouse",
     kinds={"duckdb"},
-    deps=[dg.AssetKey(m.name) for m in MODELS],
+    deps=[dg.AssetKey(m.name) for m in (*MODELS, *posture.POSTURE_MODELS)] + [dg.AssetKey("alerts"), dg.AssetKey("governance_actions")],
     description=(
         "warehouse.duckdb under the data directory: views over every raw, staging, intermediate "
         "and mart dataset, plus the forensic table macros. Holds no data of its own."

@@ -1,0 +1,123 @@
+"""``governance_actions``: notify / require sign-in again / suspend for the window's alerts, via Entra ID.
+
+Reads the window's alerts (the ``alerts`` mart and ``policy_alerts``, one row per
+``alert_id``), works out each alert's actions (its activity policy's ``actions``, or
+``activity_policies.governance.builtin_policy_actions`` for the built-in detections) and runs
+them through ``dsassets.lib.governance``: dry run unless the action type is switched on,
+once per alert across re-runs and backfills, old alerts skipped unless the run config says
+``act_on_old_alerts: true``. The ledger (``<data_dir>/governance/governance_actions.parquet``)
+is the record; the materialization shows what was planned and what was done.
+"""
+
+import dagster as dg
+
+from dsassets.defs.policies.assets import LOADED, POLICY_ALERTS
+from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource
+from dsassets.defs.warehouse.models import window_dates
+from dsassets.lib import governance, sql
+from dsassets.lib.config import load_config
+from dsassets.lib.partitions import DAILY
+
+GROUP = "governance"
+ALERT_SOURCES = ("alerts", POLICY_ALERTS)
+
+
+class GovernanceRunConfig(dg.Config):
+    """Run-time switches; the standing configuration is ``activity_policies.governance``."""
+
+    # Act on alerts older than max_alert_age_hours too (a deliberate catch-up, never a default).
+    act_on_old_alerts: bool = False
+
+
+def read_window_alerts(lake, start, end) -> tuple[list[governance.Alert], list[str]]:
+    """Alerts of ``[start, end)`` from every alert table that has output; and the tables read."""
+    rows, read = [], []
+    with sql.session(lake) as con:
+        for name in ALERT_SOURCES:
+            model = sql.Model("marts", name, (), "", True)
+            if not sql.has_output(lake, model):
+                continue
+            cur = con.execute(
+                f"select * from {sql.parquet_scan(sql.model_glob(lake, model))} where dt >= ? and dt < ?",
+                [start, end],
+            )
+            cols = [d[0] for d in cur.description]
+            rows.extend(dict(zip(cols, r)) for r in cur.fetchall())
+            read.append(name)
+    return governance.alerts_from_rows(rows), read
+
+
+def actions_resolver(config):
+    custom = {p.id: (list(p.actions), p.notify_message) for p in LOADED.policies}
+    builtin = {k: (list(v), "") for k, v in config.activity_policies.governance.builtin_policy_actions.items()}
+
+    def actions_for(alert: governance.Alert) -> tuple[list[str], str]:
+        return custom.get(alert.policy) or builtin.get(alert.policy) or ([], "")
+
+    return actions_for
+
+
+@dg.asset(
+    name="governance_actions",
+    group_name=GROUP,
+    kinds={"python", "parquet"},
+    description=(
+        "Governance actions (notify the user, require sign-in again, suspend) for the window's alerts "
+        "through Microsoft Entra ID. Dry run unless enabled per action type; each action runs once per "
+        "alert; the ledger <data_dir>/governance/governance_actions.parquet records every planned, "
+        "executed, skipped and failed action."
+    ),
+    deps=[dg.AssetKey(n) for n in ALERT_SOURCES],
+    partitions_def=DAILY,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def governance_actions(
+    context: dg.AssetExecutionContext,
+    config: GovernanceRunConfig,
+    lake: LakeResource,
+    docusign: DocuSignResource,
+    identity_provider: IdentityProviderResource,
+) -> dg.MaterializeResult:
+    lake_ = lake.lake
+    start, end = window_dates(context)
+    project = load_config()
+    gov = project.activity_policies.governance
+    alerts, read = read_window_alerts(lake_, start, end)
+    missing = [n for n in ALERT_SOURCES if n not in read]
+    if missing:
+        context.log.warning(f"governance: no output yet for {', '.join(missing)}; their alerts are not acted on")
+    ledger = governance.Ledger(lake_.root)
+    with ledger.locked():
+        report = governance.run(
+            alerts,
+            actions_resolver(project),
+            gov,
+            ledger,
+            lambda: identity_provider.graph_client(docusign),
+            now=governance.now_utc(),
+            run_id=context.run.run_id,
+            act_on_old_alerts=config.act_on_old_alerts,
+        )
+        total = len(ledger.rows)
+    counts = report.counts()
+    for o in report.outcomes:
+        if o.status == "failed":
+            context.log.warning(f"governance: {o.action} for alert {o.alert.alert_id} failed: {o.reason}")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(1 for o in report.outcomes if o.recorded),
+            "alerts": dg.MetadataValue.int(len(alerts)),
+            "planned": dg.MetadataValue.int(counts["planned"]),
+            "executed": dg.MetadataValue.int(counts["executed"]),
+            "skipped": dg.MetadataValue.int(counts["skipped"]),
+            "failed": dg.MetadataValue.int(counts["failed"]),
+            "already_done": dg.MetadataValue.int(counts["done"]),
+            "actions": dg.MetadataValue.md(report.markdown()),
+            "execution_enabled": dg.MetadataValue.json(gov.execute.model_dump()),
+            "act_on_old_alerts": config.act_on_old_alerts,
+            "max_alert_age_hours": gov.max_alert_age_hours,
+            "ledger": dg.MetadataValue.path(str(ledger.path)),
+            "ledger_rows": dg.MetadataValue.int(total),
+            "window": f"{start.isoformat()} .. {end.isoformat()} (end exclusive)",
+        }
+    )

@@ -1,0 +1,246 @@
+"""Running the six anomaly policies: config as DuckDB variables, IP tables, the alert schema.
+
+Each policy is one ``select`` in ``sql/detections/<file>.sql`` over two shared views,
+``detection_activity`` (the window plus the policy's lookback, with IP ranges and list
+matches) and ``detection_first_seen`` (learning period). The policy's thresholds are DuckDB
+variables named ``det_<key>`` (``getvariable('det_min_failures')``), set from
+``dsassets.yaml``; the window is ``window_start``/``window_end`` as for every model.
+
+Determinism: a day's alerts depend only on that day, its lookback and the config.
+``sql.write_partitions`` narrows the window to one day at a time and the views re-evaluate,
+so a range run gives exactly the alerts of single-day runs in any order. An incident belongs
+to the day of the event that makes it alert (the opening sign-in, the failure that crosses
+the threshold, the first activity after termination); its ``alert_id`` hashes the policy,
+the user and that event's id, and later days see it in their lookback and stay quiet.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+
+from dsassets.lib import ip_intel
+from dsassets.lib.config import ProjectConfig
+from dsassets.lib.detections_config import POLICIES  # noqa: F401  (re-exported)
+from dsassets.lib.sql import SQL_DIR, sql_literal, statements
+
+DETECTIONS_DIR = SQL_DIR / "detections"
+# Shared relations, in dependency order: materialized once per run, materialized once per day,
+# and a plain view the policies read (the day's events plus the lookback's sign-ins).
+RUN_TABLES = ("detection_ip_classes", "detection_signins")
+DAY_TABLES = ("detection_day_events", "detection_first_seen")
+VIEWS = ("detection_activity",)
+SUPPORT_VIEWS = RUN_TABLES + DAY_TABLES + VIEWS
+SQL_FILE = {
+    "anonymous_ip": "ip_reputation",
+    "suspicious_ip": "ip_reputation",
+    "infrequent_country": "infrequent_country",
+    "impossible_travel": "impossible_travel",
+    "terminated_user_activity": "terminated_user_activity",
+    "multiple_failed_logins": "multiple_failed_logins",
+}
+# Upstream relations each policy reads (besides the shared views' activities and
+# int_user_activity_daily).
+EXTRA_INPUTS = {
+    "terminated_user_activity": ("stg_idp__users", "int_user_lifecycle_events"),
+}
+BASE_INPUTS = ("activities", "int_user_activity_daily")
+
+ALERT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("alert_id", "varchar"),
+    ("policy", "varchar"),
+    ("severity", "varchar"),
+    ("title", "varchar"),
+    ("description", "varchar"),
+    ("user_id", "varchar"),
+    ("user_email", "varchar"),
+    ("account_id", "varchar"),
+    ("started_at", "timestamptz"),
+    ("ended_at", "timestamptz"),
+    ("event_ids", "varchar[]"),
+    ("ip_addresses", "varchar[]"),
+    ("countries", "varchar[]"),
+    ("evidence", "varchar"),
+    ("partition_date", "date"),
+)
+
+
+def asset_name(policy: str) -> str:
+    return f"det_{policy}"
+
+
+def inputs(policy: str) -> tuple[str, ...]:
+    return BASE_INPUTS + EXTRA_INPUTS.get(policy, ())
+
+
+def _days(hours: int) -> int:
+    return math.ceil(hours / 24)
+
+
+def lookback_days(config: ProjectConfig, policy: str) -> int:
+    """How many days before the window the policy reads (baselines, de-duplication)."""
+    d = config.detections
+    if policy in ("anonymous_ip", "suspicious_ip"):
+        p = d.policy(policy)
+        return max(p.widely_used_days, _days(p.dedup_hours) + 1)
+    if policy == "infrequent_country":
+        return d.infrequent_country.baseline_days + 1
+    if policy == "impossible_travel":
+        p = d.impossible_travel
+        return p.baseline_days + _days(p.dedup_hours) + 1
+    if policy == "terminated_user_activity":
+        return d.terminated_user_activity.realert_after_days
+    if policy == "multiple_failed_logins":
+        p = d.multiple_failed_logins
+        return p.baseline_days + _days(p.dedup_hours) + 1
+    raise KeyError(policy)
+
+
+def policy_variables(config: ProjectConfig, policy: str) -> dict[str, Any]:
+    """``det_*`` variables: the policy's own settings plus the shared ones."""
+    d = config.detections
+    p = d.policy(policy)
+    values: dict[str, Any] = {
+        "policy": policy,
+        "lookback_days": lookback_days(config, policy),
+        # Baselines come from sign-ins; only evaluate='activities' needs every earlier event.
+        "lookback_all_events": getattr(p, "evaluate", "signins") == "activities",
+        "learning_user_days": d.learning_period.user_days,
+        "learning_organization_days": d.learning_period.organization_days,
+    }
+    for key, value in p.model_dump().items():
+        values[key] = value
+    return values
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value) + "::double"
+    if isinstance(value, str):
+        return sql_literal(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(sql_literal(str(v).lower()) for v in value) + "]::varchar[]"
+    raise TypeError(f"cannot render {value!r} as a DuckDB literal")
+
+
+def set_variables(con: duckdb.DuckDBPyConnection, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        con.execute(f"set variable det_{key} = {_literal(value)}")
+
+
+def register_ip_tables(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> list[ip_intel.ListFile]:
+    """``org_ip_ranges``, ``ip_list_entries`` and ``country_borders`` as temp tables."""
+    lists, files = ip_intel.ip_list_table(config)
+    for name, table in (
+        ("org_ip_ranges", ip_intel.org_range_table(config)),
+        ("ip_list_entries", lists),
+        ("country_borders", ip_intel.country_borders()),
+    ):
+        con.register(f"{name}__arrow", table)
+        con.execute(f"create or replace temp table {name} as select * from {name}__arrow")
+        con.unregister(f"{name}__arrow")
+    return files
+
+
+def _query(name: str) -> str:
+    stmts = statements((DETECTIONS_DIR / f"{name}.sql").read_text())
+    if len(stmts) != 1:
+        raise ValueError(f"sql/detections/{name}.sql: a detection file holds exactly one select")
+    return stmts[0]
+
+
+def install(con: duckdb.DuckDBPyConnection, config: ProjectConfig, policy: str) -> list[ip_intel.ListFile]:
+    """Variables, IP tables and the shared views, on a connection that already has the inputs.
+
+    The shared views are defined as ``<name>__view``; :func:`prepare_day` materializes them
+    as ``<name>`` for the current window, because a policy reads them several times.
+    """
+    set_variables(con, policy_variables(config, policy))
+    files = register_ip_tables(con, config)
+    for name in RUN_TABLES + DAY_TABLES:
+        con.execute(f"create or replace temp view {name}__view as {_query(name)}")
+        # an empty stand-in so the next view binds; prepare_run/prepare_day fill it
+        con.execute(f"create or replace temp table {name} as select * from {name}__view where false")
+    for name in VIEWS:
+        con.execute(f"create or replace temp view {name} as {_query(name)}")
+    return files
+
+
+def prepare_run(con: duckdb.DuckDBPyConnection) -> None:
+    """Materialize the run's sign-ins (window set to the whole run) once."""
+    for view in RUN_TABLES:
+        con.execute(f"create or replace temp table {view} as select * from {view}__view")
+
+
+def prepare_day(con: duckdb.DuckDBPyConnection) -> None:
+    """Materialize the shared views for the window now set (one day at a time)."""
+    for view in DAY_TABLES:
+        con.execute(f"create or replace temp table {view} as select * from {view}__view")
+
+
+def write_alerts(con: duckdb.DuckDBPyConnection, lake, policy: str, start: date, end: date) -> dict[date, int]:
+    """Compute and write the policy's alerts day by day: each day sees exactly its own lookback."""
+    from dsassets.lib import sql
+
+    name = asset_name(policy)
+    counts: dict[date, int] = {}
+    sql.set_window(con, start, end)
+    prepare_run(con)
+    day = start
+    while day < end:
+        sql.set_window(con, day, day + timedelta(days=1))
+        prepare_day(con)
+        con.execute(f"create or replace temp table {name}__day as {alert_query(policy)}")
+        counts.update(sql.write_partitions(con, lake, name, f"{name}__day", day, day + timedelta(days=1)))
+        day += timedelta(days=1)
+    sql.set_window(con, start, end)
+    return counts
+
+
+def alert_query(policy: str) -> str:
+    """The policy's alerts with the common column types; nothing when the policy is disabled."""
+    cols = ",\n    ".join(f"{name}::{kind} as {name}" for name, kind in ALERT_COLUMNS)
+    return (
+        f"select\n    dt::date as dt,\n    {cols}\nfrom (\n{_query(SQL_FILE[policy])}\n) as alerts\n"
+        "where getvariable('det_enabled')"
+    )
+
+
+def empty_alerts_query() -> str:
+    cols = ", ".join(f"null::{kind} as {name}" for name, kind in ALERT_COLUMNS)
+    return f"select null::date as dt, {cols} where false"
+
+
+def missing_days(con: duckdb.DuckDBPyConnection, relation: str, start: date, end: date) -> list[date]:
+    """Days in ``[start, end)`` without a single row in ``relation`` (unmaterialized lookback)."""
+    present = {
+        row[0]
+        for row in con.execute(
+            f"select distinct dt from {relation} where dt >= ? and dt < ?", [start, end]
+        ).fetchall()
+    }
+    return [start + timedelta(days=i) for i in range((end - start).days) if start + timedelta(days=i) not in present]
+
+
+def newest_alerts_markdown(rows: list[dict], limit: int = 10) -> str:
+    """A small markdown table of the newest alerts, for the materialization's metadata."""
+    if not rows:
+        return "_no alerts in this window_"
+    rows = sorted(rows, key=lambda r: (r["started_at"], r["alert_id"]), reverse=True)[:limit]
+    lines = ["| started (UTC) | policy | severity | user | IPs | countries | alert_id |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r['started_at']:%Y-%m-%d %H:%M} | {r['policy']} | {r['severity']} | "
+            f"{r['user_email'] or r['user_id'] or ''} | {', '.join(r['ip_addresses'] or [])} | "
+            f"{', '.join(r['countries'] or [])} | `{r['alert_id'][:12]}` |"
+        )
+    return "\n".join(lines)
+

@@ -1,0 +1,160 @@
+"""Measured detection quality: the alerts of a simulated period against the simulator's planted incidents.
+
+An alert *explains* an incident when they share an event id. Per policy:
+
+- **recall** = true incidents of the policy explained by an alert of that policy / true incidents;
+- **precision** = alerts of the policy that explain a true incident of that policy (or one that
+  legitimately also matches it, ``also_matches``: a Tor exit abroad is also an infrequent
+  country) / alerts of the policy. Alerts on a decoy of the policy, on nothing planted or on
+  another policy's incident count against it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from dsassets.lib.detections_config import POLICIES
+
+
+@dataclass
+class PolicyQuality:
+    policy: str
+    incidents: int = 0
+    found: int = 0
+    alerts: int = 0
+    true_alerts: int = 0
+    missed: list[dict] = field(default_factory=list)
+    decoys_alerted: list[tuple[dict, dict]] = field(default_factory=list)  # (decoy, alert)
+    unexplained: list[dict] = field(default_factory=list)
+
+    @property
+    def recall(self) -> float | None:
+        return self.found / self.incidents if self.incidents else None
+
+    @property
+    def precision(self) -> float | None:
+        return self.true_alerts / self.alerts if self.alerts else None
+
+
+def evaluate(alerts: list[dict], truth: list[dict]) -> dict[str, PolicyQuality]:
+    """Compare alerts (rows of the ``alerts`` mart) with ``DocuSignSimulator.ground_truth``."""
+    incident_of: dict[str, dict] = {}
+    for t in truth:
+        for event_id in t["event_ids"]:
+            incident_of[event_id] = t
+    report = {p: PolicyQuality(p) for p in POLICIES}
+    found: dict[str, set[str]] = defaultdict(set)
+    for alert in alerts:
+        if alert["policy"] not in report:
+            continue  # an activity policy's alert: the simulator plants nothing to score it against
+        q = report[alert["policy"]]
+        q.alerts += 1
+        matched = {incident_of[e]["incident_id"]: incident_of[e] for e in alert["event_ids"] or [] if e in incident_of}
+        true = [t for t in matched.values()
+                if not t["is_decoy"] and (t["policy"] == alert["policy"] or alert["policy"] in t["also_matches"])]
+        decoys = [t for t in matched.values() if t["is_decoy"] and t["policy"] == alert["policy"]]
+        if true:
+            q.true_alerts += 1
+            for t in true:
+                if t["policy"] == alert["policy"]:
+                    found[alert["policy"]].add(t["incident_id"])
+        elif decoys:
+            q.decoys_alerted += [(d, alert) for d in decoys]
+        else:
+            q.unexplained.append(alert)
+    for t in truth:
+        if t["is_decoy"]:
+            continue
+        q = report[t["policy"]]
+        q.incidents += 1
+        if t["incident_id"] in found[t["policy"]]:
+            q.found += 1
+        else:
+            q.missed.append(t)
+    return report
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def format_report(report: dict[str, PolicyQuality], start: date, end: date) -> str:
+    lines = [
+        f"Detection quality {start} .. {end} (simulator ground truth)",
+        f"{'policy':<28}{'incidents':>10}{'found':>7}{'recall':>8}{'alerts':>8}{'precision':>11}{'decoys alerted':>16}",
+    ]
+    for q in report.values():
+        lines.append(
+            f"{q.policy:<28}{q.incidents:>10}{q.found:>7}{_pct(q.recall):>8}{q.alerts:>8}"
+            f"{_pct(q.precision):>11}{len(q.decoys_alerted):>16}"
+        )
+    for q in report.values():
+        for t in q.missed:
+            lines.append(f"  MISSED  {q.policy}: {t['incident_id']} {t['user_email']}: {t['description']}")
+        for d, a in q.decoys_alerted:
+            lines.append(f"  DECOY ALERTED  {q.policy}: {d['incident_id']}: {d['description']} "
+                         f"(alert {a['alert_id'][:12]})")
+        for a in q.unexplained:
+            lines.append(f"  UNEXPLAINED  {q.policy}: alert {a['alert_id'][:12]} {a['user_email']} "
+                         f"{a['started_at']:%Y-%m-%d %H:%M}: {a['description']}")
+    return "\n".join(lines)
+
+
+def perfect(report: dict[str, PolicyQuality]) -> bool:
+    return all(not q.missed and not q.decoys_alerted and not q.unexplained for q in report.values())
+
+
+def read_alerts(data_dir, start: date, end: date) -> tuple[list[dict], list[date]]:
+    """Alerts of ``[start, end]`` (inclusive) from the lake, and the days without an alerts partition."""
+    from datetime import timedelta
+    from pathlib import Path
+
+    import duckdb
+
+    base = Path(data_dir) / "warehouse" / "alerts"
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    missing = [d for d in days if not (base / f"dt={d.isoformat()}" / "data.parquet").exists()]
+    present = [str(base / f"dt={d.isoformat()}" / "data.parquet") for d in days if d not in missing]
+    if not present:
+        return [], missing
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        cur = con.execute("select * from read_parquet(?, hive_partitioning = true)", [present])
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, row)) for row in cur.fetchall()], missing
+
+
+def quality_command(args, data_dir, backfill) -> int:
+    """``dsassets quality --start A --end B [--backfill]``: print precision/recall per policy."""
+    import os
+    from datetime import timedelta
+
+    from dsassets.simulator import DocuSignSimulator, SimulatorConfig
+
+    if os.environ.get("DOCUSIGN_INTEGRATION_KEY"):
+        print("quality compares with the simulator's planted incidents: unset DOCUSIGN_*", file=sys.stderr)
+        return 1
+    if args.backfill:
+        first = args.start - timedelta(days=args.history_days)
+        print(f"Backfilling {first}..{args.end} ({args.history_days} days of history first) into {data_dir}")
+        if not backfill(first, args.end):
+            return 1
+    alerts, missing = read_alerts(data_dir, args.start, args.end)
+    if missing:
+        print(
+            f"no alerts partition for {len(missing)} day(s) ({missing[0]} .. {missing[-1]}) in {data_dir}: "
+            f"run `dsassets quality --start {args.start} --end {args.end} --backfill` (backfills "
+            f"{args.history_days} days of history before the period too)",
+            file=sys.stderr,
+        )
+        return 1
+    seed = int(os.environ.get("DSASSETS_SIMULATOR_SEED") or 20240601)
+    per_day = int(os.environ.get("DSASSETS_SIMULATOR_EVENTS_PER_DAY") or 600)
+    sim = DocuSignSimulator(SimulatorConfig(seed=seed, events_per_day=per_day))
+    truth = sim.ground_truth(args.start, args.end + timedelta(days=1))
+    report = evaluate(alerts, truth)
+    print(format_report(report, args.start, args.end))
+    return 0 if perfect(report) else 2

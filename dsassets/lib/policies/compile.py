@@ -1,0 +1,252 @@
+"""A policy as DuckDB SQL: its filters become a ``where`` clause with every value a prepared parameter.
+
+The SQL text contains only the column expressions and operators of ``COLUMNS``/``_OPS``
+(fixed here, chosen by validated field and operator names) and ``$p<n>`` placeholders; the
+values of the policy file are passed as parameters, so a value such as ``x' or 1=1 --`` is
+matched literally. DuckDB takes ``$params`` only in the last statement of a string and
+not in views, so the matching events are materialized with ``create temp table ... as``
+(one statement, parameters allowed), and the alert query, a static file in
+``sql/policies/``, reads that table and the ``pol_*`` variables.
+
+Text comparisons ignore case and surrounding spaces. As in MDCA, ``ne``/``not_in``/
+``not_contains`` do not exclude events that lack the attribute (no IP category, no user
+agent); add ``is_set: true`` to require it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import duckdb
+
+from dsassets.lib import ip_intel
+from dsassets.lib.config import ProjectConfig
+from dsassets.lib.policies.model import FIELDS, Policy
+from dsassets.lib.sql import SQL_DIR, statements
+
+POLICIES_SQL = "policies"  # sql/policies/
+ACTIVITY_VIEW = "policy_activity"
+MATCHES = "policy_matches"
+
+# field -> SQL expression over policy_activity (lowercased text).
+COLUMNS: dict[str, str] = {
+    "object": "lower(trim(object))",
+    "action": "lower(trim(action))",
+    "result": "lower(trim(result))",
+    "scope": "lower(scope)",
+    "account": "lower(account_id)",
+    "ip_address": "lower(ip_address)",
+    "ip_category": "ip_category",
+    "country": "lower(country_code)",
+    "user_agent": "lower(user_agent)",
+    "is_admin": "is_admin",
+    "ip_tag": "ip_tags",
+    "time_of_day": "(event_at at time zone 'UTC')::time",
+}
+USER_COLUMNS = ("lower(user_email)", "lower(user_id)")
+
+
+class _Params:
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def add(self, value: Any, cast: str) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"${name}::{cast}"
+
+
+def _text(expr: str, op: str, value: Any, p: _Params) -> str:
+    if op == "eq":
+        return f"{expr} = {p.add(value, 'varchar')}"
+    if op == "ne":
+        return f"({expr} is null or {expr} <> {p.add(value, 'varchar')})"
+    if op == "in":
+        return f"list_contains({p.add(value, 'varchar[]')}, {expr})"
+    if op == "not_in":
+        return f"({expr} is null or not list_contains({p.add(value, 'varchar[]')}, {expr}))"
+    if op == "is_set":
+        return f"({expr} is not null and {expr} <> '')" if value else f"({expr} is null or {expr} = '')"
+    if op == "contains":
+        return f"contains({expr}, {p.add(value, 'varchar')})"
+    if op == "not_contains":
+        return f"({expr} is null or not contains({expr}, {p.add(value, 'varchar')}))"
+    if op == "starts_with":
+        return f"starts_with({expr}, {p.add(value, 'varchar')})"
+    raise ValueError(f"operator {op!r}")  # unreachable: validated by the model
+
+
+def _condition(name: str, op: str, value: Any, p: _Params) -> str:
+    spec = FIELDS[name]
+    if name == "user":
+        email, uid = USER_COLUMNS
+        if op in ("eq", "in"):
+            return f"({_text(email, op, value, p)} or {_text(uid, op, value, p)})"
+        positive = "eq" if op == "ne" else "in"
+        return f"not coalesce({_text(email, positive, value, p)} or {_text(uid, positive, value, p)}, false)"
+    expr = COLUMNS[name]
+    if spec.kind == "bool":
+        return f"{expr} = {p.add(value, 'boolean')}"
+    if spec.kind == "tags":
+        if op == "is_set":
+            return f"len({expr}) > 0" if value else f"len({expr}) = 0"
+        found = f"list_has_any({expr}, {p.add(value, 'varchar[]')})"
+        return found if op == "in" else f"not {found}"
+    if spec.kind == "time":
+        start, end = p.add(value[0], "time"), p.add(value[1], "time")
+        inside = (
+            f"(case when {start} < {end} then {expr} >= {start} and {expr} < {end} "
+            f"else {expr} >= {start} or {expr} < {end} end)"
+        )
+        return inside if op == "between" else f"not {inside}"
+    return _text(expr, op, value, p)
+
+
+def where_clause(policy: Policy) -> tuple[str, dict[str, Any]]:
+    """The policy's filters as one SQL condition and its parameters."""
+    p = _Params()
+    parts = [_condition(name, op, value, p) for name, ops in policy.filters.items() for op, value in ops.items()]
+    return " and ".join(f"({part})" for part in parts) or "true", p.values
+
+
+def lookback_days(policy: Policy) -> int:
+    """Days before the window a burst's start needs (2 x the threshold window); 0 without one."""
+    if policy.threshold is None:
+        return 0
+    return math.ceil(2 * policy.threshold.minutes / 1440)
+
+
+def _set_variables(con: duckdb.DuckDBPyConnection, policy: Policy) -> None:
+    t = policy.threshold
+    con.execute("set variable pol_id = $v", {"v": policy.id})
+    con.execute(f"set variable pol_lookback_days = {int(lookback_days(policy))}")
+    con.execute(f"set variable pol_count = {int(t.count) if t else 1}")
+    con.execute(f"set variable pol_minutes = {int(t.minutes) if t else 0}")
+    con.execute(f"set variable pol_same_user = {'true' if (t is None or t.same_user) else 'false'}")
+
+
+def build_matches(con: duckdb.DuckDBPyConnection, policy: Policy) -> int:
+    """``policy_matches``: the events of ``policy_activity`` the filters select (window + lookback)."""
+    _set_variables(con, policy)
+    condition, params = where_clause(policy)
+    same_user = policy.threshold is None or policy.threshold.same_user
+    key = "coalesce(user_id, '')" if same_user else "''"
+    con.execute(
+        f"create or replace temp table {MATCHES} as "
+        f"select *, {key} as burst_key from {ACTIVITY_VIEW} where {condition}",
+        params,
+    )
+    return con.execute(f"select count(*) from {MATCHES}").fetchone()[0]
+
+
+def _alert_sql(policy: Policy, query: str) -> str:
+    return f"""
+        select
+            dt::date as dt,
+            alert_id::varchar as alert_id,
+            $policy::varchar as policy,
+            $severity::varchar as severity,
+            $title::varchar as title,
+            (case when $description <> '' then $description || ' ' else '' end
+             || printf('%s: %d x %s from %s to %s UTC (%s)%s.',
+                       coalesce(array_to_string(users, ', '), 'no user'),
+                       event_count, activity,
+                       strftime(started_at at time zone 'UTC', '%Y-%m-%d %H:%M:%S'),
+                       strftime(ended_at at time zone 'UTC', '%Y-%m-%d %H:%M:%S'),
+                       coalesce(nullif(array_to_string(ip_addresses, ', '), ''), 'no IP'),
+                       $threshold_text))::varchar as description,
+            user_id::varchar as user_id,
+            user_email::varchar as user_email,
+            account_id::varchar as account_id,
+            started_at::timestamptz as started_at,
+            ended_at::timestamptz as ended_at,
+            event_ids::varchar[] as event_ids,
+            ip_addresses::varchar[] as ip_addresses,
+            countries::varchar[] as countries,
+            to_json({{
+                'policy_type': 'activity_policy',
+                'match': $match,
+                'event_count': event_count,
+                'users': users,
+                'activity': activity,
+                'threshold': $threshold::json,
+                'filters': $filters::json,
+                'actions': $actions::varchar[]
+            }})::varchar as evidence,
+            partition_date::date as partition_date
+        from ({query}) as alerts
+        where $enabled
+    """
+
+
+def alert_params(policy: Policy) -> dict[str, Any]:
+    t = policy.threshold
+    return {
+        "policy": policy.id,
+        "severity": policy.severity,
+        "title": policy.title,
+        "description": policy.description.strip(),
+        "threshold_text": (f"; {t.count}+ within {t.minutes} min, {'same user' if t.same_user else 'all users'}"
+                           if t else ""),
+        "match": "repeated_activity" if t else "single_activity",
+        "threshold": json.dumps(t.model_dump() if t else None),
+        "filters": json.dumps(policy.filters, default=str),
+        "actions": list(policy.actions),
+        "enabled": policy.enabled,
+    }
+
+
+def build_alerts(con: duckdb.DuckDBPyConnection, policy: Policy, query: str, relation: str) -> None:
+    """``relation`` (temp table): the alerts columns plus ``dt``, from the static alert ``query``."""
+    con.execute(f"create or replace temp table {relation} as {_alert_sql(policy, query)}", alert_params(policy))
+
+
+def query_file(name: str) -> str:
+    stmts = statements((SQL_DIR / POLICIES_SQL / f"{name}.sql").read_text())
+    if len(stmts) != 1:
+        raise ValueError(f"sql/policies/{name}.sql: holds exactly one select")
+    return stmts[0]
+
+
+def register_ip_tables(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> None:
+    """``org_ip_ranges`` and ``ip_list_entries`` (dsassets/lib/ip_intel.py) as temp tables."""
+    lists, _ = ip_intel.ip_list_table(config)
+    for name, table in (("org_ip_ranges", ip_intel.org_range_table(config)), ("ip_list_entries", lists)):
+        con.register(f"{name}__arrow", table)
+        con.execute(f"create or replace temp table {name} as select * from {name}__arrow")
+        con.unregister(f"{name}__arrow")
+
+
+def install(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> None:
+    """IP tables and the ``policy_activity`` view over ``activities`` and ``users``; the window must be set."""
+    register_ip_tables(con, config)
+    con.execute("set variable pol_lookback_days = 0")  # the view binds it now; build_matches sets it
+    con.execute(f"create or replace temp view {ACTIVITY_VIEW} as {query_file(ACTIVITY_VIEW)}")
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, policy: Policy, relation: str) -> int:
+    """Alerts of ``policy`` for the window variables into temp table ``relation``; returns matches.
+
+    Needs ``install`` first and ``window_start``/``window_end`` set to the whole window: the
+    matches cover it plus the lookback, and the alerts carry ``dt`` so any day can be picked.
+    """
+    matched = build_matches(con, policy)
+    query = query_file("repeated_activity" if policy.threshold else "single_activity")
+    build_alerts(con, policy, query, relation)
+    return matched
+
+
+POLICY_ALERTS = "policy_alerts"
+
+
+def policy_alerts_part(lake) -> str:
+    """``select`` over the ``policy_alerts`` mart for the window variables (for the ``alerts`` union)."""
+    from dsassets.lib import sql
+
+    model = sql.Model("marts", POLICY_ALERTS, (), "", True)
+    return (
+        f"select * from {sql.parquet_scan(sql.model_glob(lake, model))} "
+        "where dt >= getvariable('window_start') and dt < getvariable('window_end')"
+    )

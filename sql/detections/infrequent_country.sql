@@ -1,0 +1,206 @@
+-- infrequent_country
+-- grain:       one alert per user and country not used by that user (and,
+--              with det_organization_baseline, by anyone else in the
+--              organization) in the previous det_baseline_days
+-- primary key: alert_id (sha256 of policy, user and the first event from the
+--              country)
+-- window:      alerts whose first event from the country is in
+--              [window_start, window_end); lookback det_baseline_days + 1
+-- evaluated:   successful interactive sign-ins (det_evaluate = 'signins'),
+--              or every located event except failed and non-interactive
+--              sign-ins ('activities'), as MDCA does
+-- locations:   only from det_location_sources (default DocuSign's own, not the
+--              offline IP database)
+-- learning:    no alert until the user and the organization have been seen
+--              for det_learning_user_days / det_learning_organization_days
+
+with
+
+evaluated as (
+    -- narrow: this relation is read four times
+    select
+        event_id,
+        event_at,
+        dt,
+        account_id,
+        user_id,
+        user_email,
+        ip_address,
+        country_code,
+        city
+    from detection_activity as activity
+    where
+        country_code is not null
+        and user_id is not null
+        and list_contains(getvariable('det_location_sources'), location_source)
+        and case getvariable('det_evaluate')
+            when 'signins' then coalesce(signin_class = 'interactive_success', false)
+            else coalesce(signin_class = 'interactive_success', true)
+        end
+),
+
+-- the last use of each (user, country) before the day, then the day's own
+-- order: a window over the day only, not the whole lookback
+lookback_last as (
+    select user_id, country_code, max(event_at) as last_at
+    from evaluated
+    where dt < getvariable('window_start')
+    group by all
+),
+
+with_previous as (
+    select
+        day_rows.*,
+        coalesce(
+            lag(day_rows.event_at) over (
+                partition by day_rows.user_id, day_rows.country_code
+                order by day_rows.event_at, day_rows.event_id
+            ),
+            lookback_last.last_at
+        ) as previous_same_country_at
+    from (
+        select * from evaluated where dt >= getvariable('window_start')
+    ) as day_rows
+    left join lookback_last
+        on day_rows.user_id = lookback_last.user_id
+        and day_rows.country_code = lookback_last.country_code
+),
+
+new_country as (
+    select with_previous.*
+    from with_previous
+    inner join detection_first_seen as seen
+        on with_previous.user_id = seen.user_id
+    where
+        with_previous.dt >= getvariable('window_start')
+        and (
+            previous_same_country_at is null
+            or event_at - previous_same_country_at
+            > to_days(getvariable('det_baseline_days'))
+        )
+        and seen.first_dt + getvariable('det_learning_user_days')::integer
+        <= with_previous.dt
+        and seen.org_first_dt
+        + getvariable('det_learning_organization_days')::integer
+        <= with_previous.dt
+),
+
+baseline as (
+    select
+        new_country.event_id,
+        list(distinct evaluated.country_code order by evaluated.country_code)
+            as baseline_countries,
+        count(*) as baseline_events
+    from new_country
+    inner join evaluated
+        on new_country.user_id = evaluated.user_id
+        and evaluated.event_at < new_country.event_at
+        and evaluated.event_at >= new_country.event_at
+        - to_days(getvariable('det_baseline_days'))
+    group by all
+),
+
+organization_users as (
+    select
+        new_country.event_id,
+        count(distinct evaluated.user_id) as other_users
+    from new_country
+    inner join evaluated
+        on new_country.country_code = evaluated.country_code
+        and new_country.user_id <> evaluated.user_id
+        and evaluated.event_at < new_country.event_at
+        and evaluated.event_at >= new_country.event_at
+        - to_days(getvariable('det_baseline_days'))
+    group by all
+),
+
+anchors as (
+    select
+        new_country.*,
+        coalesce(baseline.baseline_countries, []) as baseline_countries,
+        coalesce(baseline.baseline_events, 0) as baseline_events,
+        coalesce(organization_users.other_users, 0) as other_users
+    from new_country
+    left join baseline on new_country.event_id = baseline.event_id
+    left join organization_users
+        on new_country.event_id = organization_users.event_id
+    where
+        not getvariable('det_organization_baseline')
+        or coalesce(organization_users.other_users, 0) = 0
+),
+
+-- the user's events from that country on the anchor's day, from the anchor on
+incident_events as (
+    select
+        anchors.event_id as anchor_id,
+        activity.*
+    from detection_day_events as activity
+    asof inner join anchors
+        on activity.user_id = anchors.user_id
+        and activity.country_code = anchors.country_code
+        and activity.event_at >= anchors.event_at
+    where
+        activity.dt = anchors.dt
+        and activity.user_id in (select user_id from anchors)
+),
+
+incidents as (
+    select
+        anchor_id,
+        max(event_at) as ended_at,
+        list(event_id order by event_at, event_id) as event_ids,
+        list_sort(list_distinct(list(ip_address))) as ip_addresses,
+        count(*) as event_count
+    from incident_events
+    group by all
+),
+
+final as (
+    select
+        anchors.dt,
+        substr(sha256(
+            getvariable('det_policy') || '|' || anchors.user_id || '|'
+            || anchors.event_id
+        ), 1, 32) as alert_id,
+        getvariable('det_policy') as policy,
+        getvariable('det_severity') as severity,
+        'Activity from infrequent country/region' as title,
+        printf(
+            '%s was active from %s (%s) for the first time in %d days '
+            || '(usual: %s). Confirm with the user that they are travelling; '
+            || 'if not, suspend them and reset the password.',
+            coalesce(anchors.user_email, anchors.user_id),
+            anchors.country_code,
+            coalesce(anchors.city, 'unknown city'),
+            getvariable('det_baseline_days'),
+            coalesce(
+                nullif(array_to_string(anchors.baseline_countries, ', '), ''),
+                'no located activity'
+            )
+        ) as description,
+        anchors.user_id,
+        anchors.user_email,
+        anchors.account_id,
+        anchors.event_at as started_at,
+        incidents.ended_at,
+        incidents.event_ids,
+        incidents.ip_addresses,
+        [anchors.country_code] as countries,
+        to_json({
+            'country': anchors.country_code,
+            'city': anchors.city,
+            'ip_address': anchors.ip_address,
+            'baseline_days': getvariable('det_baseline_days'),
+            'baseline_countries': anchors.baseline_countries,
+            'baseline_events': anchors.baseline_events,
+            'last_seen_in_country_at': anchors.previous_same_country_at,
+            'organization_users_in_country': anchors.other_users,
+            'organization_baseline': getvariable('det_organization_baseline'),
+            'events_from_country_that_day': incidents.event_count
+        })::varchar as evidence,
+        anchors.dt as partition_date
+    from anchors
+    inner join incidents on anchors.event_id = incidents.anchor_id
+)
+
+select * from final

@@ -1,0 +1,261 @@
+-- multiple_failed_logins
+-- grain:       one alert per attack: a sign-in session with more failures
+--              than the user's own baseline allows; later qualifying
+--              sessions starting within det_dedup_hours of the previous one's
+--              end continue the same attack and raise nothing new
+-- primary key: alert_id (sha256 of policy, user and the session's first
+--              sign-in)
+-- window:      alerts whose threshold-crossing failure is in
+--              [window_start, window_end); lookback det_baseline_days +
+--              dedup days + 1
+-- session:     a user's sign-in attempts (interactive, plus non-interactive
+--              with det_include_non_interactive) with no gap longer than
+--              det_session_gap_minutes
+-- threshold:   greatest(det_min_failures,
+--                       ceil(det_baseline_multiplier * the det_baseline_quantile
+--                            of failures per session over the user's
+--                            sessions of the previous det_baseline_days))
+-- learning:    with det_apply_learning_period, none for users (or an
+--              organization) seen for less than the learning period
+
+with
+
+-- only users with a failure on the day can alert; their whole lookback
+-- gives the sessions of the baseline
+failing_users as (
+    select distinct user_id from detection_day_events
+    where signin_class like '%failure' and user_id is not null
+),
+
+signins as (
+    select
+        *,
+        signin_class like '%failure' as is_failure
+    from detection_activity as activity
+    where
+        user_id in (select user_id from failing_users)
+        and (
+            signin_class in ('interactive_success', 'interactive_failure')
+            or (
+                getvariable('det_include_non_interactive')
+                and signin_class in (
+                    'non_interactive_success', 'non_interactive_failure'
+                )
+            )
+        )
+),
+
+gaps as (
+    select
+        *,
+        case
+            when
+                lag(event_at) over w is null
+                or event_at - lag(event_at) over w
+                > to_minutes(getvariable('det_session_gap_minutes'))
+                then 1
+            else 0
+        end as starts_session
+    from signins
+    window w as (partition by user_id order by event_at, event_id)
+),
+
+numbered as (
+    select
+        *,
+        sum(starts_session) over (
+            partition by user_id order by event_at, event_id
+            rows between unbounded preceding and current row
+        ) as session_no
+    from gaps
+),
+
+running as (
+    select
+        *,
+        sum(is_failure::integer) over (
+            partition by user_id, session_no order by event_at, event_id
+            rows between unbounded preceding and current row
+        ) as failures_so_far
+    from numbered
+),
+
+sessions as (
+    select
+        user_id,
+        session_no,
+        arg_min(event_id, (event_at, event_id)) as first_event_id,
+        min(event_at) as started_at,
+        max(event_at) as ended_at,
+        count(*) filter (where is_failure) as failures,
+        count(*) filter (where not is_failure) as successes
+    from running
+    group by all
+),
+
+baselined as (
+    select
+        *,
+        quantile_cont(failures, getvariable('det_baseline_quantile')) over (
+            partition by user_id order by started_at
+            range between to_days(getvariable('det_baseline_days')) preceding
+            and to_microseconds(1) preceding
+        ) as baseline_failures,
+        count(*) over (
+            partition by user_id order by started_at
+            range between to_days(getvariable('det_baseline_days')) preceding
+            and to_microseconds(1) preceding
+        ) as baseline_sessions
+    from sessions
+),
+
+thresholded as (
+    select
+        *,
+        greatest(
+            getvariable('det_min_failures'),
+            ceil(
+                getvariable('det_baseline_multiplier')
+                * coalesce(baseline_failures, 0)
+            )
+        )::integer as threshold
+    from baselined
+),
+
+qualifying as (
+    select
+        thresholded.*,
+        trigger.event_id as trigger_event_id,
+        trigger.event_at as trigger_at,
+        trigger.dt as trigger_dt
+    from thresholded
+    inner join running as trigger
+        on thresholded.user_id = trigger.user_id
+        and thresholded.session_no = trigger.session_no
+        and trigger.is_failure
+        and trigger.failures_so_far = thresholded.threshold
+    where thresholded.failures >= thresholded.threshold
+),
+
+chained as (
+    select
+        qualifying.*,
+        lag(ended_at) over (
+            partition by qualifying.user_id order by started_at
+        ) as previous_attack_ended_at
+    from qualifying
+    inner join detection_first_seen as seen
+        on qualifying.user_id = seen.user_id
+    where
+        not getvariable('det_apply_learning_period')
+        or (
+            seen.first_dt + getvariable('det_learning_user_days')::integer
+            <= qualifying.trigger_dt
+            and seen.org_first_dt
+            + getvariable('det_learning_organization_days')::integer
+            <= qualifying.trigger_dt
+        )
+),
+
+anchors as (
+    select * from chained
+    where
+        trigger_dt >= getvariable('window_start')
+        and (
+            previous_attack_ended_at is null
+            or started_at - previous_attack_ended_at
+            > to_hours(getvariable('det_dedup_hours'))
+        )
+),
+
+-- the session's sign-ins up to the end of the alert's day
+incidents as (
+    select
+        anchors.user_id,
+        anchors.session_no,
+        any_value(running.user_email) as user_email,
+        arg_min(running.account_id, running.event_at) as account_id,
+        max(running.event_at) as ended_at,
+        list(running.event_id order by running.event_at, running.event_id)
+            as event_ids,
+        list_sort(list_distinct(list(running.ip_address))) as ip_addresses,
+        list_sort(list_distinct(list(running.country_code))) as countries,
+        count(*) filter (where running.is_failure) as failures,
+        count(*) filter (
+            where not running.is_failure
+            and running.failures_so_far >= anchors.threshold
+        ) as successes_after_threshold,
+        max(running.event_at) filter (where running.is_failure)
+            as last_failure_at
+    from anchors
+    inner join running
+        on anchors.user_id = running.user_id
+        and anchors.session_no = running.session_no
+        and running.dt <= anchors.trigger_dt
+    group by all
+),
+
+final as (
+    select
+        anchors.trigger_dt as dt,
+        substr(sha256(
+            getvariable('det_policy') || '|' || anchors.user_id || '|'
+            || anchors.first_event_id
+        ), 1, 32) as alert_id,
+        getvariable('det_policy') as policy,
+        case
+            when incidents.successes_after_threshold > 0 then 'high'
+            else getvariable('det_severity')
+        end as severity,
+        'Multiple failed login attempts' as title,
+        printf(
+            '%s failed to sign in %d times in %.0f minutes from %s '
+            || '(usually %s per session; alert threshold %d)%s. Check with '
+            || 'the user; if they did not cause it, reset the password and '
+            || 'block the source addresses.',
+            coalesce(incidents.user_email, anchors.user_id),
+            incidents.failures,
+            epoch(incidents.last_failure_at - anchors.started_at) / 60,
+            coalesce(
+                nullif(array_to_string(incidents.ip_addresses, ', '), ''),
+                'no IP'
+            ),
+            coalesce(round(anchors.baseline_failures, 1)::varchar, 'no history'),
+            anchors.threshold,
+            case
+                when incidents.successes_after_threshold > 0
+                    then ', then signed in successfully: the password may '
+                        || 'have been guessed'
+                else ''
+            end
+        ) as description,
+        anchors.user_id,
+        incidents.user_email,
+        incidents.account_id,
+        anchors.started_at,
+        incidents.ended_at,
+        incidents.event_ids,
+        incidents.ip_addresses,
+        incidents.countries,
+        to_json({
+            'failures': incidents.failures,
+            'successes_after_threshold': incidents.successes_after_threshold,
+            'threshold': anchors.threshold,
+            'floor': getvariable('det_min_failures'),
+            'baseline_failures_per_session': anchors.baseline_failures,
+            'baseline_quantile': getvariable('det_baseline_quantile'),
+            'baseline_multiplier': getvariable('det_baseline_multiplier'),
+            'baseline_sessions': anchors.baseline_sessions,
+            'baseline_days': getvariable('det_baseline_days'),
+            'session_gap_minutes': getvariable('det_session_gap_minutes'),
+            'threshold_crossed_at': anchors.trigger_at,
+            'threshold_event_id': anchors.trigger_event_id
+        })::varchar as evidence,
+        anchors.trigger_dt as partition_date
+    from anchors
+    inner join incidents
+        on anchors.user_id = incidents.user_id
+        and anchors.session_no = incidents.session_no
+)
+
+select * from final

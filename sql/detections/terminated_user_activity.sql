@@ -1,0 +1,251 @@
+-- terminated_user_activity
+-- grain:       one alert per user and termination: the DocuSign activity
+--              after the identity provider deleted or disabled the user
+-- primary key: alert_id (sha256 of policy, user and the first such event)
+-- window:      alerts whose first post-termination event is in
+--              [window_start, window_end); activity lookback
+--              det_realert_after_days (so a user still active the next day
+--              raises nothing new)
+-- terminated:  the latest identity-provider snapshot on or before the day
+--              lists the user (by email or UPN) as deleted or disabled, and
+--              the event is at or after that status change. A user the IdP
+--              no longer lists was re-enabled or restored (MDCA: temporarily
+--              disabled, or deleted and registered again, is benign), unless
+--              the last listing was a deletion already det_recycle_bin_days
+--              old: Entra ID purges deleted users then, which is not a
+--              restore.
+-- re-hired:    DocuSign re-added or reactivated the user after the
+--              termination (membership_opened / membership_reopened /
+--              organization_user_added): no alert from then on
+
+with
+
+idp as (
+    select
+        coalesce(email, user_principal_name) as email,
+        idp_user_id,
+        idp_status,
+        idp_status_changed_at,
+        snapshot_taken_at,
+        dt
+    from stg_idp__users
+    where
+        dt < getvariable('window_end')
+        and idp_status in ('deleted', 'disabled')
+        and coalesce(email, user_principal_name) is not null
+),
+
+latest_snapshot as (
+    select max(dt) as dt from stg_idp__users
+    where dt < getvariable('window_end')
+),
+
+first_listed as (
+    select email, idp_status, min(snapshot_taken_at) as first_listed_at
+    from idp
+    group by all
+),
+
+listed_now as (
+    select
+        idp.email,
+        arg_max(idp.idp_user_id, idp.idp_status_changed_at) as idp_user_id,
+        arg_max(idp.idp_status, idp.idp_status_changed_at) as idp_status,
+        max(idp.idp_status_changed_at) as idp_status_changed_at,
+        false as purged
+    from idp
+    inner join latest_snapshot on idp.dt = latest_snapshot.dt
+    group by all
+),
+
+last_listing as (
+    select
+        email,
+        arg_max(idp_user_id, dt) as idp_user_id,
+        arg_max(idp_status, dt) as idp_status,
+        arg_max(idp_status_changed_at, dt) as idp_status_changed_at,
+        arg_max(snapshot_taken_at, dt) as snapshot_taken_at,
+        max(dt) as dt
+    from idp
+    group by all
+),
+
+purged as (
+    select
+        email,
+        idp_user_id,
+        idp_status,
+        idp_status_changed_at,
+        true as purged
+    from last_listing
+    where
+        dt < (select dt from latest_snapshot)
+        and idp_status = 'deleted'
+        and snapshot_taken_at >= idp_status_changed_at
+        + to_days(getvariable('det_recycle_bin_days') - 1)
+),
+
+terminated as (
+    select
+        candidates.*,
+        coalesce(
+            candidates.idp_status_changed_at, first_listed.first_listed_at
+        ) as terminated_at
+    from (
+        select * from listed_now
+        union all by name
+        select * from purged
+    ) as candidates
+    left join first_listed
+        on candidates.email = first_listed.email
+        and candidates.idp_status = first_listed.idp_status
+),
+
+rehires as (
+    select user_id, event_at as rehired_at
+    from int_user_lifecycle_events
+    where
+        event_type in (
+            'membership_opened', 'membership_reopened',
+            'organization_user_added'
+        )
+        and dt < getvariable('window_end')
+),
+
+after_termination as (
+    select
+        activity.*,
+        terminated.idp_user_id,
+        terminated.idp_status,
+        terminated.terminated_at,
+        terminated.purged
+    from detection_activity as activity
+    inner join terminated
+        on activity.user_email = terminated.email
+        and activity.event_at >= terminated.terminated_at
+        and activity.user_email is not null
+    where not exists (
+        select 1 from rehires
+        where
+            rehires.user_id = activity.user_id
+            and rehires.rehired_at > terminated.terminated_at
+            and rehires.rehired_at <= activity.event_at
+    )
+),
+
+firsts as (
+    select
+        user_id,
+        terminated_at,
+        arg_min(event_id, (event_at, event_id)) as anchor_id,
+        min(event_at) as first_at,
+        min(dt) as first_dt
+    from after_termination
+    group by all
+),
+
+-- any activity after the termination on an earlier day of the lookback means
+-- the incident was alerted then (the lookback holds only sign-ins, so this
+-- reads the small per-user daily summary)
+earlier_activity as (
+    select distinct firsts.user_id, firsts.terminated_at
+    from firsts
+    inner join int_user_activity_daily as daily
+        on firsts.user_id = daily.user_id
+        and daily.dt >= cast(firsts.terminated_at as date)
+        and daily.dt < getvariable('window_start')
+        and daily.dt >= getvariable('window_start')
+            - getvariable('det_realert_after_days')::integer
+        and daily.last_event_at >= firsts.terminated_at
+),
+
+anchors as (
+    select firsts.* from firsts
+    where
+        first_dt >= getvariable('window_start')
+        and not exists (
+            select 1 from earlier_activity
+            where
+                earlier_activity.user_id = firsts.user_id
+                and earlier_activity.terminated_at = firsts.terminated_at
+        )
+),
+
+incidents as (
+    select
+        anchors.anchor_id,
+        any_value(after_termination.user_email) as user_email,
+        arg_min(after_termination.account_id, after_termination.event_at)
+            as account_id,
+        any_value(after_termination.idp_user_id) as idp_user_id,
+        any_value(after_termination.idp_status) as idp_status,
+        bool_or(after_termination.purged) as purged,
+        max(after_termination.event_at) as ended_at,
+        list(after_termination.event_id
+            order by after_termination.event_at, after_termination.event_id)
+            as event_ids,
+        list_sort(list_distinct(list(after_termination.ip_address)))
+            as ip_addresses,
+        list_sort(list_distinct(list(after_termination.country_code)))
+            as countries,
+        list_sort(list_distinct(list(
+            after_termination.object || '/' || after_termination.action
+        ))) as activities,
+        count(*) as event_count
+    from anchors
+    inner join after_termination
+        on anchors.user_id = after_termination.user_id
+        and anchors.terminated_at = after_termination.terminated_at
+        and after_termination.dt = anchors.first_dt
+    group by all
+),
+
+final as (
+    select
+        anchors.first_dt as dt,
+        substr(sha256(
+            getvariable('det_policy') || '|' || anchors.user_id || '|'
+            || anchors.anchor_id
+        ), 1, 32) as alert_id,
+        getvariable('det_policy') as policy,
+        getvariable('det_severity') as severity,
+        'Activity performed by terminated user' as title,
+        printf(
+            '%s was %s in the identity provider at %s UTC but performed %d '
+            || 'DocuSign event(s) afterwards (%s) from %s. Close their '
+            || 'DocuSign memberships and review what they sent, signed or '
+            || 'downloaded.',
+            incidents.user_email,
+            incidents.idp_status,
+            strftime(anchors.terminated_at, '%Y-%m-%d %H:%M'),
+            incidents.event_count,
+            array_to_string(incidents.activities, ', '),
+            coalesce(
+                nullif(array_to_string(incidents.ip_addresses, ', '), ''),
+                'no IP'
+            )
+        ) as description,
+        anchors.user_id,
+        incidents.user_email,
+        incidents.account_id,
+        anchors.first_at as started_at,
+        incidents.ended_at,
+        incidents.event_ids,
+        incidents.ip_addresses,
+        incidents.countries,
+        to_json({
+            'idp_user_id': incidents.idp_user_id,
+            'idp_status': incidents.idp_status,
+            'terminated_at': anchors.terminated_at,
+            'purged_from_recycle_bin': incidents.purged,
+            'minutes_after_termination':
+                round(epoch(anchors.first_at - anchors.terminated_at) / 60),
+            'activities': incidents.activities,
+            'event_count': incidents.event_count
+        })::varchar as evidence,
+        anchors.first_dt as partition_date
+    from anchors
+    inner join incidents on anchors.anchor_id = incidents.anchor_id
+)
+
+select * from final

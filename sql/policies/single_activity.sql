@@ -1,0 +1,40 @@
+-- single_activity
+-- grain:       one alert per matching event (MDCA's "single activity")
+-- primary key: alert_id = sha256(policy | user_id | event_id)[:32]
+-- window:      the event's day, window_start <= dt < window_end
+-- inputs:      policy_matches (temp table: the policy's compiled filters over
+--              policy_activity, built with prepared parameters)
+
+with
+
+matches as (
+    select * from policy_matches
+    where
+        dt >= getvariable('window_start')
+        and dt < getvariable('window_end')
+),
+
+final as (
+    select
+        dt,
+        substr(sha256(
+            getvariable('pol_id') || '|' || coalesce(user_id, '') || '|'
+            || event_id
+        ), 1, 32) as alert_id,
+        user_id,
+        user_email,
+        account_id,
+        event_at as started_at,
+        event_at as ended_at,
+        [event_id] as event_ids,
+        list_filter([ip_address], lambda x: x is not null) as ip_addresses,
+        list_filter([country_code], lambda x: x is not null) as countries,
+        1 as event_count,
+        [coalesce(user_email, user_id)] as users,
+        object || ' ' || action || coalesce(' (' || result || ')', '')
+            as activity,
+        dt as partition_date
+    from matches
+)
+
+select * from final
