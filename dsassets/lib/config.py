@@ -20,6 +20,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from dsassets.lib import settings
 from dsassets.lib.detections_config import DetectionsConfig, IpRange, check_overlaps, default_ip_ranges
 from dsassets.lib.policies.settings import ActivityPoliciesConfig
 
@@ -28,8 +29,11 @@ DEFAULT_CONFIG_PATH = PROJECT_ROOT / "dsassets.yaml"
 CONFIG_ENV = "DSASSETS_CONFIG"
 
 
-class ConfigError(ValueError):
-    """The config file is unreadable or invalid. The message names the file and the key path."""
+class ConfigError(settings.ConfigError):
+    """The config file is unreadable or invalid. The message names the file and the key path.
+
+    A kind of the environment's ``ConfigError``, so one ``except`` catches any bad setting.
+    """
 
 
 class _Section(BaseModel):
