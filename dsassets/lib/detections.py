@@ -28,12 +28,20 @@ from dsassets.lib.detections_config import POLICIES  # noqa: F401  (re-exported)
 from dsassets.lib.sql import SQL_DIR, sql_literal, statements
 
 DETECTIONS_DIR = SQL_DIR / "detections"
-# Shared relations, in dependency order: materialized once per run, materialized once per day,
-# and a plain view the policies read (the day's events plus the lookback's sign-ins).
-RUN_TABLES = ("detection_ip_classes", "detection_signins")
-DAY_TABLES = ("detection_day_events", "detection_first_seen")
-VIEWS = ("detection_activity",)
-SUPPORT_VIEWS = RUN_TABLES + DAY_TABLES + VIEWS
+# Shared relations, in dependency order, each either a plain view or a table materialized
+# once per run or once per day. `detection_events` (activities with their IP classes) is what
+# the run's sign-ins and the day's events both select from; `detection_activity` is what the
+# policies read (the day's events plus the lookback's sign-ins).
+SHARED: tuple[tuple[str, str], ...] = (
+    ("detection_ip_classes", "run"),
+    ("detection_events", "view"),
+    ("detection_signins", "run"),
+    ("detection_day_events", "day"),
+    ("detection_first_seen", "day"),
+    ("detection_activity", "view"),
+)
+RUN_TABLES = tuple(name for name, kind in SHARED if kind == "run")
+DAY_TABLES = tuple(name for name, kind in SHARED if kind == "day")
 SQL_FILE = {
     "anonymous_ip": "ip_reputation",
     "suspicious_ip": "ip_reputation",
@@ -164,12 +172,13 @@ def install(con: duckdb.DuckDBPyConnection, config: ProjectConfig, policy: str) 
     """
     set_variables(con, policy_variables(config, policy))
     files = register_ip_tables(con, config)
-    for name in RUN_TABLES + DAY_TABLES:
+    for name, kind in SHARED:
+        if kind == "view":
+            con.execute(f"create or replace temp view {name} as {_query(name)}")
+            continue
         con.execute(f"create or replace temp view {name}__view as {_query(name)}")
         # an empty stand-in so the next view binds; prepare_run/prepare_day fill it
         con.execute(f"create or replace temp table {name} as select * from {name}__view where false")
-    for name in VIEWS:
-        con.execute(f"create or replace temp view {name} as {_query(name)}")
     return files
 
 
