@@ -18,7 +18,7 @@ import dagster as dg
 from dsassets.lib.docusign_client import DocuSignClient
 from dsassets.lib.graph_client import GraphClient
 from dsassets.lib.lake import Lake
-from dsassets.lib.settings import ConfigError, docusign_settings_from_env, graph_settings_from_env
+from dsassets.lib.settings import ConfigError, docusign_settings_from_env, graph_settings_from_env, int_setting
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -132,22 +132,14 @@ class IdentityProviderResource(dg.ConfigurableResource):
         return Path(self.export_file).expanduser()
 
 
-def _int_env(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
-    try:
-        return int(raw) if raw else default
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not an integer") from None
-
-
 @dg.definitions
 def resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
             "lake": LakeResource(data_dir=os.environ.get("DSASSETS_DATA_DIR", "data")),
             "docusign": DocuSignResource(
-                simulator_seed=_int_env("DSASSETS_SIMULATOR_SEED", 20240601),
-                simulator_events_per_day=_int_env("DSASSETS_SIMULATOR_EVENTS_PER_DAY", 600),
+                simulator_seed=int_setting(os.environ, "DSASSETS_SIMULATOR_SEED", 20240601),
+                simulator_events_per_day=int_setting(os.environ, "DSASSETS_SIMULATOR_EVENTS_PER_DAY", 600),
             ),
             "identity_provider": IdentityProviderResource(
                 export_file=os.environ.get("DSASSETS_IDP_EXPORT_FILE") or None

@@ -84,13 +84,3 @@ class Lake:
         with self.temp_path() as tmp:
             pq.write_table(table, tmp, **PARQUET_OPTIONS)
             return self.publish(tmp, dataset, day)
-
-    def clean_tmp(self) -> int:
-        """Remove scratch files left by killed runs. Returns how many were removed."""
-        if not self.tmp_dir.exists():
-            return 0
-        removed = 0
-        for path in self.tmp_dir.iterdir():
-            path.unlink(missing_ok=True)
-            removed += 1
-        return removed

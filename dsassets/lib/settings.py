@@ -149,8 +149,8 @@ def docusign_settings_from_env(env: Mapping[str, str] | None = None) -> DocuSign
         admin_url=env.get("DOCUSIGN_ADMIN_URL", PRODUCTION_ADMIN_URL),
         scopes=env.get("DOCUSIGN_SCOPES", DEFAULT_SCOPES),
         account_ids=tuple(a.strip() for a in env.get("DOCUSIGN_ACCOUNT_IDS", "").split(",") if a.strip()),
-        monitor_page_limit=_int(env, "DOCUSIGN_MONITOR_PAGE_LIMIT", 2000),
-        monitor_lag_minutes=_int(env, "DOCUSIGN_MONITOR_LAG_MINUTES", 15),
+        monitor_page_limit=int_setting(env, "DOCUSIGN_MONITOR_PAGE_LIMIT", 2000),
+        monitor_lag_minutes=int_setting(env, "DOCUSIGN_MONITOR_LAG_MINUTES", 15),
     )
 
 
@@ -173,7 +173,8 @@ def graph_settings_from_env(env: Mapping[str, str] | None = None) -> GraphSettin
     )
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def int_setting(env: Mapping[str, str], name: str, default: int) -> int:
+    """An integer variable, or ``default`` when unset or empty; garbage is an error naming it."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
