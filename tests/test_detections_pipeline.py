@@ -7,15 +7,19 @@ the assets the detections need are materialized (``group:detections`` and its up
 
 import json
 from datetime import date, timedelta
+from pathlib import Path
 
 import dagster as dg
+import pyarrow.parquet as pq
 import pytest
 
+from dsassets.defs import resources
 from dsassets.defs.detections.assets import ALERTS
 from dsassets.definitions import defs
 from dsassets.lib.detections_config import POLICIES
 from dsassets.lib.detections_quality import evaluate, format_report, perfect, read_alerts
 from dsassets.simulator import DocuSignSimulator, SimulatorConfig
+from dsassets.simulator.incidents import ACTIVITY_POLICIES
 
 SEED, EVENTS_PER_DAY = 20240601, 300
 START, END = date(2026, 10, 20), date(2026, 10, 26)  # evaluated, inclusive
@@ -67,10 +71,12 @@ def test_every_planted_incident_is_found_and_no_decoy_alerts(lake):
     data, _ = lake
     truth = DocuSignSimulator(SimulatorConfig(seed=SEED, events_per_day=EVENTS_PER_DAY)).ground_truth(
         START, END + timedelta(days=1))
-    assert {t["policy"] for t in truth if not t["is_decoy"]} == set(POLICIES)
-    assert {t["policy"] for t in truth if t["is_decoy"]} == set(POLICIES)
+    assert {t["policy"] for t in truth if not t["is_decoy"]} == set(POLICIES) | set(ACTIVITY_POLICIES)
+    assert {t["policy"] for t in truth if t["is_decoy"]} == set(POLICIES) | {"mass_envelope_deletion", "mass_download"}
     report = evaluate(_alerts(data), truth)
     assert perfect(report), format_report(report, START, END)
+    # The example activity policies (policies/examples.yaml) are scored like the anomaly ones.
+    assert set(report) == set(POLICIES) | set(ACTIVITY_POLICIES)
     assert all(q.recall == 1.0 and q.precision == 1.0 for q in report.values())
 
 
@@ -115,3 +121,50 @@ def test_materialization_metadata_has_count_and_newest_alerts(lake):
     assert "| started (UTC) | policy |" in mats[0].metadata["newest_alerts"].value
     travel = result.asset_materializations_for_node("det_impossible_travel")
     assert travel[0].metadata["alert_count"].value >= 1
+
+
+def test_switching_execution_on_performs_each_action_exactly_once_against_the_graph_stand_in(lake, tmp_path):
+    """The governance asset over the week's alerts with every action type on, run twice, then dry again."""
+    data, definitions = lake
+    repo = Path(__file__).resolve().parents[1]
+    cfg = tmp_path / "dsassets.yaml"
+    cfg.write_text(
+        (repo / "dsassets.yaml").read_text()
+        .replace("files: [\"policies/*.yaml\"]", f"files: [\"{repo}/policies/*.yaml\"]")
+        .replace("notify_user: false", "notify_user: true")
+        .replace("require_sign_in_again: false", "require_sign_in_again: true")
+        .replace("suspend_user: false", "suspend_user: true")
+        .replace("mailbox: null", "mailbox: secops@acme.example.com")
+        .replace("builtin_policy_actions: {}", "builtin_policy_actions: {impossible_travel: [notify_user]}")
+    )
+    sim, _ = resources._simulator(SEED, EVENTS_PER_DAY)  # the instance the resources use in this process
+    job = dg.define_asset_job("governance_exec", selection=dg.AssetSelection.assets("governance_actions"))
+    merged = dg.Definitions.merge(definitions, dg.Definitions(jobs=[job]))
+    patch = pytest.MonkeyPatch()
+    patch.setenv("DSASSETS_CONFIG", str(cfg))
+    try:
+        def run() -> dict:
+            result = merged.resolve_job_def("governance_exec").execute_in_process(
+                tags={"dagster/asset_partition_range_start": START.isoformat(),
+                      "dagster/asset_partition_range_end": END.isoformat()},
+                run_config={"ops": {"governance_actions": {"config": {"act_on_old_alerts": True}}}},
+            )
+            meta = result.asset_materializations_for_node("governance_actions")[0].metadata
+            return {k: meta[k].value for k in ("executed", "already_done", "failed", "planned")}
+
+        sim.graph_calls.clear()
+        first = run()
+        calls = [(c["method"], c["path"]) for c in sim.graph_calls]
+        assert first["executed"] > 0 and first["failed"] == 0 and first["planned"] == 0
+        assert len(calls) == first["executed"]
+        second = run()
+        assert second["executed"] == 0 and second["already_done"] == first["executed"]
+        assert len(sim.graph_calls) == len(calls)
+    finally:
+        patch.undo()
+    ledger = pq.read_table(data / "governance" / "governance_actions.parquet").to_pylist()
+    executed = [(r["alert_id"], r["action"]) for r in ledger if r["status"] == "executed"]
+    assert len(executed) == len(set(executed)) == first["executed"]
+    # Every example policy with actions, and the built-in one given actions above, acted.
+    assert {r["policy"] for r in ledger if r["status"] == "executed"} >= {
+        "mass_envelope_deletion", "mass_download", "failed_signin_burst", "impossible_travel"}

@@ -120,6 +120,19 @@ def test_an_old_alert_in_a_backfill_is_not_acted_on_unless_asked(tmp_path, sim, 
     assert report.counts()["executed"] == 3 and len(sim.graph_calls) == 3
 
 
+def test_a_backfill_in_dry_run_plans_actions_for_old_alerts_without_any_graph_call(tmp_path, sim, person):
+    sim.graph_calls.clear()
+    old = alert(person, "old", ended=NOW - timedelta(days=30))
+    report = run(tmp_path, [old], config(), factory(sim))
+    assert report.counts()["planned"] == 3 and sim.graph_calls == []
+    rows = ledger_rows(tmp_path)
+    assert {(r["mode"], r["status"]) for r in rows} == {("dry_run", "planned")}
+    assert all("would need act_on_old_alerts" in r["reason"] for r in rows)
+    # Turning execution on later still holds history back.
+    report = run(tmp_path, [old], config(**ALL_ON), factory(sim))
+    assert report.counts()["skipped"] == 3 and sim.graph_calls == []
+
+
 def test_a_graph_failure_is_recorded_and_retried_on_the_next_run(tmp_path, sim, person):
     sim.graph_calls.clear()
     faults = [Fault(path_contains="/revokeSignInSessions", status=500, times=1)]
@@ -142,6 +155,13 @@ def test_an_unmatched_user_is_recorded_never_guessed(tmp_path, sim, person):
     report = run(tmp_path, [stranger], config(**ALL_ON), factory(sim))
     assert report.counts()["skipped"] == 3 and sim.graph_calls == []
     assert all("unmatched user: no Entra ID user" in r["reason"] for r in ledger_rows(tmp_path))
+
+
+def test_config_refuses_governance_for_a_detection_that_does_not_exist():
+    with pytest.raises(ValueError, match="impossible_travle, which is not a built-in detection"):
+        GovernanceConfig.model_validate({"builtin_policy_actions": {"impossible_travle": ["notify_user"]}})
+    ok = GovernanceConfig.model_validate({"builtin_policy_actions": {"impossible_travel": ["notify_user"]}})
+    assert ok.builtin_policy_actions == {"impossible_travel": ["notify_user"]}
 
 
 def test_config_refuses_mail_execution_without_a_mailbox():

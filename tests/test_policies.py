@@ -1,5 +1,8 @@
 """Activity policies on hand-built events: every filter, the repeated-activity threshold, injection, bad files."""
 
+import os
+import subprocess
+import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -277,3 +280,22 @@ def test_the_shipped_example_policies_load():
     assert {p.id for p in loaded.policies} >= {
         "mass_envelope_deletion", "failed_signin_burst", "admin_added", "settings_changed_outside_corporate",
         "mass_download"}
+
+
+def test_the_code_location_loads_with_a_malformed_policy_and_keeps_the_others(tmp_path):
+    """In a fresh process, as Dagster loads the location: the good policy is an asset, the bad one a warning."""
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "mine.yaml").write_text(
+        "policies:\n  - id: broken\n    title: Broken\n    severity: low\n    filters: {colour: red}\n" + GOOD)
+    (tmp_path / "dsassets.yaml").write_text("activity_policies:\n  files: ['policies/*.yaml']\n")
+    code = (
+        "from dsassets.definitions import defs\n"
+        "keys = {k.to_user_string() for k in defs().resolve_asset_graph().get_all_asset_keys()}\n"
+        "print(sorted(k for k in keys if k.startswith('pol_')))\n"
+    )
+    env = {**os.environ, "DSASSETS_CONFIG": str(tmp_path / "dsassets.yaml"), "DSASSETS_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['pol_good_one']"
+    assert f"activity policy rejected: {tmp_path / 'policies' / 'mine.yaml'}: policy broken: filters.colour" \
+        in done.stderr

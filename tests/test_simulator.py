@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from dsassets.simulator import POLICIES, DocuSignSimulator, Fault, SimulatorConfig, serve
+from dsassets.simulator.incidents import ACTIVITY_POLICIES
 from dsassets.simulator.ids import to_ticks
 from dsassets.simulator.vocabulary import ACC_UPDATED, KINDS
 
@@ -193,7 +194,7 @@ def test_admin_events_over_a_quarter(sim):
 def test_every_policy_in_any_week_with_events_in_stream(sim, start):
     truth = sim.ground_truth(start, start + timedelta(days=7))
     real = {t["policy"] for t in truth if not t["is_decoy"]}
-    assert real == set(POLICIES)
+    assert real == set(POLICIES) | set(ACTIVITY_POLICIES)
     decoys = {t["policy"] for t in truth if t["is_decoy"]}
     assert len(decoys) >= 5
     ids = {e["eventId"] for k in range(7) for e in sim.events(start + timedelta(days=k))}

@@ -45,11 +45,13 @@ def evaluate(alerts: list[dict], truth: list[dict]) -> dict[str, PolicyQuality]:
     for t in truth:
         for event_id in t["event_ids"]:
             incident_of[event_id] = t
-    report = {p: PolicyQuality(p) for p in POLICIES}
+    # The six anomaly policies always; an activity policy when the simulator planted incidents
+    # for it (the example policies). Other activity policies have nothing to be scored against.
+    report = {p: PolicyQuality(p) for p in (*POLICIES, *sorted({t["policy"] for t in truth} - set(POLICIES)))}
     found: dict[str, set[str]] = defaultdict(set)
     for alert in alerts:
         if alert["policy"] not in report:
-            continue  # an activity policy's alert: the simulator plants nothing to score it against
+            continue  # an activity policy the simulator plants nothing for
         q = report[alert["policy"]]
         q.alerts += 1
         matched = {incident_of[e]["incident_id"]: incident_of[e] for e in alert["event_ids"] or [] if e in incident_of}

@@ -13,8 +13,10 @@ Safety:
 - **Once per alert.** The ledger is keyed by (``alert_id``, ``action``): once a row says
   ``executed`` the pair is never run again, whatever re-runs or backfills follow. A
   ``failed`` pair is retried on the next run (each attempt is a row).
-- **Safe backfills.** Alerts whose last event is older than ``max_alert_age_hours`` are
-  ``skipped`` unless the run asks for ``act_on_old_alerts``.
+- **Safe backfills.** An action that would execute for an alert whose last event is older
+  than ``max_alert_age_hours`` is ``skipped`` unless the run asks for ``act_on_old_alerts``.
+  Dry-run actions are ``planned`` whatever the alert's age (planning calls nothing), with a
+  note when the alert is that old, so a backfilled history shows what each policy would do.
 - **Never guess a person.** The DocuSign user is matched to an Entra user by e-mail
   (``mail``, else ``userPrincipalName``, case-insensitive); no match or several matches
   is recorded as ``skipped`` and retried on the next run.
@@ -318,8 +320,8 @@ def run(
                 if prev is not None and prev["status"] == "executed":
                     report.outcomes.append(Outcome(alert, action, prev["mode"], "done", "executed earlier"))
                     continue
-                age = now - alert.ended_at
-                if age > max_age and not act_on_old_alerts:
+                too_old = now - alert.ended_at > max_age and not act_on_old_alerts
+                if too_old and mode == "execute":
                     o = Outcome(alert, action, mode, "skipped",
                                 f"alert older than {config.max_alert_age_hours} h (backfill); "
                                 "run with act_on_old_alerts to act on it")
@@ -332,7 +334,12 @@ def run(
                     report.outcomes.append(o)
                     continue
                 if mode == "dry_run":
-                    o = Outcome(alert, action, mode, "planned", "dry run: execution of this action type is off")
+                    # Planning is harmless, so history gets a plan too: it shows what the policy
+                    # would have done, and the note says execution would still hold back.
+                    reason = "dry run: execution of this action type is off"
+                    if too_old:
+                        reason += f"; older than {config.max_alert_age_hours} h, it would need act_on_old_alerts"
+                    o = Outcome(alert, action, mode, "planned", reason)
                     record(o)
                     report.outcomes.append(o)
                     continue

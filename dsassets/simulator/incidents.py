@@ -13,6 +13,12 @@ no *other* policy (impossible travel) is tripped by accident; whatever other
 policy a true incident legitimately also matches is listed in
 ``also_matches`` (a Tor exit abroad is also an infrequent country).
 
+The example activity policies get their own weekly incidents, all from the actor's usual
+address and browser so they trip no anomaly policy: a burst of envelope deletions and voids
+(decoy: a handful), a bulk download of envelope documents (decoy: a modest one) and an
+organization administrator granted and revoked within the hour (no decoy: one such event
+is the whole policy).
+
 Terminated-user incidents use dedicated seats whose lifecycle is keyed to the
 schedule (``world.py``): deleted or disabled in Entra ID the day before,
 DocuSign memberships still open, activity on the incident day.
@@ -59,6 +65,10 @@ POLICIES = (
     "terminated_user_activity",
     "multiple_failed_logins",
 )
+# Incidents for the example activity policies (policies/examples.yaml), scheduled like the six
+# above with indices following them, so every 7-day window holds each one too.
+ACTIVITY_POLICIES = ("mass_envelope_deletion", "mass_download", "admin_added")
+PLANTED = POLICIES + ACTIVITY_POLICIES
 DECOY_OFFSET = 3
 MIN_HISTORY_DAYS = 40
 
@@ -97,7 +107,7 @@ class Incident:
 def scheduled(day: int) -> list[tuple[int, bool]]:
     """(policy index, is_decoy) planted on ``day`` (a date ordinal)."""
     out = []
-    for k in range(len(POLICIES)):
+    for k in range(len(PLANTED)):
         if (day + k) % 7 == 0:
             out.append((k, False))
         if (day + k + DECOY_OFFSET) % 7 == 0:
@@ -167,7 +177,7 @@ class Planter:
     def incidents(self, day: int) -> list[Incident]:
         out = []
         for k, decoy in scheduled(day):
-            builder = getattr(self, f"_{POLICIES[k]}")
+            builder = getattr(self, f"_{PLANTED[k]}")
             inc = builder(day, decoy)
             if inc is not None:
                 out.append(inc)
@@ -178,7 +188,7 @@ class Planter:
 
     def _incident_id(self, day: int, k: int, decoy: bool) -> str:
         d = date.fromordinal(day)
-        return f"sim-{d:%Y%m%d}-{POLICIES[k]}-{'decoy' if decoy else 'true'}"
+        return f"sim-{d:%Y%m%d}-{PLANTED[k]}-{'decoy' if decoy else 'true'}"
 
     def _start(self, day: int, home: int, key: str) -> int:
         """An instant in the victim's local working day, kept well inside the UTC day."""
@@ -732,6 +742,73 @@ class Planter:
             ", then a successful one (password guessed)." if success else "."
         )
         return Incident(self._incident_id(day, k, False), POLICIES[k], False, slot, ten, acct, text, rb.batch())
+
+
+    # -- example activity policies ---------------------------------------------------------------
+
+    def _burst(self, day: int, decoy: bool, k: int, n: tuple[int, int], gap_s: tuple[int, int], actions, what: str):
+        """One user doing ``n`` envelope ``actions`` ``gap_s`` seconds apart from their usual place."""
+        week = day // 7
+        victim = self._victim(day, self.classes[k % len(self.classes)], week + 11 + (5 if decoy else 0))
+        if victim is None:
+            return None
+        slot, ten = victim
+        c = self._context(slot, ten, day)
+        home, acct = int(c["home"]), int(c["account"])
+        rb = self._new(day, k, decoy)
+        t0 = t = self._start(day, home, PLANTED[k])
+        count = n[0] + int(h64(self.world.seed, day, tag(PLANTED[k]))[0] % np.uint64(n[1] - n[0] + 1))
+        for j in range(count):
+            rb.add(
+                t, slot, ten, acct, voc.ENV_WEB + actions[j % len(actions)],
+                ua=int(c["desktop"]), ip=int(c["home_ip"]), ip6=bool(c["home_v6"]), loc=home,
+                aux=int(h64(self.world.seed, day, rb.id_base, j)[0] >> np.uint64(1)),
+            )
+            t += (gap_s[0] + int(h64(self.world.seed, t, j)[0] % np.uint64(gap_s[1] - gap_s[0] + 1))) * TICKS_PER_SECOND
+        text = f"{count} envelopes {what} within {(t - t0) // TICKS_PER_MINUTE + 1} minutes."
+        return Incident(self._incident_id(day, k, decoy), PLANTED[k], decoy, slot, ten, acct, text, rb.batch())
+
+    def _mass_envelope_deletion(self, day: int, decoy: bool) -> Incident | None:
+        # examples.yaml: 10 in 15 minutes. True: 12-25 at most 50 s apart; decoy: 4-7.
+        actions = (voc.ENVELOPE_ACTIONS.index("Deleted"), voc.ENVELOPE_ACTIONS.index("Voided"))
+        n = (4, 7) if decoy else (12, 25)
+        return self._burst(day, decoy, 6, n, (20, 50), actions, "deleted or voided")
+
+    def _mass_download(self, day: int, decoy: bool) -> Incident | None:
+        # examples.yaml: 30 in 10 minutes. True: 35-60 at most 12 s apart; decoy: 10-20.
+        n = (10, 20) if decoy else (35, 60)
+        return self._burst(day, decoy, 7, n, (4, 12), (voc.DOWNLOADED,), "downloaded")
+
+    def _admin_added(self, day: int, decoy: bool) -> Incident | None:
+        """An org admin grants a colleague org-admin rights and takes them back 40 minutes later.
+
+        Granted and revoked the same day, so every end-of-day snapshot stays true.
+        """
+        if decoy:
+            return None
+        k = 8
+        week = day // 7
+        admins = np.flatnonzero(self.world.org_admin_slot)
+        actor = self._victim(day, admins, week)
+        target = self._victim(day, self.classes[(week + 2) % len(self.classes)], week + 23)
+        if actor is None or target is None:
+            return None
+        slot, ten = actor
+        c = self._context(slot, ten, day)
+        home = int(c["home"])
+        acct = int(c["account"])
+        email = self.world.names([target[0]], [target[1]])[0][2]
+        uid = self.world.user_id(*target)
+        rb = self._new(day, k, False)
+        t = self._start(day, home, "admin added")
+        for at, kind in ((t, voc.ORG_ADMIN_ADDED), (t + 40 * TICKS_PER_MINUTE, voc.ORG_ADMIN_REMOVED)):
+            rb.add(
+                at, slot, ten, -1, kind, rslot=target[0], rten=target[1],
+                ua=int(c["desktop"]), ip=int(c["home_ip"]), ip6=bool(c["home_v6"]), loc=home,
+                extra=("", "", {"AffectedUserId": uid}),
+            )
+        text = f"{email} made an organization administrator, and removed again 40 minutes later."
+        return Incident(self._incident_id(day, k, False), PLANTED[k], False, slot, ten, acct, text, rb.batch())
 
 
 def _v4(text: str) -> int:

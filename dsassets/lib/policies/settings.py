@@ -1,6 +1,7 @@
 """The ``activity_policies`` section of ``dsassets.yaml``: where policies live and what governance may do.
 
-Imported by ``dsassets.lib.config``, so it imports nothing from the project.
+Imported by ``dsassets.lib.config``, so it imports nothing from the project but the (equally
+dependency-free) list of built-in detections.
 
 Defaults: dry run for every action (MDCA runs governance only when a policy asks for it;
 here nothing reaches Entra ID until an operator switches an action type on), and a 48-hour
@@ -14,6 +15,8 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from dsassets.lib.detections_config import POLICIES as BUILTIN_POLICIES
 
 ActionType = Literal["notify_user", "require_sign_in_again", "suspend_user"]
 ACTION_TYPES: tuple[str, ...] = ("notify_user", "require_sign_in_again", "suspend_user")
@@ -52,6 +55,17 @@ class GovernanceConfig(_Section):
     def _mailbox_for_mail(self) -> GovernanceConfig:
         if self.execute.notify_user and not self.mailbox:
             raise ValueError("execute.notify_user is on but no mailbox is set to send from")
+        return self
+
+    @model_validator(mode="after")
+    def _builtin_policies_exist(self) -> GovernanceConfig:
+        # A typo here would silently mean "no governance" for that detection.
+        unknown = sorted(set(self.builtin_policy_actions) - set(BUILTIN_POLICIES))
+        if unknown:
+            raise ValueError(
+                f"builtin_policy_actions names {', '.join(unknown)}, which is not a built-in detection "
+                f"(one of {', '.join(BUILTIN_POLICIES)}; activity policies list their actions in their own file)"
+            )
         return self
 
 
