@@ -408,7 +408,10 @@ def test_audit_events_pages_to_the_end_with_every_event_once(server, private_pem
         },
     )
     with server.client(monitor_settings(private_pem, generation)) as client:
-        batches = [page.events for page in client.audit_events(DAY, DAY + timedelta(days=1))]
+        pages = list(client.audit_events(DAY, DAY + timedelta(days=1)))
+    # The stream's last (empty) page is yielded too: its endCursor is where a refresh resumes.
+    assert pages[-1].events == [] and pages[-1].end_cursor == "c4" and not pages[-1].past_window
+    batches = [page.events for page in pages if page.events]
     ids = [ev["eventId"] for batch in batches for ev in batch]
     assert ids == [ev["eventId"] for ev in e]
     assert batches == [[e[0], e[1]], [e[2], e[3]], [e[4]]]
@@ -434,6 +437,15 @@ def test_stream_returns_events_on_the_final_page(server, settings):
         assert [page.events for page in client.audit_events(DAY, DAY + timedelta(days=1))] == [[event(1, DAY)]]
 
 
+def test_reading_resumes_from_a_stored_cursor_without_rereading(server, settings):
+    stream(server, "current", {"2024-06-30T00:00:00Z": ([event(1, DAY)], "c1"), "c1": ([event(2, DAY)], "c2"),
+                               "c2": ([], "c2")})
+    with server.client(settings) as client:
+        pages = list(client.audit_events(DAY, DAY + timedelta(days=1), cursor="c1"))
+    assert [p.events for p in pages] == [[event(2, DAY)], []] and pages[-1].end_cursor == "c2"
+    assert [r.url.params["cursor"] for r in server.api_requests()] == ["c1", "c2"]
+
+
 def test_reading_stops_after_the_page_past_end_plus_lag(server, settings):
     end = DAY + timedelta(days=1)
     lag = timedelta(minutes=settings.monitor_lag_minutes)
@@ -450,8 +462,9 @@ def test_reading_stops_after_the_page_past_end_plus_lag(server, settings):
         },
     )
     with server.client(settings) as client:
-        batches = [page.events for page in client.audit_events(DAY, end)]
-    assert batches == [[inside], [late_but_within_lag], [beyond, event(4, DAY)]]
+        pages = list(client.audit_events(DAY, end))
+    assert [page.events for page in pages] == [[inside], [late_but_within_lag], [beyond, event(4, DAY)]]
+    assert [page.past_window for page in pages] == [False, False, True]
     assert [r.url.params["cursor"] for r in server.api_requests()] == ["2024-06-30T00:00:00Z", "c1", "c2"]
 
 

@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dsassets.lib.lake import Lake
+from dsassets.lib.docusign_client import MonitorPage
 from dsassets.lib.raw_events import DATASET, MalformedEventError, events_to_batch, write_event_partitions
 
 UTC = timezone.utc
@@ -33,7 +34,7 @@ def event(event_id: str, ts: str, **extra) -> dict:
 
 
 def pages(*page_lists):
-    return [(events, f"cursor-{i}") for i, events in enumerate(page_lists)]
+    return [MonitorPage(events, f"cursor-{i}", f"cursor-{i + 1}") for i, events in enumerate(page_lists)]
 
 
 def read(lake: Lake, day: date) -> list[dict]:
@@ -115,7 +116,7 @@ def test_failing_page_stream_publishes_nothing(tmp_path):
     lake = Lake.at(tmp_path)
 
     def stream():
-        yield [event("a", "2026-03-01T10:00:00Z")], "c0"
+        yield MonitorPage([event("a", "2026-03-01T10:00:00Z")], "c0", "c1")
         raise RuntimeError("page 2 failed")
 
     with pytest.raises(RuntimeError, match="page 2"):

@@ -48,7 +48,20 @@ class _SimulatedClock:
         self.pinned: datetime | None = None
 
     def __call__(self) -> datetime:
-        return self.pinned or datetime.now(timezone.utc)
+        return self.pinned or simulated_now()
+
+
+def simulated_now() -> datetime:
+    """The simulator's present: ``DSASSETS_SIMULATOR_NOW`` (ISO time, to replay a moment of a
+    day, e.g. in tests or to demo the intra-day refresh) or the real time."""
+    value = os.environ.get("DSASSETS_SIMULATOR_NOW")
+    if not value:
+        return datetime.now(timezone.utc)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"DSASSETS_SIMULATOR_NOW={value!r}: not an ISO time such as 2026-11-20T10:15:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 class DocuSignResource(dg.ConfigurableResource):
@@ -88,12 +101,15 @@ class DocuSignResource(dg.ConfigurableResource):
         finally:
             clock.pinned = None
 
+    def now(self) -> datetime:
+        """The source's present: the real time, or the simulator's (see ``simulated_now``)."""
+        return simulated_now() if self.source == "simulator" else datetime.now(timezone.utc)
+
     def snapshot_time(self, window_end: datetime) -> datetime:
         """When a snapshot for a partition ending at ``window_end`` is really taken."""
-        now = datetime.now(timezone.utc)
         if self.source == "simulator":
-            return min(window_end, now)
-        return now
+            return min(window_end, self.now())
+        return self.now()
 
 
 class IdentityProviderResource(dg.ConfigurableResource):

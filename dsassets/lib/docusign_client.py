@@ -44,6 +44,9 @@ class MonitorPage:
     events: list[dict]
     cursor: str
     end_cursor: str
+    # True on the page that held an event at or after the window end plus the ingestion lag:
+    # every event of the window has been read (the window is complete).
+    past_window: bool = False
 
 
 # -- value helpers ------------------------------------------------------------------------------
@@ -327,19 +330,23 @@ class DocuSignClient(BearerApiClient):
                 return
             cursor = end_cursor
 
-    def audit_events(self, start: datetime, end: datetime) -> Iterator[MonitorPage]:
-        """Yield each page's new (deduplicated on ``eventId``) Monitor events; pages left empty are skipped.
+    def audit_events(self, start: datetime, end: datetime, *, cursor: str | None = None) -> Iterator[MonitorPage]:
+        """Yield every page read, with its new (deduplicated on ``eventId``) Monitor events.
 
-        Reading starts at ``start``. Pages are in ingestion order and ingestion
-        lags event time by minutes, so once a page holds an event at or after
-        ``end + monitor_lag_minutes`` no later page can hold an event before
-        ``end``: reading stops there instead of running on to the present.
-        Events are not filtered to the window; the caller does that.
+        Reading starts at ``start``, or at ``cursor`` (an ``endCursor`` stored by an
+        earlier read, to resume without reading anything twice). Pages are in
+        ingestion order and ingestion lags event time by minutes, so once a page
+        holds an event at or after ``end + monitor_lag_minutes`` no later page can
+        hold an event before ``end``: reading stops there (that page says
+        ``past_window``) instead of running on to the present; otherwise it stops
+        at the stream's current end. Pages whose events were all seen are yielded
+        empty, so the caller always has the last ``end_cursor``. Events are not
+        filtered to the window; the caller does that.
         """
         stop_at = end if end.tzinfo else end.replace(tzinfo=timezone.utc)
         stop_at += timedelta(minutes=self.settings.monitor_lag_minutes)
         seen: set[str] = set()
-        for page in self.stream_pages(_iso_cursor(start)):
+        for page in self.stream_pages(cursor or _iso_cursor(start)):
             fresh: list[dict] = []
             past_window = False
             for event in page.events:
@@ -355,9 +362,8 @@ class DocuSignClient(BearerApiClient):
                 stamp = event.get("timestamp")
                 if stamp and parse_docusign_timestamp(stamp) >= stop_at:
                     past_window = True
-            if fresh:
-                # The cursor the page was read with is kept with its events, for lineage and resumption.
-                yield MonitorPage(events=fresh, cursor=page.cursor, end_cursor=page.end_cursor)
+            # The cursor the page was read with is kept with its events, for lineage.
+            yield MonitorPage(events=fresh, cursor=page.cursor, end_cursor=page.end_cursor, past_window=past_window)
             if past_window:
                 return
 

@@ -392,10 +392,6 @@ def alerts_from_rows(rows: Iterable[dict[str, Any]]) -> list[Alert]:
     return list(seen.values())
 
 
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def warehouse_views(con, lake) -> list[str]:
     """Views in ``warehouse.duckdb``: ``governance_actions`` (the ledger), ``policy_alerts``, ``pol_*``.
 

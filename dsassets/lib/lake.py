@@ -1,6 +1,8 @@
 """The raw Parquet lake: hive-style daily partitions, written atomically.
 
-Layout: ``<data_dir>/raw/<system>/<dataset>/dt=YYYY-MM-DD/data.parquet``.
+Layout: ``<data_dir>/raw/<system>/<dataset>/dt=YYYY-MM-DD/data.parquet``, plus, for the
+audit events of a day refreshed during the day, one ``part-*.parquet`` per refresh beside it
+(readers always glob ``dt=*/*.parquet``).
 
 A partition is always written to a temporary file under ``<data_dir>/.tmp`` and
 moved into place with ``os.replace``, which is atomic on one filesystem. A run
@@ -46,8 +48,16 @@ class Lake:
         system, _, name = dataset.removeprefix("raw_").partition("_")
         return self.root / "raw" / system / name
 
-    def partition_file(self, dataset: str, day: date) -> Path:
-        return self.dataset_dir(dataset) / f"dt={day.isoformat()}" / "data.parquet"
+    def partition_dir(self, dataset: str, day: date) -> Path:
+        return self.dataset_dir(dataset) / f"dt={day.isoformat()}"
+
+    def partition_file(self, dataset: str, day: date, name: str = "data.parquet") -> Path:
+        return self.partition_dir(dataset, day) / name
+
+    def partition_files(self, dataset: str, day: date) -> list[Path]:
+        """Every Parquet file of one partition, by name (``data.parquet`` before ``part-*``)."""
+        folder = self.partition_dir(dataset, day)
+        return sorted(folder.glob("*.parquet")) if folder.exists() else []
 
     def glob(self, dataset: str) -> str:
         """A glob over every partition of ``dataset`` for ``read_parquet(..., hive_partitioning=true)``."""
@@ -58,8 +68,7 @@ class Lake:
         if not base.exists():
             return []
         return sorted(
-            date.fromisoformat(p.parent.name.removeprefix("dt="))
-            for p in base.glob("dt=*/data.parquet")
+            {date.fromisoformat(p.parent.name.removeprefix("dt=")) for p in base.glob("dt=*/*.parquet")}
         )
 
     @contextmanager
@@ -72,11 +81,20 @@ class Lake:
         finally:
             path.unlink(missing_ok=True)
 
-    def publish(self, tmp_file: Path, dataset: str, day: date) -> Path:
-        """Atomically move a finished temporary file into the partition ``day`` of ``dataset``."""
-        target = self.partition_file(dataset, day)
+    def publish(self, tmp_file: Path, dataset: str, day: date, name: str = "data.parquet") -> Path:
+        """Atomically move a finished temporary file into the partition ``day`` of ``dataset``.
+
+        Publishing ``data.parquet`` makes it the whole partition: the refresh parts of an
+        earlier intra-day run are removed after it is in place. A crash between the two steps
+        leaves rows twice, which the blocking ``eventId``-unique check reports and a re-run
+        repairs; never a partition with rows missing.
+        """
+        target = self.partition_file(dataset, day, name)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp_file, target)
+        if name == "data.parquet":
+            for stale in target.parent.glob("part-*.parquet"):
+                stale.unlink(missing_ok=True)
         return target
 
     def write_partition(self, table: pa.Table, dataset: str, day: date) -> Path:

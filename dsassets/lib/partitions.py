@@ -4,10 +4,12 @@ import os
 
 import dagster as dg
 
-# UTC days. The newest partition is yesterday: a day is extracted once it is over
-# (plus the Monitor ingestion-lag overlap, which the 01:00 schedule leaves room for).
-# The default start leaves room for a quarter of backtesting; set DSASSETS_START_DATE for more.
+# UTC days. The newest partition is today (end_offset=1): the intra-day refresh fills it as
+# the day goes, and the 00:20 schedule completes it once it is over plus the Monitor
+# ingestion-lag overlap. The default start leaves room for a quarter of backtesting; set
+# DSASSETS_START_DATE for more.
 DAILY = dg.DailyPartitionsDefinition(
     start_date=os.environ.get("DSASSETS_START_DATE", "2025-01-01"),
     timezone="UTC",
+    end_offset=1,
 )

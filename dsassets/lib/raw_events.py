@@ -4,14 +4,30 @@ Extraction touches each event once, at the JSON boundary, column by column;
 everything after that (window split, de-duplication, ordering) is set-based in
 DuckDB over a scratch Parquet file, so memory stays bounded by one page plus
 DuckDB's own limit whatever the day's volume.
+
+Two ways to fill a day:
+
+- **Whole** (:func:`write_event_partitions`, backfills): read the window and publish each
+  day as ``data.parquet``, replacing whatever the day held.
+- **Incremental** (:func:`refresh_day`, the intra-day refresh): resume from the cursor the
+  day's newest file stored and publish only the events not already in the day as one more
+  file, ``part-<time>.parquet``. Once the read has gone past the day's end plus the ingestion
+  lag the day is *complete*: its files are compacted into ``data.parquet`` and later
+  refreshes of it read nothing.
+
+Every file's Parquet footer holds where reading stopped (``dsassets.resume_cursor``) and
+whether the day was complete (``dsassets.complete``), published atomically with the rows:
+a failed refresh publishes nothing, so the next one resumes from the last good cursor.
 """
 
 from __future__ import annotations
 
 import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import duckdb
 import orjson
@@ -19,10 +35,14 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dsassets.lib.docusign_client import MonitorPage
 from dsassets.lib.lake import PARQUET_OPTIONS, Lake
 from dsassets.lib.schemas import AUDIT_EVENTS
+from dsassets.lib.sql import sql_literal
 
 DATASET = "raw_docusign_audit_events"
+CURSOR_KEY = "dsassets.resume_cursor"
+COMPLETE_KEY = "dsassets.complete"
 
 # Nested objects are stored as JSON text: their inner keys vary across API generations.
 _JSON_FIELDS = {"userAgentClientInfo", "ipAddressLocation", "data"}
@@ -110,9 +130,50 @@ def days_in(start: datetime, end: datetime) -> list[date]:
     return days
 
 
+@dataclass(frozen=True)
+class ReadState:
+    """Where the last read of a day stopped, from the footer of the day's newest file."""
+
+    cursor: str | None
+    complete: bool
+    files: list[Path]
+
+
+def read_state(lake: Lake, day: date) -> ReadState:
+    files = lake.partition_files(DATASET, day)
+    if not files:
+        return ReadState(None, False, [])
+    meta = pq.ParquetFile(files[-1]).metadata.metadata or {}  # data.parquet sorts before part-*
+    cursor = meta.get(CURSOR_KEY.encode())
+    return ReadState(cursor.decode() if cursor else None, meta.get(COMPLETE_KEY.encode()) == b"true", files)
+
+
+@dataclass
+class _Read:
+    """What a page stream left behind: the scratch file, the last cursor, whether the window was passed."""
+
+    cursor: str | None = None
+    past_window: bool = False
+    pages: int = 0
+
+
+def _stage_pages(scratch: Path, pages: Iterable[MonitorPage], source: str, extracted_at: datetime) -> _Read:
+    read = _Read()
+    with pq.ParquetWriter(scratch, AUDIT_EVENTS, **PARQUET_OPTIONS) as writer:
+        for page in pages:
+            read.pages += 1
+            read.cursor = page.end_cursor
+            read.past_window = read.past_window or page.past_window
+            if page.events:
+                writer.write_batch(
+                    events_to_batch(page.events, page_cursor=page.cursor, source=source, extracted_at=extracted_at)
+                )
+    return read
+
+
 def write_event_partitions(
     lake: Lake,
-    pages: Iterable[tuple[list[dict], str]],
+    pages: Iterable[MonitorPage],
     *,
     start: datetime,
     end: datetime,
@@ -120,9 +181,9 @@ def write_event_partitions(
     extracted_at: datetime,
     memory_limit: str = "2GB",
 ) -> dict[date, int]:
-    """Write the events of ``[start, end)`` as one partition per UTC day; return rows per day.
+    """Write the events of ``[start, end)`` as one whole partition per UTC day; return rows per day.
 
-    ``pages`` yields ``(events, page_cursor)`` with duplicates already dropped, as
+    ``pages`` yields Monitor pages with duplicates already dropped, as
     :meth:`DocuSignClient.audit_events` does. Nothing is published until every
     page has been read and converted, so a failed page or a malformed event
     leaves every existing partition untouched. Events outside the window (the
@@ -130,50 +191,138 @@ def write_event_partitions(
     arrivals) are left for their own partition's run.
     """
     with lake.temp_path(".pages.parquet") as scratch:
-        with pq.ParquetWriter(scratch, AUDIT_EVENTS, **PARQUET_OPTIONS) as writer:
-            for events, cursor in pages:
-                if events:
-                    writer.write_batch(
-                        events_to_batch(events, page_cursor=cursor, source=source, extracted_at=extracted_at)
-                    )
-        return _split_by_day(lake, scratch, days_in(start, end), memory_limit)
+        read = _stage_pages(scratch, pages, source, extracted_at)
+        state = {COMPLETE_KEY: "true" if read.past_window else "false"}
+        if read.cursor:
+            state[CURSOR_KEY] = read.cursor
+        with _duckdb(lake, scratch, memory_limit) as con:
+            staged = []
+            try:
+                for day in days_in(start, end):
+                    staged.append((_stage_day(con, lake, scratch, day, [], state), day))
+                # Publish only once every day is staged: a failure above leaves the lake as it was.
+                for (tmp, _), day in staged:
+                    lake.publish(tmp, DATASET, day)
+            finally:
+                for (tmp, _), _day in staged:
+                    tmp.unlink(missing_ok=True)
+    return {day: n for (_, n), day in staged}
 
 
-def _split_by_day(lake: Lake, scratch: Path, days: list[date], memory_limit: str) -> dict[date, int]:
-    counts: dict[date, int] = {}
+@dataclass(frozen=True)
+class Refresh:
+    """One incremental read of a day: rows added, whether the day is now complete, pages read."""
+
+    added: int
+    complete: bool
+    pages: int
+    resumed_from: str | None
+    published: str | None  # the file written, None when there was nothing new to keep
+
+
+def refresh_day(
+    lake: Lake,
+    read_pages: Callable[[str | None], Iterable[MonitorPage]],
+    *,
+    day: date,
+    source: str,
+    extracted_at: datetime,
+    complete_at: datetime,
+    memory_limit: str = "2GB",
+) -> Refresh:
+    """Append the day's events not read yet as one new file; compact the day once it is complete.
+
+    ``read_pages(cursor)`` reads the stream from ``cursor`` (None: from the day's start) up
+    to a page past the window or the stream's end, as :meth:`DocuSignClient.audit_events`
+    does. Events already in the day's files are dropped (``eventId``): the stream delivers
+    at least once and pages overlap around a cursor. The day is complete when a page went
+    past the window, or when a read that started at or after ``complete_at`` (the day's
+    end plus the ingestion lag) reached the stream's end: a quiet stream has nothing left.
+    """
+    before = read_state(lake, day)
+    if before.complete:
+        return Refresh(0, True, 0, before.cursor, None)
+    with lake.temp_path(".pages.parquet") as scratch:
+        read = _stage_pages(scratch, read_pages(before.cursor), source, extracted_at)
+        cursor = read.cursor or before.cursor
+        complete = read.past_window or extracted_at >= complete_at
+        state = {COMPLETE_KEY: "true" if complete else "false"}
+        if cursor:
+            state[CURSOR_KEY] = cursor
+        with _duckdb(lake, scratch, memory_limit) as con:
+            tmp, added = _stage_day(con, lake, scratch, day, before.files, state)
+            try:
+                if complete:
+                    # Complete: one file for the day from here on, as a whole extraction leaves it.
+                    whole = lake.tmp_dir / f"{scratch.stem}.whole.parquet"
+                    try:
+                        con.execute(
+                            f"copy (select * from read_parquet($files, union_by_name = false)) "
+                            f"to '{_sql_path(whole)}' ({_copy_options(state)})",
+                            {"files": [str(f) for f in (*before.files, tmp)]},
+                        )
+                        published = lake.publish(whole, DATASET, day)
+                    finally:
+                        whole.unlink(missing_ok=True)
+                elif added or cursor != before.cursor:
+                    name = f"part-{extracted_at:%Y%m%dT%H%M%S%f}.parquet"
+                    published = lake.publish(tmp, DATASET, day, name)
+                else:
+                    published = None
+            finally:
+                tmp.unlink(missing_ok=True)
+    return Refresh(added, complete, read.pages, before.cursor, published.name if published else None)
+
+
+@contextmanager
+def _duckdb(lake: Lake, scratch: Path, memory_limit: str) -> Iterator[duckdb.DuckDBPyConnection]:
     # An in-memory database only spills to disk when given a temp directory: with one, a day
     # bigger than the memory limit slows down instead of failing.
     spill = lake.tmp_dir / f"{scratch.stem}.spill"
     config = {"memory_limit": memory_limit, "temp_directory": str(spill), "preserve_insertion_order": True}
-    with duckdb.connect(config=config) as con:
-        con.execute("set timezone = 'UTC'")
-        staged: list[tuple[Path, date]] = []
-        try:
-            for day in days:
-                tmp = lake.tmp_dir / f"{scratch.stem}.{day.isoformat()}.parquet"
-                staged.append((tmp, day))
-                # A streaming filter: rows keep the stream's (ingestion) order, within minutes of
-                # event order and the same on every re-run. Duplicates were dropped by the client
-                # (DocuSignClient.audit_events) and the blocking GX check verifies it.
-                con.execute(
-                    f"""
-                    copy (
-                        select * from read_parquet($scratch)
-                        where _event_time >= $day::timestamptz
-                          and _event_time < ($day::date + 1)::timestamptz
-                    ) to '{_sql_path(tmp)}' (format parquet, compression zstd, row_group_size 65536)
-                    """,
-                    {"scratch": str(scratch), "day": day.isoformat()},
-                )
-                counts[day] = pq.ParquetFile(tmp).metadata.num_rows
-            # Publish only once every day is staged: a failure above leaves the lake as it was.
-            for tmp, day in staged:
-                lake.publish(tmp, DATASET, day)
-        finally:
-            for tmp, _ in staged:
-                tmp.unlink(missing_ok=True)
-            shutil.rmtree(spill, ignore_errors=True)
-    return counts
+    try:
+        with duckdb.connect(config=config) as con:
+            con.execute("set timezone = 'UTC'")
+            yield con
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+def _copy_options(state: dict[str, str]) -> str:
+    # KV_METADATA takes literals only; the cursor is the API's opaque text, so it is quoted.
+    kv = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in state.items())
+    return f"format parquet, compression zstd, row_group_size 65536, kv_metadata {{{kv}}}"
+
+
+def _stage_day(con, lake: Lake, scratch: Path, day: date, existing: list[Path], state: dict[str, str]):
+    """The scratch file's events of ``day`` not in ``existing``, as a staged file; and how many."""
+    tmp = lake.tmp_dir / f"{scratch.stem}.{day.isoformat()}.parquet"
+    # A streaming filter: rows keep the stream's (ingestion) order, within minutes of event
+    # order and the same on every re-run. Duplicates within a read were dropped by the client
+    # (DocuSignClient.audit_events); the anti-join drops what earlier refreshes kept, and the
+    # blocking GX check verifies the day as a whole.
+    known = (
+        "and eventId not in (select eventId from read_parquet($existing))" if existing else ""
+    )
+    params = {"scratch": str(scratch), "day": day.isoformat()}
+    if existing:
+        params["existing"] = [str(f) for f in existing]
+    try:
+        con.execute(
+            f"""
+            copy (
+                select * from read_parquet($scratch)
+                where _event_time >= $day::timestamptz
+                  and _event_time < ($day::date + 1)::timestamptz
+                  {known}
+            ) to '{_sql_path(tmp)}' ({_copy_options(state)})
+            """,
+            params,
+        )
+        return tmp, pq.ParquetFile(tmp).metadata.num_rows
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _sql_path(path: Path) -> str:

@@ -94,7 +94,7 @@ def governance_actions(
             gov,
             ledger,
             lambda: identity_provider.graph_client(docusign),
-            now=governance.now_utc(),
+            now=docusign.now(),
             run_id=context.run.run_id,
             act_on_old_alerts=config.act_on_old_alerts,
         )
