@@ -124,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replicate-days", type=int, default=0,
                         help="time the detections over N days made by copying the extracted last day "
                              "(times shifted, ids suffixed) instead of extracting N days")
+    parser.add_argument("--refresh", action="store_true",
+                        help="instead of the stages: the intra-day refresh's cost late in day --end and "
+                             "the latency from a planted incident to its alert row")
     args = parser.parse_args(argv)
     start = args.end - timedelta(days=args.days - 1)
 
@@ -142,6 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     for name in list(env):
         if name.startswith(("DOCUSIGN_", "ENTRA_")):
             del env[name]  # the benchmark always measures the simulator
+    if args.refresh:
+        from dsassets import bench_refresh
+        from dsassets.defs.jobs import refresh_minutes
+
+        print(f"dsassets bench --refresh: {args.end}, {args.events_per_day:,} events/day, data in {data_dir}")
+        return bench_refresh.main(data_dir, env, args.end, args.events_per_day, refresh_minutes())
     print(f"dsassets bench: {args.days} day(s) x {args.events_per_day:,} events/day, data in {data_dir}")
     print(f"{'stage':<20}{'wall s':>10}{'peak RSS MiB':>15}{'events/s':>12}")
     events = extracted = None

@@ -13,6 +13,8 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
+from simulated_env import use_simulator
+
 from dsassets.defs import resources
 from dsassets.defs.detections.assets import ALERTS
 from dsassets.definitions import defs
@@ -44,13 +46,7 @@ def _run(definitions, selection, start: date, end: date, name: str) -> None:
 def lake(tmp_path_factory):
     data = tmp_path_factory.mktemp("detections")
     patch = pytest.MonkeyPatch()
-    for name in ("DOCUSIGN_INTEGRATION_KEY", "DOCUSIGN_USER_ID", "DOCUSIGN_PRIVATE_KEY_FILE",
-                 "DOCUSIGN_ORGANIZATION_ID", "ENTRA_TENANT_ID", "ENTRA_CLIENT_ID", "ENTRA_CLIENT_SECRET",
-                 "DSASSETS_CONFIG", "DSASSETS_IDP_EXPORT_FILE"):
-        patch.delenv(name, raising=False)
-    patch.setenv("DSASSETS_DATA_DIR", str(data))
-    patch.setenv("DSASSETS_SIMULATOR_SEED", str(SEED))
-    patch.setenv("DSASSETS_SIMULATOR_EVENTS_PER_DAY", str(EVENTS_PER_DAY))
+    use_simulator(patch, data, seed=SEED, events_per_day=EVENTS_PER_DAY)
     try:
         definitions = defs()
         # History needs the marts only; the detections run for the evaluated week.

@@ -6,6 +6,8 @@ import dagster as dg
 import duckdb
 import pytest
 
+from simulated_env import use_simulator
+
 from dsassets import cli
 from dsassets.lib.lake import Lake
 from dsassets.lib.schemas import RAW_SCHEMAS
@@ -19,13 +21,8 @@ SEED, EVENTS_PER_DAY = 5, 300
 def backfilled(tmp_path_factory):
     data = tmp_path_factory.mktemp("data")
     patch = pytest.MonkeyPatch()
-    for name in ("DOCUSIGN_INTEGRATION_KEY", "DOCUSIGN_USER_ID", "DOCUSIGN_PRIVATE_KEY_FILE",
-                 "DOCUSIGN_ORGANIZATION_ID", "ENTRA_TENANT_ID", "ENTRA_CLIENT_ID", "ENTRA_CLIENT_SECRET"):
-        patch.delenv(name, raising=False)
-    patch.setenv("DSASSETS_DATA_DIR", str(data))
+    use_simulator(patch, data, seed=SEED, events_per_day=EVENTS_PER_DAY)
     patch.setenv("DAGSTER_HOME", str(data / "dagster"))
-    patch.setenv("DSASSETS_SIMULATOR_SEED", str(SEED))
-    patch.setenv("DSASSETS_SIMULATOR_EVENTS_PER_DAY", str(EVENTS_PER_DAY))
     try:
         assert cli.main(["backfill", START.isoformat(), END.isoformat()]) == 0
         yield data

@@ -10,6 +10,8 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
+from simulated_env import use_simulator
+
 from dsassets.definitions import defs
 from dsassets.lib.lake import Lake
 from dsassets.lib.raw_events import DATASET, read_state
@@ -24,13 +26,7 @@ POLICY = "failed_signin_burst"  # policies/examples.yaml: more than 10 failed si
 def env(tmp_path_factory):
     data = tmp_path_factory.mktemp("refresh")
     patch = pytest.MonkeyPatch()
-    for name in ("DOCUSIGN_INTEGRATION_KEY", "DOCUSIGN_USER_ID", "DOCUSIGN_PRIVATE_KEY_FILE",
-                 "DOCUSIGN_ORGANIZATION_ID", "ENTRA_TENANT_ID", "ENTRA_CLIENT_ID", "ENTRA_CLIENT_SECRET",
-                 "DSASSETS_CONFIG", "DSASSETS_IDP_EXPORT_FILE", "DSASSETS_REFRESH_MINUTES"):
-        patch.delenv(name, raising=False)
-    patch.setenv("DSASSETS_DATA_DIR", str(data))
-    patch.setenv("DSASSETS_SIMULATOR_SEED", str(SEED))
-    patch.setenv("DSASSETS_SIMULATOR_EVENTS_PER_DAY", str(EVENTS_PER_DAY))
+    use_simulator(patch, data, seed=SEED, events_per_day=EVENTS_PER_DAY)
     try:
         with dg.instance_for_test() as instance:
             yield data, defs(), instance, patch

@@ -150,7 +150,7 @@ def read_state(lake: Lake, day: date) -> ReadState:
 
 @dataclass
 class _Read:
-    """What a page stream left behind: the scratch file, the last cursor, whether the window was passed."""
+    """What reading a page stream left behind: the last cursor, whether the window was passed, pages read."""
 
     cursor: str | None = None
     past_window: bool = False

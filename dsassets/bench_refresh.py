@@ -1,0 +1,133 @@
+"""Benchmark of the intra-day refresh: the cost of one refresh late in a day, and alert latency.
+
+``dsassets bench --refresh`` picks the last planted incident of the day that alerts without
+a baseline (anonymous or suspicious IP, terminated user, the example activity policies),
+then, with the simulator's clock moved by ``DSASSETS_SIMULATOR_NOW``, runs what the
+schedules would run:
+
+1. the day's first refresh at the quarter hour before the incident's last event
+   (snapshots and every event of the day so far);
+2. the following refreshes, one interval apart, until one finds the incident;
+3. a catch-up refresh to the day's second-to-last interval, then the last one before
+   midnight: the cost of one refresh late in a day, with the whole day in its models.
+
+Each refresh runs in its own process (peak RSS is its own). Latency is measured from the
+incident's last event to the moment the refresh that wrote its alert row finished, on the
+simulated clock plus the refresh's real wall time.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+
+FAST_POLICIES = {"anonymous_ip": "alerts", "suspicious_ip": "alerts", "terminated_user_activity": "alerts",
+                 "mass_envelope_deletion": "policy_alerts", "mass_download": "policy_alerts",
+                 "admin_added": "policy_alerts"}
+
+
+def run_tick(at: datetime) -> None:
+    """Child process: evaluate the refresh schedule at ``at`` and run its request in process."""
+    import dagster as dg
+
+    from dsassets.definitions import defs
+
+    os.environ["DSASSETS_SIMULATOR_NOW"] = at.isoformat()
+    definitions = defs()
+    repo = definitions.get_repository_def()
+    schedule = repo.get_schedule_def("intraday_refresh_schedule")
+    with dg.DagsterInstance.get() as instance:
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at, repository_def=repo)
+        request = schedule.evaluate_tick(context).run_requests[0]
+        result = definitions.resolve_job_def(schedule.job_name).execute_in_process(
+            instance=instance, partition_key=request.partition_key, run_config=request.run_config,
+            asset_selection=request.asset_selection, tags=request.tags, raise_on_error=True,
+        )
+        assert result.success
+
+
+def incident(day: date, events_per_day: int) -> dict:
+    from dsassets.simulator import DocuSignSimulator, SimulatorConfig
+
+    sim = DocuSignSimulator(SimulatorConfig(events_per_day=events_per_day))
+    truth = [t for t in sim.ground_truth(day, day + timedelta(days=1))
+             if not t["is_decoy"] and t["policy"] in FAST_POLICIES and t["ended_at"].date() == day
+             and t["ended_at"].hour < 23]
+    return max(truth, key=lambda t: t["ended_at"])
+
+
+def found(data_dir: str, day: date, truth: dict) -> bool:
+    import duckdb
+
+    glob = f"{data_dir}/warehouse/{FAST_POLICIES[truth['policy']]}/dt={day.isoformat()}/*.parquet"
+    with duckdb.connect() as con:
+        try:
+            rows = con.execute(f"select event_ids from read_parquet('{glob}') where policy = ?",
+                               [truth["policy"]]).fetchall()
+        except duckdb.IOException:
+            return False  # no alert file yet
+    ids = set(truth["event_ids"])
+    return any(ids & set(r[0] or []) for r in rows)
+
+
+def main(data_dir: str, env: dict, day: date, events_per_day: int, interval: int) -> int:
+    truth = incident(day, events_per_day)
+    last = truth["ended_at"]
+    tick = last.replace(minute=last.minute // interval * interval, second=0, microsecond=0)
+    print(f"incident {truth['incident_id']} ({truth['policy']}): last event {last:%H:%M:%S} UTC")
+    print(f"{'refresh at (sim)':<22}{'wall s':>10}{'peak RSS MiB':>15}{'events added':>15}  alert")
+    counted, latency = 0, None
+    for n in range(6):
+        wall, counted, hit = _tick(data_dir, env, day, truth, tick, counted, "(first)" if n == 0 else "")
+        if wall is None:
+            return 1
+        if hit:
+            latency = (tick - last).total_seconds() + wall
+            break
+        tick += timedelta(minutes=interval)
+    if latency is None:
+        print("the incident was not found within six refreshes", file=sys.stderr)
+        return 1
+    # Late in the day: catch up to the last interval before midnight, then time that one refresh.
+    late = datetime.combine(day, datetime.min.time(), UTC) + timedelta(days=1, minutes=-interval)
+    for at, label in ((late - timedelta(minutes=interval), "(catch-up)"), (late, "(late in the day)")):
+        wall, counted, _ = _tick(data_dir, env, day, truth, at, counted, label)
+        if wall is None:
+            return 1
+    print(f"latency from the incident's last event to its alert row: {latency / 60:.1f} min "
+          f"(interval {interval} min; Monitor ingestion lag up to 5 min)")
+    return 0
+
+
+def _tick(data_dir: str, env: dict, day: date, truth: dict, at: datetime, counted: int, label: str):
+    """One refresh in a child process; prints its line and returns (wall, events so far, alert found)."""
+    began = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "dsassets.bench_refresh", at.isoformat()],
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = child.stderr.read() if child.stderr else b""
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - began
+    if os.waitstatus_to_exitcode(status) != 0:
+        print(stderr.decode(errors="replace")[-4000:], file=sys.stderr)
+        return None, counted, False
+    total = _events(data_dir, day)
+    hit = found(data_dir, day, truth)
+    print(f"{at:%H:%M} {label:<16}{wall:>10.1f}{usage.ru_maxrss / 1024:>15.0f}{total - counted:>15,}  "
+          f"{'found' if hit else '-'}")
+    return wall, total, hit
+
+
+def _events(data_dir: str, day: date) -> int:
+    import duckdb
+
+    with duckdb.connect() as con:
+        return con.sql(
+            f"select count(*) from read_parquet('{data_dir}/raw/docusign/audit_events/dt={day}/*.parquet')"
+        ).fetchall()[0][0]
+
+
+if __name__ == "__main__":
+    run_tick(datetime.fromisoformat(sys.argv[1]).astimezone(UTC))
