@@ -6,6 +6,7 @@ the previous object and nothing half-written; a bad URL is refused naming the se
 secret key never reaches run storage, the warehouse file or an error message.
 """
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -117,6 +118,25 @@ def test_s3_lake_keeps_its_objects_in_the_bucket_and_local_state_out_of_it(env, 
     assert keys == ["placement/raw/docusign/audit_events/dt=2026-03-01/data.parquet"]
     assert lake.partition_file(DATASET, DAY) == f"s3://{BUCKET}/{keys[0]}"
     assert lake.tmp_dir.parent == (tmp_path / "local").resolve()
+
+
+def _write_in_child(root: str, local: str, queue) -> None:
+    lake = Lake.at(root, local)
+    lake.write_partition(table(["child"]), DATASET, DAY + timedelta(days=1))
+    queue.put(lake.partitions(DATASET))
+
+
+def test_a_forked_process_can_use_the_lake_its_parent_opened(env, tmp_path):
+    # Executors fork step processes after the parent has used the lake (and its s3fs event loop).
+    root = f"s3://{BUCKET}/forked"
+    Lake.at(root, tmp_path).write_partition(table(["parent"]), DATASET, DAY)
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_write_in_child, args=(root, str(tmp_path), queue))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    assert queue.get(timeout=5) == [DAY, DAY + timedelta(days=1)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -219,8 +219,12 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
 
 
 @functools.lru_cache(maxsize=8)
-def _s3_filesystem(endpoint: str | None, region: str | None):
-    """One s3fs filesystem per endpoint and region in a process (it holds the connection pool)."""
+def _s3_filesystem(endpoint: str | None, region: str | None, pid: int):
+    """One s3fs filesystem per endpoint and region in a process (it holds the connection pool).
+
+    Keyed by ``pid`` too: s3fs's event loop does not survive a fork, and a forked executor
+    process must build its own.
+    """
     import s3fs
 
     class OneListingGlob(s3fs.S3FileSystem):
@@ -263,4 +267,4 @@ def open_store(data_dir: str, env: Mapping[str, str] | None = None, setting: str
         return LocalStore(Path(data_dir).expanduser().resolve())
     bucket, prefix = parse_s3_url(data_dir, setting)
     endpoint, region = s3_endpoint(env)
-    return S3Store(bucket, prefix, _s3_filesystem(endpoint, region), setting)
+    return S3Store(bucket, prefix, _s3_filesystem(endpoint, region, os.getpid()), setting)
