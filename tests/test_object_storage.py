@@ -215,8 +215,9 @@ def test_a_missing_bucket_is_an_error_naming_the_url_and_the_setting(env, tmp_pa
         ("gs://bucket/lake", "only s3:// URLs or local paths"),
         ("s3://Bad_Bucket/lake", "not a valid bucket name"),
         ("s3:///lake", "not a valid bucket name"),
-        ("s3://bucket/lake?versionId=1", "no credentials, query or fragment"),
-        ("s3://AKIA:secret@bucket/lake", "no credentials, query or fragment"),
+        ("s3://bucket/lake?versionId=1", "no query or fragment"),
+        ("s3://AKIA:hunter2@bucket/lake", "without credentials"),
+        ("gs://AKIA:hunter2@bucket/lake", "only s3:// URLs"),
         ("s3://bucket/a/../b", "'..' segment"),
     ],
 )
@@ -225,7 +226,7 @@ def test_a_bad_data_dir_url_is_refused_naming_the_setting(value, says, monkeypat
     assert cli.main(["query", "select 1"]) == 2
     err = capsys.readouterr().err
     assert "DSASSETS_DATA_DIR" in err and says in err
-    assert "secret" not in err.replace(value, "") and "Traceback" not in err
+    assert "hunter2" not in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize(

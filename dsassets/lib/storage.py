@@ -158,13 +158,27 @@ class S3Store:
             con.register_filesystem(self.fs)
 
 
+def redact(url: str) -> str:
+    """``url`` fit for an error message: any ``user:password@`` replaced by ``***@``."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]).geturl()
+
+
 def parse_s3_url(value: str, setting: str = DATA_DIR_ENV) -> tuple[str, str]:
     """``s3://bucket/some/prefix`` -> ``("bucket", "some/prefix")``; anything else is an error naming ``setting``."""
     parts = urlsplit(value)
+    shown = redact(value)
     if parts.scheme != "s3":
-        raise ConfigError(f"{setting}={value!r}: only s3:// URLs or local paths are supported")
-    if parts.query or parts.fragment or "@" in parts.netloc:
-        raise ConfigError(f"{setting}={value!r}: expected s3://bucket/prefix, with no credentials, query or fragment")
+        raise ConfigError(f"{setting}={shown!r}: only s3:// URLs or local paths are supported")
+    if "@" in parts.netloc:
+        raise ConfigError(
+            f"{setting}={shown!r}: expected s3://bucket/prefix without credentials; "
+            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or a profile) instead"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{setting}={shown!r}: expected s3://bucket/prefix, with no query or fragment")
     bucket = parts.netloc
     if not _BUCKET.fullmatch(bucket) or ".." in bucket:
         raise ConfigError(
@@ -188,8 +202,8 @@ def s3_endpoint(env: Mapping[str, str]) -> tuple[str | None, str | None]:
     for name in ENDPOINT_ENVS:
         if env.get(name):
             value = env[name]
-            if "@" in (urlsplit(value).netloc or ""):
-                raise ConfigError(f"{name}: the endpoint URL must not carry credentials")
+            if "@" in urlsplit(value).netloc:
+                raise ConfigError(f"{name}={redact(value)!r}: the endpoint URL must not carry credentials")
             endpoint = check_url(name, value)
             break
     region = next((env[n] for n in REGION_ENVS if env.get(n)), None)
