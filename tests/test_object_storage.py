@@ -83,8 +83,8 @@ def parquet_file(path: Path, rows: int) -> Path:
 
 
 @pytest.mark.parametrize("backend", ["local", "s3"])
-def test_both_backends_publish_list_read_and_serve_duckdb_alike(backend, env, tmp_path, request):
-    root = str(tmp_path / "lake") if backend == "local" else f"s3://{BUCKET}/{request.node.name}"
+def test_both_backends_publish_list_read_and_serve_duckdb_alike(backend, env, tmp_path):
+    root = str(tmp_path / "lake") if backend == "local" else f"s3://{BUCKET}/backends"
     lake = Lake.at(root, None if backend == "local" else tmp_path / "local")
     lake.write_partition(table(["a", "b"]), DATASET, DAY)
     lake.write_partition(table(["c"]), DATASET, DAY + timedelta(days=1))
