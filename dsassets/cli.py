@@ -1,7 +1,7 @@
 """``dsassets``: the demo, backfills and the loopback simulator, over Dagster's own APIs.
 
-Runs are recorded in the Dagster instance under ``<data_dir>/dagster`` so they
-show in the UI afterwards (``dsassets ui``).
+Runs are recorded in the Dagster instance under ``<local_dir>/dagster`` (the data
+directory, unless that is an ``s3://`` URL) so they show in the UI afterwards (``dsassets ui``).
 """
 
 from __future__ import annotations
@@ -13,12 +13,15 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 
-def _data_dir() -> Path:
-    return Path(os.environ.get("DSASSETS_DATA_DIR", "data")).expanduser().resolve()
+def _lake():
+    """The lake the Dagster definitions will use (raises ConfigError naming a bad setting)."""
+    from dsassets.lib.lake import Lake
+
+    return Lake.at(os.environ.get("DSASSETS_DATA_DIR", "data"), os.environ.get("DSASSETS_LOCAL_DIR") or None)
 
 
 def _use_instance_home() -> Path:
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(_data_dir() / "dagster")))
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(_lake().local_dir / "dagster")))
     home.mkdir(parents=True, exist_ok=True)
     return home
 
@@ -57,11 +60,14 @@ def _query(sql: str) -> int:
     """Print a query's result from warehouse.duckdb, for machines without the DuckDB CLI."""
     import duckdb
 
-    path = _data_dir() / "warehouse.duckdb"
+    lake = _lake()
+    path = lake.local_dir / "warehouse.duckdb"
     if not path.exists():
         print(f"{path} does not exist yet: run `dsassets demo` or `dsassets backfill` first", file=sys.stderr)
         return 1
     with duckdb.connect(str(path), read_only=True) as con:
+        # The views name the lake's files; on S3 the connection needs the filesystem to read them.
+        lake.register(con)
         try:
             con.sql(sql).show(max_rows=200, max_width=200)
         except duckdb.Error as exc:
@@ -108,6 +114,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return bench.main(argv[1:])
     args = parser.parse_args(argv)
+    from dsassets.lib.settings import ConfigError
+
+    try:
+        _lake()  # a bad DSASSETS_DATA_DIR / AWS_ENDPOINT_URL is one line naming it, not a traceback
+    except ConfigError as exc:
+        print(f"dsassets: {exc}", file=sys.stderr)
+        return 2
     if args.command == "ui":
         home = _use_instance_home()
         print(f"Dagster instance: {home}")
@@ -117,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "quality":
         from dsassets.lib.detections_quality import quality_command
 
-        return quality_command(args, _data_dir(), backfill)
+        return quality_command(args, _lake(), backfill)
     if args.command == "demo":
         yesterday = datetime.now(timezone.utc).date() - timedelta(days=1)
         start, end = yesterday - timedelta(days=args.days - 1), yesterday
@@ -126,14 +139,14 @@ def main(argv: list[str] | None = None) -> int:
         if end < start:
             parser.error(f"end {end} is before start {start}")
     source = "DocuSign" if os.environ.get("DOCUSIGN_INTEGRATION_KEY") else "the embedded simulator"
-    print(f"Backfilling {start}..{end} from {source} into {_data_dir()}")
+    lake = _lake()
+    print(f"Backfilling {start}..{end} from {source} into {lake.root}")
     if not backfill(start, end):
         return 1
-    data = _data_dir()
     print(
         "\nDone.\n"
-        f"  Raw Parquet lake:  {data / 'raw'}\n"
-        f"  Warehouse:         {data / 'warehouse.duckdb'}  (try: .venv/bin/dsassets query \"show tables\")\n"
+        f"  Raw Parquet lake:  {lake.url('raw')}\n"
+        f"  Warehouse:         {lake.local_dir / 'warehouse.duckdb'}  (try: .venv/bin/dsassets query \"show tables\")\n"
         f"  Dagster UI:        .venv/bin/dsassets ui   then open http://127.0.0.1:3000 (runs are listed there)"
     )
     return 0

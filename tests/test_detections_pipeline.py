@@ -20,6 +20,7 @@ from dsassets.defs.detections.assets import ALERTS
 from dsassets.definitions import defs
 from dsassets.lib.detections_config import POLICIES
 from dsassets.lib.detections_quality import evaluate, format_report, perfect, read_alerts
+from dsassets.lib.lake import Lake
 from dsassets.simulator import DocuSignSimulator, SimulatorConfig
 from dsassets.simulator.incidents import ACTIVITY_POLICIES
 
@@ -58,7 +59,7 @@ def lake(tmp_path_factory):
 
 
 def _alerts(data) -> list[dict]:
-    alerts, missing = read_alerts(data, START, END)
+    alerts, missing = read_alerts(Lake.at(data), START, END)
     assert not missing
     return alerts
 

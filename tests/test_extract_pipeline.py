@@ -73,9 +73,9 @@ def test_rerun_replaces_partitions_with_identical_content(tmp_path):
     snapshot = {d: pq.read_table(lake.partition_file(d, date.fromisoformat(DAY))) for d in RAW_SCHEMAS}
     assert dg.materialize(RAW_ASSETS, resources=resources(tmp_path), partition_key=DAY).success
     for dataset, before in snapshot.items():
-        files = list(lake.dataset_dir(dataset).rglob("*.parquet"))
-        assert len(files) == 1, f"{dataset}: re-run appended instead of replacing"
-        after = pq.read_table(files[0])
+        files = lake.list_files(dataset, date.fromisoformat(DAY))
+        assert files == ["data.parquet"], f"{dataset}: re-run appended instead of replacing"
+        after = pq.read_table(lake.partition_file(dataset, date.fromisoformat(DAY)))
         assert without(after, "_extracted_at").equals(without(before, "_extracted_at")), dataset
 
 
@@ -134,7 +134,7 @@ def test_blocking_check_fails_on_a_tampered_partition(tmp_path):
     path = lake.partition_file("raw_docusign_audit_events", date.fromisoformat(DAY))
     table = pq.read_table(path)
     # Someone copies a partition twice into place: every eventId is now duplicated.
-    pq.write_table(table.slice(0, 5), path.parent / "copy.parquet")
+    pq.write_table(table.slice(0, 5), lake.partition_file("raw_docusign_audit_events", date.fromisoformat(DAY), "copy.parquet"))
     # Run the check alone, as the UI's "Execute check" does, without re-materializing the asset.
     check_job = dg.define_asset_job("check_only", selection=dg.AssetSelection.checks(raw_audit_events_valid))
     defs = dg.Definitions(

@@ -8,6 +8,7 @@ import pytest
 
 from dsassets.lib import governance
 from dsassets.lib.graph_client import GraphClient
+from dsassets.lib.lake import Lake
 from dsassets.lib.policies.settings import GovernanceConfig
 from dsassets.simulator import DocuSignSimulator, Fault, SimulatorConfig
 
@@ -55,13 +56,13 @@ def all_actions(_alert):
 
 
 def run(tmp_path, alerts, cfg, graph, **kw):
-    ledger = governance.Ledger(tmp_path)
+    ledger = governance.Ledger(Lake.at(tmp_path))
     with ledger.locked():
         return governance.run(alerts, all_actions, cfg, ledger, graph, now=kw.pop("now", NOW), run_id="r", **kw)
 
 
 def ledger_rows(tmp_path):
-    return pq.read_table(governance.ledger_path(tmp_path)).to_pylist()
+    return pq.read_table(tmp_path / governance.LEDGER_PATH).to_pylist()
 
 
 def test_dry_run_is_the_default_and_makes_no_graph_call(tmp_path, sim, person):

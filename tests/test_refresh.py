@@ -62,7 +62,8 @@ def refresh(lake, sim, transport, *, fail_after_pages=None):
 
 
 def rows(lake: Lake) -> dict[str, str]:
-    table = pq.read_table([str(f) for f in lake.partition_files(DATASET, DAY)], columns=["eventId", "_raw"])
+    table = pq.read_table([lake.partition_file(DATASET, DAY, n) for n in lake.list_files(DATASET, DAY)],
+                          columns=["eventId", "_raw"])
     ids = table.column("eventId").to_pylist()
     assert len(ids) == len(set(ids)), "an event stored twice"
     return dict(zip(ids, table.column("_raw").to_pylist()))
@@ -91,12 +92,12 @@ def test_refreshes_through_the_day_resume_where_the_last_stopped_and_end_with_th
         assert done.resumed_from == last_cursor
         last_cursor = read_state(lake, DAY).cursor
         assert rows(lake) == whole(tmp_path / f"h{hour}", sim)  # what a whole read now would hold
-    assert len(lake.partition_files(DATASET, DAY)) == 6  # one part per refresh
+    assert len(lake.list_files(DATASET, DAY)) == 6  # one part per refresh
     # After midnight plus the ingestion lag the day completes: compacted into one file.
     clock.at = END + timedelta(minutes=20)
     done = refresh(lake, sim, transport)
     assert done.complete and done.published == "data.parquet"
-    assert [f.name for f in lake.partition_files(DATASET, DAY)] == ["data.parquet"]
+    assert lake.list_files(DATASET, DAY) == ["data.parquet"]
     final = rows(lake)
     assert final == whole(tmp_path / "final", sim)
     assert len(final) == len([e for e in sim.events(DAY)])
@@ -111,11 +112,11 @@ def test_a_failed_refresh_leaves_the_day_as_it_was_and_the_next_catches_up(tmp_p
     transport = Recording(sim.transport())
     clock.at = START + timedelta(hours=8)
     refresh(lake, sim, transport)
-    before = {f.name: f.read_bytes() for f in lake.partition_files(DATASET, DAY)}
+    before = {n: lake.read_bytes(lake.partition_path(DATASET, DAY, n)) for n in lake.list_files(DATASET, DAY)}
     clock.at = START + timedelta(hours=12)
     with pytest.raises(RuntimeError, match="mid-refresh"):
         refresh(lake, sim, transport, fail_after_pages=3)
-    assert {f.name: f.read_bytes() for f in lake.partition_files(DATASET, DAY)} == before
+    assert {n: lake.read_bytes(lake.partition_path(DATASET, DAY, n)) for n in lake.list_files(DATASET, DAY)} == before
     assert not any(lake.tmp_dir.glob("*.parquet"))
     done = refresh(lake, sim, transport)
     assert done.added > 0
@@ -133,7 +134,7 @@ def test_a_whole_extraction_replaces_the_refresh_parts_and_refreshes_resume_afte
     with DocuSignClient(sim.docusign_settings(), transport=sim.transport(), sleep=lambda s: None) as client:
         write_event_partitions(lake, client.audit_events(START, END), start=START, end=END,
                                source="simulator", extracted_at=sim.now())
-    assert [f.name for f in lake.partition_files(DATASET, DAY)] == ["data.parquet"]
+    assert lake.list_files(DATASET, DAY) == ["data.parquet"]
     stored = read_state(lake, DAY)
     assert stored.cursor and not stored.complete
     clock.at = START + timedelta(hours=14)

@@ -73,11 +73,11 @@ def test_a_refresh_finds_the_incident_within_one_interval_and_the_day_closes_wit
     assert dg.AssetKey("raw_docusign_accounts") not in second.asset_selection
     found = [a for a in alerts(data) if set(a["event_ids"]) & set(truth["event_ids"])]
     assert len(found) == 1
-    assert len(Lake.at(data).partition_files(DATASET, DAY)) == 2  # one file per refresh
+    assert len(Lake.at(data).list_files(DATASET, DAY)) == 2  # one file per refresh
     # The next day's 00:20 run completes the day: one file, the same alert id.
     closing = tick(env, "daily_pipeline_schedule", datetime(2026, 10, 21, 0, 20, tzinfo=UTC))
     assert closing.partition_key == DAY.isoformat()
-    assert [f.name for f in Lake.at(data).partition_files(DATASET, DAY)] == ["data.parquet"]
+    assert Lake.at(data).list_files(DATASET, DAY) == ["data.parquet"]
     assert read_state(Lake.at(data), DAY).complete
     final = [a for a in alerts(data) if set(a["event_ids"]) & set(truth["event_ids"])]
     assert [a["alert_id"] for a in final] == [found[0]["alert_id"]]

@@ -22,13 +22,19 @@ from dsassets.lib.settings import ConfigError, docusign_settings_from_env, graph
 
 
 class LakeResource(dg.ConfigurableResource):
-    """Where the raw Parquet lake, the modelled Parquet and ``warehouse.duckdb`` live."""
+    """Where the Parquet lake lives (a directory or ``s3://bucket/prefix``) and, for S3, the
+    local directory for what cannot live there (``warehouse.duckdb``, scratch files, locks).
+
+    Only locations are configured here: S3 credentials are read by botocore from the standard
+    ``AWS_*`` variables at run time, so they never show in the UI or in run storage.
+    """
 
     data_dir: str = "data"
+    local_dir: str = ""
 
     @property
     def lake(self) -> Lake:
-        return Lake.at(self.data_dir)
+        return Lake.at(self.data_dir, self.local_dir or None)
 
 
 @functools.lru_cache(maxsize=4)
@@ -152,7 +158,10 @@ class IdentityProviderResource(dg.ConfigurableResource):
 def resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
-            "lake": LakeResource(data_dir=os.environ.get("DSASSETS_DATA_DIR", "data")),
+            "lake": LakeResource(
+                data_dir=os.environ.get("DSASSETS_DATA_DIR", "data"),
+                local_dir=os.environ.get("DSASSETS_LOCAL_DIR", ""),
+            ),
             "docusign": DocuSignResource(
                 simulator_seed=int_setting(os.environ, "DSASSETS_SIMULATOR_SEED", 20240601),
                 simulator_events_per_day=int_setting(os.environ, "DSASSETS_SIMULATOR_EVENTS_PER_DAY", 600),

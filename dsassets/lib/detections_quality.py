@@ -109,27 +109,28 @@ def perfect(report: dict[str, PolicyQuality]) -> bool:
     return all(not q.missed and not q.decoys_alerted and not q.unexplained for q in report.values())
 
 
-def read_alerts(data_dir, start: date, end: date) -> tuple[list[dict], list[date]]:
-    """Alerts of ``[start, end]`` (inclusive) from the lake, and the days without an alerts partition."""
+def read_alerts(lake, start: date, end: date) -> tuple[list[dict], list[date]]:
+    """Alerts of ``[start, end]`` (inclusive) from ``lake``, and the days without an alerts partition."""
     from datetime import timedelta
-    from pathlib import Path
 
     import duckdb
 
-    base = Path(data_dir) / "warehouse" / "alerts"
+    from dsassets.lib import sql
+
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-    missing = [d for d in days if not (base / f"dt={d.isoformat()}" / "data.parquet").exists()]
-    present = [str(base / f"dt={d.isoformat()}" / "data.parquet") for d in days if d not in missing]
+    stored = set(lake.files(f"{sql.model_path('alerts')}/dt=*/data.parquet"))
+    missing = [d for d in days if f"{sql.model_path('alerts')}/dt={d.isoformat()}/data.parquet" not in stored]
+    present = [sql.model_day_file(lake, "alerts", d) for d in days if d not in missing]
     if not present:
         return [], missing
-    with duckdb.connect() as con:
+    with lake.register(duckdb.connect()) as con:
         con.execute("set TimeZone = 'UTC'")
         cur = con.execute("select * from read_parquet(?, hive_partitioning = true)", [present])
         cols = [c[0] for c in cur.description]
         return [dict(zip(cols, row)) for row in cur.fetchall()], missing
 
 
-def quality_command(args, data_dir, backfill) -> int:
+def quality_command(args, lake, backfill) -> int:
     """``dsassets quality --start A --end B [--backfill]``: print precision/recall per policy."""
     import os
     from datetime import timedelta
@@ -141,13 +142,13 @@ def quality_command(args, data_dir, backfill) -> int:
         return 1
     if args.backfill:
         first = args.start - timedelta(days=args.history_days)
-        print(f"Backfilling {first}..{args.end} ({args.history_days} days of history first) into {data_dir}")
+        print(f"Backfilling {first}..{args.end} ({args.history_days} days of history first) into {lake.root}")
         if not backfill(first, args.end):
             return 1
-    alerts, missing = read_alerts(data_dir, args.start, args.end)
+    alerts, missing = read_alerts(lake, args.start, args.end)
     if missing:
         print(
-            f"no alerts partition for {len(missing)} day(s) ({missing[0]} .. {missing[-1]}) in {data_dir}: "
+            f"no alerts partition for {len(missing)} day(s) ({missing[0]} .. {missing[-1]}) in {lake.root}: "
             f"run `dsassets quality --start {args.start} --end {args.end} --backfill` (backfills "
             f"{args.history_days} days of history before the period too)",
             file=sys.stderr,

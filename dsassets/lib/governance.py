@@ -21,13 +21,14 @@ Safety:
   (``mail``, else ``userPrincipalName``, case-insensitive); no match or several matches
   is recorded as ``skipped`` and retried on the next run.
 
-The ledger is one Parquet file, ``<data_dir>/governance/governance_actions.parquet``,
-append-only by content (a row is added only when something happened or changed), rewritten
-through a temporary file and ``os.replace`` after every Graph call, so a crash loses at most
-the outcome of the call in flight (and then at worst repeats it: revoking sessions and
-disabling an account are idempotent in Entra; a mail could arrive twice). Runs take an
-exclusive ``flock`` on ``governance/.lock``, so two runs never act on the same alert at
-once. Parquet rather than a DuckDB file of its own: the warehouse reads it as a plain view
+The ledger is one Parquet file, ``<data_dir>/governance/governance_actions.parquet`` (in the
+lake, so on S3 when the lake is), append-only by content (a row is added only when something
+happened or changed), rewritten whole and published atomically (``Lake.write_bytes``) after
+every Graph call, so a crash loses at most the outcome of the call in flight (and then at worst
+repeats it: revoking sessions and disabling an account are idempotent in Entra; a mail could
+arrive twice). Runs take an exclusive ``flock`` on ``<local_dir>/governance/.lock``, so two
+runs never act on the same alert at once. S3 has no lock to share, so with the lake on S3 that
+holds for the runs of one machine (one Dagster deployment), which is how it is documented. Parquet rather than a DuckDB file of its own: the warehouse reads it as a plain view
 (no second database to attach or lock), and it is small (one row per action attempt).
 Nothing secret is stored: the response status and the error message the HTTP layer has
 already scrubbed.
@@ -37,12 +38,10 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import os
 import re
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import quote
 
@@ -51,6 +50,7 @@ import pyarrow.parquet as pq
 
 from dsassets.lib.graph_client import GraphClient
 from dsassets.lib.http import ApiError
+from dsassets.lib.lake import Lake
 from dsassets.lib.policies.settings import ACTION_TYPES, GovernanceConfig
 
 LEDGER_DIR = "governance"
@@ -102,20 +102,24 @@ def action_key(alert_id: str, action: str) -> str:
     return hashlib.sha256(f"{alert_id}|{action}".encode()).hexdigest()[:32]
 
 
-def ledger_path(data_dir: Path) -> Path:
-    return data_dir / LEDGER_DIR / LEDGER_FILE
+LEDGER_PATH = f"{LEDGER_DIR}/{LEDGER_FILE}"
 
 
 class Ledger:
     """The persistent record of every governance action, read whole and rewritten atomically."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.dir = data_dir / LEDGER_DIR
-        self.path = self.dir / LEDGER_FILE
+    def __init__(self, lake: Lake) -> None:
+        self.lake = lake
+        self.url = lake.url(LEDGER_PATH)
         self.rows: list[dict] = []
 
     def load(self) -> Ledger:
-        self.rows = pq.read_table(self.path).to_pylist() if self.path.exists() else []
+        try:
+            data = self.lake.read_bytes(LEDGER_PATH)
+        except FileNotFoundError:
+            self.rows = []
+        else:
+            self.rows = pq.read_table(pa.BufferReader(data)).to_pylist()
         return self
 
     def latest(self) -> dict[str, dict]:
@@ -131,18 +135,16 @@ class Ledger:
         self.rows.append(row)
 
     def save(self) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.dir / f".{LEDGER_FILE}.{os.getpid()}.tmp"
-        pq.write_table(pa.Table.from_pylist(self.rows, schema=LEDGER_SCHEMA), tmp, compression="zstd")
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
+        sink = pa.BufferOutputStream()
+        pq.write_table(pa.Table.from_pylist(self.rows, schema=LEDGER_SCHEMA), sink, compression="zstd")
+        self.lake.write_bytes(LEDGER_PATH, sink.getvalue().to_pybytes())
 
     @contextmanager
     def locked(self) -> Iterator[Ledger]:
         """Exclusive for the whole run: load, act, save."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        with open(self.dir / ".lock", "w") as lock:
+        lock_dir = self.lake.local_dir / LEDGER_DIR
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        with open(lock_dir / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 yield self.load()
@@ -400,12 +402,15 @@ def warehouse_views(con, lake) -> list[str]:
     from dsassets.lib import sql
 
     created = []
-    path = ledger_path(lake.root)
-    if path.exists():
-        con.execute(f"create or replace view governance_actions as select * from read_parquet({sql.sql_literal(str(path))})")
+    if lake.exists(LEDGER_PATH):
+        con.execute(
+            f"create or replace view governance_actions as select * from "
+            f"read_parquet({sql.sql_literal(lake.url(LEDGER_PATH))})"
+        )
         created.append("governance_actions")
-    base = lake.root / "warehouse"
-    names = sorted(p.name for p in base.glob("pol_*") if p.is_dir() and re.fullmatch(r"pol_[a-z][a-z0-9_]*", p.name))
+    # One listing for every activity policy's output (object stores have no directories to list).
+    found = {rel.split("/")[1] for rel in lake.files(f"{sql.model_path('pol_*')}/dt=*/*.parquet")}
+    names = sorted(n for n in found if re.fullmatch(r"pol_[a-z][a-z0-9_]*", n))
     names.append("policy_alerts")
     for name in names:
         model = sql.Model("marts", name, (), "", True)

@@ -1,14 +1,20 @@
-"""The raw Parquet lake: hive-style daily partitions, written atomically.
+"""The Parquet lake: hive-style daily partitions, written atomically, locally or on S3.
 
-Layout: ``<data_dir>/raw/<system>/<dataset>/dt=YYYY-MM-DD/data.parquet``, plus, for the
-audit events of a day refreshed during the day, one ``part-*.parquet`` per refresh beside it
-(readers always glob ``dt=*/*.parquet``).
+Layout under the lake root (``DSASSETS_DATA_DIR``, a directory or ``s3://bucket/prefix``):
+``raw/<system>/<dataset>/dt=YYYY-MM-DD/*.parquet`` (``data.parquet``, plus for the audit
+events of a day refreshed during the day one ``part-<time>.parquet`` per refresh beside it),
+``warehouse/<model>/dt=.../data.parquet``, ``governance/``.
 
-A partition is always written to a temporary file under ``<data_dir>/.tmp`` and
-moved into place with ``os.replace``, which is atomic on one filesystem. A run
-killed mid-write leaves at most an orphaned temporary file that no reader ever
-globs, and the previous version of the partition (if any) stays intact. A
-re-run replaces exactly that partition's file.
+Every file is first written whole to a scratch file under the local directory and then
+published in one step (``os.replace`` locally, one completed upload on S3; see
+:mod:`dsassets.lib.storage`). A run killed mid-write leaves at most an orphaned scratch file
+that no reader ever globs, and the previous version (if any) stays intact. A re-run replaces
+exactly that partition's file.
+
+What cannot live on S3 stays in :attr:`Lake.local_dir`: scratch files and DuckDB spill, the
+``warehouse.duckdb`` file of views, the Dagster instance and the governance run lock. For a
+local lake that is the data directory itself (so ``os.replace`` never crosses filesystems);
+for S3 it is ``DSASSETS_LOCAL_DIR`` (default ``./data``).
 """
 
 from __future__ import annotations
@@ -16,64 +22,121 @@ from __future__ import annotations
 import os
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dsassets.lib.settings import ConfigError
+from dsassets.lib.storage import DATA_DIR_ENV, Store, open_store
+
 PARQUET_OPTIONS = {"compression": "zstd"}
+LOCAL_DIR_ENV = "DSASSETS_LOCAL_DIR"
+DEFAULT_LOCAL_DIR = "data"
+DATA_FILE = "data.parquet"
 
 
 @dataclass(frozen=True)
 class Lake:
-    """Paths and atomic writes under one data directory."""
+    """Paths, listings and atomic writes under one lake root, local or on S3."""
 
-    root: Path
+    store: Store = field(repr=False, compare=False)
+    # Where the files are, as DuckDB and people see it: an absolute path or an s3:// URL.
+    root: str
+    # Scratch files, DuckDB spill, warehouse.duckdb, the Dagster instance, locks: always on this machine.
+    local_dir: Path
 
     @classmethod
-    def at(cls, data_dir: str | os.PathLike[str]) -> "Lake":
-        return cls(Path(data_dir).expanduser().resolve())
+    def at(
+        cls,
+        data_dir: str | os.PathLike[str],
+        local_dir: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> "Lake":
+        """The lake at ``data_dir`` (a path or ``s3://bucket/prefix``); ``local_dir`` only for S3."""
+        env = os.environ if env is None else env
+        store = open_store(os.fspath(data_dir), env)
+        if store.is_local:
+            if local_dir is not None and Path(local_dir).expanduser().resolve() != Path(store.root_url):
+                raise ConfigError(
+                    f"{LOCAL_DIR_ENV}={os.fspath(local_dir)!r} is only used when {DATA_DIR_ENV} is an "
+                    f"s3:// URL; with a local {DATA_DIR_ENV} everything stays there: unset {LOCAL_DIR_ENV}"
+                )
+            local = Path(store.root_url)
+        else:
+            local = Path(local_dir if local_dir is not None else DEFAULT_LOCAL_DIR).expanduser().resolve()
+        return cls(store, store.root_url, local)
 
     @property
     def tmp_dir(self) -> Path:
-        return self.root / ".tmp"
+        return self.local_dir / ".tmp"
 
-    def dataset_dir(self, dataset: str) -> Path:
-        """``raw_docusign_audit_events`` -> ``<root>/raw/docusign/audit_events``."""
+    # -----------------------------------------------------------------------------------------
+    # Names
+
+    def url(self, rel: str = "") -> str:
+        """The full location of ``rel`` (relative to the root), for DuckDB, logs and metadata."""
+        return self.store.url(rel)
+
+    @staticmethod
+    def dataset_path(dataset: str) -> str:
+        """``raw_docusign_audit_events`` -> ``raw/docusign/audit_events``."""
         if not dataset.startswith("raw_"):
             raise ValueError(f"not a raw dataset name: {dataset!r}")
         system, _, name = dataset.removeprefix("raw_").partition("_")
-        return self.root / "raw" / system / name
+        return f"raw/{system}/{name}"
 
-    def partition_dir(self, dataset: str, day: date) -> Path:
-        return self.dataset_dir(dataset) / f"dt={day.isoformat()}"
+    def partition_path(self, dataset: str, day: date, name: str = DATA_FILE) -> str:
+        return f"{self.dataset_path(dataset)}/dt={day.isoformat()}/{name}"
 
-    def partition_file(self, dataset: str, day: date, name: str = "data.parquet") -> Path:
-        return self.partition_dir(dataset, day) / name
+    def dataset_dir(self, dataset: str) -> str:
+        return self.url(self.dataset_path(dataset))
 
-    def partition_files(self, dataset: str, day: date) -> list[Path]:
-        """Every Parquet file of one partition, by name (``data.parquet`` before ``part-*``)."""
-        folder = self.partition_dir(dataset, day)
-        return sorted(folder.glob("*.parquet")) if folder.exists() else []
+    def partition_file(self, dataset: str, day: date, name: str = DATA_FILE) -> str:
+        return self.url(self.partition_path(dataset, day, name))
 
     def glob(self, dataset: str) -> str:
         """A glob over every partition of ``dataset`` for ``read_parquet(..., hive_partitioning=true)``."""
-        return str(self.dataset_dir(dataset) / "dt=*" / "*.parquet")
+        return self.url(f"{self.dataset_path(dataset)}/dt=*/*.parquet")
+
+    # -----------------------------------------------------------------------------------------
+    # Listing and reading
 
     def partitions(self, dataset: str) -> list[date]:
-        base = self.dataset_dir(dataset)
-        if not base.exists():
-            return []
-        return sorted(
-            {date.fromisoformat(p.parent.name.removeprefix("dt=")) for p in base.glob("dt=*/*.parquet")}
-        )
+        """Days of ``dataset`` that have at least one Parquet file."""
+        found = self.store.glob(f"{self.dataset_path(dataset)}/dt=*/*.parquet")
+        return sorted({date.fromisoformat(rel.split("/")[-2].removeprefix("dt=")) for rel in found})
+
+    def list_files(self, dataset: str, day: date) -> list[str]:
+        """File names in the partition ``day`` of ``dataset`` (``data.parquet`` and any part files)."""
+        base = f"{self.dataset_path(dataset)}/dt={day.isoformat()}/"
+        return [rel.removeprefix(base) for rel in self.store.glob(base + "*.parquet")]
+
+    def files(self, pattern: str) -> list[str]:
+        """Paths relative to the root matching ``pattern`` (``*`` stays within one path segment)."""
+        return self.store.glob(pattern)
+
+    def exists(self, rel: str) -> bool:
+        return self.store.exists(rel)
+
+    def read_bytes(self, rel: str) -> bytes:
+        return self.store.read_bytes(rel)
+
+    def register(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        """Let ``con`` read this lake's URLs (nothing to do locally; s3fs for S3)."""
+        self.store.register(con)
+        return con
+
+    # -----------------------------------------------------------------------------------------
+    # Writing
 
     @contextmanager
     def temp_path(self, suffix: str = ".parquet") -> Iterator[Path]:
-        """A scratch file path removed on exit whatever happens."""
+        """A local scratch file path removed on exit whatever happens."""
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         path = self.tmp_dir / f"{uuid.uuid4().hex}{suffix}"
         try:
@@ -81,24 +144,40 @@ class Lake:
         finally:
             path.unlink(missing_ok=True)
 
-    def publish(self, tmp_file: Path, dataset: str, day: date, name: str = "data.parquet") -> Path:
-        """Atomically move a finished temporary file into the partition ``day`` of ``dataset``.
+    def publish_file(self, tmp_file: Path, rel: str) -> str:
+        """Atomically make the finished scratch file ``tmp_file`` the file ``rel`` (consuming it)."""
+        self.store.publish(tmp_file, rel)
+        return self.url(rel)
 
-        Publishing ``data.parquet`` makes it the whole partition: the refresh parts of an
-        earlier intra-day run are removed after it is in place. A crash between the two steps
-        leaves rows twice, which the blocking ``eventId``-unique check reports and a re-run
-        repairs; never a partition with rows missing.
+    def publish(self, tmp_file: Path, dataset: str, day: date, name: str = DATA_FILE) -> str:
+        """Atomically move a finished scratch file into the partition ``day`` of ``dataset``.
+
+        Publishing ``data.parquet`` makes it the whole partition: the ``part-*`` files of an
+        earlier intra-day refresh are removed after it is in place. A crash between the two
+        steps leaves rows twice, which the blocking ``eventId``-unique check reports and a
+        re-run repairs; never a partition with rows missing.
         """
-        target = self.partition_file(dataset, day, name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp_file, target)
-        if name == "data.parquet":
-            for stale in target.parent.glob("part-*.parquet"):
-                stale.unlink(missing_ok=True)
-        return target
+        url = self.publish_file(tmp_file, self.partition_path(dataset, day, name))
+        if name == DATA_FILE:
+            for stale in self.list_files(dataset, day):
+                if stale.startswith("part-"):
+                    self.remove(self.partition_path(dataset, day, stale))
+        return url
 
-    def write_partition(self, table: pa.Table, dataset: str, day: date) -> Path:
+    def write_partition(self, table: pa.Table, dataset: str, day: date) -> str:
         """Write ``table`` as the whole partition ``day`` of ``dataset`` (replacing any previous one)."""
         with self.temp_path() as tmp:
             pq.write_table(table, tmp, **PARQUET_OPTIONS)
             return self.publish(tmp, dataset, day)
+
+    def write_bytes(self, rel: str, data: bytes) -> str:
+        """Replace the file ``rel`` with ``data`` atomically (small state files, the governance ledger)."""
+        with self.temp_path(".part") as tmp:
+            with open(tmp, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            return self.publish_file(tmp, rel)
+
+    def remove(self, rel: str) -> None:
+        self.store.remove(rel)

@@ -136,16 +136,19 @@ class ReadState:
 
     cursor: str | None
     complete: bool
-    files: list[Path]
+    files: list[str]  # locations (paths or s3:// URLs), oldest first
 
 
 def read_state(lake: Lake, day: date) -> ReadState:
-    files = lake.partition_files(DATASET, day)
+    # data.parquet sorts before part-<time>, and part names sort by time: the last is the newest.
+    files = [lake.partition_file(DATASET, day, name) for name in sorted(lake.list_files(DATASET, day))]
     if not files:
         return ReadState(None, False, [])
-    meta = pq.ParquetFile(files[-1]).metadata.metadata or {}  # data.parquet sorts before part-*
-    cursor = meta.get(CURSOR_KEY.encode())
-    return ReadState(cursor.decode() if cursor else None, meta.get(COMPLETE_KEY.encode()) == b"true", files)
+    with duckdb.connect() as con:
+        lake.register(con)  # only the footer is read, also on S3
+        meta = dict(con.execute(
+            "select decode(key), decode(value) from parquet_kv_metadata(?)", [files[-1]]).fetchall())
+    return ReadState(meta.get(CURSOR_KEY), meta.get(COMPLETE_KEY) == "true", files)
 
 
 @dataclass
@@ -259,19 +262,20 @@ def refresh_day(
                         con.execute(
                             f"copy (select * from read_parquet($files, union_by_name = false)) "
                             f"to '{_sql_path(whole)}' ({_copy_options(state)})",
-                            {"files": [str(f) for f in (*before.files, tmp)]},
+                            {"files": [*before.files, str(tmp)]},
                         )
-                        published = lake.publish(whole, DATASET, day)
+                        lake.publish(whole, DATASET, day)
+                        published = "data.parquet"
                     finally:
                         whole.unlink(missing_ok=True)
                 elif added or cursor != before.cursor:
-                    name = f"part-{extracted_at:%Y%m%dT%H%M%S%f}.parquet"
-                    published = lake.publish(tmp, DATASET, day, name)
+                    published = f"part-{extracted_at:%Y%m%dT%H%M%S%f}.parquet"
+                    lake.publish(tmp, DATASET, day, published)
                 else:
                     published = None
             finally:
                 tmp.unlink(missing_ok=True)
-    return Refresh(added, complete, read.pages, before.cursor, published.name if published else None)
+    return Refresh(added, complete, read.pages, before.cursor, published)
 
 
 @contextmanager
@@ -283,6 +287,7 @@ def _duckdb(lake: Lake, scratch: Path, memory_limit: str) -> Iterator[duckdb.Duc
     try:
         with duckdb.connect(config=config) as con:
             con.execute("set timezone = 'UTC'")
+            lake.register(con)  # earlier files of the day may be on S3
             yield con
     finally:
         shutil.rmtree(spill, ignore_errors=True)
@@ -294,7 +299,7 @@ def _copy_options(state: dict[str, str]) -> str:
     return f"format parquet, compression zstd, row_group_size 65536, kv_metadata {{{kv}}}"
 
 
-def _stage_day(con, lake: Lake, scratch: Path, day: date, existing: list[Path], state: dict[str, str]):
+def _stage_day(con, lake: Lake, scratch: Path, day: date, existing: list[str], state: dict[str, str]):
     """The scratch file's events of ``day`` not in ``existing``, as a staged file; and how many."""
     tmp = lake.tmp_dir / f"{scratch.stem}.{day.isoformat()}.parquet"
     # A streaming filter: rows keep the stream's (ingestion) order, within minutes of event
@@ -306,7 +311,7 @@ def _stage_day(con, lake: Lake, scratch: Path, day: date, existing: list[Path], 
     )
     params = {"scratch": str(scratch), "day": day.isoformat()}
     if existing:
-        params["existing"] = [str(f) for f in existing]
+        params["existing"] = existing
     try:
         con.execute(
             f"""

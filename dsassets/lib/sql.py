@@ -12,10 +12,12 @@ connection that sees:
 - the window as ``getvariable('window_start')`` (inclusive) and
   ``getvariable('window_end')`` (exclusive), both ``date``.
 
-A partitioned model writes each day of its window to a temporary file and moves
-it into ``<data_dir>/warehouse/<model>/dt=YYYY-MM-DD/data.parquet`` with
-``os.replace``. Days without rows get an empty file, so a re-run always
-replaces the whole window. Only the ``warehouse`` asset opens ``warehouse.duckdb``.
+A partitioned model writes each day of its window to a local scratch file and
+publishes it as ``<data_dir>/warehouse/<model>/dt=YYYY-MM-DD/data.parquet``
+(``os.replace`` locally, one completed upload on S3: see ``dsassets.lib.storage``).
+Days without rows get an empty file, so a re-run always replaces the whole window.
+Compute always stays local: on S3 the connection reads the lake through the
+registered s3fs filesystem. Only the ``warehouse`` asset opens ``warehouse.duckdb``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Callable, Iterable, Iterator, Literal, Sequence
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from dsassets.lib.config import PROJECT_ROOT, MatchRule, ProjectConfig
 from dsassets.lib.geo import country_rows
@@ -113,13 +116,15 @@ def configure(con: duckdb.DuckDBPyConnection, temp_dir: Path | None = None) -> N
 def session(lake: Lake) -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory connection with the project settings, closed on exit.
 
-    It spills to its own directory under ``<data_dir>/.duckdb-tmp/`` (removed on exit), so
-    parallel steps of the multiprocess executor never share DuckDB's temporary files.
+    It spills to its own directory under ``<local_dir>/.duckdb-tmp/`` (removed on exit), so
+    parallel steps of the multiprocess executor never share DuckDB's temporary files, and
+    it can read the lake's URLs wherever the lake is.
     """
-    spill = lake.root / ".duckdb-tmp" / uuid.uuid4().hex
+    spill = lake.local_dir / ".duckdb-tmp" / uuid.uuid4().hex
     con = duckdb.connect()
     try:
         configure(con, spill)
+        lake.register(con)
         yield con
     finally:
         con.close()
@@ -221,20 +226,29 @@ def parquet_scan(glob: str) -> str:
     return f"read_parquet({sql_literal(glob)}, hive_partitioning = true, hive_types = {{'dt': date}})"
 
 
-def model_dir(lake: Lake, name: str) -> Path:
-    return lake.root / "warehouse" / name
+def model_path(name: str) -> str:
+    """Where model ``name`` lives, relative to the lake root."""
+    return f"warehouse/{name}"
+
+
+def model_dir(lake: Lake, name: str) -> str:
+    return lake.url(model_path(name))
+
+
+def model_day_file(lake: Lake, name: str, day: date) -> str:
+    return lake.url(f"{model_path(name)}/dt={day.isoformat()}/data.parquet")
 
 
 def model_glob(lake: Lake, model: Model) -> str:
-    base = model_dir(lake, model.name)
-    return str(base / "dt=*" / "*.parquet") if model.partitioned else str(base / "data.parquet")
+    base = model_path(model.name)
+    return lake.url(f"{base}/dt=*/*.parquet" if model.partitioned else f"{base}/data.parquet")
 
 
 def has_output(lake: Lake, model: Model) -> bool:
-    base = model_dir(lake, model.name)
+    base = model_path(model.name)
     if model.partitioned:
-        return any(base.glob("dt=*/*.parquet"))
-    return (base / "data.parquet").exists()
+        return bool(lake.files(f"{base}/dt=*/*.parquet"))
+    return lake.exists(f"{base}/data.parquet")
 
 
 def bind_models(
@@ -284,31 +298,30 @@ def write_partitions(
     """Write ``relation`` (which has a ``dt`` column) as the days ``[start, end)`` of model ``name``.
 
     One day at a time: the window variables are narrowed to that day, the rows of
-    that day are copied to a temporary file (an empty day gives an empty file, so
-    a re-run always replaces what an earlier run wrote) and the file is moved into
-    place with ``os.replace``. Day by day keeps memory bounded on long backfills
-    and is faster than ``COPY ... PARTITION_BY`` here. The window is restored after.
+    that day are copied to a local scratch file (an empty day gives an empty file, so
+    a re-run always replaces what an earlier run wrote) and the file is published
+    atomically (:meth:`Lake.publish_file`); any other Parquet file left in that day is
+    then removed, so the day is exactly this run's rows. Day by day keeps memory
+    bounded on long backfills and is faster than ``COPY ... PARTITION_BY`` here.
+    The window is restored after.
     """
     counts: dict[date, int] = {}
     try:
         for day in days_in(start, end):
             set_window(con, day, day + timedelta(days=1))
-            target_dir = model_dir(lake, name) / f"dt={day.isoformat()}"
-            target = target_dir / "data.parquet"
+            day_dir = f"{model_path(name)}/dt={day.isoformat()}"
+            target = f"{day_dir}/data.parquet"
             with lake.temp_path() as tmp:
                 con.execute(
                     f"copy (select * exclude (dt) from {relation} where dt = ?) to "
                     f"{sql_literal(str(tmp))} (format parquet, compression zstd)",
                     [day],
                 )
-                target_dir.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp, target)
-            for stale in target_dir.glob("*.parquet"):
+                counts[day] = pq.read_metadata(tmp).num_rows
+                lake.publish_file(tmp, target)
+            for stale in lake.files(f"{day_dir}/*.parquet"):
                 if stale != target:
-                    stale.unlink()
-            counts[day] = con.execute(
-                f"select count(*) from read_parquet({sql_literal(str(target))})"
-            ).fetchone()[0]
+                    lake.remove(stale)
     finally:
         set_window(con, start, end)
     return counts
@@ -356,6 +369,6 @@ def open_warehouse(
     raise WarehouseLockedError(
         f"{path} is locked by {who}. DuckDB allows one process to hold the file open; "
         f"close that session (or quit the DuckDB shell) and re-run the `warehouse` asset. "
-        f"The Parquet data under {path.parent / 'warehouse'} is complete and unaffected; "
+        f"The Parquet data in the lake is complete and unaffected; "
         f"only the views in {path.name} are stale. Details: {last}"
     )

@@ -23,7 +23,7 @@ def read_window(lake: LakeResource, context: dg.AssetCheckExecutionContext, colu
     """The given columns (plus `dt`) of the raw events stored in the check's partition window."""
     start, end = context.partition_time_window
     glob = lake.lake.glob(DATASET)
-    with duckdb.connect() as con:
+    with lake.lake.register(duckdb.connect()) as con:
         con.execute("set timezone = 'UTC'")
         available = {
             row[0]

@@ -86,7 +86,7 @@ def governance_actions(
     missing = [n for n in ALERT_SOURCES if n not in read]
     if missing:
         context.log.warning(f"governance: no output yet for {', '.join(missing)}; their alerts are not acted on")
-    ledger = governance.Ledger(lake_.root)
+    ledger = governance.Ledger(lake_)
     with ledger.locked():
         report = governance.run(
             alerts,
@@ -116,7 +116,7 @@ def governance_actions(
             "execution_enabled": dg.MetadataValue.json(gov.execute.model_dump()),
             "act_on_old_alerts": config.act_on_old_alerts,
             "max_alert_age_hours": gov.max_alert_age_hours,
-            "ledger": dg.MetadataValue.path(str(ledger.path)),
+            "ledger": dg.MetadataValue.path(ledger.url),
             "ledger_rows": dg.MetadataValue.int(total),
             "window": f"{start.isoformat()} .. {end.isoformat()} (end exclusive)",
         }

@@ -36,8 +36,7 @@ def _rows(con: duckdb.DuckDBPyConnection, query: str, params: list | None = None
 
 
 def _day_relation(lake: Lake, name: str, day: date) -> str:
-    path = sql.model_dir(lake, name) / f"dt={day.isoformat()}" / "data.parquet"
-    return f"read_parquet({sql.sql_literal(str(path))})"
+    return f"read_parquet({sql.sql_literal(sql.model_day_file(lake, name, day))})"
 
 
 def _pct(value) -> str:
@@ -144,7 +143,7 @@ def scores_metadata(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> di
 
 
 def changes_metadata(con: duckdb.DuckDBPyConnection, lake: Lake, start: date, end: date) -> dict:
-    glob = str(sql.model_dir(lake, "posture_changes") / "dt=*" / "*.parquet")
+    glob = sql.model_glob(lake, posture.POSTURE_BY_NAME["posture_changes"])
     rows = _rows(
         con,
         f"select *, from_status || ' -> ' || to_status as transition, "

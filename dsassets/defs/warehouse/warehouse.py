@@ -1,4 +1,4 @@
-"""``warehouse``: the one asset that writes ``<data_dir>/warehouse.duckdb``.
+"""``warehouse``: the one asset that writes ``<local_dir>/warehouse.duckdb``.
 
 The file holds no data, only views over the Parquet lake (raw, staging,
 intermediate, marts), the lookup table ``country_codes``, the macros and the
@@ -25,7 +25,9 @@ FORENSICS_DIR = sql.SQL_DIR / "forensics"
 
 
 def warehouse_path(lake: Lake) -> Path:
-    return lake.root / sql.WAREHOUSE_FILE
+    # A DuckDB database file needs a local filesystem (locks, in-place writes), so it stays in
+    # the local directory even when the lake is on S3; its views name the lake's URLs.
+    return lake.local_dir / sql.WAREHOUSE_FILE
 
 
 def refresh_warehouse(lake: Lake, *, attempts: int = 6, wait_seconds: float = 5.0, log=None) -> dict:
@@ -37,6 +39,7 @@ def refresh_warehouse(lake: Lake, *, attempts: int = 6, wait_seconds: float = 5.
                                      "forensics": [], "posture": []}
     try:
         sql.configure(con)
+        lake.register(con)
         con.execute("begin transaction")
         sql.install_support(con, config, temp=False)
         sql.bind_raw(con, lake, temp=False)

@@ -1,0 +1,284 @@
+"""Where the lake's files live: a local directory or an S3 (or S3-compatible) bucket prefix.
+
+Both backends speak in paths relative to the lake root (``raw/docusign/audit_events/dt=.../data.parquet``)
+so :class:`~dsassets.lib.lake.Lake` never branches on where the data is:
+
+- ``url(rel)``: what DuckDB reads and what metadata shows (an absolute path, or ``s3://bucket/prefix/rel``);
+- ``publish(local_file, rel)``: make a finished local file the file ``rel``, atomically, consuming it;
+- ``glob(pattern)``, ``exists(rel)``, ``read_bytes(rel)``, ``remove(rel)``;
+- ``register(con)``: let a DuckDB connection read those URLs.
+
+Atomicity. Locally, ``os.replace`` on one filesystem (scratch files live under the data directory).
+On S3, an object exists only once its upload completes: s3fs sends a file under 100 MB as one PUT
+and a larger one as a multipart upload that is completed with every part or aborted on error. A
+killed process therefore leaves no object and no truncated one, only (for a large file) an
+incomplete multipart upload that readers never see; the bucket rule ``AbortIncompleteMultipartUpload``
+removes those.
+
+DuckDB reads S3 through s3fs registered as an fsspec filesystem: DuckDB 2.0's httpfs extension is
+not bundled with the wheel, is not on PyPI for 2.0 and cannot be installed offline.
+
+Credentials are never handled here: botocore reads ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``
+(or a profile or instance role) itself, so they cannot reach logs, metadata or exceptions.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from pathlib import Path
+from typing import Mapping, Protocol
+from urllib.parse import urlsplit
+
+import duckdb
+
+from dsassets.lib.settings import ConfigError, check_url
+
+DATA_DIR_ENV = "DSASSETS_DATA_DIR"
+# Botocore's own names: the service-specific endpoint wins over the global one.
+ENDPOINT_ENVS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+REGION_ENVS = ("AWS_REGION", "AWS_DEFAULT_REGION")
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+class StorageError(OSError):
+    """Reading or writing the lake failed. Names the file and the setting that points there."""
+
+
+class Store(Protocol):
+    root_url: str
+    is_local: bool
+
+    def url(self, rel: str) -> str: ...
+    def publish(self, local_file: Path, rel: str) -> None: ...
+    def glob(self, pattern: str) -> list[str]: ...
+    def exists(self, rel: str) -> bool: ...
+    def read_bytes(self, rel: str) -> bytes: ...
+    def remove(self, rel: str) -> None: ...
+    def register(self, con: duckdb.DuckDBPyConnection) -> None: ...
+
+
+class LocalStore:
+    """A directory on this machine."""
+
+    is_local = True
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root_url = str(root)
+
+    def url(self, rel: str) -> str:
+        return str(self.root / rel) if rel else self.root_url
+
+    def publish(self, local_file: Path, rel: str) -> None:
+        target = self.root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(local_file, target)
+
+    def glob(self, pattern: str) -> list[str]:
+        return sorted(p.relative_to(self.root).as_posix() for p in self.root.glob(pattern) if p.is_file())
+
+    def exists(self, rel: str) -> bool:
+        return (self.root / rel).is_file()
+
+    def read_bytes(self, rel: str) -> bytes:
+        return (self.root / rel).read_bytes()
+
+    def remove(self, rel: str) -> None:
+        (self.root / rel).unlink(missing_ok=True)
+
+    def register(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Local paths need nothing."""
+
+
+class S3Store:
+    """A prefix in an S3 bucket (AWS or any S3-compatible server)."""
+
+    is_local = False
+
+    def __init__(self, bucket: str, prefix: str, fs, setting: str = DATA_DIR_ENV) -> None:
+        self.bucket, self.prefix, self.fs, self.setting = bucket, prefix, fs, setting
+        self._base = f"{bucket}/{prefix}" if prefix else bucket
+        self.root_url = f"s3://{self._base}"
+
+    def _key(self, rel: str) -> str:
+        return f"{self._base}/{rel}" if rel else self._base
+
+    def url(self, rel: str) -> str:
+        return f"s3://{self._key(rel)}"
+
+    def _fail(self, doing: str, rel: str, exc: Exception) -> StorageError:
+        # The botocore/s3fs message names the operation and S3's error code; never a credential.
+        return StorageError(
+            f"{doing} {self.url(rel)} failed ({self.setting}={self.root_url}): {type(exc).__name__}: {exc}"
+        )
+
+    def publish(self, local_file: Path, rel: str) -> None:
+        try:
+            self.fs.put_file(str(local_file), self._key(rel))
+        except Exception as exc:
+            raise self._fail("uploading to", rel, exc) from None
+        local_file.unlink()
+
+    def glob(self, pattern: str) -> list[str]:
+        try:
+            found = self.fs.glob(self._key(pattern))
+        except FileNotFoundError:
+            return []
+        except Exception as exc:
+            raise self._fail("listing", pattern, exc) from None
+        return sorted(p.removeprefix(self._base + "/") for p in found)
+
+    def exists(self, rel: str) -> bool:
+        try:
+            return self.fs.isfile(self._key(rel))
+        except Exception as exc:
+            raise self._fail("checking", rel, exc) from None
+
+    def read_bytes(self, rel: str) -> bytes:
+        try:
+            return self.fs.cat_file(self._key(rel))
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{self.url(rel)} does not exist") from None
+        except Exception as exc:
+            raise self._fail("reading", rel, exc) from None
+
+    def remove(self, rel: str) -> None:
+        try:
+            self.fs.rm_file(self._key(rel))
+        except FileNotFoundError:
+            pass
+        except Exception as exc:
+            raise self._fail("deleting", rel, exc) from None
+
+    def register(self, con: duckdb.DuckDBPyConnection) -> None:
+        if not con.filesystem_is_registered(self.fs.protocol[0]):
+            con.register_filesystem(self.fs)
+
+
+def redact(url: str) -> str:
+    """``url`` fit for an error message: any ``user:password@`` replaced by ``***@``."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]).geturl()
+
+
+def parse_s3_url(value: str, setting: str = DATA_DIR_ENV) -> tuple[str, str]:
+    """``s3://bucket/some/prefix`` -> ``("bucket", "some/prefix")``; anything else is an error naming ``setting``."""
+    parts = urlsplit(value)
+    shown = redact(value)
+    if parts.scheme != "s3":
+        raise ConfigError(f"{setting}={shown!r}: only s3:// URLs or local paths are supported")
+    if "@" in parts.netloc:
+        raise ConfigError(
+            f"{setting}={shown!r}: expected s3://bucket/prefix without credentials; "
+            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or a profile) instead"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{setting}={shown!r}: expected s3://bucket/prefix, with no query or fragment")
+    bucket = parts.netloc
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
+        raise ConfigError(
+            f"{setting}={value!r}: {bucket!r} is not a valid bucket name "
+            "(3-63 lowercase letters, digits, dots or hyphens); expected s3://bucket/prefix"
+        )
+    prefix = parts.path.strip("/")
+    if any(seg in ("", ".", "..") for seg in prefix.split("/")) and prefix:
+        raise ConfigError(f"{setting}={value!r}: the prefix has an empty, '.' or '..' segment")
+    return bucket, prefix
+
+
+def is_url(value: str) -> bool:
+    """A ``scheme://`` value, as opposed to a local path (which may contain a colon)."""
+    return re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value) is not None
+
+
+def s3_endpoint(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """The S3 endpoint URL (checked like every other host: https, or http on loopback) and the region."""
+    endpoint = None
+    for name in ENDPOINT_ENVS:
+        if env.get(name):
+            value = env[name]
+            if "@" in urlsplit(value).netloc:
+                raise ConfigError(f"{name}={redact(value)!r}: the endpoint URL must not carry credentials")
+            endpoint = check_url(name, value)
+            break
+    region = next((env[n] for n in REGION_ENVS if env.get(n)), None)
+    return endpoint, region
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """``*`` and ``?`` within one path segment, ``**`` across segments (``a/**/*`` matches ``a/x/y``)."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out))
+
+
+@functools.lru_cache(maxsize=8)
+def _s3_filesystem(endpoint: str | None, region: str | None, pid: int):
+    """One s3fs filesystem per endpoint and region in a process (it holds the connection pool).
+
+    Keyed by ``pid`` too: s3fs's event loop does not survive a fork, and a forked executor
+    process must build its own.
+    """
+    import s3fs
+
+    class OneListingGlob(s3fs.S3FileSystem):
+        """s3fs whose glob is one recursive listing under the fixed prefix, filtered here.
+
+        s3fs walks ``dt=*/*.parquet`` level by level (a LIST per partition directory plus HEADs:
+        about 20 requests per dataset, and DuckDB globs every view it binds). This is one LIST
+        (paginated by 1000 objects) whatever the number of partitions.
+        """
+
+        async def _glob(self, path, maxdepth=None, **kwargs):
+            path = self._strip_protocol(path)
+            magic = re.search(r"[*?]", path)
+            if magic is None:
+                return [path] if await self._isfile(path) else []
+            base = path[: magic.start()].rsplit("/", 1)[0]
+            matches = glob_regex(path).fullmatch
+            try:
+                found = await self._find(base)
+            except FileNotFoundError:
+                return []
+            return sorted(p for p in found if matches(p))
+
+    client_kwargs = {"region_name": region} if region else {}
+    return OneListingGlob(
+        endpoint_url=endpoint,
+        client_kwargs=client_kwargs,
+        # Other processes write the lake too: a cached listing would hide their partitions.
+        use_listings_cache=False,
+        skip_instance_cache=True,
+    )
+
+
+def open_store(data_dir: str, env: Mapping[str, str] | None = None, setting: str = DATA_DIR_ENV) -> Store:
+    """The store for ``data_dir``: a local path, or an ``s3://bucket/prefix`` URL."""
+    env = os.environ if env is None else env
+    if not data_dir or not data_dir.strip():
+        raise ConfigError(f"{setting} is empty: set a directory or an s3://bucket/prefix URL")
+    if not is_url(data_dir):
+        return LocalStore(Path(data_dir).expanduser().resolve())
+    bucket, prefix = parse_s3_url(data_dir, setting)
+    endpoint, region = s3_endpoint(env)
+    return S3Store(bucket, prefix, _s3_filesystem(endpoint, region, os.getpid()), setting)
