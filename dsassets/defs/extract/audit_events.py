@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from dsassets.defs.resources import DocuSignResource, LakeResource
-from dsassets.lib.partitions import DAILY
+from dsassets.lib.partitions import BACKFILL_POLICY, DAILY
 from dsassets.lib.raw_events import DATASET, write_event_partitions
 
 
@@ -16,7 +16,7 @@ from dsassets.lib.raw_events import DATASET, write_event_partitions
     group_name="raw",
     kinds={"python", "parquet"},
     partitions_def=DAILY,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=BACKFILL_POLICY,
 )
 def raw_docusign_audit_events(
     context: dg.AssetExecutionContext, docusign: DocuSignResource, lake: LakeResource
