@@ -36,8 +36,16 @@ def backfill(start: date, end: date, parallel: int = 0, days_per_run: int | None
 
         # Read by the code server the daemons start, which builds the assets' backfill policy.
         days = days_per_run or parallel_backfill.days_per_run(start, end, parallel)
+        before = os.environ.get(DAYS_PER_RUN_ENV)
         os.environ[DAYS_PER_RUN_ENV] = str(days)
-        if not parallel_backfill.run(start, end, parallel, home):
+        try:
+            succeeded = parallel_backfill.run(start, end, parallel, home)
+        finally:
+            if before is None:
+                del os.environ[DAYS_PER_RUN_ENV]
+            else:
+                os.environ[DAYS_PER_RUN_ENV] = before
+        if not succeeded:
             print(f"backfill of {start}..{end} failed: see the backfill's runs in the UI", file=sys.stderr)
             return False
     import dagster as dg

@@ -33,13 +33,20 @@ def instance_overrides(config: Mapping[str, Any], workers: int) -> dict[str, Any
     (then the file wins). Pools without a configured limit get 1: an unlimited pool would let two
     runs write the ledger at the same time.
     """
-    concurrency = {key: dict(value) for key, value in (config.get("concurrency") or {}).items()}
+    concurrency = {key: value for key, value in (config.get("concurrency") or {}).items()}
+    pools = dict(concurrency.get("pools") or {})
+    has_pool_limit = pools.get("default_limit") is not None or "default_op_concurrency_limit" in concurrency
     coordinator = (config.get("run_coordinator") or {}).get("config") or {}
-    if "max_concurrent_runs" not in coordinator and "max_concurrent_runs" not in (config.get("run_queue") or {}):
-        concurrency.setdefault("runs", {})["max_concurrent_runs"] = workers
-    pools = concurrency.setdefault("pools", {})
-    if pools.get("default_limit") is None and concurrency.get("default_op_concurrency_limit") is None:
+    if "max_concurrent_runs" in coordinator or "max_concurrent_runs" in (config.get("run_queue") or {}):
+        # Dagster refuses `concurrency: runs/pools` beside a run coordinator's own limit; the
+        # older key for the pools' default is allowed there.
+        if not has_pool_limit:
+            concurrency["default_op_concurrency_limit"] = 1
+        return {"concurrency": concurrency}
+    concurrency["runs"] = {**(concurrency.get("runs") or {}), "max_concurrent_runs": workers}
+    if not has_pool_limit:
         pools["default_limit"] = 1
+    concurrency["pools"] = pools
     return {"concurrency": concurrency}
 
 
