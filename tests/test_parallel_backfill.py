@@ -7,16 +7,15 @@ two days, launched by Dagster's daemons at most two at a time, against a real Po
 read every earlier snapshot, so results only match if Dagster ran the days in lookback order.
 """
 
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 import duckdb
+import pgserver  # the dev extra's PostgreSQL binaries: a missing install fails here, never skips
 import pytest
 
 from dsassets import cli
 from dsassets.lib.detections_config import POLICIES
-
-pgserver = pytest.importorskip("pgserver", reason="dev extra: pip install -r requirements.lock")
 
 pytestmark = pytest.mark.slow
 
@@ -71,8 +70,9 @@ def _rows(data, relation: str, order: str) -> list[tuple]:
 def test_parallel_alerts_equal_the_serial_runs_row_for_row(runs):
     serial, parallel, _ = runs
     alerts = _rows(serial, "alerts", "alert_id")
-    # Alerts that depend on earlier days (de-duplication, widely used IPs) must be in the sample.
-    assert {"anonymous_ip", "suspicious_ip", "terminated_user_activity"} <= {row[1] for row in alerts}
+    # The sample holds alerts that read earlier days (anonymous IP: de-duplication and widely used
+    # addresses over the lookback; terminated users: the identity provider's history).
+    assert {"anonymous_ip", "terminated_user_activity"} <= {row[1] for row in alerts}
     assert _rows(parallel, "alerts", "alert_id") == alerts
 
 
