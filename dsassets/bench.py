@@ -3,7 +3,8 @@
 ``dsassets bench --events-per-day 1000000 --days 1`` extracts from the embedded
 simulator (through the real client, in process) into a scratch data directory and
 runs the models over it. Each stage runs in its own process so its peak RSS is
-its own. Numbers are printed, never asserted: targets belong here, not in tests.
+its own. ``--backfills --days 30`` instead times the whole serial and parallel backfill
+(``dsassets.bench_backfill``). Numbers are printed, never asserted: targets belong here, not in tests.
 """
 
 from __future__ import annotations
@@ -117,10 +118,15 @@ def _count_events(data_dir: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dsassets bench", description=__doc__.splitlines()[0])
     parser.add_argument("--events-per-day", type=int, default=1_000_000)
-    parser.add_argument("--days", type=int, default=1)
+    parser.add_argument("--days", type=int, default=None,
+                        help="days extracted (default 1; with --backfills 30, the issue's month)")
     parser.add_argument("--end", type=date.fromisoformat, default=date.today() - timedelta(days=2))
     parser.add_argument("--stage", choices=STAGES, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help="scratch data directory (default: a temporary one)")
+    parser.add_argument("--backfills", action="store_true",
+                        help="instead of the stages: time `dsassets backfill` serially and with --parallel")
+    parser.add_argument("--parallel", type=int, default=2,
+                        help="with --backfills: concurrent runs of the parallel backfill (default 2)")
     parser.add_argument("--replicate-days", type=int, default=0,
                         help="time the detections over N days made by copying the extracted last day "
                              "(times shifted, ids suffixed) instead of extracting N days")
@@ -128,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="instead of the stages: the intra-day refresh's cost late in day --end and "
                              "the latency from a planted incident to its alert row")
     args = parser.parse_args(argv)
+    args.days = args.days or (30 if args.backfills else 1)
     start = args.end - timedelta(days=args.days - 1)
 
     if args.stage:  # child process
@@ -152,6 +159,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dsassets bench --refresh: {args.end}, {args.events_per_day:,} events/day, data in {data_dir}")
         return bench_refresh.main(data_dir, env, args.end, args.events_per_day, refresh_minutes())
     print(f"dsassets bench: {args.days} day(s) x {args.events_per_day:,} events/day, data in {data_dir}")
+    if args.backfills:
+        from pathlib import Path
+
+        from dsassets import bench_backfill
+
+        return bench_backfill.compare(start, args.end, Path(data_dir), env, args.parallel, _count_events)
     print(f"{'stage':<20}{'wall s':>10}{'peak RSS MiB':>15}{'events/s':>12}")
     events = extracted = None
     for stage in STAGES:

@@ -26,27 +26,50 @@ def _use_instance_home() -> Path:
     return home
 
 
-def backfill(start: date, end: date) -> bool:
-    """Materialize every daily asset for ``start..end`` (inclusive) in one run, then the warehouse."""
-    _use_instance_home()
+def backfill(start: date, end: date, parallel: int = 0, days_per_run: int | None = None) -> bool:
+    """Materialize every daily asset for ``start..end`` (inclusive), then the warehouse.
+
+    Serial (``parallel`` 0): one in-process run over the range. Parallel: a Dagster asset
+    backfill of at most ``parallel`` concurrent runs of ``days_per_run`` days (see dsassets.parallel).
+    """
+    home = _use_instance_home()
+    if parallel:
+        from dsassets import parallel as parallel_backfill
+        from dsassets.lib.partitions import DAYS_PER_RUN_ENV
+
+        # Read by the code server the daemons start, which builds the assets' backfill policy.
+        days = days_per_run or parallel_backfill.days_per_run(start, end, parallel)
+        before = os.environ.get(DAYS_PER_RUN_ENV)
+        os.environ[DAYS_PER_RUN_ENV] = str(days)
+        try:
+            succeeded = parallel_backfill.run(start, end, parallel, home)
+        finally:
+            if before is None:
+                del os.environ[DAYS_PER_RUN_ENV]
+            else:
+                os.environ[DAYS_PER_RUN_ENV] = before
+        if not succeeded:
+            print(f"backfill of {start}..{end} failed: see the backfill's runs in the UI", file=sys.stderr)
+            return False
     import dagster as dg
 
     from dsassets.definitions import defs
 
     definitions = defs()
     instance = dg.DagsterInstance.get()
-    daily = definitions.resolve_job_def("daily_pipeline")
-    result = daily.execute_in_process(
-        instance=instance,
-        tags={
-            "dagster/asset_partition_range_start": start.isoformat(),
-            "dagster/asset_partition_range_end": end.isoformat(),
-        },
-        raise_on_error=False,
-    )
-    if not result.success:
-        print(f"daily_pipeline failed for {start}..{end}: see run {result.run_id} in the UI", file=sys.stderr)
-        return False
+    if not parallel:
+        daily = definitions.resolve_job_def("daily_pipeline")
+        result = daily.execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": start.isoformat(),
+                "dagster/asset_partition_range_end": end.isoformat(),
+            },
+            raise_on_error=False,
+        )
+        if not result.success:
+            print(f"daily_pipeline failed for {start}..{end}: see run {result.run_id} in the UI", file=sys.stderr)
+            return False
     warehouse = definitions.resolve_job_def("warehouse_refresh")
     if warehouse.nodes_in_topological_order:
         result = warehouse.execute_in_process(instance=instance, raise_on_error=False)
@@ -83,6 +106,12 @@ def _parse_day(value: str) -> date:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number")
+    return int(value)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dsassets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     fill = sub.add_parser("backfill", help="materialize every asset for a date range, inclusive")
     fill.add_argument("start", type=_parse_day)
     fill.add_argument("end", type=_parse_day)
+    fill.add_argument("--parallel", type=_positive, default=0, metavar="N",
+                      help="run a Dagster asset backfill of at most N concurrent runs (default: one in-process run)")
+    fill.add_argument("--days-per-run", type=_positive, default=None, metavar="K",
+                      help="with --parallel: days per run (default: the range split evenly over N)")
 
     sub.add_parser("ui", help="open the Dagster UI on the same instance the CLI records runs in")
     query = sub.add_parser("query", help="run SQL against the warehouse (read-only), e.g. a forensic macro")
@@ -141,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     source = "DocuSign" if os.environ.get("DOCUSIGN_INTEGRATION_KEY") else "the embedded simulator"
     lake = _lake()
     print(f"Backfilling {start}..{end} from {source} into {lake.root}")
-    if not backfill(start, end):
+    if not backfill(start, end, getattr(args, "parallel", 0), getattr(args, "days_per_run", None)):
         return 1
     print(
         "\nDone.\n"

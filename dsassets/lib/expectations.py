@@ -15,9 +15,11 @@ from functools import lru_cache
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
-import great_expectations as gx  # noqa: E402
-import great_expectations.expectations as gxe  # noqa: E402
 import polars as pl  # noqa: E402
+
+# Great Expectations is imported where a check runs, not here: importing it takes 5-15 s, which
+# every process that loads the code location (code server, each launched run, each step's
+# process) would otherwise pay for two asset checks.
 
 # Columns without which no downstream model can work (identity, time, actor, activity, origin).
 REQUIRED_EVENT_COLUMNS = (
@@ -48,10 +50,14 @@ class SuiteOutcome:
 
 @lru_cache(maxsize=1)
 def _context():
+    import great_expectations as gx
+
     return gx.get_context(mode="ephemeral")
 
 
 def _validate(name: str, frame, expectations: list) -> SuiteOutcome:
+    import great_expectations as gx
+
     context = _context()
     source = context.data_sources.add_or_update_pandas(f"{name}_source")
     asset = source.add_dataframe_asset(name=f"{name}_asset")
@@ -91,6 +97,8 @@ def validate_raw_events(events: pl.DataFrame, start: datetime, end: datetime) ->
             ).alias("_in_partition")
         )
     frame = events.select(present)
+    import great_expectations.expectations as gxe
+
     expectations: list = [gxe.ExpectColumnToExist(column=c) for c in REQUIRED_EVENT_COLUMNS]
     expectations += [
         gxe.ExpectColumnValuesToNotBeNull(column="eventId"),
@@ -114,6 +122,8 @@ def validate_event_ips(events: pl.DataFrame, mostly: float) -> SuiteOutcome:
         pl.col("ipAddress"),
         pl.col("ipAddress").replace_strict(valid, default=False, return_dtype=pl.Boolean).alias("_ip_valid"),
     )
+    import great_expectations.expectations as gxe
+
     expectations = [gxe.ExpectColumnValuesToBeInSet(column="_ip_valid", value_set=[True], mostly=mostly)]
     outcome = _validate("raw_event_ips", frame.to_pandas(), expectations)
     if not outcome.success:

@@ -55,6 +55,8 @@ from dsassets.lib.policies.settings import ACTION_TYPES, GovernanceConfig
 
 LEDGER_DIR = "governance"
 LEDGER_FILE = "governance_actions.parquet"
+# Dagster concurrency pool of the ledger's writer (limit 1 in dagster.yaml).
+LEDGER_POOL = "governance_ledger"
 STATUSES = ("planned", "executed", "skipped", "failed")
 
 LEDGER_SCHEMA = pa.schema([

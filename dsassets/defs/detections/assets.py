@@ -16,10 +16,10 @@ import dagster as dg
 from dsassets.defs.resources import LakeResource
 from dsassets.defs.warehouse.models import BY_NAME, MODELS, window_dates
 from dsassets.lib import detections, sql
-from dsassets.lib.config import load_config
+from dsassets.lib.config import ConfigError, load_config
 from dsassets.lib.detections_config import POLICIES
 from dsassets.lib.lake import Lake
-from dsassets.lib.partitions import DAILY
+from dsassets.lib.partitions import BACKFILL_POLICY, DAILY, EVERY_EARLIER_DAY, deps, last_days
 from dsassets.lib.policies.compile import POLICY_ALERTS, policy_alerts_part
 
 GROUP = "detections"
@@ -98,17 +98,29 @@ def materialize_detection(context: dg.AssetExecutionContext, lake: Lake, policy:
         return _result(con, lake, name, start, end, counts, extra)
 
 
+def _lookbacks(policy: str) -> dict[str, dg.PartitionMapping]:
+    """What the policy reads besides its day: ``activities`` over its lookback, and the full
+    history of the rest (learning periods, identity-provider and lifecycle history)."""
+    try:
+        activities = last_days(detections.lookback_days(load_config(), policy))
+    except ConfigError:
+        # The assets fail with the config error when they run; until then assume all history,
+        # which orders a backfill safely whatever the lookback turns out to be.
+        activities = EVERY_EARLIER_DAY
+    others = {name: EVERY_EARLIER_DAY for name in detections.inputs(policy) if name != "activities"}
+    return {"activities": activities, **others}
+
+
 def build_detection_asset(policy: str) -> dg.AssetsDefinition:
-    deps = detections.inputs(policy)
 
     @dg.asset(
         name=detections.asset_name(policy),
         group_name=GROUP,
         kinds={"duckdb", "sql"},
         description=f"{DESCRIPTIONS[policy]} Policy id `{policy}`; one row per alert (incident).",
-        deps=[dg.AssetKey(d) for d in deps],
+        deps=deps(detections.inputs(policy), _lookbacks(policy)),
         partitions_def=DAILY,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=BACKFILL_POLICY,
         metadata={"policy": policy,
                   "sql": dg.MetadataValue.path(str(detections.DETECTIONS_DIR / f"{detections.SQL_FILE[policy]}.sql"))},
     )
@@ -133,7 +145,7 @@ detection_assets = [build_detection_asset(p) for p in POLICIES]
     ),
     deps=[dg.AssetKey(detections.asset_name(p)) for p in POLICIES] + [dg.AssetKey(POLICY_ALERTS)],
     partitions_def=DAILY,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=BACKFILL_POLICY,
 )
 def alerts(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     lake_ = lake.lake

@@ -7,7 +7,7 @@ from datetime import timedelta
 import dagster as dg
 
 from dsassets.defs.resources import DocuSignResource, LakeResource
-from dsassets.lib.partitions import DAILY
+from dsassets.lib.partitions import BACKFILL_POLICY, DAILY
 from dsassets.lib.raw_events import DATASET, refresh_day, write_event_partitions
 
 
@@ -24,7 +24,7 @@ class AuditEventsConfig(dg.Config):
     group_name="raw",
     kinds={"python", "parquet"},
     partitions_def=DAILY,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=BACKFILL_POLICY,
 )
 def raw_docusign_audit_events(
     context: dg.AssetExecutionContext, config: AuditEventsConfig, docusign: DocuSignResource, lake: LakeResource

@@ -13,7 +13,7 @@ from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, 
 from dsassets.lib import schemas
 from dsassets.lib.docusign_client import parse_docusign_timestamp
 from dsassets.lib.graph_client import GraphClient
-from dsassets.lib.partitions import DAILY
+from dsassets.lib.partitions import BACKFILL_POLICY, DAILY
 from dsassets.lib.raw_events import days_in
 from dsassets.lib.settings import ConfigError
 from dsassets.lib.snapshots import snapshot_table
@@ -30,7 +30,7 @@ STATUSES = ("deleted", "disabled")
     group_name="raw",
     kinds={"python", "parquet"},
     partitions_def=DAILY,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=BACKFILL_POLICY,
 )
 def raw_idp_users(
     context: dg.AssetExecutionContext,

@@ -17,7 +17,7 @@ import pyarrow as pa
 from dsassets.defs.resources import DocuSignResource, LakeResource
 from dsassets.lib import schemas
 from dsassets.lib.docusign_client import DocuSignClient, parse_account_settings, parse_password_rules
-from dsassets.lib.partitions import DAILY
+from dsassets.lib.partitions import BACKFILL_POLICY, DAILY
 from dsassets.lib.raw_events import days_in
 from dsassets.lib.snapshots import snapshot_table
 
@@ -92,7 +92,7 @@ def _spec(name: str, description: str) -> dg.AssetSpec:
         ),
     ],
     partitions_def=DAILY,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=BACKFILL_POLICY,
 )
 def raw_docusign_organization(
     context: dg.AssetExecutionContext, docusign: DocuSignResource, lake: LakeResource
@@ -167,7 +167,7 @@ def take_organization_snapshot(client: DocuSignClient, source: str, taken_at: da
         ),
     ],
     partitions_def=DAILY,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=BACKFILL_POLICY,
 )
 def raw_docusign_esignature(
     context: dg.AssetExecutionContext, docusign: DocuSignResource, lake: LakeResource

@@ -16,7 +16,7 @@ from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, 
 from dsassets.defs.warehouse.models import window_dates
 from dsassets.lib import governance, sql
 from dsassets.lib.config import load_config
-from dsassets.lib.partitions import DAILY
+from dsassets.lib.partitions import BACKFILL_POLICY, DAILY
 
 GROUP = "governance"
 ALERT_SOURCES = ("alerts", POLICY_ALERTS)
@@ -69,7 +69,10 @@ def actions_resolver(config):
     ),
     deps=[dg.AssetKey(n) for n in ALERT_SOURCES],
     partitions_def=DAILY,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=BACKFILL_POLICY,
+    # One writer of the ledger at a time across runs: the file lock only guards one machine's
+    # lake, and parallel backfill runs would otherwise queue on it holding their run slot.
+    pool=governance.LEDGER_POOL,
 )
 def governance_actions(
     context: dg.AssetExecutionContext,

@@ -17,7 +17,7 @@ from dsassets.defs.resources import LakeResource
 from dsassets.defs.warehouse.models import BY_NAME, MODELS, window_dates
 from dsassets.lib import detections, sql
 from dsassets.lib.config import ConfigError, config_path, load_config
-from dsassets.lib.partitions import DAILY
+from dsassets.lib.partitions import BACKFILL_POLICY, DAILY, deps, last_days
 from dsassets.lib.policies import compile as policy_sql
 from dsassets.lib.policies.model import LoadError, Loaded, Policy, load_policies
 
@@ -94,9 +94,10 @@ def build_policy_asset(policy: Policy, source: str) -> dg.AssetsDefinition:
         kinds={"duckdb", "sql"},
         description=(f"Activity policy `{policy.id}` ({source}): {policy.title}. Alerts on {match}; "
                      "one row per alert."),
-        deps=[dg.AssetKey(d) for d in INPUTS],
+        # A repeated-activity policy reads its lookback of both marts (bursts across midnight).
+        deps=deps(INPUTS, {name: last_days(policy_sql.lookback_days(policy)) for name in INPUTS}),
         partitions_def=DAILY,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=BACKFILL_POLICY,
         metadata={
             "policy": policy.id,
             "severity": policy.severity,
@@ -126,7 +127,7 @@ policy_assets = [build_policy_asset(p, LOADED.sources.get(p.id, "")) for p in LO
     ),
     deps=[dg.AssetKey(p.asset_name) for p in LOADED.policies],
     partitions_def=DAILY,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=BACKFILL_POLICY,
 )
 def policy_alerts(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     lake_ = lake.lake

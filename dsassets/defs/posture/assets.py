@@ -17,7 +17,7 @@ from dsassets.defs.warehouse.models import BY_NAME, MODELS, window_dates
 from dsassets.lib import posture, sql
 from dsassets.lib.config import load_config
 from dsassets.lib.lake import Lake
-from dsassets.lib.partitions import DAILY
+from dsassets.lib.partitions import BACKFILL_POLICY, DAILY, EVERY_EARLIER_DAY, deps
 from dsassets.lib.sql import Model
 
 GROUP = "posture"
@@ -203,15 +203,20 @@ def _materialize(context: dg.AssetExecutionContext, lake_resource: LakeResource,
     )
 
 
+# posture_changes pairs each finding with the previous one, however old, and links the activities
+# since then; posture_findings reads only its own day.
+LOOKBACKS = {"posture_changes": {"posture_findings": EVERY_EARLIER_DAY, "activities": EVERY_EARLIER_DAY}}
+
+
 def build_posture_asset(model: Model) -> dg.AssetsDefinition:
     @dg.asset(
         name=model.name,
         group_name=GROUP,
         kinds={"duckdb", "sql"},
         description=model.description,
-        deps=[dg.AssetKey(d) for d in model.deps],
+        deps=deps(model.deps, LOOKBACKS.get(model.name)),
         partitions_def=DAILY,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=BACKFILL_POLICY,
         metadata={"layer": "posture", "sql": dg.MetadataValue.path(str(model.path))},
     )
     def _asset(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:

@@ -17,7 +17,7 @@ from dsassets.defs.resources import LakeResource
 from dsassets.lib import sql
 from dsassets.lib.config import load_config
 from dsassets.lib.geo import IpLocator, enrich_ips
-from dsassets.lib.partitions import DAILY
+from dsassets.lib.partitions import BACKFILL_POLICY, DAILY, EVERY_DAY, EVERY_EARLIER_DAY, deps
 from dsassets.lib.sql import Model
 
 M = Model
@@ -73,6 +73,26 @@ MODELS: tuple[Model, ...] = (
       "Daily activity summary per organization, account and organization scope together."),
 )
 BY_NAME = {m.name: m for m in MODELS}
+# Inputs a model reads on other days than its own (the "lookbacks" in each SQL file's header);
+# every other input is the same day. Dagster orders parallel backfills by these.
+LOOKBACKS: dict[str, dict[str, dg.PartitionMapping]] = {
+    "activities": {
+        "stg_docusign__organization_users": EVERY_DAY,
+        "stg_docusign__memberships": EVERY_DAY,
+        "stg_docusign__account_users": EVERY_DAY,
+    },
+    "user_accounts": {
+        "stg_docusign__memberships": EVERY_EARLIER_DAY,
+        "stg_docusign__account_users": EVERY_EARLIER_DAY,
+        "int_user_lifecycle_events": EVERY_EARLIER_DAY,
+    },
+    "users": {
+        "stg_docusign__organization_users": EVERY_EARLIER_DAY,
+        "int_user_lifecycle_events": EVERY_EARLIER_DAY,
+        "int_user_activity_daily": EVERY_EARLIER_DAY,
+        "stg_idp__users": EVERY_EARLIER_DAY,
+    },
+}
 GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts"}
 
 
@@ -172,9 +192,9 @@ def build_model_asset(model: Model) -> dg.AssetsDefinition:
         group_name=GROUPS[model.layer],
         kinds={"duckdb", "sql"},
         description=model.description,
-        deps=[dg.AssetKey(d) for d in model.deps],
+        deps=deps(model.deps, LOOKBACKS.get(model.name)),
         partitions_def=DAILY if model.partitioned else None,
-        backfill_policy=dg.BackfillPolicy.single_run() if model.partitioned else None,
+        backfill_policy=BACKFILL_POLICY if model.partitioned else None,
         metadata={"layer": model.layer, "sql": dg.MetadataValue.path(str(model.path))},
     )
     def _asset(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:

@@ -22,6 +22,8 @@ from dsassets.lib.lake import Lake
 from dsassets.lib.schemas import RAW_SCHEMAS
 
 FORENSICS_DIR = sql.SQL_DIR / "forensics"
+# Dagster concurrency pool of the one asset that writes warehouse.duckdb (limit 1 in dagster.yaml).
+WAREHOUSE_POOL = "warehouse_file"
 
 
 def warehouse_path(lake: Lake) -> Path:
@@ -98,6 +100,9 @@ def refresh_warehouse(lake: Lake, *, attempts: int = 6, wait_seconds: float = 5.
     group_name="warehouse",
     kinds={"duckdb"},
     deps=[dg.AssetKey(m.name) for m in (*MODELS, *posture.POSTURE_MODELS)] + [dg.AssetKey("alerts"), dg.AssetKey("governance_actions")],
+    # DuckDB lets one process write the file: runs that refresh it wait for the pool's one slot
+    # instead of failing on the file lock.
+    pool=WAREHOUSE_POOL,
     description=(
         "warehouse.duckdb under the data directory: views over every raw, staging, intermediate "
         "and mart dataset, plus the forensic table macros. Holds no data of its own."

@@ -1,0 +1,122 @@
+"""``dsassets backfill A B --parallel N``: a Dagster asset backfill, run by Dagster's own daemons.
+
+The backfill is the kind the UI launches ("materialize selected partitions"): the daily assets
+for the range, split into runs of ``--days-per-run`` days (``DSASSETS_BACKFILL_DAYS_PER_RUN``).
+Dagster's backfill daemon launches a run once the lookback partitions it reads are materialized
+(the partition mappings in ``dsassets.lib.partitions``), its run queue keeps at most N runs
+going, each run executes its steps with the multiprocess executor, and the concurrency pools
+keep one writer on the governance ledger. This process hosts those daemons (and the code
+server they start) only until the backfill ends; on Kubernetes the deployment's daemon does.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Mapping
+
+# Daemons the backfill needs: the backfill daemon submits runs, the queue launches them within
+# the limit, monitoring frees pool slots of runs that die. Schedules and sensors stay off here:
+# a backfill command must not start the nightly jobs of whoever turned them on in the UI.
+DAEMONS = ("BACKFILL", "QUEUED_RUN_COORDINATOR", "MONITORING")
+POLL_SECONDS = 2.0
+
+
+def instance_overrides(config: Mapping[str, Any], workers: int) -> dict[str, Any]:
+    """What this command changes in the instance's ``dagster.yaml`` (``config``) for its daemons.
+
+    At most ``workers`` runs at once, unless the file fixes the limit in its run coordinator
+    (then the file wins). Pools without a configured limit get 1: an unlimited pool would let two
+    runs write the ledger at the same time.
+    """
+    concurrency = {key: value for key, value in (config.get("concurrency") or {}).items()}
+    pools = dict(concurrency.get("pools") or {})
+    has_pool_limit = pools.get("default_limit") is not None or "default_op_concurrency_limit" in concurrency
+    coordinator = (config.get("run_coordinator") or {}).get("config") or {}
+    if "max_concurrent_runs" in coordinator or "max_concurrent_runs" in (config.get("run_queue") or {}):
+        # Dagster refuses `concurrency: runs/pools` beside a run coordinator's own limit; the
+        # older key for the pools' default is allowed there.
+        if not has_pool_limit:
+            concurrency["default_op_concurrency_limit"] = 1
+        return {"concurrency": concurrency}
+    concurrency["runs"] = {**(concurrency.get("runs") or {}), "max_concurrent_runs": workers}
+    if not has_pool_limit:
+        pools["default_limit"] = 1
+    concurrency["pools"] = pools
+    return {"concurrency": concurrency}
+
+
+def days_per_run(start: date, end: date, workers: int) -> int:
+    """Runs of this many days give each of the ``workers`` slots one run per wave of the backfill."""
+    return max(1, math.ceil(((end - start).days + 1) / workers))
+
+
+def run(start: date, end: date, workers: int, home: Path) -> bool:
+    """Backfill the daily assets for ``start..end`` (inclusive); True when every run succeeded."""
+    import dagster as dg
+    from dagster._core.definitions.selector import (
+        PartitionRangeSelector,
+        PartitionsByAssetSelector,
+        PartitionsSelector,
+    )
+    from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
+    from dagster._core.instance.config import dagster_instance_config
+    from dagster._core.instance.ref import InstanceRef
+    from dagster._core.workspace.load_target import ModuleTarget
+    from dagster._daemon.controller import create_daemon_of_type, daemon_controller_from_instance
+
+    from dsassets.defs.jobs import DAILY_GROUPS
+    from dsassets.definitions import defs
+
+    config, _ = dagster_instance_config(str(home))
+    ref = InstanceRef.from_dir(str(home), overrides=instance_overrides(config, workers))
+    graph = defs().resolve_asset_graph()
+    keys = sorted(dg.AssetSelection.groups(*DAILY_GROUPS).resolve(graph))
+    with dg.DagsterInstance.from_ref(ref) as instance:
+        # Exactly these days of every asset. Selecting partition names instead would also target
+        # every later day whose lookback reaches into the range (Dagster follows the mappings
+        # downstream): right after changing old data, far too much for a backfill.
+        days = PartitionsSelector(ranges=[PartitionRangeSelector(start=start.isoformat(), end=end.isoformat())])
+        backfill = PartitionBackfill.from_partitions_by_assets(
+            backfill_id=uuid.uuid4().hex[:8],
+            asset_graph=graph,
+            partitions_by_assets=[PartitionsByAssetSelector(asset_key=key, partitions=days) for key in keys],
+            backfill_timestamp=time.time(),
+            tags={},
+            dynamic_partitions_store=instance,
+            title=f"dsassets backfill {start}..{end} --parallel {workers}",
+            description=None,
+            run_config=None,
+        )
+        instance.add_backfill(backfill)
+        print(f"Backfill {backfill.backfill_id}: {len(keys)} assets x {(end - start).days + 1} days, "
+              f"at most {instance.get_concurrency_config().run_queue_config.max_concurrent_runs} runs at once")
+        target = ModuleTarget(module_name="dsassets.definitions", attribute=None,
+                              working_directory=str(Path.cwd()), location_name="dsassets")
+        with daemon_controller_from_instance(
+            instance,
+            workspace_load_target=target,
+            gen_daemons=lambda inst: [create_daemon_of_type(t, inst) for t in DAEMONS],
+            log_level="warning",
+        ):
+            status = _wait(instance, backfill.backfill_id)
+        runs = instance.get_runs(filters=dg.RunsFilter.for_backfill(backfill.backfill_id))
+        failed = [r.run_id for r in runs if not r.is_success]
+        print(f"Backfill {backfill.backfill_id}: {status.value}, {len(runs)} runs, {len(failed)} failed")
+        for run_id in failed:
+            print(f"  failed run {run_id}: see it in the UI", file=sys.stderr)
+        return status == BulkActionStatus.COMPLETED_SUCCESS and not failed
+
+
+def _wait(instance, backfill_id: str):
+    from dagster._core.execution.backfill import BULK_ACTION_TERMINAL_STATUSES
+
+    while True:
+        backfill = instance.get_backfill(backfill_id)
+        if backfill.status in BULK_ACTION_TERMINAL_STATUSES:
+            return backfill.status
+        time.sleep(POLL_SECONDS)
