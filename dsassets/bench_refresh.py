@@ -40,8 +40,8 @@ def run_tick(at: datetime) -> None:
     repo = definitions.get_repository_def()
     schedule = repo.get_schedule_def("intraday_refresh_schedule")
     with dg.DagsterInstance.get() as instance:
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at, repository_def=repo)
-        request = schedule.evaluate_tick(context).run_requests[0]
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=at, repository_def=repo) as context:
+            request = schedule.evaluate_tick(context).run_requests[0]
         result = definitions.resolve_job_def(schedule.job_name).execute_in_process(
             instance=instance, partition_key=request.partition_key, run_config=request.run_config,
             asset_selection=request.asset_selection, tags=request.tags, raise_on_error=True,

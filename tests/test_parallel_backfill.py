@@ -1,14 +1,16 @@
-"""A parallel backfill on a PostgreSQL-backed Dagster instance gives the serial run's results.
+"""A parallel backfill on a PostgreSQL-backed instance with its lake in S3 gives the serial run's results.
 
-The serial backfill is the documented one (one in-process run, SQLite instance under the data
-dir). The parallel one is ``dsassets backfill --parallel 2``: a Dagster asset backfill in runs of
-two days, launched by Dagster's daemons at most two at a time, against a real PostgreSQL server
-(the ``pgserver`` wheel) in a temporary directory. Detections read a 30-day lookback and users
+The serial backfill is the documented one (one in-process run, SQLite instance, local lake).
+The parallel one is the production shape: ``dsassets backfill --parallel 2``, a Dagster asset
+backfill in runs of two days, launched by Dagster's daemons at most two at a time, against a
+real PostgreSQL server (the ``pgserver`` wheel), with ``DSASSETS_DATA_DIR`` an ``s3://`` prefix
+on a real S3-compatible server (moto on loopback). Detections read a 30-day lookback and users
 read every earlier snapshot, so results only match if Dagster ran the days in lookback order.
 """
 
 from datetime import date
 
+import boto3
 import dagster as dg
 import duckdb
 import pgserver  # the dev extra's PostgreSQL binaries: a missing install fails here, never skips
@@ -16,6 +18,9 @@ import pytest
 
 from dsassets import cli
 from dsassets.lib.detections_config import POLICIES
+from dsassets.lib.lake import Lake
+
+from s3_server import MotoServer
 
 pytestmark = pytest.mark.slow
 
@@ -23,14 +28,18 @@ START, END = date(2026, 11, 6), date(2026, 11, 9)
 SEED, EVENTS_PER_DAY = 5, 300
 SECRET_ENV = ("DOCUSIGN_INTEGRATION_KEY", "DOCUSIGN_USER_ID", "DOCUSIGN_PRIVATE_KEY_FILE",
               "DOCUSIGN_ORGANIZATION_ID", "ENTRA_TENANT_ID", "ENTRA_CLIENT_ID", "ENTRA_CLIENT_SECRET",
-              "DSASSETS_CONFIG", "DSASSETS_IDP_EXPORT_FILE", "DSASSETS_BACKFILL_DAYS_PER_RUN")
+              "DSASSETS_CONFIG", "DSASSETS_IDP_EXPORT_FILE", "DSASSETS_BACKFILL_DAYS_PER_RUN",
+              "DSASSETS_LOCAL_DIR")
+LAKE = "s3://dsassets-parallel/lake"
 
 
-def _backfill(data, home, *extra: str) -> None:
+def _backfill(data, home, *extra: str, lake: str | None = None) -> None:
     patch = pytest.MonkeyPatch()
     for name in SECRET_ENV:
         patch.delenv(name, raising=False)
-    patch.setenv("DSASSETS_DATA_DIR", str(data))
+    patch.setenv("DSASSETS_DATA_DIR", lake or str(data))
+    if lake:
+        patch.setenv("DSASSETS_LOCAL_DIR", str(data))
     patch.setenv("DAGSTER_HOME", str(home))
     patch.setenv("DSASSETS_SIMULATOR_SEED", str(SEED))
     patch.setenv("DSASSETS_SIMULATOR_EVENTS_PER_DAY", str(EVENTS_PER_DAY))
@@ -51,19 +60,38 @@ def postgres(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, postgres):
+def s3():
+    with MotoServer() as server:
+        patch = pytest.MonkeyPatch()
+        for name in ("AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+            patch.delenv(name, raising=False)
+        patch.setenv("AWS_ENDPOINT_URL", server.endpoint)
+        patch.setenv("AWS_ACCESS_KEY_ID", "AKIAPARALLELTEST0001")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "parallel-test-secret")
+        patch.setenv("AWS_REGION", "us-east-1")
+        try:
+            boto3.client("s3").create_bucket(Bucket="dsassets-parallel")
+            yield server
+        finally:
+            patch.undo()
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, postgres, s3):
     serial = tmp_path_factory.mktemp("serial")
     _backfill(serial, serial / "dagster")
     parallel = tmp_path_factory.mktemp("parallel")
     home = parallel / "dagster"
     home.mkdir()
     (home / "dagster.yaml").write_text(f"storage:\n  postgres:\n    postgres_url: {postgres!r}\n")
-    _backfill(parallel, home, "--parallel", "2")
+    _backfill(parallel, home, "--parallel", "2", lake=LAKE)
     return serial, parallel, home
 
 
 def _rows(data, relation: str, order: str) -> list[tuple]:
+    """From the warehouse file in ``data``: the serial run's views name local files, the parallel one's S3."""
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        Lake.at(LAKE, data).register(con)
         return con.execute(f"select * from {relation} order by {order}").fetchall()
 
 
@@ -74,6 +102,10 @@ def test_parallel_alerts_equal_the_serial_runs_row_for_row(runs):
     # over the lookback).
     assert {"anonymous_ip", "suspicious_ip"} <= {row[1] for row in alerts}
     assert _rows(parallel, "alerts", "alert_id") == alerts
+    # The parallel run's lake really is the bucket: nothing of it on local disk.
+    days = [date.fromordinal(d) for d in range(START.toordinal(), END.toordinal() + 1)]
+    assert Lake.at(LAKE, parallel).partitions("raw_docusign_audit_events") == days
+    assert not (parallel / "raw").exists() and not (parallel / "warehouse").exists()
 
 
 def test_parallel_marts_with_lookbacks_equal_the_serial_runs(runs):

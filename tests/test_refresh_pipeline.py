@@ -38,9 +38,11 @@ def tick(env, schedule: str, at: datetime) -> dg.RunRequest:
     """Evaluate a schedule at ``at`` and run what it asks for, with the simulator's clock at ``at``."""
     data, definitions, instance, patch = env
     patch.setenv("DSASSETS_SIMULATOR_NOW", at.isoformat())
-    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at,
-                                        repository_def=definitions.get_repository_def())
-    request = definitions.get_repository_def().get_schedule_def(schedule).evaluate_tick(context).run_requests[0]
+    # Entered, as the daemon does: the context opens an instance of its own and must close it,
+    # or Dagster's current definitions-state storage is left pointing at a collected instance.
+    with dg.build_schedule_context(instance=instance, scheduled_execution_time=at,
+                                   repository_def=definitions.get_repository_def()) as context:
+        request = definitions.get_repository_def().get_schedule_def(schedule).evaluate_tick(context).run_requests[0]
     job = definitions.resolve_job_def(definitions.get_repository_def().get_schedule_def(schedule).job_name)
     result = job.execute_in_process(
         instance=instance, partition_key=request.partition_key, run_config=request.run_config,
@@ -97,3 +99,23 @@ def test_the_refresh_interval_is_a_setting_and_a_bad_one_is_named(monkeypatch):
     monkeypatch.setenv("DSASSETS_REFRESH_MINUTES", "7")
     with pytest.raises(ConfigError, match="DSASSETS_REFRESH_MINUTES=7: must divide the hour"):
         refresh_minutes()
+
+
+def test_a_tick_is_skipped_while_the_previous_refresh_still_runs():
+    definitions = defs()
+    repo = definitions.get_repository_def()
+    schedule = repo.get_schedule_def("intraday_refresh_schedule")
+    at = datetime(2026, 10, 20, 10, 15, tzinfo=UTC)
+    with dg.instance_for_test() as instance:
+        def evaluate():
+            with dg.build_schedule_context(instance=instance, scheduled_execution_time=at,
+                                           repository_def=repo) as context:
+                return schedule.evaluate_tick(context)
+
+        assert evaluate().run_requests[0].partition_key == "2026-10-20"
+        running = instance.add_run(dg.DagsterRun(job_name="intraday_refresh", run_id="a" * 32,
+                                                 status=dg.DagsterRunStatus.STARTED))
+        tick = evaluate()
+        assert not tick.run_requests and "still in progress" in tick.skip_message
+        instance.report_run_failed(running)  # finished, even badly: the next tick resumes from its cursor
+        assert evaluate().run_requests
