@@ -119,3 +119,9 @@ def test_a_tick_is_skipped_while_the_previous_refresh_still_runs():
         assert not tick.run_requests and "still in progress" in tick.skip_message
         instance.report_run_failed(running)  # finished, even badly: the next tick resumes from its cursor
         assert evaluate().run_requests
+
+
+def test_the_refresh_runs_in_process_and_the_daily_runs_fan_out():
+    definitions = defs()
+    assert definitions.resolve_job_def("intraday_refresh").executor_def.name == "in_process"
+    assert definitions.resolve_job_def("daily_pipeline").executor_def.name == "dsassets_multiprocess"

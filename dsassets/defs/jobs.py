@@ -46,6 +46,9 @@ refresh_job = dg.define_asset_job(
     "intraday_refresh",
     selection=DAILY,
     config=INCREMENTAL,
+    # One day's small steps: a process per step would cost more than the steps themselves, and a
+    # refresh is about latency (the daily and backfill runs keep the multiprocess executor).
+    executor_def=dg.in_process_executor,
     description="Today so far: append the audit events since the last refresh, then recompute today's "
     "models, detections, policies and governance.",
 )
