@@ -106,13 +106,32 @@ def _count_rows(data_dir: str, sub: str) -> int:
         return con.sql(f"select count(*) from read_parquet('{data_dir}/{sub}/*/*.parquet')").fetchall()[0][0]
 
 
-def _count_events(data_dir: str) -> int:
+def count_events(data_dir: str, day: date | None = None) -> int:
+    """Audit events in the lake, or in one day of it."""
     import duckdb
 
+    partition = f"dt={day.isoformat()}" if day else "*"
     with duckdb.connect() as con:
         return con.sql(
-            f"select count(*) from read_parquet('{data_dir}/raw/docusign/audit_events/*/*.parquet')"
+            f"select count(*) from read_parquet('{data_dir}/raw/docusign/audit_events/{partition}/*.parquet')"
         ).fetchall()[0][0]
+
+
+def run_child(args: list[str], env: dict, module: str = "dsassets.bench") -> tuple[float, float] | None:
+    """Run ``python -m module args`` in a child process: (wall seconds, its own peak RSS in MiB).
+
+    None when it failed, after printing the end of its stderr.
+    """
+    began = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", module, *args], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = child.stderr.read() if child.stderr else b""
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - began
+    if os.waitstatus_to_exitcode(status) != 0:
+        print(stderr.decode(errors="replace")[-4000:], file=sys.stderr)
+        return None
+    return wall, usage.ru_maxrss / 1024
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
 
         from dsassets import bench_backfill
 
-        return bench_backfill.compare(start, args.end, Path(data_dir), env, args.parallel, _count_events)
+        return bench_backfill.compare(start, args.end, Path(data_dir), env, args.parallel, count_events)
     print(f"{'stage':<20}{'wall s':>10}{'peak RSS MiB':>15}{'events/s':>12}")
     events = extracted = None
     for stage in STAGES:
@@ -178,23 +197,17 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{'(replicated ' + str(days) + ' days)':<20}{time.perf_counter() - began:>10.1f}"
                       f"{'':>15}{'':>12}  {rows:,} activities")
                 events = rows
-        began = time.perf_counter()
-        child = subprocess.Popen(
-            [sys.executable, "-m", "dsassets.bench", "--stage", stage, "--days", str(days),
-             "--end", args.end.isoformat(), "--events-per-day", str(args.events_per_day)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
-        stderr = child.stderr.read() if child.stderr else b""
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - began
-        if os.waitstatus_to_exitcode(status) != 0:
-            print(stderr.decode(errors="replace")[-4000:], file=sys.stderr)
+        measured = run_child(
+            ["--stage", stage, "--days", str(days), "--end", args.end.isoformat(),
+             "--events-per-day", str(args.events_per_day)], env)
+        if measured is None:
             print(f"stage {stage} failed", file=sys.stderr)
             return 1
+        wall, peak_mib = measured
         if events is None:
-            events = extracted = _count_events(data_dir)
+            events = extracted = count_events(data_dir)
         rate = f"{events / wall:,.0f}" if stage != "extract_snapshots" else "-"
-        print(f"{stage:<20}{wall:>10.1f}{usage.ru_maxrss / 1024:>15.0f}{rate:>12}")
+        print(f"{stage:<20}{wall:>10.1f}{peak_mib:>15.0f}{rate:>12}")
     print(f"events extracted: {extracted:,}")
     return 0
 

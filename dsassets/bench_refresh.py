@@ -19,9 +19,7 @@ simulated clock plus the refresh's real wall time.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 from datetime import UTC, date, datetime, timedelta
 
 FAST_POLICIES = {"anonymous_ip": "alerts", "suspicious_ip": "alerts", "terminated_user_activity": "alerts",
@@ -104,29 +102,17 @@ def main(data_dir: str, env: dict, day: date, events_per_day: int, interval: int
 
 def _tick(data_dir: str, env: dict, day: date, truth: dict, at: datetime, counted: int, label: str):
     """One refresh in a child process; prints its line and returns (wall, events so far, alert found)."""
-    began = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "dsassets.bench_refresh", at.isoformat()],
-                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    stderr = child.stderr.read() if child.stderr else b""
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - began
-    if os.waitstatus_to_exitcode(status) != 0:
-        print(stderr.decode(errors="replace")[-4000:], file=sys.stderr)
+    from dsassets.bench import count_events, run_child
+
+    measured = run_child([at.isoformat()], env, module="dsassets.bench_refresh")
+    if measured is None:
         return None, counted, False
-    total = _events(data_dir, day)
+    wall, peak_mib = measured
+    total = count_events(data_dir, day)
     hit = found(data_dir, day, truth)
-    print(f"{at:%H:%M} {label:<16}{wall:>10.1f}{usage.ru_maxrss / 1024:>15.0f}{total - counted:>15,}  "
+    print(f"{at:%H:%M} {label:<16}{wall:>10.1f}{peak_mib:>15.0f}{total - counted:>15,}  "
           f"{'found' if hit else '-'}")
     return wall, total, hit
-
-
-def _events(data_dir: str, day: date) -> int:
-    import duckdb
-
-    with duckdb.connect() as con:
-        return con.sql(
-            f"select count(*) from read_parquet('{data_dir}/raw/docusign/audit_events/dt={day}/*.parquet')"
-        ).fetchall()[0][0]
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from datetime import date
 
 import numpy as np
 
+from dsassets.lib.detections_config import POLICIES as DETECTIONS
 from dsassets.simulator import geography as geo
 from dsassets.simulator import vocabulary as voc
 from dsassets.simulator.activity import active_members
@@ -57,14 +58,8 @@ from dsassets.simulator.world import (
     World,
 )
 
-POLICIES = (
-    "anonymous_ip",
-    "infrequent_country",
-    "suspicious_ip",
-    "impossible_travel",
-    "terminated_user_activity",
-    "multiple_failed_logins",
-)
+# The six built-in detections, in their declared order: a policy's index sets its weekday.
+POLICIES = DETECTIONS
 # Incidents for the example activity policies (policies/examples.yaml), scheduled like the six
 # above with indices following them, so every 7-day window holds each one too.
 ACTIVITY_POLICIES = ("mass_envelope_deletion", "mass_download", "admin_added")
