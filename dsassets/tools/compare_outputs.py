@@ -21,15 +21,15 @@ from pathlib import Path
 import duckdb
 
 # Wall-clock columns: when this run read or wrote the row, not what the row says.
-VOLATILE_COLUMNS = frozenset({"_extracted_at", "extracted_at", "recorded_at", "_page_cursor"})
+VOLATILE_COLUMNS = frozenset({"_extracted_at", "extracted_at", "recorded_at", "run_id", "_page_cursor"})
 
 
 def _fingerprint(con: duckdb.DuckDBPyConnection, source: str) -> dict:
     columns = [
-        name for name, *_ in con.sql(f"describe select * from {source}").fetchall() if name not in VOLATILE_COLUMNS
+        name for name, *_ in con.execute(f"describe select * from {source}").fetchall() if name not in VOLATILE_COLUMNS
     ]
     select = ", ".join(f'"{name}"' for name in columns)
-    rows, digest = con.sql(
+    rows, digest = con.execute(
         # hash() of a row struct is order-independent when summed and still counts duplicates.
         f"select count(*), coalesce(sum(hash(struct_pack({select}))::hugeint), 0)::varchar from {source}"
     ).fetchone()
