@@ -1,7 +1,7 @@
 """Fingerprint what the pipeline wrote, to prove a refactoring changed nothing.
 
 ``python -m dsassets.tools.compare_outputs snapshot DATA_DIR OUT.json`` records, for every
-modelled table under ``DATA_DIR/warehouse/`` and the governance ledger, its row count and an
+raw dataset and modelled table under ``DATA_DIR`` and the governance ledger, its row count and an
 order-independent hash of its rows; ``... compare BEFORE.json AFTER.json`` prints every table
 whose rows differ and exits 1 if any do. Run the same backfill (same dates, same simulator
 settings) before and after a change, snapshot both lakes, compare.
@@ -40,12 +40,12 @@ def snapshot(data_dir: Path) -> dict[str, dict]:
     """``{table: {rows, hash, columns}}`` for every table directory the pipeline wrote."""
     con = duckdb.connect()
     tables: dict[str, dict] = {}
-    warehouse = data_dir / "warehouse"
-    for table in sorted(p for p in warehouse.iterdir() if p.is_dir()) if warehouse.is_dir() else []:
+    # warehouse/<model>/ and raw/<system>/<dataset>/: a table is a folder of dt=... partitions.
+    for table in sorted({p.parent.parent for p in data_dir.glob("*/**/dt=*/*.parquet")}):
         files = sorted(table.rglob("*.parquet"))
-        if files:
-            paths = ", ".join(f"'{f}'" for f in files)
-            tables[table.name] = _fingerprint(con, f"read_parquet([{paths}], hive_partitioning = true, union_by_name = true)")
+        paths = ", ".join(f"'{f}'" for f in files)
+        name = table.relative_to(data_dir).as_posix()
+        tables[name] = _fingerprint(con, f"read_parquet([{paths}], hive_partitioning = true, union_by_name = true)")
     for ledger in sorted((data_dir / "governance").glob("*.parquet")):
         tables[f"governance/{ledger.stem}"] = _fingerprint(con, f"read_parquet('{ledger}')")
     return tables
