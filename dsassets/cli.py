@@ -15,7 +15,7 @@ from pathlib import Path
 
 def _lake():
     """The lake the Dagster definitions will use (raises ConfigError naming a bad setting)."""
-    from dsassets.lib.lake import Lake
+    from dsassets.lib.lake.lake import Lake
 
     return Lake.at(os.environ.get("DSASSETS_DATA_DIR", "data"), os.environ.get("DSASSETS_LOCAL_DIR") or None)
 
@@ -30,12 +30,12 @@ def backfill(start: date, end: date, parallel: int = 0, days_per_run: int | None
     """Materialize every daily asset for ``start..end`` (inclusive), then the warehouse.
 
     Serial (``parallel`` 0): one in-process run over the range. Parallel: a Dagster asset
-    backfill of at most ``parallel`` concurrent runs of ``days_per_run`` days (see dsassets.parallel).
+    backfill of at most ``parallel`` concurrent runs of ``days_per_run`` days (see dsassets.tools.parallel_backfill).
     """
     home = _use_instance_home()
     if parallel:
-        from dsassets import parallel as parallel_backfill
-        from dsassets.lib.partitions import DAYS_PER_RUN_ENV
+        from dsassets.tools import parallel_backfill
+        from dsassets.lib.lake.partitions import DAYS_PER_RUN_ENV
 
         # Read by the code server the daemons start, which builds the assets' backfill policy.
         days = days_per_run or parallel_backfill.days_per_run(start, end, parallel)
@@ -143,11 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
     if argv[:1] == ["bench"]:
-        from dsassets import bench
+        from dsassets.tools import bench
 
         return bench.main(argv[1:])
     args = parser.parse_args(argv)
-    from dsassets.lib.settings import ConfigError
+    from dsassets.lib.config.settings import ConfigError
 
     try:
         _lake()  # a bad DSASSETS_DATA_DIR / AWS_ENDPOINT_URL is one line naming it, not a traceback
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "query":
         return _query(args.sql)
     if args.command == "quality":
-        from dsassets.lib.detections_quality import quality_command
+        from dsassets.tools.quality import quality_command
 
         return quality_command(args, _lake(), backfill)
     if args.command == "demo":

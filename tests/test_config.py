@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from dsassets.lib.config import (
+from dsassets.lib.config.project import (
     DEFAULT_CONFIG_PATH,
     ConfigError,
     ProjectConfig,
@@ -21,7 +21,7 @@ def test_shipped_file_states_the_code_defaults():
 
 def test_missing_default_file_means_defaults(monkeypatch, tmp_path):
     monkeypatch.delenv("DSASSETS_CONFIG", raising=False)
-    monkeypatch.setattr("dsassets.lib.config.DEFAULT_CONFIG_PATH", tmp_path / "absent.yaml")
+    monkeypatch.setattr("dsassets.lib.config.project.DEFAULT_CONFIG_PATH", tmp_path / "absent.yaml")
     assert load_config() == ProjectConfig()
 
 

@@ -12,9 +12,9 @@ from datetime import date, datetime, timezone
 
 import pyarrow.parquet as pq
 
-from dsassets.lib.lake import Lake
-from dsassets.lib.docusign_client import MonitorPage
-from dsassets.lib.raw_events import DATASET, write_event_partitions
+from dsassets.lib.lake.lake import Lake
+from dsassets.lib.clients.docusign import MonitorPage
+from dsassets.lib.lake.raw_events import DATASET, write_event_partitions
 
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)
 END = datetime(2026, 3, 2, tzinfo=timezone.utc)
@@ -24,9 +24,9 @@ WRITER = textwrap.dedent(
     import sys, time
     from datetime import datetime, timezone
     from pathlib import Path
-    from dsassets.lib.lake import Lake
-    from dsassets.lib.docusign_client import MonitorPage
-    from dsassets.lib.raw_events import write_event_partitions
+    from dsassets.lib.lake.lake import Lake
+    from dsassets.lib.clients.docusign import MonitorPage
+    from dsassets.lib.lake.raw_events import write_event_partitions
 
     root, ready = Path(sys.argv[1]), Path(sys.argv[2])
 

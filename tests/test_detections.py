@@ -13,10 +13,10 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from dsassets.lib import detections
-from dsassets.lib.config import ProjectConfig, parse_config
-from dsassets.lib.detections_config import POLICIES
-from dsassets.lib.ip_intel import address_hex
+from dsassets.lib.detections import engine as detections
+from dsassets.lib.config.project import ProjectConfig, parse_config
+from dsassets.lib.detections.config import POLICIES
+from dsassets.lib.intel.ip_intel import address_hex
 
 # ---------- hand-built activity: tiny in-memory relations shaped like the marts
 

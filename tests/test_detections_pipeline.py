@@ -18,9 +18,9 @@ from simulated_env import use_simulator
 from dsassets.defs import resources
 from dsassets.defs.detections.assets import ALERTS
 from dsassets.definitions import defs
-from dsassets.lib.detections_config import POLICIES
-from dsassets.lib.detections_quality import evaluate, format_report, perfect, read_alerts
-from dsassets.lib.lake import Lake
+from dsassets.lib.detections.config import POLICIES
+from dsassets.tools.quality import evaluate, format_report, perfect, read_alerts
+from dsassets.lib.lake.lake import Lake
 from dsassets.simulator import DocuSignSimulator, SimulatorConfig
 from dsassets.simulator.incidents import ACTIVITY_POLICIES
 

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from dsassets.lib.docusign_client import (
+from dsassets.lib.clients.docusign import (
     ConsentRequiredError,
     DocuSignClient,
     DocuSignDataError,
@@ -25,8 +25,8 @@ from dsassets.lib.docusign_client import (
     parse_docusign_timestamp,
     parse_password_rules,
 )
-from dsassets.lib.http import ApiError
-from dsassets.lib.settings import ConfigError, DocuSignSettings
+from dsassets.lib.clients.http import ApiError
+from dsassets.lib.config.settings import ConfigError, DocuSignSettings
 
 ORG = "00000000-0000-0000-0000-0000000000f1"
 ACCOUNT = "00000000-0000-0000-0000-0000000000a1"

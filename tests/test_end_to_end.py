@@ -9,8 +9,8 @@ import pytest
 from simulated_env import use_simulator
 
 from dsassets import cli
-from dsassets.lib.lake import Lake
-from dsassets.lib.schemas import RAW_SCHEMAS
+from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.schemas import RAW_SCHEMAS
 from dsassets.simulator import DocuSignSimulator, SimulatorConfig
 
 START, END = date(2026, 11, 8), date(2026, 11, 10)

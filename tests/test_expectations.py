@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import polars as pl
 
-from dsassets.lib.expectations import REQUIRED_EVENT_COLUMNS, validate_event_ips, validate_raw_events
+from dsassets.lib.lake.expectations import REQUIRED_EVENT_COLUMNS, validate_event_ips, validate_raw_events
 
 UTC = timezone.utc
 START, END = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC)

@@ -14,9 +14,9 @@ from dsassets.defs.extract.checks import raw_audit_event_ips_parse, raw_audit_ev
 from dsassets.defs.extract.identity import raw_idp_users
 from dsassets.defs.extract.snapshots import raw_docusign_esignature, raw_docusign_organization
 from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource, _simulator
-from dsassets.lib.docusign_client import DocuSignClient
-from dsassets.lib.lake import Lake
-from dsassets.lib.schemas import RAW_SCHEMAS
+from dsassets.lib.clients.docusign import DocuSignClient
+from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.schemas import RAW_SCHEMAS
 
 DAY = "2026-11-10"
 RAW_ASSETS = [raw_docusign_audit_events, raw_docusign_organization, raw_docusign_esignature, raw_idp_users]

@@ -3,9 +3,9 @@
 import duckdb
 import pytest
 
-from dsassets.lib import sql
-from dsassets.lib.config import ProjectConfig
-from dsassets.lib.geo import IpLocator, country_rows, normalize_country, parse_ip
+from dsassets.lib.transform import sql
+from dsassets.lib.config.project import ProjectConfig
+from dsassets.lib.intel.geo import IpLocator, country_rows, normalize_country, parse_ip
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@ from datetime import date, datetime, timedelta, timezone
 import pyarrow.parquet as pq
 import pytest
 
-from dsassets.lib import governance
-from dsassets.lib.graph_client import GraphClient
-from dsassets.lib.lake import Lake
+from dsassets.lib.governance import actions as governance
+from dsassets.lib.clients.graph import GraphClient
+from dsassets.lib.lake.lake import Lake
 from dsassets.lib.policies.settings import GovernanceConfig
 from dsassets.simulator import DocuSignSimulator, Fault, SimulatorConfig
 

@@ -11,9 +11,9 @@ from urllib.parse import parse_qs, unquote
 import httpx
 import pytest
 
-from dsassets.lib.graph_client import GraphClient, GraphDataError
-from dsassets.lib.http import ApiError
-from dsassets.lib.settings import ConfigError, GraphSettings
+from dsassets.lib.clients.graph import GraphClient, GraphDataError
+from dsassets.lib.clients.http import ApiError
+from dsassets.lib.config.settings import ConfigError, GraphSettings
 
 TENANT = "contoso.onmicrosoft.com"
 SECRET = "graph-client-secret-Zq8~value"

@@ -9,7 +9,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from dsassets.lib.http import ApiError, RetryingHttp, scrub
+from dsassets.lib.clients.http import ApiError, RetryingHttp, scrub
 
 URL = "https://api.example.test/v2/things"
 NOW = 1_700_000_000.0

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from dsassets.defs.extract.identity import read_export
-from dsassets.lib.settings import ConfigError
+from dsassets.lib.config.settings import ConfigError
 
 
 def write(tmp_path, text: str):

@@ -4,8 +4,8 @@ import ipaddress
 
 import pytest
 
-from dsassets.lib import ip_intel
-from dsassets.lib.config import ConfigError, ProjectConfig, parse_config
+from dsassets.lib.intel import ip_intel
+from dsassets.lib.config.project import ConfigError, ProjectConfig, parse_config
 
 
 def test_hex_ranges_match_the_warehouse_ip_hex_form():

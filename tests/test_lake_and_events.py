@@ -7,9 +7,9 @@ from datetime import date, datetime, timezone
 import pyarrow.parquet as pq
 import pytest
 
-from dsassets.lib.lake import Lake
-from dsassets.lib.docusign_client import MonitorPage
-from dsassets.lib.raw_events import DATASET, MalformedEventError, events_to_batch, write_event_partitions
+from dsassets.lib.lake.lake import Lake
+from dsassets.lib.clients.docusign import MonitorPage
+from dsassets.lib.lake.raw_events import DATASET, MalformedEventError, events_to_batch, write_event_partitions
 
 UTC = timezone.utc
 START = datetime(2026, 3, 1, tzinfo=UTC)

@@ -12,7 +12,7 @@ from dsassets.defs.extract.audit_events import raw_docusign_audit_events
 from dsassets.defs.extract.identity import raw_idp_users
 from dsassets.defs.extract.snapshots import raw_docusign_esignature, raw_docusign_organization
 from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource
-from dsassets.lib.lake import Lake
+from dsassets.lib.lake.lake import Lake
 
 DAY = "2026-11-12"
 SEED, EVENTS_PER_DAY = 21, 300

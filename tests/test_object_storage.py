@@ -23,10 +23,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from dsassets import cli
-from dsassets.lib.lake import Lake
-from dsassets.lib.schemas import RAW_SCHEMAS
-from dsassets.lib.settings import ConfigError
-from dsassets.lib.storage import StorageError
+from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.schemas import RAW_SCHEMAS
+from dsassets.lib.config.settings import ConfigError
+from dsassets.lib.lake.storage import StorageError
 
 from s3_server import FaultyLink, MotoServer
 
@@ -168,7 +168,7 @@ KILLED_WRITER = textwrap.dedent(
     import sys
     from datetime import date
     from pathlib import Path
-    from dsassets.lib.lake import Lake
+    from dsassets.lib.lake.lake import Lake
 
     lake = Lake.at(sys.argv[1], sys.argv[2])
     lake.publish(Path(sys.argv[3]), "raw_docusign_audit_events", date(2026, 3, 1))
@@ -348,8 +348,8 @@ def test_the_secret_key_reaches_neither_run_storage_nor_the_warehouse_file(backf
 def test_an_intraday_refresh_on_s3_appends_parts_resumes_from_their_footer_and_completes_the_day(env, tmp_path):
     from datetime import UTC, datetime
 
-    from dsassets.lib.docusign_client import DocuSignClient
-    from dsassets.lib.raw_events import read_state, refresh_day
+    from dsassets.lib.clients.docusign import DocuSignClient
+    from dsassets.lib.lake.raw_events import read_state, refresh_day
     from dsassets.simulator import DocuSignSimulator, SimulatorConfig
 
     day = date(2026, 10, 20)

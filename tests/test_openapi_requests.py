@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from openapi import check_request, field_schema, find_operation, validate_response
 
-from dsassets.lib.docusign_client import ACCOUNT_SETTING_FIELDS, PASSWORD_RULE_FIELDS, DocuSignClient
-from dsassets.lib.settings import DocuSignSettings
+from dsassets.lib.clients.docusign import ACCOUNT_SETTING_FIELDS, PASSWORD_RULE_FIELDS, DocuSignClient
+from dsassets.lib.config.settings import DocuSignSettings
 
 ORG = "0e9b9f0a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
 ACCOUNT = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"

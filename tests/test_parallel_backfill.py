@@ -17,8 +17,8 @@ import pgserver  # the dev extra's PostgreSQL binaries: a missing install fails 
 import pytest
 
 from dsassets import cli
-from dsassets.lib.detections_config import POLICIES
-from dsassets.lib.lake import Lake
+from dsassets.lib.detections.config import POLICIES
+from dsassets.lib.lake.lake import Lake
 
 from s3_server import MotoServer
 

@@ -6,8 +6,8 @@ import dagster as dg
 import pytest
 from dagster._core.instance.config import dagster_instance_config
 
-from dsassets import parallel
-from dsassets.lib.partitions import DAYS_PER_RUN_ENV, backfill_policy
+from dsassets.tools import parallel_backfill as parallel
+from dsassets.lib.lake.partitions import DAYS_PER_RUN_ENV, backfill_policy
 
 
 def _instance(home, workers: int) -> dg.DagsterInstance:

@@ -10,9 +10,9 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from dsassets.lib import sql
-from dsassets.lib.config import ProjectConfig
-from dsassets.lib.ip_intel import address_hex
+from dsassets.lib.transform import sql
+from dsassets.lib.config.project import ProjectConfig
+from dsassets.lib.intel.ip_intel import address_hex
 from dsassets.lib.policies import compile as pc
 from dsassets.lib.policies.model import Policy, load_policies
 
@@ -128,7 +128,7 @@ def test_each_filter_selects_exactly_its_events(filters, expected):
 
 
 def test_ip_tag_includes_the_ip_lists_an_address_is_on():
-    from dsassets.lib.ip_intel import ip_list_table
+    from dsassets.lib.intel.ip_intel import ip_list_table
 
     table, _ = ip_list_table(ProjectConfig())
     row = next(r for r in table.to_pylist() if r["list_name"] == "tor_exit_nodes")

@@ -22,16 +22,17 @@ import pytest
 from dsassets.defs.jobs import DAILY_GROUPS, daily_job
 from dsassets.defs.posture.assets import posture_assets
 from dsassets.defs.resources import LakeResource
-from dsassets.defs.warehouse.models import model_assets
+from dsassets.defs.models.assets import model_assets
 from dsassets.defs.warehouse.warehouse import warehouse
-from dsassets.lib import posture, sql
-from dsassets.lib.config import ConfigError, ProjectConfig, load_config, parse_config
-from dsassets.lib.docusign_client import (
+from dsassets.lib.posture import controls as posture
+from dsassets.lib.transform import sql
+from dsassets.lib.config.project import ConfigError, ProjectConfig, load_config, parse_config
+from dsassets.lib.clients.docusign import (
     DocuSignDataError,
     parse_account_settings,
     parse_password_rules,
 )
-from dsassets.lib.lake import Lake
+from dsassets.lib.lake.lake import Lake
 from fixtures.warehouse_lake import ORG, LakeBuilder, ts
 
 D0, D1, D2 = date(2026, 7, 25), date(2026, 11, 2), date(2026, 11, 3)

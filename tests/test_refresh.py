@@ -11,9 +11,9 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from dsassets.lib.docusign_client import DocuSignClient
-from dsassets.lib.lake import Lake
-from dsassets.lib.raw_events import DATASET, read_state, refresh_day, write_event_partitions
+from dsassets.lib.clients.docusign import DocuSignClient
+from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.raw_events import DATASET, read_state, refresh_day, write_event_partitions
 from dsassets.simulator import DocuSignSimulator, SimulatorConfig
 
 DAY = date(2026, 10, 20)

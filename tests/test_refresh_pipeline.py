@@ -13,8 +13,8 @@ import pytest
 from simulated_env import use_simulator
 
 from dsassets.definitions import defs
-from dsassets.lib.lake import Lake
-from dsassets.lib.raw_events import DATASET, read_state
+from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.raw_events import DATASET, read_state
 from dsassets.simulator import DocuSignSimulator, SimulatorConfig
 
 SEED, EVENTS_PER_DAY = 5, 300
@@ -92,7 +92,7 @@ def test_a_refresh_finds_the_incident_within_one_interval_and_the_day_closes_wit
 
 def test_the_refresh_interval_is_a_setting_and_a_bad_one_is_named(monkeypatch):
     from dsassets.defs.jobs import refresh_minutes
-    from dsassets.lib.settings import ConfigError
+    from dsassets.lib.config.settings import ConfigError
 
     monkeypatch.setenv("DSASSETS_REFRESH_MINUTES", "10")
     assert refresh_minutes() == 10

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dsassets.lib.settings import ConfigError, docusign_settings_from_env, graph_settings_from_env
+from dsassets.lib.config.settings import ConfigError, docusign_settings_from_env, graph_settings_from_env
 
 KEY = "-----BEGIN PRIVATE KEY-----\nMIIsecretmaterial\n-----END PRIVATE KEY-----\n"
 

@@ -589,7 +589,7 @@ def test_loopback_server_with_plain_httpx():
 
 
 def test_real_clients_run_unchanged(sim):
-    client_mod = pytest.importorskip("dsassets.lib.docusign_client")
+    client_mod = pytest.importorskip("dsassets.lib.clients.docusign")
     with client_mod.DocuSignClient(sim.docusign_settings(), transport=sim.transport()) as c:
         pages = list(c.audit_events(datetime(2024, 6, 18, tzinfo=UTC), datetime(2024, 6, 19, tzinfo=UTC)))
         assert sum(len(getattr(p, "events", p)) for p in pages) > 100

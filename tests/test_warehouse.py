@@ -15,12 +15,12 @@ import duckdb
 import pytest
 
 from dsassets.defs.resources import LakeResource
-from dsassets.defs.warehouse import checks
-from dsassets.defs.warehouse.models import BY_NAME, MODELS, model_assets
+from dsassets.defs.models import checks
+from dsassets.defs.models.assets import BY_NAME, MODELS, model_assets
 from dsassets.defs.warehouse.warehouse import refresh_warehouse, warehouse
-from dsassets.lib import sql
-from dsassets.lib.config import load_config
-from dsassets.lib.lake import Lake
+from dsassets.lib.transform import sql
+from dsassets.lib.config.project import load_config
+from dsassets.lib.lake.lake import Lake
 from fixtures.warehouse_lake import ACCOUNT_A, ACCOUNT_B, LakeBuilder, ts
 
 D1, D2 = date(2026, 11, 2), date(2026, 11, 3)

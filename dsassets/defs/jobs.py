@@ -17,8 +17,8 @@ from datetime import timedelta
 import dagster as dg
 
 from dsassets.defs.extract.snapshots import raw_docusign_esignature, raw_docusign_organization
-from dsassets.lib.raw_events import DATASET as AUDIT_EVENTS
-from dsassets.lib.settings import ConfigError, int_setting
+from dsassets.lib.lake.raw_events import DATASET as AUDIT_EVENTS
+from dsassets.lib.config.settings import ConfigError, int_setting
 
 # Every daily-partitioned layer. Unpartitioned assets (the warehouse file) live in group
 # `warehouse` and run in their own job, since one run cannot mix partitioned and unpartitioned assets.

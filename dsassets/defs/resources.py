@@ -15,10 +15,10 @@ from typing import Iterator
 
 import dagster as dg
 
-from dsassets.lib.docusign_client import DocuSignClient
-from dsassets.lib.graph_client import GraphClient
-from dsassets.lib.lake import Lake
-from dsassets.lib.settings import ConfigError, docusign_settings_from_env, graph_settings_from_env, int_setting
+from dsassets.lib.clients.docusign import DocuSignClient
+from dsassets.lib.clients.graph import GraphClient
+from dsassets.lib.lake.lake import Lake
+from dsassets.lib.config.settings import ConfigError, docusign_settings_from_env, graph_settings_from_env, int_setting
 
 
 class LakeResource(dg.ConfigurableResource):

@@ -31,7 +31,7 @@ from datetime import date
 
 import numpy as np
 
-from dsassets.lib.detections_config import POLICIES as DETECTIONS
+from dsassets.lib.detections.config import POLICIES as DETECTIONS
 from dsassets.simulator import geography as geo
 from dsassets.simulator import vocabulary as voc
 from dsassets.simulator.activity import active_members

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from dsassets.lib.settings import DocuSignSettings, GraphSettings, MonitorGeneration
+from dsassets.lib.config.settings import DocuSignSettings, GraphSettings, MonitorGeneration
 from dsassets.simulator import geography as geo
 from dsassets.simulator.config import SimulatorConfig
 from dsassets.simulator.directory import Snapshot, snapshot

@@ -4,7 +4,7 @@
 -- window:      window_start <= dt < window_end
 -- notes:       this query lists the addresses; the asset then parses each one
 --              and looks up those that need a location, in Python over the
---              distinct addresses only (dsassets.lib.geo.enrich_ips)
+--              distinct addresses only (dsassets.lib.intel.geo.enrich_ips)
 
 with
 

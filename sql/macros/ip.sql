@@ -1,7 +1,7 @@
 -- IP address arithmetic without the inet extension (extensions cannot be
 -- downloaded at run time). Every address becomes 32 lowercase hex digits of
 -- its 128-bit value, IPv4 as ::ffff:a.b.c.d, the same `ip_hex` form that
--- dsassets.lib.geo.parse_ip stores, so a CIDR test is a string range test:
+-- dsassets.lib.intel.geo.parse_ip stores, so a CIDR test is a string range test:
 --     ip_hex between cidr_start_hex(c) and cidr_end_hex(c)
 
 -- 'a.b.c.d' -> 0..2^32-1, null when malformed.

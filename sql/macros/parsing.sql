@@ -40,7 +40,7 @@ create or replace macro ds_bool(s) as
 create or replace macro ds_status(s) as
     lower(regexp_replace(trim(s), '([a-z])([A-Z])', '\1_\2', 'g'));
 
--- The comparison form of a country spelling; dsassets.lib.geo.country_key
+-- The comparison form of a country spelling; dsassets.lib.intel.geo.country_key
 -- stores the lookup keys in the same form.
 create or replace macro country_key(s) as
     regexp_replace(

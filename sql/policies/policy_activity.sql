@@ -5,7 +5,7 @@
 -- window:      window_start - pol_lookback_days <= dt < window_end
 -- inputs:      activities and users (marts); org_ip_ranges and
 --              ip_list_entries (temp tables from dsassets.yaml and the IP
---              list files, dsassets/lib/ip_intel.py)
+--              list files, dsassets/lib/intel/ip_intel.py)
 -- notes:       ip_category is the category of the organization range
 --              holding the address (ranges never overlap); ip_tags are that
 --              range's tags plus the tags of every IP list the address is on

@@ -7,7 +7,7 @@
 --              user controls read users/user_accounts, which have their own
 -- accounts:    every account in that day's accounts, settings, password-rule
 --              or membership data
--- inputs:      posture_controls (catalog from dsassets/lib/posture.py, only
+-- inputs:      posture_controls (catalog from dsassets/lib/posture/controls.py, only
 --              enabled controls) and getvariable('posture_*') thresholds
 --              from dsassets.yaml
 -- status:      'pass' | 'fail' | 'unknown'. Unknown when the data is missing

@@ -14,12 +14,13 @@ from datetime import timedelta
 import dagster as dg
 
 from dsassets.defs.resources import LakeResource
-from dsassets.defs.warehouse.models import BY_NAME, MODELS, window_dates
-from dsassets.lib import detections, sql
-from dsassets.lib.config import ConfigError, load_config
-from dsassets.lib.detections_config import POLICIES
-from dsassets.lib.lake import Lake
-from dsassets.lib.partitions import BACKFILL_POLICY, DAILY, EVERY_EARLIER_DAY, deps, last_days
+from dsassets.defs.models.assets import BY_NAME, MODELS, window_dates
+from dsassets.lib.detections import engine as detections
+from dsassets.lib.transform import sql
+from dsassets.lib.config.project import ConfigError, load_config
+from dsassets.lib.detections.config import POLICIES
+from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, EVERY_EARLIER_DAY, deps, last_days
 from dsassets.lib.policies.compile import POLICY_ALERTS, policy_alerts_part
 
 GROUP = "detections"

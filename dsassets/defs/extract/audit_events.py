@@ -7,8 +7,8 @@ from datetime import timedelta
 import dagster as dg
 
 from dsassets.defs.resources import DocuSignResource, LakeResource
-from dsassets.lib.partitions import BACKFILL_POLICY, DAILY
-from dsassets.lib.raw_events import DATASET, refresh_day, write_event_partitions
+from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
+from dsassets.lib.lake.raw_events import DATASET, refresh_day, write_event_partitions
 
 
 class AuditEventsConfig(dg.Config):

@@ -11,9 +11,9 @@ import polars as pl
 
 from dsassets.defs.extract.audit_events import raw_docusign_audit_events
 from dsassets.defs.resources import LakeResource
-from dsassets.lib.expectations import REQUIRED_EVENT_COLUMNS, validate_event_ips, validate_raw_events
-from dsassets.lib.partitions import DAILY
-from dsassets.lib.raw_events import DATASET
+from dsassets.lib.lake.expectations import REQUIRED_EVENT_COLUMNS, validate_event_ips, validate_raw_events
+from dsassets.lib.lake.partitions import DAILY
+from dsassets.lib.lake.raw_events import DATASET
 
 # Share of events whose IP must parse before the warning fires.
 IP_PARSE_MOSTLY = 0.99

@@ -10,13 +10,13 @@ import dagster as dg
 import pyarrow as pa
 
 from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource
-from dsassets.lib import schemas
-from dsassets.lib.docusign_client import parse_docusign_timestamp
-from dsassets.lib.graph_client import GraphClient
-from dsassets.lib.partitions import BACKFILL_POLICY, DAILY
-from dsassets.lib.raw_events import days_in
-from dsassets.lib.settings import ConfigError
-from dsassets.lib.snapshots import snapshot_table
+from dsassets.lib.lake import schemas
+from dsassets.lib.clients.docusign import parse_docusign_timestamp
+from dsassets.lib.clients.graph import GraphClient
+from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
+from dsassets.lib.lake.raw_events import days_in
+from dsassets.lib.config.settings import ConfigError
+from dsassets.lib.lake.snapshots import snapshot_table
 
 DATASET = "raw_idp_users"
 # How far back directory audits are read to date disable/enable/delete/restore events.

@@ -15,11 +15,11 @@ import dagster as dg
 import pyarrow as pa
 
 from dsassets.defs.resources import DocuSignResource, LakeResource
-from dsassets.lib import schemas
-from dsassets.lib.docusign_client import DocuSignClient, parse_account_settings, parse_password_rules
-from dsassets.lib.partitions import BACKFILL_POLICY, DAILY
-from dsassets.lib.raw_events import days_in
-from dsassets.lib.snapshots import snapshot_table
+from dsassets.lib.lake import schemas
+from dsassets.lib.clients.docusign import DocuSignClient, parse_account_settings, parse_password_rules
+from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
+from dsassets.lib.lake.raw_events import days_in
+from dsassets.lib.lake.snapshots import snapshot_table
 
 Tables = dict[str, pa.Table]
 

@@ -3,7 +3,7 @@
 Reads the window's alerts (the ``alerts`` mart and ``policy_alerts``, one row per
 ``alert_id``), works out each alert's actions (its activity policy's ``actions``, or
 ``activity_policies.governance.builtin_policy_actions`` for the built-in detections) and runs
-them through ``dsassets.lib.governance``: dry run unless the action type is switched on,
+them through ``dsassets.lib.governance.actions``: dry run unless the action type is switched on,
 once per alert across re-runs and backfills, old alerts skipped unless the run config says
 ``act_on_old_alerts: true``. The ledger (``<data_dir>/governance/governance_actions.parquet``)
 is the record; the materialization shows what was planned and what was done.
@@ -13,10 +13,11 @@ import dagster as dg
 
 from dsassets.defs.policies.assets import LOADED, POLICY_ALERTS
 from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource
-from dsassets.defs.warehouse.models import window_dates
-from dsassets.lib import governance, sql
-from dsassets.lib.config import load_config
-from dsassets.lib.partitions import BACKFILL_POLICY, DAILY
+from dsassets.defs.models.assets import window_dates
+from dsassets.lib.governance import actions as governance
+from dsassets.lib.transform import sql
+from dsassets.lib.config.project import load_config
+from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
 
 GROUP = "governance"
 ALERT_SOURCES = ("alerts", POLICY_ALERTS)

@@ -14,10 +14,11 @@ import logging
 import dagster as dg
 
 from dsassets.defs.resources import LakeResource
-from dsassets.defs.warehouse.models import BY_NAME, MODELS, window_dates
-from dsassets.lib import detections, sql
-from dsassets.lib.config import ConfigError, config_path, load_config
-from dsassets.lib.partitions import BACKFILL_POLICY, DAILY, deps, last_days
+from dsassets.defs.models.assets import BY_NAME, MODELS, window_dates
+from dsassets.lib.detections import engine as detections
+from dsassets.lib.transform import sql
+from dsassets.lib.config.project import ConfigError, config_path, load_config
+from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, deps, last_days
 from dsassets.lib.policies import compile as policy_sql
 from dsassets.lib.policies.model import LoadError, Loaded, Policy, load_policies
 

@@ -1,8 +1,8 @@
 """Posture assets (group ``posture``): findings, scores and drift, one per file of ``sql/posture/``.
 
-A sibling of the model factory in ``defs/warehouse/models.py``: same daily partitions,
+A sibling of the model factory in ``defs/models/assets.py``: same daily partitions,
 single-run backfills and Parquet-per-day output, plus the control catalog and the
-``posture_*`` threshold variables (``dsassets.lib.posture.install``) in the connection,
+``posture_*`` threshold variables (``dsassets.lib.posture.controls.install``) in the connection,
 and materialization metadata meant for people: the score per account and the failing
 controls with their remediation.
 """
@@ -13,12 +13,13 @@ import dagster as dg
 import duckdb
 
 from dsassets.defs.resources import LakeResource
-from dsassets.defs.warehouse.models import BY_NAME, MODELS, window_dates
-from dsassets.lib import posture, sql
-from dsassets.lib.config import load_config
-from dsassets.lib.lake import Lake
-from dsassets.lib.partitions import BACKFILL_POLICY, DAILY, EVERY_EARLIER_DAY, deps
-from dsassets.lib.sql import Model
+from dsassets.defs.models.assets import BY_NAME, MODELS, window_dates
+from dsassets.lib.posture import controls as posture
+from dsassets.lib.transform import sql
+from dsassets.lib.config.project import load_config
+from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, EVERY_EARLIER_DAY, deps
+from dsassets.lib.transform.sql import Model
 
 GROUP = "posture"
 

@@ -13,13 +13,14 @@ from pathlib import Path
 import dagster as dg
 
 from dsassets.defs.resources import LakeResource
-from dsassets.defs.warehouse.models import MODELS
-from dsassets.lib import governance, posture
-from dsassets.lib import sql
-from dsassets.lib.config import load_config
-from dsassets.lib.detections_config import POLICIES
-from dsassets.lib.lake import Lake
-from dsassets.lib.schemas import RAW_SCHEMAS
+from dsassets.defs.models.assets import MODELS
+from dsassets.lib.governance import actions as governance
+from dsassets.lib.posture import controls as posture
+from dsassets.lib.transform import sql
+from dsassets.lib.config.project import load_config
+from dsassets.lib.detections.config import POLICIES
+from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.schemas import RAW_SCHEMAS
 
 FORENSICS_DIR = sql.SQL_DIR / "forensics"
 # Dagster concurrency pool of the one asset that writes warehouse.duckdb (limit 1 in dagster.yaml).

@@ -21,10 +21,10 @@ from typing import Any
 
 import duckdb
 
-from dsassets.lib import ip_intel
-from dsassets.lib.config import ProjectConfig
+from dsassets.lib.intel import ip_intel
+from dsassets.lib.config.project import ProjectConfig
 from dsassets.lib.policies.model import FIELDS, Policy
-from dsassets.lib.sql import SQL_DIR, statements
+from dsassets.lib.transform.sql import SQL_DIR, statements
 
 POLICIES_SQL = "policies"  # sql/policies/
 ACTIVITY_VIEW = "policy_activity"
@@ -211,7 +211,7 @@ def query_file(name: str) -> str:
 
 
 def register_ip_tables(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> None:
-    """``org_ip_ranges`` and ``ip_list_entries`` (dsassets/lib/ip_intel.py) as temp tables."""
+    """``org_ip_ranges`` and ``ip_list_entries`` (dsassets/lib/intel/ip_intel.py) as temp tables."""
     lists, _ = ip_intel.ip_list_table(config)
     for name, table in (("org_ip_ranges", ip_intel.org_range_table(config)), ("ip_list_entries", lists)):
         con.register(f"{name}__arrow", table)
@@ -243,7 +243,7 @@ POLICY_ALERTS = "policy_alerts"
 
 def policy_alerts_part(lake) -> str:
     """``select`` over the ``policy_alerts`` mart for the window variables (for the ``alerts`` union)."""
-    from dsassets.lib import sql
+    from dsassets.lib.transform import sql
 
     model = sql.Model("marts", POLICY_ALERTS, (), "", True)
     return (

@@ -1,6 +1,6 @@
 """The ``activity_policies`` section of ``dsassets.yaml``: where policies live and what governance may do.
 
-Imported by ``dsassets.lib.config``, so it imports nothing from the project but the (equally
+Imported by ``dsassets.lib.config.project``, so it imports nothing from the project but the (equally
 dependency-free) list of built-in detections.
 
 Defaults: dry run for every action (MDCA runs governance only when a policy asks for it;
@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dsassets.lib.detections_config import POLICIES as BUILTIN_POLICIES
+from dsassets.lib.detections.config import POLICIES as BUILTIN_POLICIES
 
 ActionType = Literal["notify_user", "require_sign_in_again", "suspend_user"]
 ACTION_TYPES: tuple[str, ...] = ("notify_user", "require_sign_in_again", "suspend_user")

@@ -14,7 +14,7 @@ connection that sees:
 
 A partitioned model writes each day of its window to a local scratch file and
 publishes it as ``<data_dir>/warehouse/<model>/dt=YYYY-MM-DD/data.parquet``
-(``os.replace`` locally, one completed upload on S3: see ``dsassets.lib.storage``).
+(``os.replace`` locally, one completed upload on S3: see ``dsassets.lib.lake.storage``).
 Days without rows get an empty file, so a re-run always replaces the whole window.
 Compute always stays local: on S3 the connection reads the lake through the
 registered s3fs filesystem. Only the ``warehouse`` asset opens ``warehouse.duckdb``.
@@ -37,10 +37,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dsassets.lib.config import PROJECT_ROOT, MatchRule, ProjectConfig
-from dsassets.lib.geo import country_rows
-from dsassets.lib.lake import Lake
-from dsassets.lib.schemas import RAW_SCHEMAS
+from dsassets.lib.config.project import PROJECT_ROOT, MatchRule, ProjectConfig
+from dsassets.lib.intel.geo import country_rows
+from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.schemas import RAW_SCHEMAS
 
 SQL_DIR = PROJECT_ROOT / "sql"
 MACRO_FILES = ("parsing.sql", "ip.sql")

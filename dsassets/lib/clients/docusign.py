@@ -19,8 +19,8 @@ import httpx
 import orjson
 import jwt
 
-from dsassets.lib.http import ApiError, BearerApiClient, same_origin
-from dsassets.lib.settings import ConfigError, DocuSignSettings, check_url
+from dsassets.lib.clients.http import ApiError, BearerApiClient, same_origin
+from dsassets.lib.config.settings import ConfigError, DocuSignSettings, check_url
 
 JWT_LIFETIME_SECONDS = 3600
 # Renew a cached token when less than this remains, so a long page loop never sends a dying token.

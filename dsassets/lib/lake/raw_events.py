@@ -35,10 +35,10 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dsassets.lib.docusign_client import MonitorPage
-from dsassets.lib.lake import PARQUET_OPTIONS, Lake
-from dsassets.lib.schemas import AUDIT_EVENTS
-from dsassets.lib.sql import sql_literal
+from dsassets.lib.clients.docusign import MonitorPage
+from dsassets.lib.lake.lake import PARQUET_OPTIONS, Lake
+from dsassets.lib.lake.schemas import AUDIT_EVENTS
+from dsassets.lib.transform.sql import sql_literal
 
 DATASET = "raw_docusign_audit_events"
 CURSOR_KEY = "dsassets.resume_cursor"

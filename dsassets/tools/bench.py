@@ -4,7 +4,7 @@
 simulator (through the real client, in process) into a scratch data directory and
 runs the models over it. Each stage runs in its own process so its peak RSS is
 its own. ``--backfills --days 30`` instead times the whole serial and parallel backfill
-(``dsassets.bench_backfill``). Numbers are printed, never asserted: targets belong here, not in tests.
+(``dsassets.tools.bench_backfill``). Numbers are printed, never asserted: targets belong here, not in tests.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def run_floor(start: date, end: date) -> None:
     """Scan the detections' activities columns once with bare DuckDB (the floor for that stage)."""
     import duckdb
 
-    from dsassets.lib import sql
+    from dsassets.lib.transform import sql
 
     data_dir = os.environ["DSASSETS_DATA_DIR"]
     glob = f"{data_dir}/warehouse/activities/dt=*/*.parquet"
@@ -117,7 +117,7 @@ def count_events(data_dir: str, day: date | None = None) -> int:
         ).fetchall()[0][0]
 
 
-def run_child(args: list[str], env: dict, module: str = "dsassets.bench") -> tuple[float, float] | None:
+def run_child(args: list[str], env: dict, module: str = "dsassets.tools.bench") -> tuple[float, float] | None:
     """Run ``python -m module args`` in a child process: (wall seconds, its own peak RSS in MiB).
 
     None when it failed, after printing the end of its stderr.
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         if name.startswith(("DOCUSIGN_", "ENTRA_")):
             del env[name]  # the benchmark always measures the simulator
     if args.refresh:
-        from dsassets import bench_refresh
+        from dsassets.tools import bench_refresh
         from dsassets.defs.jobs import refresh_minutes
 
         print(f"dsassets bench --refresh: {args.end}, {args.events_per_day:,} events/day, data in {data_dir}")
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.backfills:
         from pathlib import Path
 
-        from dsassets import bench_backfill
+        from dsassets.tools import bench_backfill
 
         return bench_backfill.compare(start, args.end, Path(data_dir), env, args.parallel, count_events)
     print(f"{'stage':<20}{'wall s':>10}{'peak RSS MiB':>15}{'events/s':>12}")

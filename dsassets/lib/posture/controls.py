@@ -18,8 +18,8 @@ from typing import Callable, Literal
 import duckdb
 import pyarrow as pa
 
-from dsassets.lib.config import PostureConfig, ProjectConfig
-from dsassets.lib.sql import SQL_DIR, Model, read_sql, statements
+from dsassets.lib.config.project import PostureConfig, ProjectConfig
+from dsassets.lib.transform.sql import SQL_DIR, Model, read_sql, statements
 
 MACROS_FILE = SQL_DIR / "posture" / "macros.sql"
 

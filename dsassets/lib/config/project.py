@@ -20,11 +20,11 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from dsassets.lib import settings
-from dsassets.lib.detections_config import DetectionsConfig, IpRange, check_overlaps, default_ip_ranges
+from dsassets.lib.config import settings
+from dsassets.lib.detections.config import DetectionsConfig, IpRange, check_overlaps, default_ip_ranges
 from dsassets.lib.policies.settings import ActivityPoliciesConfig
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "dsassets.yaml"
 CONFIG_ENV = "DSASSETS_CONFIG"
 
@@ -162,7 +162,7 @@ class SeverityPoints(_Section):
 
 
 class PostureConfig(_Section):
-    """Thresholds of the posture controls (dsassets/lib/posture.py, sql/posture/)."""
+    """Thresholds of the posture controls (dsassets/lib/posture/controls.py, sql/posture/)."""
 
     session_timeout_max_minutes: int = Field(default=30, ge=1)
     mobile_session_timeout_max_minutes: int = Field(default=30, ge=1)
@@ -188,7 +188,7 @@ class PostureConfig(_Section):
     @field_validator("disabled_controls")
     @classmethod
     def _known_controls(cls, value: list[str]) -> list[str]:
-        from dsassets.lib.posture import CONTROL_IDS  # the catalog imports this module
+        from dsassets.lib.posture.controls import CONTROL_IDS  # the catalog imports this module
 
         unknown = [v for v in value if v not in CONTROL_IDS]
         if unknown:

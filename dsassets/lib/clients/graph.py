@@ -14,8 +14,8 @@ from urllib.parse import quote
 
 import httpx
 
-from dsassets.lib.http import ApiError, BearerApiClient, same_origin
-from dsassets.lib.settings import GraphSettings
+from dsassets.lib.clients.http import ApiError, BearerApiClient, same_origin
+from dsassets.lib.config.settings import GraphSettings
 
 TOKEN_RENEW_MARGIN_SECONDS = 300
 

@@ -14,11 +14,11 @@ import dagster as dg
 import pyarrow as pa
 
 from dsassets.defs.resources import LakeResource
-from dsassets.lib import sql
-from dsassets.lib.config import load_config
-from dsassets.lib.geo import IpLocator, enrich_ips
-from dsassets.lib.partitions import BACKFILL_POLICY, DAILY, EVERY_DAY, EVERY_EARLIER_DAY, deps
-from dsassets.lib.sql import Model
+from dsassets.lib.transform import sql
+from dsassets.lib.config.project import load_config
+from dsassets.lib.intel.geo import IpLocator, enrich_ips
+from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, EVERY_DAY, EVERY_EARLIER_DAY, deps
+from dsassets.lib.transform.sql import Model
 
 M = Model
 MODELS: tuple[Model, ...] = (

@@ -3,7 +3,7 @@
 The backfill is the kind the UI launches ("materialize selected partitions"): the daily assets
 for the range, split into runs of ``--days-per-run`` days (``DSASSETS_BACKFILL_DAYS_PER_RUN``).
 Dagster's backfill daemon launches a run once the lookback partitions it reads are materialized
-(the partition mappings in ``dsassets.lib.partitions``), its run queue keeps at most N runs
+(the partition mappings in ``dsassets.lib.lake.partitions``), its run queue keeps at most N runs
 going, each run executes its steps with the multiprocess executor, and the concurrency pools
 keep one writer on the governance ledger. This process hosts those daemons (and the code
 server they start) only until the backfill ends; on Kubernetes the deployment's daemon does.

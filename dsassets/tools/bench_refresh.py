@@ -102,9 +102,9 @@ def main(data_dir: str, env: dict, day: date, events_per_day: int, interval: int
 
 def _tick(data_dir: str, env: dict, day: date, truth: dict, at: datetime, counted: int, label: str):
     """One refresh in a child process; prints its line and returns (wall, events so far, alert found)."""
-    from dsassets.bench import count_events, run_child
+    from dsassets.tools.bench import count_events, run_child
 
-    measured = run_child([at.isoformat()], env, module="dsassets.bench_refresh")
+    measured = run_child([at.isoformat()], env, module="dsassets.tools.bench_refresh")
     if measured is None:
         return None, counted, False
     wall, peak_mib = measured

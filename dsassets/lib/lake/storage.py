@@ -1,7 +1,7 @@
 """Where the lake's files live: a local directory or an S3 (or S3-compatible) bucket prefix.
 
 Both backends speak in paths relative to the lake root (``raw/docusign/audit_events/dt=.../data.parquet``)
-so :class:`~dsassets.lib.lake.Lake` never branches on where the data is:
+so :class:`~dsassets.lib.lake.lake.Lake` never branches on where the data is:
 
 - ``url(rel)``: what DuckDB reads and what metadata shows (an absolute path, or ``s3://bucket/prefix/rel``);
 - ``publish(local_file, rel)``: make a finished local file the file ``rel``, atomically, consuming it;
@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 import duckdb
 
-from dsassets.lib.settings import ConfigError, check_url
+from dsassets.lib.config.settings import ConfigError, check_url
 
 DATA_DIR_ENV = "DSASSETS_DATA_DIR"
 # Botocore's own names: the service-specific endpoint wins over the global one.

@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from dsassets.lib.detections_config import POLICIES
+from dsassets.lib.detections.config import POLICIES
 
 
 @dataclass
@@ -115,7 +115,7 @@ def read_alerts(lake, start: date, end: date) -> tuple[list[dict], list[date]]:
 
     import duckdb
 
-    from dsassets.lib import sql
+    from dsassets.lib.transform import sql
 
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     stored = set(lake.files(f"{sql.model_path('alerts')}/dt=*/data.parquet"))

@@ -22,10 +22,10 @@ from typing import Any
 
 import duckdb
 
-from dsassets.lib import ip_intel
-from dsassets.lib.config import ProjectConfig
-from dsassets.lib.detections_config import POLICIES  # noqa: F401  (re-exported)
-from dsassets.lib.sql import SQL_DIR, sql_literal, statements
+from dsassets.lib.intel import ip_intel
+from dsassets.lib.config.project import ProjectConfig
+from dsassets.lib.detections.config import POLICIES  # noqa: F401  (re-exported)
+from dsassets.lib.transform.sql import SQL_DIR, sql_literal, statements
 
 DETECTIONS_DIR = SQL_DIR / "detections"
 # Shared relations, in dependency order, each either a plain view or a table materialized
@@ -196,7 +196,7 @@ def prepare_day(con: duckdb.DuckDBPyConnection) -> None:
 
 def write_alerts(con: duckdb.DuckDBPyConnection, lake, policy: str, start: date, end: date) -> dict[date, int]:
     """Compute and write the policy's alerts day by day: each day sees exactly its own lookback."""
-    from dsassets.lib import sql
+    from dsassets.lib.transform import sql
 
     name = asset_name(policy)
     counts: dict[date, int] = {}

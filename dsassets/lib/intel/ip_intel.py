@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from dsassets.lib.config import ConfigError, ProjectConfig, config_path
-from dsassets.lib.detections_config import IpList, parse_network
+from dsassets.lib.config.project import ConfigError, ProjectConfig, config_path
+from dsassets.lib.detections.config import IpList, parse_network
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 LIST_DIR = DATA_DIR / "ip_lists"
 BORDERS_FILE = DATA_DIR / "country_borders.csv"
 BUILTIN = "builtin:"

@@ -10,10 +10,10 @@ from contextlib import contextmanager
 import dagster as dg
 
 from dsassets.defs.resources import LakeResource
-from dsassets.defs.warehouse.models import MODELS, window_dates
-from dsassets.lib import sql
-from dsassets.lib.config import load_config
-from dsassets.lib.partitions import DAILY
+from dsassets.defs.models.assets import MODELS, window_dates
+from dsassets.lib.transform import sql
+from dsassets.lib.config.project import load_config
+from dsassets.lib.lake.partitions import DAILY
 
 SAMPLE = 20
 

@@ -48,9 +48,9 @@ from urllib.parse import quote
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dsassets.lib.graph_client import GraphClient
-from dsassets.lib.http import ApiError
-from dsassets.lib.lake import Lake
+from dsassets.lib.clients.graph import GraphClient
+from dsassets.lib.clients.http import ApiError
+from dsassets.lib.lake.lake import Lake
 from dsassets.lib.policies.settings import ACTION_TYPES, GovernanceConfig
 
 LEDGER_DIR = "governance"
@@ -401,7 +401,7 @@ def warehouse_views(con, lake) -> list[str]:
 
     Called by ``refresh_warehouse`` inside its transaction; only relations with output are created.
     """
-    from dsassets.lib import sql
+    from dsassets.lib.transform import sql
 
     created = []
     if lake.exists(LEDGER_PATH):

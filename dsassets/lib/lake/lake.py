@@ -7,7 +7,7 @@ events of a day refreshed during the day one ``part-<time>.parquet`` per refresh
 
 Every file is first written whole to a scratch file under the local directory and then
 published in one step (``os.replace`` locally, one completed upload on S3; see
-:mod:`dsassets.lib.storage`). A run killed mid-write leaves at most an orphaned scratch file
+:mod:`dsassets.lib.lake.storage`). A run killed mid-write leaves at most an orphaned scratch file
 that no reader ever globs, and the previous version (if any) stays intact. A re-run replaces
 exactly that partition's file.
 
@@ -31,8 +31,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dsassets.lib.settings import ConfigError
-from dsassets.lib.storage import DATA_DIR_ENV, Store, open_store
+from dsassets.lib.config.settings import ConfigError
+from dsassets.lib.lake.storage import DATA_DIR_ENV, Store, open_store
 
 PARQUET_OPTIONS = {"compression": "zstd"}
 LOCAL_DIR_ENV = "DSASSETS_LOCAL_DIR"
