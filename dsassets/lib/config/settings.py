@@ -182,3 +182,20 @@ def int_setting(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not an integer") from None
+
+
+LATE_BOUND_ENV = "DSASSETS_LATE_EVENT_HOURS"
+
+
+def late_event_hours(env: Mapping[str, str]) -> float:
+    """How late (hours) a Monitor event may be ingested before the extraction's check warns."""
+    raw = env.get(LATE_BOUND_ENV)
+    if raw is None or raw == "":
+        return 6.0
+    try:
+        hours = float(raw)
+    except ValueError:
+        raise ConfigError(f"{LATE_BOUND_ENV}={raw!r} is not a number of hours") from None
+    if hours <= 0:
+        raise ConfigError(f"{LATE_BOUND_ENV}={raw!r} must be positive")
+    return hours
