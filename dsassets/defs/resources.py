@@ -38,12 +38,14 @@ class LakeResource(dg.ConfigurableResource):
 
 
 @functools.lru_cache(maxsize=4)
-def _simulator(seed: int, events_per_day: int):
+def _simulator(seed: int, events_per_day: int, late_share: float = 0.0, late_policies: tuple[str, ...] = ()):
     # Imported lazily: production runs never load the simulator's world.
     from dsassets.simulator import DocuSignSimulator, SimulatorConfig
 
     clock = _SimulatedClock()
-    sim = DocuSignSimulator(SimulatorConfig(seed=seed, events_per_day=events_per_day), now=clock)
+    config = SimulatorConfig(seed=seed, events_per_day=events_per_day, late_share=late_share,
+                             late_policies=late_policies)
+    sim = DocuSignSimulator(config, now=clock)
     return sim, clock
 
 
@@ -79,6 +81,10 @@ class DocuSignResource(dg.ConfigurableResource):
 
     simulator_seed: int = 20240601
     simulator_events_per_day: int = 600
+    # Late ingestion in the simulator (see SimulatorConfig): a share of events, and the planted
+    # incidents (comma-separated detection names) that arrive after their day's run.
+    simulator_late_share: float = 0.0
+    simulator_late_policies: str = ""
 
     @property
     def source(self) -> str:
@@ -99,7 +105,9 @@ class DocuSignResource(dg.ConfigurableResource):
             with DocuSignClient(settings) as client:
                 yield client
             return
-        sim, clock = _simulator(self.simulator_seed, self.simulator_events_per_day)
+        late_policies = tuple(p.strip() for p in self.simulator_late_policies.split(",") if p.strip())
+        sim, clock = _simulator(self.simulator_seed, self.simulator_events_per_day,
+                                self.simulator_late_share, late_policies)
         clock.pinned = as_of
         try:
             with DocuSignClient(sim.docusign_settings(), transport=sim.transport()) as client:
@@ -165,6 +173,8 @@ def resources() -> dg.Definitions:
             "docusign": DocuSignResource(
                 simulator_seed=int_setting(os.environ, "DSASSETS_SIMULATOR_SEED", 20240601),
                 simulator_events_per_day=int_setting(os.environ, "DSASSETS_SIMULATOR_EVENTS_PER_DAY", 600),
+                simulator_late_share=float(os.environ.get("DSASSETS_SIMULATOR_LATE_SHARE") or 0.0),
+                simulator_late_policies=os.environ.get("DSASSETS_SIMULATOR_LATE_POLICIES", ""),
             ),
             "identity_provider": IdentityProviderResource(
                 export_file=os.environ.get("DSASSETS_IDP_EXPORT_FILE") or None

@@ -13,6 +13,7 @@ from dsassets.lib.lake.live_stream import Advance, advance_stream, day_lateness
 from dsassets.lib.lake.raw_events import DATASET, write_event_partitions
 
 LATE_CHECK = "events_within_late_bound"
+STREAM_POOL = "monitor_stream"
 
 
 class AuditEventsConfig(dg.Config):
@@ -30,6 +31,9 @@ class AuditEventsConfig(dg.Config):
     kinds={"python", "parquet"},
     partitions_def=DAILY,
     backfill_policy=BACKFILL_POLICY,
+    # One reader of the stream at a time: the 00:20 run and a refresh both read from the one
+    # live cursor, and two at once would store the same new events twice.
+    pool=STREAM_POOL,
     check_specs=[dg.AssetCheckSpec(
         LATE_CHECK, asset=DATASET,
         description="Warns when Monitor ingested an event read by this run later than "

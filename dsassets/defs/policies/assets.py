@@ -16,6 +16,7 @@ import dagster as dg
 from dsassets.defs.resources import LakeResource
 from dsassets.defs.models.assets import BY_NAME, MODELS, window_dates
 from dsassets.lib.detections import engine as detections
+from dsassets.lib.detections import late as late_events
 from dsassets.lib.transform import sql
 from dsassets.lib.config.project import ConfigError, config_path, load_config
 from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, deps, last_days
@@ -65,6 +66,8 @@ def materialize_policy(context: dg.AssetExecutionContext, lake_resource: LakeRes
         sql.set_window(con, start, end)
         policy_sql.install(con, config)
         matched = policy_sql.evaluate(con, policy, f"{name}__result")
+        if late_events.bind_late_arrivals(con, lake):
+            late_events.mark_late(con, f"{name}__result")
         counts = sql.write_partitions(con, lake, name, f"{name}__result", start, end)
         rows = _rows(con, lake, name, start, end)
     condition, params = policy_sql.where_clause(policy)

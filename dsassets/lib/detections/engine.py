@@ -24,6 +24,7 @@ import duckdb
 
 from dsassets.lib.intel import ip_intel
 from dsassets.lib.config.project import ProjectConfig
+from dsassets.lib.detections import late as late_events
 from dsassets.lib.detections.config import POLICIES  # noqa: F401  (re-exported)
 from dsassets.lib.transform.sql import SQL_DIR, sql_literal, statements
 
@@ -202,11 +203,14 @@ def write_alerts(con: duckdb.DuckDBPyConnection, lake, policy: str, start: date,
     counts: dict[date, int] = {}
     sql.set_window(con, start, end)
     prepare_run(con)
+    late = late_events.bind_late_arrivals(con, lake)
     day = start
     while day < end:
         sql.set_window(con, day, day + timedelta(days=1))
         prepare_day(con)
         con.execute(f"create or replace temp table {name}__day as {alert_query(policy)}")
+        if late:
+            late_events.mark_late(con, f"{name}__day")
         counts.update(sql.write_partitions(con, lake, name, f"{name}__day", day, day + timedelta(days=1)))
         day += timedelta(days=1)
     sql.set_window(con, start, end)

@@ -40,7 +40,7 @@ import fcntl
 import hashlib
 import re
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import quote
@@ -50,6 +50,7 @@ import pyarrow.parquet as pq
 
 from dsassets.lib.clients.graph import GraphClient
 from dsassets.lib.clients.http import ApiError
+from dsassets.lib.detections.late import raised_at
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.policies.settings import ACTION_TYPES, GovernanceConfig
 
@@ -94,10 +95,16 @@ class Alert:
     started_at: datetime
     ended_at: datetime
     partition_date: date
+    # When the alert could first be raised: later than ended_at when its events arrived late.
+    raised_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: dict) -> Alert:
-        return cls(*(row.get(k) for k in cls.__dataclass_fields__))  # type: ignore[arg-type]
+        fields = [k for k in cls.__dataclass_fields__ if k != "raised_at"]
+        alert = cls(*(row.get(k) for k in fields))  # type: ignore[arg-type]
+        if row.get("evidence") and alert.ended_at is not None:
+            return replace(alert, raised_at=raised_at(row["evidence"], alert.ended_at))
+        return alert
 
 
 def action_key(alert_id: str, action: str) -> str:
@@ -324,7 +331,7 @@ def run(
                 if prev is not None and prev["status"] == "executed":
                     report.outcomes.append(Outcome(alert, action, prev["mode"], "done", "executed earlier"))
                     continue
-                too_old = now - alert.ended_at > max_age and not act_on_old_alerts
+                too_old = now - (alert.raised_at or alert.ended_at) > max_age and not act_on_old_alerts
                 if too_old and mode == "execute":
                     o = Outcome(alert, action, mode, "skipped",
                                 f"alert older than {config.max_alert_age_hours} h (backfill); "
