@@ -22,9 +22,7 @@ with
 
 current_findings as (
     select * from posture_findings
-    where
-        dt >= getvariable('window_start')
-        and dt < getvariable('window_end')
+    where in_window(dt)
 ),
 
 earlier_findings as (
