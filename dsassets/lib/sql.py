@@ -43,7 +43,7 @@ from dsassets.lib.lake import Lake
 from dsassets.lib.schemas import RAW_SCHEMAS
 
 SQL_DIR = PROJECT_ROOT / "sql"
-MACRO_FILES = ("window.sql", "parsing.sql", "ip.sql")
+MACRO_FILES = ("window.sql", "parsing.sql", "ip.sql", "activity.sql")
 MEMORY_LIMIT_ENV = "DSASSETS_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "4GB"
 WAREHOUSE_FILE = "warehouse.duckdb"
