@@ -133,3 +133,26 @@ def test_without_late_ingestion_the_simulator_is_unchanged():
     assert np.all(lags < 300 * 10**7)
     late_lags = late.store.day(FIRST.toordinal()).cols["lag"]
     assert np.count_nonzero(late_lags != lags) > 0
+
+
+def test_a_backfill_of_a_day_keeps_its_late_arrivals_and_leaves_the_live_cursor(tmp_path):
+    from dsassets.lib.lake.raw_events import write_event_partitions
+
+    clock = Clock(start_of(FIRST + timedelta(days=1)) + timedelta(minutes=20))
+    sim = DocuSignSimulator(LATE, now=clock)
+    lake = Lake.at(tmp_path / "lake")
+    read(lake, sim, FIRST)
+    clock.at += timedelta(days=1)
+    read(lake, sim, FIRST + timedelta(days=1))  # brings FIRST's late events
+    assert any(n.startswith("late-") for n in lake.list_files(DATASET, FIRST))
+    live = load_position(lake)
+    # A whole read stops a page past the day's end plus the lag: the late events are not in it.
+    with DocuSignClient(sim.docusign_settings(), transport=sim.transport(), sleep=lambda s: None) as client:
+        end = start_of(FIRST + timedelta(days=1))
+        write_event_partitions(lake, client.audit_events(start_of(FIRST), end), start=start_of(FIRST), end=end,
+                               source="simulator", extracted_at=sim.now())
+    assert lake.list_files(DATASET, FIRST) == ["data.parquet"]
+    ids = stored(lake, FIRST)
+    assert len(ids) == len(set(ids))
+    assert sorted(ids) == sorted(e["eventId"] for e in sim.events(FIRST))
+    assert load_position(lake) == live

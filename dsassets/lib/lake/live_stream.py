@@ -227,7 +227,7 @@ def _compact(con, lake: Lake, scratch, day: date, files: list[str], tmp, cursor:
     whole = lake.tmp_dir / f"{scratch.stem}.whole.parquet"
     try:
         con.execute(
-            f"copy (select * from read_parquet($files, union_by_name = false)) "
+            f"copy (select * from read_parquet($files, union_by_name = false, hive_partitioning = false)) "
             f"to '{_sql_path(whole)}' ({_copy_options(meta)})",
             {"files": [*files, str(tmp)]},
         )

@@ -199,7 +199,11 @@ def write_event_partitions(
             staged = []
             try:
                 for day in days_in(start, end):
-                    staged.append((_stage_day(con, lake, scratch, day, [], state), day))
+                    # Late arrivals the live stream stored for the day may have been ingested
+                    # after this read's end: the whole day keeps them (they never come again).
+                    late = [lake.partition_file(DATASET, day, n) for n in lake.list_files(DATASET, day)
+                            if n.startswith("late-")]
+                    staged.append((_stage_day(con, lake, scratch, day, [], state, keep=late), day))
                 # Publish only once every day is staged: a failure above leaves the lake as it was.
                 for (tmp, _), day in staged:
                     lake.publish(tmp, DATASET, day)
@@ -230,8 +234,12 @@ def _copy_options(state: dict[str, str]) -> str:
     return f"format parquet, compression zstd, row_group_size 65536, kv_metadata {{{kv}}}"
 
 
-def _stage_day(con, lake: Lake, scratch: Path, day: date, existing: list[str], state: dict[str, str]):
-    """The scratch file's events of ``day`` not in ``existing``, as a staged file; and how many."""
+def _stage_day(con, lake: Lake, scratch: Path, day: date, existing: list[str], state: dict[str, str],
+               keep: list[str] | None = None):
+    """The scratch file's events of ``day`` not in ``existing``, as a staged file; and how many.
+
+    ``keep``: files whose events not in the scratch file are added too (a whole day keeps the
+    late arrivals a live read stored)."""
     tmp = lake.tmp_dir / f"{scratch.stem}.{day.isoformat()}.parquet"
     # A streaming filter: rows keep the stream's (ingestion) order, within minutes of event
     # order and the same on every re-run. Duplicates within a read were dropped by the client
@@ -243,6 +251,13 @@ def _stage_day(con, lake: Lake, scratch: Path, day: date, existing: list[str], s
     params = {"scratch": str(scratch), "day": day.isoformat()}
     if existing:
         params["existing"] = existing
+    kept = ""
+    if keep:
+        params["keep"] = keep
+        kept = """
+                union all
+                select * from read_parquet($keep, union_by_name = false, hive_partitioning = false)
+                where eventId not in (select eventId from read_parquet($scratch))"""
     try:
         con.execute(
             f"""
@@ -250,7 +265,7 @@ def _stage_day(con, lake: Lake, scratch: Path, day: date, existing: list[str], s
                 select * from read_parquet($scratch)
                 where _event_time >= $day::timestamptz
                   and _event_time < ($day::date + 1)::timestamptz
-                  {known}
+                  {known}{kept}
             ) to '{_sql_path(tmp)}' ({_copy_options(state)})
             """,
             params,
