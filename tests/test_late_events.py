@@ -156,3 +156,41 @@ def test_a_backfill_of_a_day_keeps_its_late_arrivals_and_leaves_the_live_cursor(
     assert len(ids) == len(set(ids))
     assert sorted(ids) == sorted(e["eventId"] for e in sim.events(FIRST))
     assert load_position(lake) == live
+
+
+def test_the_sensor_asks_for_the_late_day_and_the_later_days_whose_lookback_read_it():
+    import dagster as dg
+
+    from dsassets.definitions import defs
+
+    repo = defs().get_repository_def()
+    late_day, next_day, far_day = "2026-10-20", "2026-10-21", "2026-11-25"
+    keys = ["stg_docusign__audit_events", "activities", "det_multiple_failed_logins", "pol_failed_signin_burst"]
+    with dg.instance_for_test() as instance:
+        def materialize(key: str, partition: str, **metadata) -> None:
+            instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=partition, metadata=metadata))
+
+        # Both days ran; then late events reached the first; then the second day's staging ran again.
+        for day in (late_day, next_day, far_day):
+            for key in keys:
+                materialize(key, day)
+        materialize(DATASET, late_day, late=True)
+        materialize("stg_docusign__audit_events", next_day)
+
+        def tick(cursor=None):
+            with dg.build_sensor_context(instance=instance, repository_def=repo, cursor=cursor) as context:
+                return repo.get_sensor_def("late_events_sensor").evaluate_tick(context)
+
+        first = tick()
+        requested = {r.partition_key: {k.to_user_string() for k in r.asset_selection} for r in first.run_requests}
+        assert set(keys) <= requested[late_day]
+        assert not any(name.startswith("raw_") for names in requested.values() for name in names)
+        # The next day: what reads the late day through its lookback (the brute-force baseline)
+        # and ran before the late events; not its own staging (same day only, and re-run since).
+        assert "det_multiple_failed_logins" in requested[next_day]
+        assert "stg_docusign__audit_events" not in requested[next_day]
+        # A day after the lookback: the detection still, as its learning period reads every earlier
+        # day (first seen); the day's own staging and marts not.
+        assert requested[far_day] == {"det_multiple_failed_logins", "pol_failed_signin_burst"}
+        # Each late materialization is handled once.
+        assert not tick(first.cursor).run_requests

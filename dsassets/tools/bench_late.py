@@ -36,7 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--late-share", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--first-day", type=date.fromisoformat, default=date(2026, 10, 14))
+    parser.add_argument("--stream-only", action="store_true",
+                        help="only the live reads (no Dagster): day by day at 00:20 and every 15 minutes")
     args = parser.parse_args(argv)
+    if args.stream_only:
+        return stream_only(args)
     data = tempfile.mkdtemp(prefix="dsassets-late-")
     os.environ.update({
         "DSASSETS_DATA_DIR": data, "DSASSETS_SIMULATOR_SEED": str(args.seed),
@@ -126,6 +130,71 @@ def main(argv: list[str] | None = None) -> int:
             print(f"late_incident {t['ended_at']:%Y-%m-%d %H:%M} arrived {arrived:%Y-%m-%d %H:%M} "
                   f"alerted {got:%Y-%m-%d %H:%M} latency {latency}" if got else
                   f"late_incident {t['ended_at']:%Y-%m-%d %H:%M} arrived {arrived:%Y-%m-%d %H:%M} not alerted")
+    return 0
+
+
+def stream_only(args) -> int:
+    """The live reads alone, as the 00:20 runs and as 15-minute refreshes: served vs stored."""
+    import duckdb
+
+    from dsassets.lib.clients.docusign import DocuSignClient
+    from dsassets.lib.lake.lake import Lake
+    from dsassets.lib.lake.live_stream import advance_stream, day_lateness
+    from dsassets.lib.lake.raw_events import DATASET
+    from dsassets.simulator import DocuSignSimulator, SimulatorConfig
+
+    clock = [datetime.combine(args.first_day, time(), UTC)]
+    sim = DocuSignSimulator(SimulatorConfig(seed=args.seed, events_per_day=args.events_per_day,
+                                            late_share=args.late_share, late_policies=(POLICY,)),
+                            now=lambda: clock[0])
+    days = [args.first_day + timedelta(days=i) for i in range(args.days)]
+
+    def read(lake, day):
+        start = datetime.combine(day, time(), UTC)
+        with DocuSignClient(sim.docusign_settings(), transport=sim.transport(), sleep=lambda s: None) as client:
+            return advance_stream(lake, lambda cursor: client.audit_events(start, None, cursor=cursor), day=day,
+                                  source="simulator", extracted_at=clock[0],
+                                  complete_at=start + timedelta(days=1, minutes=15))
+
+    for mode in ("daily", "refresh"):
+        lake = Lake.at(tempfile.mkdtemp(prefix=f"dsassets-late-{mode}-"))
+        reads = 0
+        if mode == "daily":
+            for day in [*days, days[-1] + timedelta(days=1)]:
+                clock[0] = _at(day)
+                read(lake, day)
+                reads += 1
+        else:
+            clock[0] = datetime.combine(days[0], time(0, 15), UTC)
+            while clock[0] <= _at(days[-1] + timedelta(days=1)):
+                read(lake, clock[0].date())
+                reads += 1
+                if clock[0].time() == time(0, 15) and clock[0].date() > days[0]:
+                    clock[0] += timedelta(minutes=5)
+                    read(lake, clock[0].date() - timedelta(days=1))  # the 00:20 run
+                    reads += 1
+                    clock[0] -= timedelta(minutes=5)
+                clock[0] += timedelta(minutes=15)
+        served = stored = duplicates = missing = late = late_days = 0
+        worst = 0.0
+        for day in days:
+            want = {e["eventId"] for e in sim.events(day)}
+            files = [lake.partition_file(DATASET, day, n) for n in lake.list_files(DATASET, day)]
+            have = [r[0] for r in duckdb.sql(f"select eventId from read_parquet({files!r})").fetchall()]
+            served, stored = served + len(want), stored + len(have)
+            duplicates += len(have) - len(set(have))
+            missing += len(want - set(have))
+            lateness = day_lateness(lake, day)
+            late += lateness.late_events
+            late_days += lateness.late_events > 0
+            worst = max(worst, lateness.max_delay_s)
+        print(f"{mode}_reads {reads}")
+        print(f"{mode}_events_served {served}")
+        print(f"{mode}_events_stored {stored}")
+        print(f"{mode}_events_duplicated {duplicates}")
+        print(f"{mode}_events_missing {missing}")
+        print(f"{mode}_late_events {late} on {late_days} of {len(days)} days")
+        print(f"{mode}_max_ingestion_delay_hours {worst / 3600:.2f}")
     return 0
 
 
