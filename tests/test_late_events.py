@@ -194,3 +194,13 @@ def test_the_sensor_asks_for_the_late_day_and_the_later_days_whose_lookback_read
         assert requested[far_day] == {"det_multiple_failed_logins", "pol_failed_signin_burst"}
         # Each late materialization is handled once.
         assert not tick(first.cursor).run_requests
+
+
+def test_the_late_bound_is_a_setting_and_a_bad_one_is_named():
+    from dsassets.lib.config.settings import ConfigError, late_event_hours
+
+    assert late_event_hours({}) == 6.0
+    assert late_event_hours({"DSASSETS_LATE_EVENT_HOURS": "1.5"}) == 1.5
+    for bad in ("soon", "0"):
+        with pytest.raises(ConfigError, match=f"DSASSETS_LATE_EVENT_HOURS={bad!r}"):
+            late_event_hours({"DSASSETS_LATE_EVENT_HOURS": bad})

@@ -42,7 +42,7 @@ def env(tmp_path_factory):
         patch.undo()
 
 
-def daily(env, day: date) -> dg.RunRequest:
+def daily(env, day: date):
     """The 00:20 schedule's run for ``day``, with the simulator's clock at that moment."""
     data, definitions, instance, patch = env
     repo = definitions.get_repository_def()
@@ -50,17 +50,21 @@ def daily(env, day: date) -> dg.RunRequest:
     patch.setenv("DSASSETS_SIMULATOR_NOW", at.isoformat())
     with dg.build_schedule_context(instance=instance, scheduled_execution_time=at, repository_def=repo) as context:
         request = repo.get_schedule_def("daily_pipeline_schedule").evaluate_tick(context).run_requests[0]
-    run(env, "daily_pipeline", request)
-    return request
+    return run(env, "daily_pipeline", request)
 
 
-def run(env, job_name: str, request: dg.RunRequest) -> None:
+def late_check(result) -> dg.AssetCheckEvaluation:
+    return next(e for e in result.get_asset_check_evaluations() if e.check_name == "events_within_late_bound")
+
+
+def run(env, job_name: str, request: dg.RunRequest):
     _, definitions, instance, _ = env
     result = definitions.resolve_job_def(job_name).execute_in_process(
         instance=instance, partition_key=request.partition_key, run_config=request.run_config,
         asset_selection=request.asset_selection, tags=request.tags,
     )
     assert result.success
+    return result
 
 
 def sensor_tick(env, cursor: str | None):
@@ -81,12 +85,17 @@ def test_a_brute_force_ingested_after_its_day_is_stored_there_rechecked_and_aler
                                             late_policies=(POLICY,)))
     truth = next(t for t in sim.ground_truth(ATTACK_DAY, ATTACK_DAY + timedelta(days=1))
                  if t["policy"] == POLICY and not t["is_decoy"])
-    daily(env, ATTACK_DAY)
+    on_time = daily(env, ATTACK_DAY)
+    assert late_check(on_time).passed
     # The day's own run could not see the attack: Monitor had not ingested it yet.
     assert not [a for a in alerts(data, ATTACK_DAY) if set(a["event_ids"]) & set(truth["event_ids"])]
     tick = sensor_tick(env, None)
     assert not tick.run_requests  # nothing late yet: the run saw every event its day had then
-    daily(env, ATTACK_DAY + timedelta(days=1))  # reads the late attack, files it under its day
+    later = daily(env, ATTACK_DAY + timedelta(days=1))  # reads the late attack, files it under its day
+    # Held from 17:45 until after 01:00: later than the 6-hour bound, so the check warns.
+    check = late_check(later)
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["max_ingestion_delay_minutes"].value > 6 * 60
     stored = Lake.at(data).list_files(DATASET, ATTACK_DAY)
     assert "data.parquet" in stored and any(n.startswith("late-") for n in stored)
     late = day_lateness(Lake.at(data), ATTACK_DAY)

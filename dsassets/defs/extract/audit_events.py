@@ -120,11 +120,13 @@ def _live_result(context, lake: LakeResource, done: Advance, source: str, path) 
     day = done.day
     bound_s = late_event_hours(os.environ) * 3600
     for late_day, got in sorted(done.late_days.items()):
+        so_far = day_lateness(lake.lake, late_day)
         context.log_event(dg.AssetMaterialization(
             asset_key=DATASET, partition=late_day.isoformat(),
             description=f"{got.added} late event(s) read by the run for {day}",
             metadata={"late": True, "late_events_added": dg.MetadataValue.int(got.added),
-                      "max_ingestion_delay_minutes": round(got.max_delay_s / 60, 1),
+                      "late_events": dg.MetadataValue.int(so_far.late_events),
+                      "max_ingestion_delay_minutes": round(so_far.max_delay_s / 60, 1),
                       "read_by_partition": day.isoformat(), "file": got.file or ""},
         ))
     own = day_lateness(lake.lake, day)
