@@ -38,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first-day", type=date.fromisoformat, default=date(2026, 10, 14))
     parser.add_argument("--stream-only", action="store_true",
                         help="only the live reads (no Dagster): day by day at 00:20 and every 15 minutes")
+    parser.add_argument("--refresh-latency", action="store_true",
+                        help="instead of daily runs only: the first day's 00:20 run, then the intra-day refresh "
+                        "at the first interval after the late incident's last event arrived, the sensor and its re-check")
+    parser.add_argument("--modes", default="daily,refresh", help="with --stream-only: daily, refresh or both")
     args = parser.parse_args(argv)
     if args.stream_only:
         return stream_only(args)
@@ -57,8 +61,6 @@ def main(argv: list[str] | None = None) -> int:
     from dsassets.lib.lake.lake import Lake
     from dsassets.lib.lake.raw_events import DATASET
     from dsassets.simulator import DocuSignSimulator, SimulatorConfig
-    from dsassets.simulator.ids import to_datetime
-
     sim = DocuSignSimulator(SimulatorConfig(seed=args.seed, events_per_day=args.events_per_day,
                                             late_share=args.late_share, late_policies=(POLICY,)))
     days = [args.first_day + timedelta(days=i) for i in range(args.days)]
@@ -83,14 +85,20 @@ def main(argv: list[str] | None = None) -> int:
 
     with dg.DagsterInstance.ephemeral() as instance:
         cursor = None
-        for day in [*days, days[-1] + timedelta(days=1)]:  # one more run brings the last day's late events
-            now = _at(day)
+        moments = [(_at(day), "daily_pipeline_schedule") for day in [*days, days[-1] + timedelta(days=1)]]
+        if args.refresh_latency:
+            arrived = _arrival(sim, truths[0])
+            tick_at = arrived.replace(minute=arrived.minute // 15 * 15, second=0, microsecond=0) + timedelta(minutes=15)
+            moments = [(_at(days[0]), "daily_pipeline_schedule"), (tick_at, "intraday_refresh_schedule")]
+        for now, schedule in moments:
+            day = now.date()
             os.environ["DSASSETS_SIMULATOR_NOW"] = now.isoformat()
             with dg.build_schedule_context(instance=instance, scheduled_execution_time=now,
                                            repository_def=repo) as context:
-                request = repo.get_schedule_def("daily_pipeline_schedule").evaluate_tick(context).run_requests[0]
-            job.execute_in_process(instance=instance, partition_key=request.partition_key,
-                                   run_config=request.run_config, tags=request.tags)
+                request = repo.get_schedule_def(schedule).evaluate_tick(context).run_requests[0]
+            definitions.resolve_job_def(repo.get_schedule_def(schedule).job_name).execute_in_process(
+                instance=instance, partition_key=request.partition_key, run_config=request.run_config,
+                asset_selection=request.asset_selection, tags=request.tags)
             note_alerts(now)
             with dg.build_sensor_context(instance=instance, repository_def=repo, cursor=cursor) as context:
                 tick = repo.get_sensor_def("late_events_sensor").evaluate_tick(context)
@@ -101,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                 job.execute_in_process(instance=instance, partition_key=rerun.partition_key,
                                        asset_selection=rerun.asset_selection, tags=rerun.tags)
             note_alerts(now)
-            print(f"# {day}: daily run, {len(tick.run_requests)} re-check run(s)", file=sys.stderr, flush=True)
+            print(f"# {now}: {schedule}, {len(tick.run_requests)} re-check run(s)", file=sys.stderr, flush=True)
 
         served = stored = duplicates = missing = late = 0
         from dsassets.lib.lake.live_stream import day_lateness
@@ -122,9 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"late_events {late}")
         print(f"days_rechecked {len(rechecked)} ({recheck_runs} runs)")
         for t in truths:
-            batch = sim.store.day(t["ended_at"].date().toordinal())
-            arrived = max(to_datetime(int(x)) for x in (batch.cols["ts"] + batch.cols["lag"])[
-                _rows(batch, t["event_ids"], sim)])
+            arrived = _arrival(sim, t)
             got = alerted_at.get(t["incident_id"])
             latency = f"{(got - arrived).total_seconds() / 3600:.1f}h" if got else "not alerted"
             print(f"late_incident {t['ended_at']:%Y-%m-%d %H:%M} arrived {arrived:%Y-%m-%d %H:%M} "
@@ -156,7 +162,7 @@ def stream_only(args) -> int:
                                   source="simulator", extracted_at=clock[0],
                                   complete_at=start + timedelta(days=1, minutes=15))
 
-    for mode in ("daily", "refresh"):
+    for mode in args.modes.split(","):
         lake = Lake.at(tempfile.mkdtemp(prefix=f"dsassets-late-{mode}-"))
         reads = 0
         if mode == "daily":
@@ -194,8 +200,17 @@ def stream_only(args) -> int:
         print(f"{mode}_events_duplicated {duplicates}")
         print(f"{mode}_events_missing {missing}")
         print(f"{mode}_late_events {late} on {late_days} of {len(days)} days")
-        print(f"{mode}_max_ingestion_delay_hours {worst / 3600:.2f}")
+        print(f"{mode}_max_ingestion_delay_hours {worst / 3600:.2f}", flush=True)
     return 0
+
+
+def _arrival(sim, truth: dict) -> datetime:
+    """When Monitor ingested the incident's last event."""
+    from dsassets.simulator.ids import to_datetime
+
+    batch = sim.store.day(truth["ended_at"].date().toordinal())
+    return max(to_datetime(int(x)) for x in (batch.cols["ts"] + batch.cols["lag"])[
+        _rows(batch, truth["event_ids"], sim)])
 
 
 def _rows(batch, event_ids: list[str], sim) -> list[int]:
