@@ -1,7 +1,7 @@
 """Late events, measured: day-by-day runs on the simulator with late ingestion switched on.
 
 ``python -m dsassets.tools.bench_late --days 14 --events-per-day 300`` runs, in one process
-against a scratch lake and an ephemeral Dagster instance, what the daemon would run: the
+against a scratch lake and a scratch Dagster instance, what the daemon would run: the
 00:20 ``daily_pipeline`` schedule for each day (the simulator's clock at that moment), then
 the ``late_events_sensor`` and the re-check runs it asks for. The simulator ingests
 ``--late-share`` of events 1.5-4.5 hours late and holds every true brute force until 1-3
@@ -11,6 +11,11 @@ hours into the next day. It prints, as ``name value`` lines:
 - late events (stored in a day after its run) and the days re-checked by the sensor;
 - per late planted brute force: when Monitor ingested its last event, when its alert row
   first existed (the simulated time of the run that wrote it), and the latency between.
+
+``--stream-only`` measures the live reads alone (no Dagster; fast enough for weeks of days),
+as 00:20 runs (``--modes daily``) or 15-minute refreshes (``--modes refresh``).
+``--refresh-latency`` runs the first day's 00:20 run, then one intra-day refresh at the first
+interval after the late incident's last event arrived, the sensor and its re-check.
 """
 
 from __future__ import annotations
@@ -83,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             if t["incident_id"] not in alerted_at and ids & set(t["event_ids"]):
                 alerted_at[t["incident_id"]] = now
 
-    with dg.DagsterInstance.ephemeral() as instance:
+    # A local instance with a reference on disk: schedule contexts open it as the daemon does.
+    with dg.DagsterInstance.local_temp(tempfile.mkdtemp(prefix="dsassets-late-instance-")) as instance:
         cursor = None
         moments = [(_at(day), "daily_pipeline_schedule") for day in [*days, days[-1] + timedelta(days=1)]]
         if args.refresh_latency:
