@@ -176,10 +176,9 @@ incidents as (
         any_value(running.user_email) as user_email,
         arg_min(running.account_id, running.event_at) as account_id,
         max(running.event_at) as ended_at,
-        list(running.event_id order by running.event_at, running.event_id)
-            as event_ids,
-        list_sort(list_distinct(list(running.ip_address))) as ip_addresses,
-        list_sort(list_distinct(list(running.country_code))) as countries,
+        incident_event_ids(running.event_id, running.event_at) as event_ids,
+        sorted_distinct(running.ip_address) as ip_addresses,
+        sorted_distinct(running.country_code) as countries,
         count(*) filter (where running.is_failure) as failures,
         count(*) filter (
             where not running.is_failure
@@ -198,10 +197,7 @@ incidents as (
 final as (
     select
         anchors.trigger_dt as dt,
-        substr(sha256(
-            getvariable('det_policy') || '|' || anchors.user_id || '|'
-            || anchors.first_event_id
-        ), 1, 32) as alert_id,
+        detection_alert_id(anchors.user_id, anchors.first_event_id) as alert_id,
         getvariable('det_policy') as policy,
         case
             when incidents.successes_after_threshold > 0 then 'high'
