@@ -91,11 +91,7 @@ candidates as (
         and coalesce(org_category, '') <> 'cloud_provider'
         and distance_km >= getvariable('det_min_distance_km')
         and distance_km / hours > getvariable('det_max_speed_kmh')
-        and seen.first_dt + getvariable('det_learning_user_days')::integer
-        <= measured.dt
-        and seen.org_first_dt
-        + getvariable('det_learning_organization_days')::integer
-        <= measured.dt
+        and past_learning_period(seen.first_dt, seen.org_first_dt, measured.dt)
         and (
             getvariable('det_sensitivity') = 'high'
             or not (from_trusted and is_trusted_ip)
@@ -216,8 +212,7 @@ incidents as (
 final as (
     select
         anchors.dt,
-        detection_alert_id(anchors.user_id, anchors.event_id) as alert_id,
-        getvariable('det_policy') as policy,
+        anchors.event_id as opening_event_id,
         case
             when anchors.from_listed or anchors.is_listed_ip then 'high'
             else getvariable('det_severity')
@@ -275,8 +270,7 @@ final as (
             'other_users_in_destination_country':
                 anchors.tenant_users_in_country,
             'pairs_in_incident': incidents.pairs
-        })::varchar as evidence,
-        anchors.dt as partition_date
+        })::varchar as evidence
     from anchors
     inner join incidents on anchors.event_id = incidents.anchor_id
 )

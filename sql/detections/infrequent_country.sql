@@ -60,11 +60,7 @@ new_country as (
             or event_at - previous_same_country_at
             > to_days(getvariable('det_baseline_days'))
         )
-        and seen.first_dt + getvariable('det_learning_user_days')::integer
-        <= with_previous.dt
-        and seen.org_first_dt
-        + getvariable('det_learning_organization_days')::integer
-        <= with_previous.dt
+        and past_learning_period(seen.first_dt, seen.org_first_dt, with_previous.dt)
 ),
 
 baseline as (
@@ -136,8 +132,7 @@ incidents as (
 final as (
     select
         anchors.dt,
-        detection_alert_id(anchors.user_id, anchors.event_id) as alert_id,
-        getvariable('det_policy') as policy,
+        anchors.event_id as opening_event_id,
         getvariable('det_severity') as severity,
         'Activity from infrequent country/region' as title,
         printf(
@@ -172,8 +167,7 @@ final as (
             'organization_users_in_country': anchors.other_users,
             'organization_baseline': getvariable('det_organization_baseline'),
             'events_from_country_that_day': incidents.event_count
-        })::varchar as evidence,
-        anchors.dt as partition_date
+        })::varchar as evidence
     from anchors
     inner join incidents on anchors.event_id = incidents.anchor_id
 )

@@ -127,8 +127,7 @@ incidents as (
 final as (
     select
         anchors.dt,
-        detection_alert_id(anchors.user_id, anchors.event_id) as alert_id,
-        getvariable('det_policy') as policy,
+        anchors.event_id as opening_event_id,
         getvariable('det_severity') as severity,
         case getvariable('det_policy')
             when 'anonymous_ip' then 'Activity from anonymous IP address'
@@ -184,8 +183,7 @@ final as (
                 'region': anchors.region,
                 'city': anchors.city
             }
-        })::varchar as evidence,
-        anchors.dt as partition_date
+        })::varchar as evidence
     from anchors
     inner join incidents on anchors.event_id = incidents.anchor_id
 )

@@ -15,6 +15,13 @@ create or replace temp macro in_window(dt, lookback_days) as
 create or replace temp macro in_baseline(t, anchor) as
     t < anchor and t >= anchor - to_days(getvariable('det_baseline_days'));
 
+-- The learning period (detection_first_seen): the user and the organization
+-- were first seen long enough before `day`.
+create or replace temp macro past_learning_period(first_dt, org_first_dt, day) as
+    first_dt + getvariable('det_learning_user_days')::integer <= day
+    and org_first_dt + getvariable('det_learning_organization_days')::integer
+    <= day;
+
 -- Every alert of a built-in policy: the first 32 hex digits of
 -- sha256(policy | user_id | the event that opened the incident), so re-running
 -- a day gives the same ids and later days of the incident raise nothing new.

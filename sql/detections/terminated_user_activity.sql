@@ -201,8 +201,7 @@ incidents as (
 final as (
     select
         anchors.first_dt as dt,
-        detection_alert_id(anchors.user_id, anchors.anchor_id) as alert_id,
-        getvariable('det_policy') as policy,
+        anchors.anchor_id as opening_event_id,
         getvariable('det_severity') as severity,
         'Activity performed by terminated user' as title,
         printf(
@@ -237,8 +236,7 @@ final as (
                 round(epoch(anchors.first_at - anchors.terminated_at) / 60),
             'activities': incidents.activities,
             'event_count': incidents.event_count
-        })::varchar as evidence,
-        anchors.first_dt as partition_date
+        })::varchar as evidence
     from anchors
     inner join incidents on anchors.anchor_id = incidents.anchor_id
 )

@@ -223,9 +223,18 @@ def write_alerts(con: duckdb.DuckDBPyConnection, lake, policy: str, start: date,
     return counts
 
 
+# Alert columns every policy fills the same way, so a policy file returns its incident (with
+# the id of the event that opened it) and not these.
+COMMON_COLUMNS = {
+    "alert_id": "detection_alert_id(user_id, opening_event_id)",
+    "policy": "getvariable('det_policy')",
+    "partition_date": "dt",
+}
+
+
 def alert_query(policy: str) -> str:
-    """The policy's alerts with the common column types; nothing when the policy is disabled."""
-    cols = ",\n    ".join(f"{name}::{kind} as {name}" for name, kind in ALERT_COLUMNS)
+    """The policy's alerts with the common columns and types; nothing when the policy is disabled."""
+    cols = ",\n    ".join(f"({COMMON_COLUMNS.get(name, name)})::{kind} as {name}" for name, kind in ALERT_COLUMNS)
     return (
         f"select\n    dt::date as dt,\n    {cols}\nfrom (\n{_query(SQL_FILE[policy])}\n) as alerts\n"
         "where getvariable('det_enabled')"
