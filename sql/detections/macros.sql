@@ -1,7 +1,7 @@
 -- Macros of the detections, created in every detection connection
--- (dsassets/lib/detections.py) before the shared views; `ip_classes` also in
+-- (dsassets/lib/detections/engine.py) before the shared views; `ip_classes` also in
 -- the activity policies' connection (dsassets/lib/policies/compile.py). Both
--- register org_ip_ranges and ip_list_entries (dsassets/lib/ip_intel.py), so
+-- register org_ip_ranges and ip_list_entries (dsassets/lib/intel/ip_intel.py), so
 -- none of this goes into warehouse.duckdb.
 
 -- The window variables widened by a lookback: window_start - days <= dt <
