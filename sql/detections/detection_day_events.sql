@@ -7,7 +7,7 @@
 with
 
 final as (
-    select * from detection_events where in_window(dt, 0)
+    select * from detection_events where in_lookback_window(dt, 0)
 )
 
 select * from final

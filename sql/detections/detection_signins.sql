@@ -14,7 +14,7 @@ final as (
     select *
     from detection_events
     where
-        in_window(dt, getvariable('det_lookback_days'))
+        in_lookback_window(dt, getvariable('det_lookback_days'))
         and (signin_class is not null or getvariable('det_lookback_all_events'))
 )
 

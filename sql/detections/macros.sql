@@ -4,11 +4,13 @@
 -- register org_ip_ranges and ip_list_entries (dsassets/lib/intel/ip_intel.py), so
 -- none of this goes into warehouse.duckdb.
 
--- The window variables widened by a lookback: window_start - days <= dt <
--- window_end. Constant once the variables are set, so it prunes partitions.
-create or replace temp macro in_window(dt, lookback_days) as
-    dt >= getvariable('window_start') - lookback_days::integer
-    and dt < getvariable('window_end');
+-- The window variables widened by a lookback: window_start - days <= day <
+-- window_end (in_window of sql/macros/window.sql, from days earlier; this
+-- file does not rely on those macros being installed). Constant once the
+-- variables are set, so it prunes partitions.
+create or replace temp macro in_lookback_window(day, lookback_days) as
+    day >= getvariable('window_start') - lookback_days::integer
+    and day < getvariable('window_end');
 
 -- t lies in the det_baseline_days before `anchor`, the anchor itself
 -- excluded: the baseline of an anchor event (two timestamps, or two dates).
@@ -55,7 +57,7 @@ create or replace temp macro ip_classes(lookback_days) as table
 
     addresses as (
         select distinct ip_hex from activities
-        where in_window(dt, lookback_days) and ip_hex is not null
+        where in_lookback_window(dt, lookback_days) and ip_hex is not null
     ),
 
     org_matches as (

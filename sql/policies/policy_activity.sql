@@ -33,7 +33,7 @@ events as (
         country_code,
         user_agent
     from activities
-    where in_window(dt, getvariable('pol_lookback_days'))
+    where in_lookback_window(dt, getvariable('pol_lookback_days'))
 ),
 
 -- organization range and IP-list matches: the detections' ip_classes macro
@@ -48,7 +48,7 @@ admins as (
         user_id,
         is_admin
     from users
-    where in_window(dt, getvariable('pol_lookback_days'))
+    where in_lookback_window(dt, getvariable('pol_lookback_days'))
 ),
 
 final as (

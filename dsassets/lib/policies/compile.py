@@ -223,7 +223,7 @@ def register_ip_tables(con: duckdb.DuckDBPyConnection, config: ProjectConfig) ->
 def install(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> None:
     """IP tables and the ``policy_activity`` view over ``activities`` and ``users``; the window must be set."""
     register_ip_tables(con, config)
-    install_macros(con)  # the detections' ip_classes and in_window
+    install_macros(con)  # the detections' ip_classes and in_lookback_window
     con.execute("set variable pol_lookback_days = 0")  # the view binds it now; build_matches sets it
     con.execute(f"create or replace temp view {ACTIVITY_VIEW} as {query_file(ACTIVITY_VIEW)}")
 
