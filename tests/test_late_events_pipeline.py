@@ -14,9 +14,8 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
-from simulated_env import use_simulator
+from simulated_env import simulated_pipeline
 
-from dsassets.definitions import defs
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.live_stream import day_lateness
 from dsassets.lib.lake.raw_events import DATASET
@@ -30,16 +29,10 @@ ALERTS = "pol_failed_signin_burst"  # policies/examples.yaml: more than 10 faile
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    data = tmp_path_factory.mktemp("late")
-    patch = pytest.MonkeyPatch()
-    use_simulator(patch, data, seed=SEED, events_per_day=EVENTS_PER_DAY)
-    patch.setenv("DSASSETS_SIMULATOR_LATE_SHARE", str(LATE_SHARE))
-    patch.setenv("DSASSETS_SIMULATOR_LATE_POLICIES", POLICY)
-    try:
-        with dg.instance_for_test() as instance:
-            yield data, defs(), instance, patch
-    finally:
-        patch.undo()
+    with simulated_pipeline(tmp_path_factory.mktemp("late"), seed=SEED, events_per_day=EVENTS_PER_DAY,
+                            DSASSETS_SIMULATOR_LATE_SHARE=str(LATE_SHARE),
+                            DSASSETS_SIMULATOR_LATE_POLICIES=POLICY) as found:
+        yield found
 
 
 def daily(env, day: date):

@@ -10,7 +10,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from simulated_env import use_simulator
+from simulated_env import simulated_pipeline
 
 from dsassets.definitions import defs
 from dsassets.lib.lake.lake import Lake
@@ -24,14 +24,8 @@ POLICY = "failed_signin_burst"  # policies/examples.yaml: more than 10 failed si
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    data = tmp_path_factory.mktemp("refresh")
-    patch = pytest.MonkeyPatch()
-    use_simulator(patch, data, seed=SEED, events_per_day=EVENTS_PER_DAY)
-    try:
-        with dg.instance_for_test() as instance:
-            yield data, defs(), instance, patch
-    finally:
-        patch.undo()
+    with simulated_pipeline(tmp_path_factory.mktemp("refresh"), seed=SEED, events_per_day=EVENTS_PER_DAY) as found:
+        yield found
 
 
 def tick(env, schedule: str, at: datetime) -> dg.RunRequest:
