@@ -244,6 +244,10 @@ class DocuSignAPI:
         r = snap.row_of(user_id)
         if r is None or int(snap.life["join"][r]) > snap.t:
             return error(404, "USER_NOT_FOUND", f"user {user_id} not found in organization {org}")
+        return Reply(200, {"users": [self._profile(snap, r)]})
+
+    def _profile(self, snap: Snapshot, r: int) -> dict:
+        w = self.world
         L = snap.life
         first, last, email = snap.name_of(r)
         slot, ten = int(L["slot"][r]), int(L["ten"][r])
@@ -294,7 +298,7 @@ class DocuSignAPI:
             "allow_extend_org_admin_rights_to_self": False,
             "is_managed_by_scim": False,
         }
-        return Reply(200, {"users": [user]})
+        return user
 
     # -- eSignature ----------------------------------------------------------------------------
 

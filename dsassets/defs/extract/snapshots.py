@@ -20,8 +20,11 @@ from dsassets.lib.clients.docusign import DocuSignClient, parse_account_settings
 from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
 from dsassets.lib.lake.raw_events import days_in
 from dsassets.lib.lake.snapshots import snapshot_table
+from dsassets.defs.extract.organization_users import take_users_in_bulk
 
 Tables = dict[str, pa.Table]
+# What a snapshot function returns: its tables, and metadata for every asset it materializes.
+Taken = tuple[Tables, dict]
 
 
 def _day_end(day: date) -> datetime:
@@ -32,12 +35,13 @@ def _snapshots_per_day(
     context: dg.AssetExecutionContext,
     docusign: DocuSignResource,
     lake: LakeResource,
-    take: Callable[[DocuSignClient, str, datetime], Tables],
+    take: Callable[[DocuSignClient, str, datetime], Taken],
 ) -> Iterator[dg.MaterializeResult]:
     start, end = context.partition_time_window
     days = days_in(start, end)
     source = docusign.source
     taken: dict[date, tuple[datetime, Tables]] = {}
+    how: dict[str, dict] = {}
     # Take every snapshot before writing any, so a failure leaves the lake unchanged.
     reuse: tuple[datetime, Tables] | None = None
     for day in days:
@@ -46,7 +50,8 @@ def _snapshots_per_day(
             continue
         taken_at = docusign.snapshot_time(_day_end(day))
         with docusign.client(as_of=taken_at) as client:
-            taken[day] = reuse = (taken_at, take(client, source, taken_at))
+            tables, how[day.isoformat()] = take(client, source, taken_at)
+            taken[day] = reuse = (taken_at, tables)
     backdated = [d.isoformat() for d, (at, _) in taken.items() if at > _day_end(d)]
     if backdated:
         context.log.warning(
@@ -69,6 +74,7 @@ def _snapshots_per_day(
                     {d.isoformat(): at.isoformat() for d, (at, _) in taken.items()}
                 ),
                 "backdated_partitions": dg.MetadataValue.json(backdated),
+                **({"how_taken": dg.MetadataValue.json(how)} if any(how.values()) else {}),
                 "path": dg.MetadataValue.path(str(lake.lake.dataset_dir(dataset))),
             },
         )
@@ -101,10 +107,27 @@ def raw_docusign_organization(
     yield from _snapshots_per_day(context, docusign, lake, take_organization_snapshot)
 
 
-def take_organization_snapshot(client: DocuSignClient, source: str, taken_at: datetime) -> Tables:
+def take_organization_snapshot(client: DocuSignClient, source: str, taken_at: datetime) -> Taken:
     org = client.organization()
     org_id = org["id"]
     accounts = client.organization_accounts()
+    kw = {"source": source, "taken_at": taken_at}
+    tables = {
+        "raw_docusign_accounts": snapshot_table(
+            "raw_docusign_accounts",
+            schemas.ACCOUNTS,
+            (({**a, "organization_id": org_id}, a) for a in accounts),
+            **kw,
+        )
+    }
+    users, how = take_users_in_bulk(client, org_id, accounts, **kw)
+    if users is None:
+        users = per_user_tables(client, org_id, accounts, **kw)
+    return {**tables, **users}, how
+
+
+def per_user_tables(client: DocuSignClient, org_id: str, accounts: list[dict], **kw) -> Tables:
+    """Users and memberships with one ``dsprofile`` call per user."""
     user_ids: dict[str, None] = {}
     for account in accounts:
         for user in client.organization_users(account["id"]):
@@ -129,14 +152,7 @@ def take_organization_snapshot(client: DocuSignClient, source: str, taken_at: da
                 }
                 yield row, m
 
-    kw = {"source": source, "taken_at": taken_at}
     return {
-        "raw_docusign_accounts": snapshot_table(
-            "raw_docusign_accounts",
-            schemas.ACCOUNTS,
-            (({**a, "organization_id": org_id}, a) for a in accounts),
-            **kw,
-        ),
         "raw_docusign_organization_users": snapshot_table(
             "raw_docusign_organization_users",
             schemas.ORGANIZATION_USERS,
@@ -176,7 +192,7 @@ def raw_docusign_esignature(
     yield from _snapshots_per_day(context, docusign, lake, take_esignature_snapshot)
 
 
-def take_esignature_snapshot(client: DocuSignClient, source: str, taken_at: datetime) -> Tables:
+def take_esignature_snapshot(client: DocuSignClient, source: str, taken_at: datetime) -> Taken:
     accounts = client.organization_accounts()
     users, settings, rules = [], [], []
     for account in accounts:
@@ -197,4 +213,4 @@ def take_esignature_snapshot(client: DocuSignClient, source: str, taken_at: date
         "raw_docusign_password_rules": snapshot_table(
             "raw_docusign_password_rules", schemas.PASSWORD_RULES, rules, **kw
         ),
-    }
+    }, {}

@@ -262,16 +262,33 @@ class DocuSignClient(BearerApiClient):
 
     def _get(self, url: str, endpoint_name: str, params: dict[str, Any] | None = None) -> Any:
         """Authenticated GET returning JSON; on a 401 the token is renewed and the call retried once."""
+        return self._json(self.send("GET", url, endpoint_name, params=params), endpoint_name)
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        endpoint_name: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        accept: str = "application/json",
+    ) -> httpx.Response:
+        """Authenticated request returning the response (for bodies and headers that are not just JSON).
+
+        On a 401 the token is renewed and the call retried once.
+        """
         for renewed in (False, True):
-            headers = {"Authorization": f"Bearer {self._access_token()}", "Accept": "application/json"}
+            headers = {"Authorization": f"Bearer {self._access_token()}", "Accept": accept}
             try:
-                response = self._http.request("GET", url, params=params, headers=headers, endpoint_name=endpoint_name)
+                return self._http.request(
+                    method, url, params=params, json=json, headers=headers, endpoint_name=endpoint_name
+                )
             except ApiError as exc:
                 if exc.status == 401 and not renewed:
                     self._token = None  # revoked or expired early: one fresh token, then give up
                     continue
                 raise
-            return self._json(response, endpoint_name)
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod

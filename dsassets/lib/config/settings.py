@@ -182,3 +182,16 @@ def int_setting(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not an integer") from None
+
+
+# Above this many organization memberships, users are taken with one bulk export, not a call each.
+DEFAULT_BULK_EXPORT_MIN_USERS = 2000
+
+
+def bulk_export_min_users(env: Mapping[str, str] | None = None) -> int:
+    """``DSASSETS_BULK_EXPORT_MIN_USERS``: from how many users the snapshot uses the bulk export."""
+    env = os.environ if env is None else env
+    value = int_setting(env, "DSASSETS_BULK_EXPORT_MIN_USERS", DEFAULT_BULK_EXPORT_MIN_USERS)
+    if value < 0:
+        raise ConfigError(f"DSASSETS_BULK_EXPORT_MIN_USERS={value}: must be 0 (always bulk) or more")
+    return value
