@@ -100,7 +100,7 @@ def export_tables(
             "(select id from export_rows join wanted on lower(export_rows.account_id) = wanted.account_id)"
         )
         meta = [source, taken_at]
-        users = con.execute(
+        users = con.sql(
             f"""
             with rows as ({kept}),
             emails as (
@@ -116,16 +116,16 @@ def export_tables(
                    ? as _source, ?::timestamptz as _snapshot_taken_at
             from firsts where n = 1 order by _row
             """,
-            [organization_id, *meta],
+            params=[organization_id, *meta],
         ).to_arrow_table()
-        memberships = con.execute(
+        memberships = con.sql(
             f"""
             with rows as ({kept})
             select ? as organization_id, id as user_id, {_select(MEMBERSHIP_COLUMNS, export_id)},
                    _raw, ? as _source, ?::timestamptz as _snapshot_taken_at
             from rows order by _row
             """,
-            [organization_id, *meta],
+            params=[organization_id, *meta],
         ).to_arrow_table()
     except duckdb.InvalidInputException as exc:
         raise MalformedRecordError(str(exc).removeprefix("Invalid Input Error: ")) from None
