@@ -267,3 +267,75 @@ def test_a_failed_export_falls_back_to_the_per_user_rows_and_says_so(sim, monkey
     assert "failed" in how["bulk_export_error"] and "Admin user list export " in how["bulk_export_error"]
     for name in expected:
         assert tables[name].equals(expected[name]), name
+
+
+def test_the_simulators_export_responses_fit_the_spec(sim):
+    transport = sim.transport()
+    with httpx.Client(transport=transport) as http:
+        token = http.post(
+            f"{sim.docusign_settings().auth_server}/oauth/token",
+            data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": _assertion(sim)},
+        ).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        base = f"{sim.docusign_settings().admin_url}/v2/organizations/{sim.organization_id}/exports/user_list"
+        created = http.post(base, json={"type": "organization_memberships_export"}, headers=auth)
+        bad = http.post(base, json={"type": "everything"}, headers=auth)
+        polls = [http.get(created.json()["metadata_url"], headers=auth) for _ in range(2)]
+        csv = http.get(polls[-1].json()["results"][0]["url"], headers=auth)
+    for response in [created, *polls]:
+        check_request("admin", response.request)
+        validate_response("admin", response.request.method, response.request.url.path, 200, response.json(),
+                          allow_null=False)
+    assert bad.status_code == 400
+    assert [p.json()["status"] for p in polls] == ["in_process", "completed"]
+    assert csv.headers["Content-Type"].startswith("text/csv")
+    assert polls[-1].json()["number_rows"] == read_export_csv([csv.content], "x").num_rows
+
+
+def _assertion(sim) -> str:
+    import time
+
+    import jwt
+
+    s = sim.docusign_settings()
+    now = int(time.time())
+    claims = {"iss": s.integration_key, "sub": s.user_id, "aud": s.auth_host, "iat": now, "exp": now + 600,
+              "scope": s.scopes}
+    return jwt.encode(claims, s.private_key_pem, algorithm="RS256")
+
+
+def test_the_fallback_is_recorded_in_the_assets_metadata(tmp_path, monkeypatch):
+    import contextlib
+
+    import dagster as dg
+
+    from dsassets.defs.extract.snapshots import raw_docusign_organization
+    from dsassets.defs.resources import DocuSignResource, LakeResource, _simulator
+
+    class FailingExports(DocuSignResource):
+        @contextlib.contextmanager
+        def client(self, as_of=None):
+            simulator, clock = _simulator(self.simulator_seed, self.simulator_events_per_day)
+            clock.pinned = as_of
+            fault = Fault(path_contains="/exports/user_list", status=403, times=None, method="POST",
+                          body={"error": "unauthorized", "error_description": "user_read scope required"})
+            try:
+                with DocuSignClient(simulator.docusign_settings(), transport=simulator.transport(faults=[fault])) as c:
+                    yield c
+            finally:
+                clock.pinned = None
+
+    for name in ("DOCUSIGN_INTEGRATION_KEY", "DOCUSIGN_USER_ID", "DOCUSIGN_PRIVATE_KEY_FILE", "DOCUSIGN_ORGANIZATION_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DSASSETS_BULK_EXPORT_MIN_USERS", "1")
+    result = dg.materialize(
+        [raw_docusign_organization],
+        resources={"lake": LakeResource(data_dir=str(tmp_path)),
+                   "docusign": FailingExports(simulator_seed=11, simulator_events_per_day=400)},
+        partition_key="2026-11-10",
+    )
+    assert result.success
+    for event in result.get_asset_materialization_events():
+        how = event.materialization.metadata["how_taken"].value["2026-11-10"]
+        assert how["users_via"] == "per_user"
+        assert "HTTP 403" in how["bulk_export_error"] and "user_read scope required" in how["bulk_export_error"]
