@@ -14,12 +14,13 @@ import httpx
 import pyarrow as pa
 import pytest
 from openapi import check_request, validate_response
+from test_docusign_client import FakeTime, make_settings, private_pem, rsa_key  # noqa: F401 (fixtures)
 
 from dsassets.defs.extract.organization_users import take_users_in_bulk
 from dsassets.defs.extract.snapshots import per_user_tables, take_organization_snapshot
 from dsassets.lib.clients.docusign import DocuSignClient
 from dsassets.lib.clients.docusign_export import ExportError, ExportTimeout, export_memberships
-from dsassets.lib.config.settings import ConfigError, DocuSignSettings, bulk_export_min_users
+from dsassets.lib.config.settings import ConfigError, bulk_export_min_users
 from dsassets.lib.lake.snapshots import MalformedRecordError
 from dsassets.lib.lake.user_export import export_tables, read_export_csv
 from dsassets.simulator import DocuSignSimulator, Fault, SimulatorConfig
@@ -28,7 +29,7 @@ ORG = "0e9b9f0a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
 EXPORT = "5d3c2b1a-0f9e-4d8c-8b7a-6f5e4d3c2b1a"
 ACCOUNT_A = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
 ACCOUNT_B = "b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e"
-ADMIN = "https://api-d.docusign.net/Management"
+ADMIN = "https://api-d.docusign.net/Management"  # the host make_settings uses
 NOW = datetime(2026, 11, 10, 23, 0, tzinfo=timezone.utc)
 # Not the simulator's layout: another column order, an extra column, upper-case booleans, CRLF.
 CSV = (
@@ -85,35 +86,8 @@ def completed(url: str = f"{ADMIN}/v2/organizations/{ORG}/exports/user_list/{EXP
 IN_PROCESS = {"status": "in_process", "percent_completed": 40}
 
 
-@pytest.fixture(scope="module")
-def private_pem() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def client_for(server: FakeAdmin, pem: str) -> DocuSignClient:
-    settings = DocuSignSettings(
-        integration_key="ik", user_id="b0c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e", organization_id=ORG,
-        private_key_pem=pem, auth_server="https://account-d.docusign.com", admin_url=ADMIN,
-    )
+    settings = make_settings(pem, organization_id=ORG, admin_url=ADMIN)
     return DocuSignClient(settings, transport=httpx.MockTransport(server), sleep=lambda s: None, rng=random.Random(0))
 
 
