@@ -12,6 +12,8 @@ import csv
 import io
 import uuid
 
+import numpy as np
+
 from dsassets.simulator.docusign_api import DocuSignAPI
 from dsassets.simulator.ids import iso_esign
 from dsassets.simulator.serving import Reply, error
@@ -105,10 +107,16 @@ class UserExportAPI:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_HEADER)
         members = snap.life["members"]
-        for r in snap.ds_rows.tolist():
-            if not int(members[r]):
-                continue  # no membership, no row (the per-user path lists users through their accounts too)
-            p = self.docusign._profile(snap, r)
+        rows = snap.ds_rows[members[snap.ds_rows] != 0]  # no membership, no row (as the per-user path)
+        snap.names  # noqa: B018 -- name everyone at once rather than row by row
+        # Every membership id in one vectorized call, not one call per row.
+        accounts = np.arange(len(self.sim.world.accounts))
+        pairs = [(r, a) for r in rows.tolist() for a in accounts.tolist() if (int(members[r]) >> a) & 1]
+        pr = np.array([r for r, _ in pairs], dtype=np.int64)
+        ids = self.sim.world.membership_ids(snap.life["slot"][pr], snap.life["ten"][pr], [a for _, a in pairs])
+        membership_ids = dict(zip(pairs, ids))
+        for r in rows.tolist():
+            p = self.docusign._profile(snap, r, membership_ids)
             user = [p["id"], p["user_name"], p["first_name"], p["last_name"], p["user_status"],
                     p["default_account_id"], _bool(p["is_organization_admin"]), p["federated_status"],
                     _bool(p["require_two_step_verification"]), _bool(p["device_verification_enabled"]), p["created_on"]]
