@@ -77,7 +77,8 @@ def export_memberships(
         status = body.get("status")
         if status == "completed":
             break
-        if status == "failed" or body.get("success") is False:
+        # ``success`` may well be false while the export is pending: only a missing status defers to it.
+        if status == "failed" or (status is None and body.get("success") is False):
             raise ExportError(export_id, f"DocuSign reports the export failed ({_errors(body)})")
         if status is not None and status not in PENDING:
             raise ExportError(export_id, f"unknown export status {status!r}")

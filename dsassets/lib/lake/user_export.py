@@ -11,6 +11,7 @@ after the Admin API's own field names; a missing column is an error naming it an
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import datetime
 
@@ -56,11 +57,13 @@ def read_export_csv(parts: list[bytes], export_id: str) -> pa.Table:
     """Every CSV part as one all-string table (empty fields are null), rows in export order."""
     tables = []
     for i, part in enumerate(parts):
+        # Every column as text, extra ones too (``_raw`` keeps them as sent): name them from the header.
+        header = next(csv.reader([part.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8-sig", "replace")]), [])
         try:
             table = pacsv.read_csv(
                 io.BytesIO(part),
                 convert_options=pacsv.ConvertOptions(
-                    column_types={h: pa.string() for h in EXPORT_COLUMNS.values()},
+                    column_types={h: pa.string() for h in [*header, *EXPORT_COLUMNS.values()]},
                     strings_can_be_null=True,
                     null_values=[""],
                 ),
@@ -77,7 +80,7 @@ def read_export_csv(parts: list[bytes], export_id: str) -> pa.Table:
 
 
 def export_tables(
-    csv: pa.Table,
+    export: pa.Table,
     *,
     organization_id: str,
     account_ids: list[str],
@@ -92,9 +95,9 @@ def export_tables(
     """
     con = duckdb.connect()
     try:
-        con.register("export_rows", csv.append_column("_row", pa.array(range(csv.num_rows), pa.int64())))
+        con.register("export_rows", export.append_column("_row", pa.array(range(export.num_rows), pa.int64())))
         con.register("wanted", pa.table({"account_id": pa.array([a.lower() for a in account_ids], pa.string())}))
-        raw = "to_json(struct_pack(" + ", ".join(f'"{h}" := "{h}"' for h in csv.column_names) + "))"
+        raw = "to_json(struct_pack(" + ", ".join(f"{_ident(h)} := {_ident(h)}" for h in export.column_names) + "))"
         kept = (
             "select *, " + raw + " as _raw from export_rows where id in "
             "(select id from export_rows join wanted on lower(export_rows.account_id) = wanted.account_id)"
@@ -112,7 +115,7 @@ def export_tables(
             select ? as organization_id,
                    {_select(USER_COLUMNS, export_id, skip={"email"})},
                    user_email as email,
-                   to_json(struct_pack({", ".join(f'"{h}" := "{h}"' for h in USER_COLUMNS.values())})) as _raw,
+                   to_json(struct_pack({", ".join(f"{_ident(h)} := {_ident(h)}" for h in USER_COLUMNS.values())})) as _raw,
                    ? as _source, ?::timestamptz as _snapshot_taken_at
             from firsts where n = 1 order by _row
             """,
@@ -137,7 +140,12 @@ def export_tables(
     }
 
 
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _select(columns: dict[str, str], export_id: str, skip: set[str] = frozenset()) -> str:
+    export_id = export_id.replace("'", "''")  # it goes into a string literal of the query
     out = []
     for column, header in columns.items():
         if column in skip:
