@@ -40,7 +40,8 @@ CSV = (
     f'"Sales, EMEA",{ACCOUNT_A},ann@example.org,u-1,m-1,active,TRUE,7,Sender,2021-01-02T03:04:05.5,,'
     "Ann Lee,Ann,Lee,active,{ACCOUNT_A},False,FedAuthRequired,true,false,2021-01-01T00:00:00.0,0012345\r\n"
     f"Legal,{ACCOUNT_B},ann.lee@example.org,u-1,m-2,closed,false,2,Viewer,2021-02-02T00:00:00.0,"
-    "2022-02-02T00:00:00.0,Ann Lee,Ann,Lee,active,{ACCOUNT_A},False,FedAuthRequired,true,false,2021-01-01T00:00:00.0,0012345\r\n"
+    "2022-02-02T00:00:00.0,Ann Lee,Ann,Lee,active,{ACCOUNT_A},False,FedAuthRequired,true,false,"
+    "2021-01-01T00:00:00.0,0012345\r\n"
     f"Legal,{ACCOUNT_B},bo@example.org,u-2,m-3,active,false,,,2023-05-05T00:00:00.0,,Bo,Bo,,closed,{ACCOUNT_B},"
     "true,,false,false,2023-05-05T00:00:00.0,\r\n"
 ).replace("{ACCOUNT_A}", ACCOUNT_A).replace("{ACCOUNT_B}", ACCOUNT_B)
@@ -66,7 +67,8 @@ class FakeAdmin:
             body = {"id": EXPORT, "type": "organization_memberships_export", "status": "queued",
                     "metadata_url": f"{ADMIN}/v2/organizations/{ORG}/exports/user_list/{EXPORT}"}
         elif request.method == "GET" and path == f"{base}/{EXPORT}":
-            body = {"id": EXPORT, **self.statuses.pop(0)} if len(self.statuses) > 1 else {"id": EXPORT, **self.statuses[0]}
+            status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]  # the last one stays
+            body = {"id": EXPORT, **status}
             if self.retry_after and body.get("status") != "completed":
                 headers["Retry-After"] = self.retry_after
         elif path == f"{base}/{EXPORT}/results/r1":
@@ -299,7 +301,8 @@ def test_the_fallback_is_recorded_in_the_assets_metadata(tmp_path, monkeypatch):
             finally:
                 clock.pinned = None
 
-    for name in ("DOCUSIGN_INTEGRATION_KEY", "DOCUSIGN_USER_ID", "DOCUSIGN_PRIVATE_KEY_FILE", "DOCUSIGN_ORGANIZATION_ID"):
+    for name in ("DOCUSIGN_INTEGRATION_KEY", "DOCUSIGN_USER_ID", "DOCUSIGN_PRIVATE_KEY_FILE",
+                 "DOCUSIGN_ORGANIZATION_ID"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DSASSETS_BULK_EXPORT_MIN_USERS", "1")
     result = dg.materialize(

@@ -59,7 +59,11 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", r"(?P<prefix>(?:/[Mm]anagement)?)/v2/organizations/(?P<org>[^/]+)/users", "org_users"),
         ("GET", r"(?:/[Mm]anagement)?/v2\.1/organizations/(?P<org>[^/]+)/users/(?P<user>[^/]+)/dsprofile", "dsprofile"),
         ("POST", r"(?P<prefix>(?:/[Mm]anagement)?)/v2/organizations/(?P<org>[^/]+)/exports/user_list", "export_create"),
-        ("GET", r"(?:/[Mm]anagement)?/v2/organizations/(?P<org>[^/]+)/exports/user_list/(?P<id>[^/]+)", "export_status"),
+        (
+            "GET",
+            r"(?:/[Mm]anagement)?/v2/organizations/(?P<org>[^/]+)/exports/user_list/(?P<id>[^/]+)",
+            "export_status",
+        ),
         (
             "GET",
             r"(?:/[Mm]anagement)?/v2/organizations/(?P<org>[^/]+)/exports/user_list/(?P<id>[^/]+)/results/[^/]+",
@@ -151,7 +155,9 @@ class SimulatorTransport(httpx.BaseTransport):
             ),
             "dsprofile": lambda: ds.dsprofile(params["org"], params["user"]),
             "export_create": lambda: self.exports.create(
-                params["org"], _json(request), f"{origin}{params['prefix']}/v2/organizations/{params['org']}/exports/user_list"
+                params["org"],
+                _json(request),
+                f"{origin}{params['prefix']}/v2/organizations/{params['org']}/exports/user_list",
             ),
             "export_status": lambda: self.exports.status(params["org"], params["id"]),
             "export_download": lambda: self.exports.download(params["org"], params["id"]),

@@ -69,7 +69,9 @@ def read_export_csv(parts: list[bytes], export_id: str) -> pa.Table:
                 ),
             )
         except pa.ArrowInvalid as exc:
-            raise MalformedRecordError(f"user list export {export_id}, result {i}: not a readable CSV ({exc})") from None
+            raise MalformedRecordError(
+                f"user list export {export_id}, result {i}: not a readable CSV ({exc})"
+            ) from None
         missing = [h for h in dict.fromkeys(EXPORT_COLUMNS.values()) if h not in table.column_names]
         if missing:
             raise MalformedRecordError(
@@ -97,7 +99,7 @@ def export_tables(
     try:
         con.register("export_rows", export.append_column("_row", pa.array(range(export.num_rows), pa.int64())))
         con.register("wanted", pa.table({"account_id": pa.array([a.lower() for a in account_ids], pa.string())}))
-        raw = "to_json(struct_pack(" + ", ".join(f"{_ident(h)} := {_ident(h)}" for h in export.column_names) + "))"
+        raw = _json_of(export.column_names)
         kept = (
             "select *, " + raw + " as _raw from export_rows where id in "
             "(select id from export_rows join wanted on lower(export_rows.account_id) = wanted.account_id)"
@@ -115,7 +117,7 @@ def export_tables(
             select ? as organization_id,
                    {_select(USER_COLUMNS, export_id, skip={"email"})},
                    user_email as email,
-                   to_json(struct_pack({", ".join(f"{_ident(h)} := {_ident(h)}" for h in USER_COLUMNS.values())})) as _raw,
+                   {_json_of(USER_COLUMNS.values())} as _raw,
                    ? as _source, ?::timestamptz as _snapshot_taken_at
             from firsts where n = 1 order by _row
             """,
@@ -138,6 +140,11 @@ def export_tables(
         "raw_docusign_organization_users": _conform(users, schemas.ORGANIZATION_USERS),
         "raw_docusign_memberships": _conform(memberships, schemas.MEMBERSHIPS),
     }
+
+
+def _json_of(headers) -> str:
+    """The record as a JSON object of header to text, as the per-user path keeps what the API sent."""
+    return "to_json(struct_pack(" + ", ".join(f"{_ident(h)} := {_ident(h)}" for h in headers) + "))"
 
 
 def _ident(name: str) -> str:
