@@ -33,12 +33,13 @@ def run_floor(floor: str, start: date, end: date, events_per_day: int) -> None:
         seconds, events = bench_floors.decode_floor(start, end, events_per_day, seed)
     else:
         seconds, events = bench_floors.scan_floor(floor.removesuffix("_floor"), start, end), None
-    with open(_floor_file(floor), "w") as out:
+    with open(_result_file(floor), "w") as out:
         json.dump({"seconds": seconds, "events": events}, out)
 
 
-def _floor_file(floor: str, data_dir: str | None = None) -> str:
-    return os.path.join(data_dir or os.environ["DSASSETS_DATA_DIR"], f"bench-{floor}.json")
+def _result_file(name: str, data_dir: str | None = None) -> str:
+    """Where a child leaves what it measured (a floor) or saw (how snapshots were taken) for the parent."""
+    return os.path.join(data_dir or os.environ["DSASSETS_DATA_DIR"], f"bench-{name}.json")
 
 
 def run_stage(stage: str, start: date, end: date) -> None:
@@ -64,6 +65,14 @@ def run_stage(stage: str, start: date, end: date) -> None:
         raise_on_error=True,
     )
     assert result.success
+    if stage == "extract_snapshots":  # how the users were taken (bulk export or per user), for the parent
+        how = {}
+        for event in result.get_asset_materialization_events():
+            found = event.materialization.metadata.get("how_taken")
+            if found is not None:
+                how.update(found.value)
+        with open(_result_file(stage), "w") as out:
+            json.dump(how, out)
 
 
 # What the detections read, replicated by --replicate-days: (lake sub-directory, id column).
@@ -209,7 +218,10 @@ def main(argv: list[str] | None = None) -> int:
             events = extracted = count_events(data_dir)
         if stage == "extract_snapshots":
             users = _count_rows(data_dir, "raw/docusign/organization_users")
-            print(f"{stage:<20}{wall:>9.1f}{peak_mib:>10.0f}{'-':>11}   {users:,} user rows, {users / wall:,.0f}/s")
+            with open(_result_file(stage, data_dir)) as found:
+                via = sorted({how.get("users_via", "?") for how in json.load(found).values()})
+            print(f"{stage:<20}{wall:>9.1f}{peak_mib:>10.0f}{'-':>11}   "
+                  f"{users:,} user rows, {users / wall:,.0f}/s (users via {', '.join(via)})")
             continue
         line = f"{stage:<20}{wall:>9.1f}{peak_mib:>10.0f}{events / wall:>11,.0f}   "
         floor = FLOORS[stage]
@@ -217,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         if floor_measured is None:
             print(f"floor {floor} failed", file=sys.stderr)
             return 1
-        with open(_floor_file(floor, data_dir)) as found:
+        with open(_result_file(floor, data_dir)) as found:
             result = json.load(found)
         floor_events = result["events"] or events
         print(line + f"{floor:<18}{result['seconds']:>8.2f}{floor_measured[1]:>10.0f}"
