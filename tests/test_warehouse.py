@@ -16,7 +16,9 @@ import pytest
 
 from dsassets.defs.resources import LakeResource
 from dsassets.defs.models import checks
-from dsassets.defs.models.assets import BY_NAME, MODELS, model_assets
+from dsassets.defs.models.assets import model_assets
+from dsassets.lib.transform.files import SQL_DIR
+from dsassets.lib.transform.models import BY_NAME, MODELS
 from dsassets.defs.warehouse.warehouse import refresh_warehouse, warehouse
 from dsassets.lib.transform import sql
 from dsassets.lib.config.project import load_config
@@ -123,7 +125,7 @@ def read(run, model: str, where: str = "true"):
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     rel = con.sql(
-        f"select * from {sql.parquet_scan(sql.model_glob(Lake.at(run['root']), BY_NAME[model]))} "
+        f"select * from {sql.parquet_scan(sql.model_glob(Lake.at(run['root']), model))} "
         f"where {where}"
     )
     return [dict(zip(rel.columns, row)) for row in rel.fetchall()]
@@ -469,7 +471,7 @@ def test_partition_rerun_leaves_every_mart_unchanged(run):
 
 def test_every_model_has_its_sql_file_and_every_file_a_model():
     layers = ("staging", "intermediate", "marts")
-    files = {p.stem for layer in layers for p in (sql.SQL_DIR / layer).glob("*.sql")}
+    files = {p.stem for layer in layers for p in (SQL_DIR / layer).glob("*.sql")}
     assert files == {m.name for m in MODELS}
     for model in MODELS:
         text = model.path.read_text()
@@ -480,18 +482,3 @@ def test_every_model_has_its_sql_file_and_every_file_a_model():
         for dep in model.deps:
             assert dep.startswith("raw_") or MODELS.index(BY_NAME[dep]) < MODELS.index(model)
 
-
-def test_asset_specs():
-    for asset in [*model_assets, warehouse]:
-        spec = next(iter(asset.specs))
-        name = spec.key.path[-1]
-        assert spec.description, name
-        assert spec.kinds >= {"duckdb"}, name
-        if name == "warehouse":
-            assert spec.group_name == "warehouse" and asset.partitions_def is None
-            continue
-        model = BY_NAME[name]
-        assert spec.group_name == model.layer
-        assert {d.asset_key.path[-1] for d in spec.deps} == set(model.deps)
-        assert asset.partitions_def is not None
-        assert asset.backfill_policy is not None and asset.backfill_policy.max_partitions_per_run is None
