@@ -359,6 +359,7 @@ def test_score_arithmetic_weighted_by_severity():
         ") t(dt, organization_id, account_id, account_name, severity, status, "
         "points_possible, points_achieved)"
     )
+    sql.install_support(con, ProjectConfig())  # the shared macros every model may use
     sql.set_window(con, date(2026, 11, 2), date(2026, 11, 3))
     query = sql.model_query(BY_NAME["posture_scores"])
     rel = con.sql(query)
@@ -441,6 +442,8 @@ def test_every_posture_sql_file_is_a_model():
         text = model.path.read_text()
         assert text.startswith(f"-- {model.name}\n")
         assert text.rstrip().endswith("select * from final")
+        # every file of the model's folder is one of its parts, and every part has its file
+        assert {p.stem for p in model.path.with_suffix("").glob("*.sql")} == set(model.parts)
 
 
 def test_catalog_is_complete_and_config_validated():

@@ -175,13 +175,18 @@ def _report(model: Model, run: runner.Run, counts) -> dict:
     return REPORTS[model.name](run.con, run.lake, max(counts))
 
 
+def _install(model: Model, run: runner.Run) -> None:
+    posture.install(run.con, run.config, audit_history_start(run.lake))
+    sql.install_parts(run.con, model)
+
+
 def posture_asset(model: Model) -> runner.SqlAsset:
     return runner.SqlAsset(
         name=model.name,
         query=lambda run: sql.model_query(model),
         requires=tuple(d for d in model.deps if d in BY_NAME),
         binds=(*MODELS, *POSTURE_MODELS),
-        setup=lambda run: posture.install(run.con, run.config, audit_history_start(run.lake)),
+        setup=lambda run: _install(model, run),
         report=lambda run, counts: _report(model, run, counts),
     )
 

@@ -33,6 +33,9 @@ class Model:
     # Inputs read on other days than the model's own (the "lookbacks" of the SQL file's header);
     # every other input is the same day. Dagster orders parallel backfills by these.
     reads: Mapping[str, dg.PartitionMapping] = field(default_factory=dict, hash=False, compare=False)
+    # Views the select reads, created in this order right before it (each may read the ones
+    # before): one model-style file each in sql/<layer>/<name>/, named after the view.
+    parts: tuple[str, ...] = ()
 
     @property
     def path(self) -> Path:
@@ -111,7 +114,10 @@ POSTURE_MODELS: tuple[Model, ...] = (
       ("stg_docusign__accounts", "stg_docusign__account_settings", "stg_docusign__password_rules",
        "stg_docusign__organization_users", "user_accounts", "users"),
       "One row per account, posture control and day: pass / fail / unknown, observed and "
-      "expected values, severity, points, why it matters and where in DocuSign to fix it."),
+      "expected values, severity, points, why it matters and where in DocuSign to fix it.",
+      # posture_findings split by control family instead of one file with every control.
+      parts=("posture_day_settings", "posture_day_rules", "posture_account_days",
+             "posture_snapshot_findings", "posture_member_findings")),
     M("posture", "posture_scores", ("posture_findings",),
       "Secure-Score-style posture score per account and per organization per day: points of "
       "passed controls out of points possible, weighted by severity."),

@@ -43,13 +43,20 @@ from dsassets.lib.lake.schemas import RAW_SCHEMAS
 from dsassets.lib.transform.files import SQL_DIR, file_statements, select_file
 from dsassets.lib.transform.models import Model
 
-MACRO_FILES = ("parsing.sql", "ip.sql")
+MACRO_FILES = ("window.sql", "parsing.sql", "ip.sql", "activity.sql")
 WAREHOUSE_FILE = "warehouse.duckdb"
 
 
 def model_query(model: Model) -> str:
     """The model's single ``select`` with any trailing ``;`` removed."""
     return select_file(model.path)
+
+
+def install_parts(con: duckdb.DuckDBPyConnection, model: Model) -> None:
+    """The temp views the model's select reads (``Model.parts``), in order; they read the window when queried."""
+    for part in model.parts:
+        query = select_file(model.path.with_suffix("") / f"{part}.sql")
+        con.execute(f"create or replace temp view {part} as {query}")
 
 
 def sql_literal(value: str) -> str:
