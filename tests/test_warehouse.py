@@ -430,7 +430,7 @@ def test_locked_warehouse_fails_with_who_to_close(run):
     holder = subprocess.Popen(
         [sys.executable, "-c",
          "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
-         "time.sleep(30)", str(path)],
+         "time.sleep(3600)", str(path)],  # until the test kills it: a loaded machine may take a while
         stdout=subprocess.PIPE, text=True,
     )
     try:
