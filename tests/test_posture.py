@@ -28,11 +28,7 @@ from dsassets.lib.transform import sql
 from dsassets.lib.transform.files import SQL_DIR
 from dsassets.lib.transform.models import BY_NAME, POSTURE_MODELS
 from dsassets.lib.config.project import ConfigError, ProjectConfig, load_config, parse_config
-from dsassets.lib.clients.docusign import (
-    DocuSignDataError,
-    parse_account_settings,
-    parse_password_rules,
-)
+from dsassets.lib.clients.docusign_data import DocuSignDataError, parse_account_settings, parse_password_rules
 from dsassets.lib.lake.lake import Lake
 from fixtures.warehouse_lake import ORG, LakeBuilder, ts
 

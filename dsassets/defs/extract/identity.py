@@ -12,7 +12,7 @@ import pyarrow as pa
 from dsassets.defs.extract.raw import daily_raw_asset
 from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource
 from dsassets.lib.lake import schemas
-from dsassets.lib.clients.docusign import parse_docusign_timestamp
+from dsassets.lib.clients.docusign_data import parse_docusign_timestamp
 from dsassets.lib.clients.graph import GraphClient
 from dsassets.lib.lake.raw_events import days_in
 from dsassets.lib.config.settings import ConfigError

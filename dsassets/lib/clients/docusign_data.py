@@ -1,0 +1,137 @@
+"""What DocuSign sends, as the pipeline uses it: Monitor pages, timestamps and typed account settings.
+
+DocuSign's eSignature API sends settings as strings (``"true"``, ``"30"``); they are cast here,
+and anything that is not what the field should be is an error naming the field and account
+(``shared/reference/DOCUSIGN_API.md`` §3).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+
+class DocuSignDataError(ValueError):
+    """DocuSign returned a document we cannot use; the message names the endpoint or field."""
+
+
+@dataclass(frozen=True)
+class MonitorPage:
+    """One Monitor stream page: its events, the cursor that was sent and the ``endCursor`` returned."""
+
+    events: list[dict]
+    cursor: str
+    end_cursor: str
+    # True on the page that held an event at or after the window end plus the ingestion lag:
+    # every event of the window has been read (the window is complete).
+    past_window: bool = False
+
+
+_TIMESTAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?\s*(Z|z|[+-]\d{2}:?\d{2})?")
+
+
+def parse_docusign_timestamp(value: str) -> datetime:
+    """Parse a DocuSign timestamp into an aware UTC ``datetime``.
+
+    Handles any number of fractional digits (Monitor sends 7, truncated to
+    microseconds), ``Z`` or ``±HH:MM`` zones, and no zone at all, which the
+    Admin API uses for UTC (DOCUSIGN_API.md §1.4, §2.3).
+    """
+    match = _TIMESTAMP.fullmatch(value.strip()) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"not a DocuSign timestamp: {value!r}")
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    micros = int((fraction or "0")[:6].ljust(6, "0"))
+    tz = timezone.utc
+    if zone and zone not in ("Z", "z"):
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    try:
+        parsed = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micros, tz)
+    except ValueError:
+        raise ValueError(f"not a DocuSign timestamp: {value!r}") from None
+    return parsed.astimezone(timezone.utc)
+
+
+def as_bool(value: Any, *, where: str) -> bool | None:
+    """Cast an eSignature string boolean (``"true"``, ``"False"``); ``""``/``None`` mean unset."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise DocuSignDataError(f"{where}: expected a boolean, got {value!r}")
+
+
+def as_int(value: Any, *, where: str) -> int | None:
+    """Cast an eSignature string integer (``"30"``); ``""``/``None`` mean unset."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+        return int(value)
+    raise DocuSignDataError(f"{where}: expected an integer, got {value!r}")
+
+
+def as_str(value: Any, *, where: str) -> str | None:
+    """An enum-like string field; ``""``/``None`` mean unset."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    raise DocuSignDataError(f"{where}: expected a string, got {value!r}")
+
+
+_CASTS = {"bool": as_bool, "int": as_int, "str": as_str}
+
+# output column -> (eSignature key, type). Keys checked against the spec in tests/test_openapi_requests.py.
+PASSWORD_RULE_FIELDS: dict[str, tuple[str, str]] = {
+    "expire_password": ("expirePassword", "bool"),
+    "expire_password_days": ("expirePasswordDays", "int"),
+    "lockout_duration_minutes": ("lockoutDurationMinutes", "int"),
+    "lockout_duration_type": ("lockoutDurationType", "str"),
+    "minimum_password_age_days": ("minimumPasswordAgeDays", "int"),
+    "minimum_password_length": ("minimumPasswordLength", "int"),
+    "password_include_digit": ("passwordIncludeDigit", "bool"),
+    "password_include_digit_or_special_character": ("passwordIncludeDigitOrSpecialCharacter", "bool"),
+    "password_include_lower_case": ("passwordIncludeLowerCase", "bool"),
+    "password_include_special_character": ("passwordIncludeSpecialCharacter", "bool"),
+    "password_include_upper_case": ("passwordIncludeUpperCase", "bool"),
+    "password_strength_type": ("passwordStrengthType", "str"),
+    "questions_required": ("questionsRequired", "int"),
+}
+
+ACCOUNT_SETTING_FIELDS: dict[str, tuple[str, str]] = {
+    "session_timeout": ("sessionTimeout", "int"),
+    "mobile_session_timeout": ("mobileSessionTimeout", "int"),
+    "signing_session_timeout": ("signingSessionTimeout", "int"),
+    "disable_multiple_sessions": ("disableMultipleSessions", "bool"),
+    "enable_sms_authentication": ("enableSMSAuthentication", "bool"),
+    "allow_phone_authentication": ("allowPhoneAuthentication", "bool"),
+    "signer_must_login_to_sign": ("signerMustLoginToSign", "bool"),
+    "sender_must_authenticate_signing": ("senderMustAuthenticateSigning", "bool"),
+}
+
+
+def _cast_fields(raw: dict, fields: dict[str, tuple[str, str]], prefix: str, account_id: str) -> dict:
+    if not isinstance(raw, dict):
+        raise DocuSignDataError(f"{prefix} (account {account_id}): expected an object, got {type(raw).__name__}")
+    return {
+        column: _CASTS[kind](raw.get(key), where=f"{prefix}.{key} (account {account_id})")
+        for column, (key, kind) in fields.items()
+    }
+
+
+def parse_password_rules(raw: dict, account_id: str) -> dict:
+    """Typed, snake_case password rules from ``GET .../settings/password_rules`` (missing keys → ``None``)."""
+    return _cast_fields(raw, PASSWORD_RULE_FIELDS, "password_rules", account_id)
+
+
+def parse_account_settings(raw: dict, account_id: str) -> dict:
+    """The security-relevant account settings, typed and snake_case (missing keys → ``None``)."""
+    return _cast_fields(raw, ACCOUNT_SETTING_FIELDS, "account_settings", account_id)
