@@ -14,13 +14,12 @@ from datetime import timedelta
 
 import dagster as dg
 
-from dsassets.defs.owners import OWNERS
-from dsassets.defs.resources import LakeResource
+from dsassets.defs.sql_asset import daily_sql_asset
 from dsassets.lib.config.project import ConfigError, project_config
 from dsassets.lib.detections import engine as detections
 from dsassets.lib.detections.registry import DETECTIONS, Detection
 from dsassets.lib.detections.report import alert_report
-from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, EVERY_EARLIER_DAY, deps, last_days
+from dsassets.lib.lake.partitions import EVERY_EARLIER_DAY, deps, last_days
 from dsassets.lib.policies.compile import POLICY_ALERTS
 from dsassets.lib.transform import runner, sql
 from dsassets.lib.transform.models import MODELS
@@ -83,24 +82,14 @@ def _lookbacks(detection: Detection) -> dict[str, dg.PartitionMapping]:
 
 
 def build_detection_asset(detection: Detection) -> dg.AssetsDefinition:
-    spec = detection_asset(detection)
-
-    @dg.asset(
-        owners=OWNERS,
-        name=detection.asset_name,
-        group_name=GROUP,
-        kinds={"duckdb", "sql"},
+    return daily_sql_asset(
+        detection_asset(detection),
+        group=GROUP,
         description=f"{detection.description} Policy id `{detection.id}`; one row per alert (incident).",
         deps=deps(detection.inputs, _lookbacks(detection)),
-        partitions_def=DAILY,
-        backfill_policy=BACKFILL_POLICY,
         metadata={"policy": detection.id,
                   "sql": dg.MetadataValue.path(str(detections.DETECTIONS_DIR / f"{detection.sql_file}.sql"))},
     )
-    def _asset(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-        return runner.materialize(context, lake.lake, spec)
-
-    return _asset
 
 
 def _union(run: runner.Run) -> str:
@@ -123,12 +112,9 @@ ALERTS_ASSET = runner.SqlAsset(
 @dg.definitions
 def definitions() -> dg.Definitions:
     """Built when the code location loads (the lookbacks come from dsassets.yaml), never at import."""
-
-    @dg.asset(
-        owners=OWNERS,
-        name=ALERTS,
-        group_name=GROUP,
-        kinds={"duckdb", "sql"},
+    alerts = daily_sql_asset(
+        ALERTS_ASSET,
+        group=GROUP,
         description=(
             "One row per alert of the built-in anomaly policies (the union of det_*) and of the activity "
             "policies (policy_alerts), partitioned by the "
@@ -136,10 +122,5 @@ def definitions() -> dg.Definitions:
             "started/ended, event ids, IPs, countries, evidence (JSON)."
         ),
         deps=[dg.AssetKey(d.asset_name) for d in DETECTIONS] + [dg.AssetKey(POLICY_ALERTS)],
-        partitions_def=DAILY,
-        backfill_policy=BACKFILL_POLICY,
     )
-    def alerts(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-        return runner.materialize(context, lake.lake, ALERTS_ASSET)
-
     return dg.Definitions(assets=[*(build_detection_asset(d) for d in DETECTIONS), alerts])

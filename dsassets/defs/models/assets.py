@@ -8,17 +8,14 @@ backfill policy) computes the whole window in one connection.
 """
 
 
-import dagster as dg
 import pyarrow as pa
 
-from dsassets.defs.owners import OWNERS
-from dsassets.defs.resources import LakeResource
+from dsassets.defs import sql_asset
 from dsassets.lib.intel.geo import IpLocator, enrich_ips
-from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, deps
 from dsassets.lib.transform import runner, sql
 from dsassets.lib.transform.models import BY_NAME, MODELS, Model
 
-def model_asset(model: Model) -> runner.SqlAsset:
+def model_run(model: Model) -> runner.SqlAsset:
     """The run of one model: its select over the bound models, written per day (or counted, for a view)."""
     return runner.SqlAsset(
         name=model.name,
@@ -75,24 +72,4 @@ def _locate_ips(run: runner.Run, relation: str) -> str:
     return "int_ip_addresses__arrow"
 
 
-def build_model_asset(model: Model) -> dg.AssetsDefinition:
-    spec = model_asset(model)
-
-    @dg.asset(
-        owners=OWNERS,
-        name=model.name,
-        group_name=model.layer,
-        kinds={"duckdb", "sql"},
-        description=model.description,
-        deps=deps(model.deps, model.reads),
-        partitions_def=DAILY,
-        backfill_policy=BACKFILL_POLICY,
-        metadata={"layer": model.layer, "sql": dg.MetadataValue.path(str(model.path))},
-    )
-    def _asset(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-        return runner.materialize(context, lake.lake, spec)
-
-    return _asset
-
-
-model_assets = [build_model_asset(m) for m in MODELS]
+model_assets = [sql_asset.model_asset(m, model_run(m)) for m in MODELS]

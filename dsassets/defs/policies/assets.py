@@ -13,12 +13,11 @@ import logging
 
 import dagster as dg
 
-from dsassets.defs.owners import OWNERS
-from dsassets.defs.resources import LakeResource
+from dsassets.defs.sql_asset import daily_sql_asset
 from dsassets.lib.config.project import ConfigError, ProjectConfig, config_path, project_config
 from dsassets.lib.detections.engine import empty_alerts_query
 from dsassets.lib.detections.report import alert_report
-from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, deps, last_days
+from dsassets.lib.lake.partitions import deps, last_days
 from dsassets.lib.policies import compile as policy_sql
 from dsassets.lib.policies.model import LoadError, Loaded, Policy, load_policies
 from dsassets.lib.transform import runner, sql
@@ -82,19 +81,13 @@ def build_policy_asset(policy: Policy, source: str) -> dg.AssetsDefinition:
     match = (f"{policy.threshold.count}+ matching events within {policy.threshold.minutes} minutes "
              f"({'same user' if policy.threshold.same_user else 'across users'})"
              if policy.threshold else "every matching event")
-    spec = policy_asset(policy)
-
-    @dg.asset(
-        owners=OWNERS,
-        name=policy.asset_name,
-        group_name=GROUP,
-        kinds={"duckdb", "sql"},
+    return daily_sql_asset(
+        policy_asset(policy),
+        group=GROUP,
         description=(f"Activity policy `{policy.id}` ({source}): {policy.title}. Alerts on {match}; "
                      "one row per alert."),
         # A repeated-activity policy reads its lookback of both marts (bursts across midnight).
         deps=deps(INPUTS, {name: last_days(policy_sql.lookback_days(policy)) for name in INPUTS}),
-        partitions_def=DAILY,
-        backfill_policy=BACKFILL_POLICY,
         metadata={
             "policy": policy.id,
             "severity": policy.severity,
@@ -102,10 +95,6 @@ def build_policy_asset(policy: Policy, source: str) -> dg.AssetsDefinition:
             "definition": dg.MetadataValue.json(policy.model_dump(mode="json")),
         },
     )
-    def _asset(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-        return runner.materialize(context, lake.lake, spec)
-
-    return _asset
 
 
 def policy_alerts_asset(loaded: Loaded) -> runner.SqlAsset:
@@ -139,23 +128,15 @@ def definitions() -> dg.Definitions:
     loaded = loaded_policies()
     for error in loaded.errors:
         log.warning("activity policy rejected: %s", error)
-    spec = policy_alerts_asset(loaded)
-
-    @dg.asset(
-        owners=OWNERS,
-        name=POLICY_ALERTS,
-        group_name=GROUP,
-        kinds={"duckdb", "sql"},
+    policy_alerts = daily_sql_asset(
+        policy_alerts_asset(loaded),
+        group=GROUP,
         description=(
             "One row per alert of the custom activity policies (the union of pol_*), in the columns of "
             "`alerts`, with policy = the policy's id. Its metadata lists policies rejected at load."
         ),
         deps=[dg.AssetKey(p.asset_name) for p in loaded.policies],
-        partitions_def=DAILY,
-        backfill_policy=BACKFILL_POLICY,
     )
-    def policy_alerts(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-        return runner.materialize(context, lake.lake, spec)
 
     policy_assets = [build_policy_asset(p, loaded.sources.get(p.id, "")) for p in loaded.policies]
     return dg.Definitions(assets=[*policy_assets, policy_alerts])

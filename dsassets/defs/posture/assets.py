@@ -11,10 +11,8 @@ from datetime import date
 import dagster as dg
 import duckdb
 
-from dsassets.defs.owners import OWNERS
-from dsassets.defs.resources import LakeResource
+from dsassets.defs.sql_asset import model_asset
 from dsassets.lib.lake.lake import Lake
-from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, deps
 from dsassets.lib.posture import controls as posture
 from dsassets.lib.transform import runner, sql
 from dsassets.lib.transform.models import BY_NAME, MODELS, POSTURE_MODELS, Model
@@ -180,7 +178,7 @@ def _install(model: Model, run: runner.Run) -> None:
     sql.install_parts(run.con, model)
 
 
-def posture_asset(model: Model) -> runner.SqlAsset:
+def posture_run(model: Model) -> runner.SqlAsset:
     return runner.SqlAsset(
         name=model.name,
         query=lambda run: sql.model_query(model),
@@ -191,24 +189,4 @@ def posture_asset(model: Model) -> runner.SqlAsset:
     )
 
 
-def build_posture_asset(model: Model) -> dg.AssetsDefinition:
-    spec = posture_asset(model)
-
-    @dg.asset(
-        owners=OWNERS,
-        name=model.name,
-        group_name=GROUP,
-        kinds={"duckdb", "sql"},
-        description=model.description,
-        deps=deps(model.deps, model.reads),
-        partitions_def=DAILY,
-        backfill_policy=BACKFILL_POLICY,
-        metadata={"layer": "posture", "sql": dg.MetadataValue.path(str(model.path))},
-    )
-    def _asset(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-        return runner.materialize(context, lake.lake, spec)
-
-    return _asset
-
-
-posture_assets = [build_posture_asset(m) for m in POSTURE_MODELS]
+posture_assets = [model_asset(m, posture_run(m)) for m in POSTURE_MODELS]

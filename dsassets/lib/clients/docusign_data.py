@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 
 class DocuSignDataError(ValueError):
@@ -56,38 +56,33 @@ def parse_docusign_timestamp(value: str) -> datetime:
     return parsed.astimezone(timezone.utc)
 
 
-def as_bool(value: Any, *, where: str) -> bool | None:
-    """Cast an eSignature string boolean (``"true"``, ``"False"``); ``""``/``None`` mean unset."""
+# kind -> (the type accepted as is, the strings that cast, how, what the error says was expected)
+_CASTS: dict[str, tuple[type, str | None, Callable[[str], Any], str]] = {
+    "bool": (bool, r"\s*(?i:true|false)\s*", lambda s: s.strip().lower() == "true", "a boolean"),
+    "int": (int, r"\s*[+-]?\d+\s*", int, "an integer"),
+    "str": (str, None, str, "a string"),
+}
+
+
+def cast(value: Any, kind: str, *, where: str) -> Any:
+    """An eSignature value as sent (strings such as ``"true"``, ``"30"``) as ``kind``;
+    ``""``/``None`` mean unset; anything else is an error naming ``where``."""
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
+    accepted, pattern, parse, expected = _CASTS[kind]
+    if isinstance(value, accepted) and not (accepted is int and isinstance(value, bool)):
         return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise DocuSignDataError(f"{where}: expected a boolean, got {value!r}")
+    if isinstance(value, str) and pattern is not None and re.fullmatch(pattern, value):
+        return parse(value)
+    raise DocuSignDataError(f"{where}: expected {expected}, got {value!r}")
+
+
+def as_bool(value: Any, *, where: str) -> bool | None:
+    return cast(value, "bool", where=where)
 
 
 def as_int(value: Any, *, where: str) -> int | None:
-    """Cast an eSignature string integer (``"30"``); ``""``/``None`` mean unset."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
-        return int(value)
-    raise DocuSignDataError(f"{where}: expected an integer, got {value!r}")
-
-
-def as_str(value: Any, *, where: str) -> str | None:
-    """An enum-like string field; ``""``/``None`` mean unset."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return value
-    raise DocuSignDataError(f"{where}: expected a string, got {value!r}")
-
-
-_CASTS = {"bool": as_bool, "int": as_int, "str": as_str}
+    return cast(value, "int", where=where)
 
 # output column -> (eSignature key, type). Keys checked against the spec in tests/test_openapi_requests.py.
 PASSWORD_RULE_FIELDS: dict[str, tuple[str, str]] = {
@@ -122,7 +117,7 @@ def _cast_fields(raw: dict, fields: dict[str, tuple[str, str]], prefix: str, acc
     if not isinstance(raw, dict):
         raise DocuSignDataError(f"{prefix} (account {account_id}): expected an object, got {type(raw).__name__}")
     return {
-        column: _CASTS[kind](raw.get(key), where=f"{prefix}.{key} (account {account_id})")
+        column: cast(raw.get(key), kind, where=f"{prefix}.{key} (account {account_id})")
         for column, (key, kind) in fields.items()
     }
 

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.schemas import schema
 
 LEDGER_DIR = "governance"
 LEDGER_FILE = "governance_actions.parquet"
@@ -26,27 +27,11 @@ LEDGER_FILE = "governance_actions.parquet"
 LEDGER_POOL = "governance_ledger"
 STATUSES = ("planned", "executed", "skipped", "failed")
 
-LEDGER_SCHEMA = pa.schema([
-    ("recorded_at", pa.timestamp("us", tz="UTC")),
-    ("run_id", pa.string()),
-    ("action_key", pa.string()),
-    ("alert_id", pa.string()),
-    ("policy", pa.string()),
-    ("severity", pa.string()),
-    ("alert_title", pa.string()),
-    ("alert_started_at", pa.timestamp("us", tz="UTC")),
-    ("alert_ended_at", pa.timestamp("us", tz="UTC")),
-    ("alert_partition_date", pa.date32()),
-    ("action", pa.string()),
-    ("mode", pa.string()),
-    ("status", pa.string()),
-    ("reason", pa.string()),
-    ("target_user_id", pa.string()),
-    ("target_email", pa.string()),
-    ("entra_user_id", pa.string()),
-    ("attempt", pa.int32()),
-    ("http_status", pa.int32()),
-])
+LEDGER_SCHEMA = schema("""
+    recorded_at:ts run_id action_key alert_id policy severity alert_title alert_started_at:ts
+    alert_ended_at:ts alert_partition_date:date action mode status reason target_user_id target_email
+    entra_user_id attempt:int32 http_status:int32
+""")
 
 
 @dataclass(frozen=True)

@@ -58,24 +58,24 @@ class _Params:
         return f"${name}::{cast}"
 
 
+# Text operators: the condition with ``{e}`` for the column and ``{v}`` for the parameter, and
+# the parameter's type. Negations keep events that lack the attribute (MDCA's behaviour).
+TEXT_OPS: dict[str, tuple[str, str]] = {
+    "eq": ("{e} = {v}", "varchar"),
+    "ne": ("({e} is null or {e} <> {v})", "varchar"),
+    "in": ("list_contains({v}, {e})", "varchar[]"),
+    "not_in": ("({e} is null or not list_contains({v}, {e}))", "varchar[]"),
+    "contains": ("contains({e}, {v})", "varchar"),
+    "not_contains": ("({e} is null or not contains({e}, {v}))", "varchar"),
+    "starts_with": ("starts_with({e}, {v})", "varchar"),
+}
+
+
 def _text(expr: str, op: str, value: Any, p: _Params) -> str:
-    if op == "eq":
-        return f"{expr} = {p.add(value, 'varchar')}"
-    if op == "ne":
-        return f"({expr} is null or {expr} <> {p.add(value, 'varchar')})"
-    if op == "in":
-        return f"list_contains({p.add(value, 'varchar[]')}, {expr})"
-    if op == "not_in":
-        return f"({expr} is null or not list_contains({p.add(value, 'varchar[]')}, {expr}))"
     if op == "is_set":
         return f"({expr} is not null and {expr} <> '')" if value else f"({expr} is null or {expr} = '')"
-    if op == "contains":
-        return f"contains({expr}, {p.add(value, 'varchar')})"
-    if op == "not_contains":
-        return f"({expr} is null or not contains({expr}, {p.add(value, 'varchar')}))"
-    if op == "starts_with":
-        return f"starts_with({expr}, {p.add(value, 'varchar')})"
-    raise ValueError(f"operator {op!r}")  # unreachable: validated by the model
+    template, cast = TEXT_OPS[op]  # the model validated the operator
+    return template.replace("{v}", p.add(value, cast)).replace("{e}", expr)
 
 
 def _condition(name: str, op: str, value: Any, p: _Params) -> str:
