@@ -13,7 +13,6 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from simulated_env import use_simulator
 
 from dsassets.defs import resources
 from dsassets.defs.detections.assets import ALERTS
@@ -44,18 +43,13 @@ def _run(definitions, selection, start: date, end: date, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory):
-    data = tmp_path_factory.mktemp("detections")
-    patch = pytest.MonkeyPatch()
-    use_simulator(patch, data, seed=SEED, events_per_day=EVENTS_PER_DAY)
-    try:
-        definitions = defs()
-        # History needs the marts only; the detections run for the evaluated week.
-        _run(definitions, NEEDED - DETECTIONS, START - timedelta(days=HISTORY_DAYS), END, "history_backfill")
-        _run(definitions, DETECTIONS, START, END, "detections_backfill")
-        yield data, definitions
-    finally:
-        patch.undo()
+def lake(simulator_env):
+    data, _ = simulator_env
+    definitions = defs()
+    # History needs the marts only; the detections run for the evaluated week.
+    _run(definitions, NEEDED - DETECTIONS, START - timedelta(days=HISTORY_DAYS), END, "history_backfill")
+    _run(definitions, DETECTIONS, START, END, "detections_backfill")
+    return data, definitions
 
 
 def _alerts(data) -> list[dict]:

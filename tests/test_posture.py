@@ -30,7 +30,7 @@ from dsassets.lib.transform.models import BY_NAME, POSTURE_MODELS
 from dsassets.lib.config.project import ConfigError, ProjectConfig, load_config, parse_config
 from dsassets.lib.clients.docusign_data import DocuSignDataError, parse_account_settings, parse_password_rules
 from dsassets.lib.lake.lake import Lake
-from fixtures.warehouse_lake import ORG, LakeBuilder, ts
+from support.warehouse_lake import ORG, LakeBuilder, ts
 
 D0, D1, D2 = date(2026, 7, 25), date(2026, 11, 2), date(2026, 11, 3)
 A = "00000000-0000-0000-0000-0000000000a1"

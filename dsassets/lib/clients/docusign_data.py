@@ -84,7 +84,7 @@ def as_bool(value: Any, *, where: str) -> bool | None:
 def as_int(value: Any, *, where: str) -> int | None:
     return cast(value, "int", where=where)
 
-# output column -> (eSignature key, type). Keys checked against the spec in tests/test_openapi_requests.py.
+# output column -> (eSignature key, type). Keys checked against the spec in tests/test_clients_openapi.py.
 PASSWORD_RULE_FIELDS: dict[str, tuple[str, str]] = {
     "expire_password": ("expirePassword", "bool"),
     "expire_password_days": ("expirePasswordDays", "int"),

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from openapi import check_request, field_schema, find_operation, validate_response
+from support.openapi import check_request, field_schema, find_operation, validate_response
 
 from dsassets.lib.clients.docusign import DocuSignClient
 from dsassets.lib.clients.docusign_data import ACCOUNT_SETTING_FIELDS, PASSWORD_RULE_FIELDS

@@ -23,7 +23,7 @@ from dsassets.defs.warehouse.warehouse import refresh_warehouse, warehouse
 from dsassets.lib.transform import sql
 from dsassets.lib.config.project import load_config
 from dsassets.lib.lake.lake import Lake
-from fixtures.warehouse_lake import ACCOUNT_A, ACCOUNT_B, LakeBuilder, ts
+from support.warehouse_lake import ACCOUNT_A, ACCOUNT_B, LakeBuilder, ts
 
 D1, D2 = date(2026, 11, 2), date(2026, 11, 3)
 RANGE = {
