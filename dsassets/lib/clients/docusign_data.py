@@ -84,33 +84,30 @@ def as_bool(value: Any, *, where: str) -> bool | None:
 def as_int(value: Any, *, where: str) -> int | None:
     return cast(value, "int", where=where)
 
-# output column -> (eSignature key, type). Keys checked against the spec in tests/test_clients_openapi.py.
-PASSWORD_RULE_FIELDS: dict[str, tuple[str, str]] = {
-    "expire_password": ("expirePassword", "bool"),
-    "expire_password_days": ("expirePasswordDays", "int"),
-    "lockout_duration_minutes": ("lockoutDurationMinutes", "int"),
-    "lockout_duration_type": ("lockoutDurationType", "str"),
-    "minimum_password_age_days": ("minimumPasswordAgeDays", "int"),
-    "minimum_password_length": ("minimumPasswordLength", "int"),
-    "password_include_digit": ("passwordIncludeDigit", "bool"),
-    "password_include_digit_or_special_character": ("passwordIncludeDigitOrSpecialCharacter", "bool"),
-    "password_include_lower_case": ("passwordIncludeLowerCase", "bool"),
-    "password_include_special_character": ("passwordIncludeSpecialCharacter", "bool"),
-    "password_include_upper_case": ("passwordIncludeUpperCase", "bool"),
-    "password_strength_type": ("passwordStrengthType", "str"),
-    "questions_required": ("questionsRequired", "int"),
-}
 
-ACCOUNT_SETTING_FIELDS: dict[str, tuple[str, str]] = {
-    "session_timeout": ("sessionTimeout", "int"),
-    "mobile_session_timeout": ("mobileSessionTimeout", "int"),
-    "signing_session_timeout": ("signingSessionTimeout", "int"),
-    "disable_multiple_sessions": ("disableMultipleSessions", "bool"),
-    "enable_sms_authentication": ("enableSMSAuthentication", "bool"),
-    "allow_phone_authentication": ("allowPhoneAuthentication", "bool"),
-    "signer_must_login_to_sign": ("signerMustLoginToSign", "bool"),
-    "sender_must_authenticate_signing": ("senderMustAuthenticateSigning", "bool"),
-}
+def snake_case(key: str) -> str:
+    """``enableSMSAuthentication`` -> ``enable_sms_authentication``."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", key).lower()
+
+
+def fields(keys: str) -> dict[str, tuple[str, str]]:
+    """``key:type`` words (type ``bool``, ``int`` or ``str``) as output column -> (eSignature key, type)."""
+    return {snake_case(key): (key, kind) for key, _, kind in (word.partition(":") for word in keys.split())}
+
+
+# Keys checked against the spec in tests/test_clients_openapi.py; the raw schemas type the columns.
+PASSWORD_RULE_FIELDS = fields("""
+    expirePassword:bool expirePasswordDays:int lockoutDurationMinutes:int lockoutDurationType:str
+    minimumPasswordAgeDays:int minimumPasswordLength:int passwordIncludeDigit:bool
+    passwordIncludeDigitOrSpecialCharacter:bool passwordIncludeLowerCase:bool
+    passwordIncludeSpecialCharacter:bool passwordIncludeUpperCase:bool passwordStrengthType:str
+    questionsRequired:int
+""")
+ACCOUNT_SETTING_FIELDS = fields("""
+    sessionTimeout:int mobileSessionTimeout:int signingSessionTimeout:int disableMultipleSessions:bool
+    enableSMSAuthentication:bool allowPhoneAuthentication:bool signerMustLoginToSign:bool
+    senderMustAuthenticateSigning:bool
+""")
 
 
 def _cast_fields(raw: dict, fields: dict[str, tuple[str, str]], prefix: str, account_id: str) -> dict:

@@ -119,13 +119,9 @@ class RetryingHttp:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self._client = httpx.Client(transport=transport, timeout=timeout)
-        self.max_attempts = max_attempts
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
-        self.max_wait = max_wait
-        self._clock = clock
-        self._sleep = sleep
-        self._rng = rng or random.Random()
+        self.max_attempts, self.max_wait = max_attempts, max_wait
+        self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
+        self._clock, self._sleep, self._rng = clock, sleep, rng or random.Random()
         self._secrets: set[str] = set()
         self._not_before = 0.0  # epoch seconds before which no request may be sent
 

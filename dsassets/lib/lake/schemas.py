@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from dsassets.lib.clients.docusign_data import ACCOUNT_SETTING_FIELDS, PASSWORD_RULE_FIELDS
+
 UTC_TS = pa.timestamp("us", tz="UTC")
 TYPES = {"string": pa.string(), "bool": pa.bool_(), "int32": pa.int32(), "int64": pa.int64(),
          "float64": pa.float64(), "date": pa.date32(), "ts": UTC_TS}
@@ -63,21 +65,18 @@ ACCOUNT_USERS = schema("""
     permissionProfileName createdDateTime userAddedToAccountDateTime lastLogin loginStatus
 """ + SNAPSHOT_META)
 
-# eSignature settings: the security-relevant subset, cast at extraction (garbage fails loudly),
-# plus the whole 588-key document in `_raw`.
-ACCOUNT_SETTINGS = schema("""
-    account_id session_timeout:int32 mobile_session_timeout:int32 signing_session_timeout:int32
-    disable_multiple_sessions:bool enable_sms_authentication:bool allow_phone_authentication:bool
-    signer_must_login_to_sign:bool sender_must_authenticate_signing:bool
-""" + SNAPSHOT_META)
+# eSignature settings and password rules: the security-relevant subset of the clients' field
+# tables, cast at extraction (garbage fails loudly), plus the whole document in `_raw`.
+_SETTING_TYPES = {"bool": "bool", "int": "int32", "str": "string"}
 
-PASSWORD_RULES = schema("""
-    account_id expire_password:bool expire_password_days:int32 lockout_duration_minutes:int32
-    lockout_duration_type minimum_password_age_days:int32 minimum_password_length:int32
-    password_include_digit:bool password_include_digit_or_special_character:bool
-    password_include_lower_case:bool password_include_special_character:bool
-    password_include_upper_case:bool password_strength_type questions_required:int32
-""" + SNAPSHOT_META)
+
+def _settings(fields: dict[str, tuple[str, str]]) -> pa.Schema:
+    typed = " ".join(f"{column}:{_SETTING_TYPES[kind]}" for column, (_, kind) in fields.items())
+    return schema(f"account_id {typed}" + SNAPSHOT_META)
+
+
+ACCOUNT_SETTINGS = _settings(ACCOUNT_SETTING_FIELDS)
+PASSWORD_RULES = _settings(PASSWORD_RULE_FIELDS)
 
 # Identity-provider view of users who are disabled or deleted, and when that happened.
 # From Microsoft Graph (deletedItems, disabled users, directory audits) or a file export.

@@ -46,26 +46,27 @@ class Model:
         return self.layer == "staging"
 
 
+def staging(system: str, dataset: str, description: str) -> Model:
+    """``stg_<system>__<dataset>``: a view 1:1 over the raw dataset ``raw_<system>_<dataset>``."""
+    return Model("staging", f"stg_{system}__{dataset}", (f"raw_{system}_{dataset}",), description)
+
+
 M = Model
 MODELS: tuple[Model, ...] = (
     # ---------- staging: 1:1 with a raw dataset, renames/casts/normalization, views
-    M("staging", "stg_docusign__audit_events", ("raw_docusign_audit_events",),
-      "One row per Monitor audit event: UTC timestamps, ISO country codes, sign-in class and "
-      "event type from dsassets.yaml. View over the raw Parquet."),
-    M("staging", "stg_docusign__accounts", ("raw_docusign_accounts",),
-      "One row per account per snapshot day (Admin API). View over the raw Parquet."),
-    M("staging", "stg_docusign__organization_users", ("raw_docusign_organization_users",),
-      "One row per organization user per snapshot day (Admin API). View over the raw Parquet."),
-    M("staging", "stg_docusign__memberships", ("raw_docusign_memberships",),
-      "One row per user-account membership per snapshot day (Admin API). View over the raw Parquet."),
-    M("staging", "stg_docusign__account_users", ("raw_docusign_account_users",),
-      "One row per account user per snapshot day (eSignature API, strings cast). View."),
-    M("staging", "stg_docusign__account_settings", ("raw_docusign_account_settings",),
-      "Security-relevant account settings per account per snapshot day. View."),
-    M("staging", "stg_docusign__password_rules", ("raw_docusign_password_rules",),
-      "Password rules per account per snapshot day. View."),
-    M("staging", "stg_idp__users", ("raw_idp_users",),
-      "Users the identity provider reports deleted or disabled, per snapshot day. View."),
+    staging("docusign", "audit_events",
+            "One row per Monitor audit event: UTC timestamps, ISO country codes, sign-in class and "
+            "event type from dsassets.yaml. View over the raw Parquet."),
+    staging("docusign", "accounts", "One row per account per snapshot day (Admin API). View over the raw Parquet."),
+    staging("docusign", "organization_users",
+            "One row per organization user per snapshot day (Admin API). View over the raw Parquet."),
+    staging("docusign", "memberships",
+            "One row per user-account membership per snapshot day (Admin API). View over the raw Parquet."),
+    staging("docusign", "account_users",
+            "One row per account user per snapshot day (eSignature API, strings cast). View."),
+    staging("docusign", "account_settings", "Security-relevant account settings per account per snapshot day. View."),
+    staging("docusign", "password_rules", "Password rules per account per snapshot day. View."),
+    staging("idp", "users", "Users the identity provider reports deleted or disabled, per snapshot day. View."),
     # ---------- intermediate: derived state, Parquet
     M("intermediate", "int_ip_addresses", ("stg_docusign__audit_events",),
       "One row per distinct IP address per day: parsed (v4/v6, valid, global) and, where DocuSign "
