@@ -131,6 +131,24 @@ def read(run, model: str, where: str = "true"):
     return [dict(zip(rel.columns, row)) for row in rel.fetchall()]
 
 
+def test_each_day_of_a_range_run_is_its_own_materialization_with_its_own_row_count(run):
+    for model in ("activities", "users", "int_user_activity_daily"):
+        mats = run["result"].asset_materializations_for_node(model)
+        per_day = per_day_of(run, model)
+        assert sorted(m.partition for m in mats) == [D1.isoformat(), D2.isoformat()], model
+        for mat in mats:
+            assert mat.metadata["dagster/row_count"].value == per_day.get(mat.partition, 0), (model, mat.partition)
+    # the two days differ, so a range-wide count on both partitions would fail above
+    assert len(set(per_day_of(run, "activities").values())) == 2
+
+
+def per_day_of(run, model: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in read(run, model):
+        counts[row["dt"].isoformat()] = counts.get(row["dt"].isoformat(), 0) + 1
+    return counts
+
+
 def activity(run, name: str) -> dict:
     rows = read(run, "activities", f"event_id = '{run['ids'][name]}'")
     assert len(rows) == 1

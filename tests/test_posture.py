@@ -420,6 +420,18 @@ def test_materialization_shows_scores_and_failing_controls(run):
     assert "a1@acme.example" in changes["changes"].value and changes["traced_to_an_event"].value == 1
 
 
+def test_each_day_of_a_range_run_carries_that_days_score(run):
+    """One materialization per day, each with its own day's scores (not the window's last day)."""
+    scores = {(r["dt"].isoformat(), r["scope_name"]): r for r in read(run["root"], "posture_scores")}
+    mats = run["result"].asset_materializations_for_node("posture_findings")
+    assert len(mats) == len({m.partition for m in mats}) >= 2
+    for mat in mats:
+        assert mat.metadata["posture_day"].value == mat.partition
+        alpha = scores[(mat.partition, "Alpha")]
+        assert mat.metadata["score_pct: Alpha"].value == alpha["score_pct"]
+    assert len({m.metadata["score_pct: Alpha"].value for m in mats}) > 1  # Alpha's score changed on D2
+
+
 def test_warehouse_has_posture_views(run):
     con = duckdb.connect(str(run["root"] / "warehouse.duckdb"), read_only=True)
     try:

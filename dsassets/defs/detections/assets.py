@@ -63,7 +63,7 @@ def detection_asset(detection: Detection) -> runner.SqlAsset:
         binds=MODELS,
         setup=lambda run: _setup(detection, run),
         each_day=lambda run: detections.prepare_day(run.con),
-        report=lambda run, counts: alert_report(run, detection.asset_name, counts),
+        day_report=lambda run, day, count: alert_report(run, detection.asset_name, day, count),
         per_day_key="alerts_per_day",
     )
 
@@ -104,7 +104,7 @@ ALERTS_ASSET = runner.SqlAsset(
     name=ALERTS,
     query=_union,
     requires=tuple(d.asset_name for d in DETECTIONS),
-    report=lambda run, counts: alert_report(run, ALERTS, counts),
+    day_report=lambda run, day, count: alert_report(run, ALERTS, day, count),
     per_day_key="alerts_per_day",
 )
 

@@ -72,7 +72,7 @@ def policy_asset(policy: Policy) -> runner.SqlAsset:
         query=lambda run: f"select * from {policy.asset_name}__alerts",
         requires=INPUTS,
         binds=MODELS,
-        report=lambda run, counts: alert_report(run, policy.asset_name, counts),
+        day_report=lambda run, day, count: alert_report(run, policy.asset_name, day, count),
         per_day_key="alerts_per_day",
     )
 
@@ -111,8 +111,9 @@ def policy_alerts_asset(loaded: Loaded) -> runner.SqlAsset:
         name=POLICY_ALERTS,
         query=union,
         requires=tuple(names),
+        day_report=lambda run, day, count: alert_report(
+            run, POLICY_ALERTS, day, count, {p.id: 0 for p in loaded.policies}),
         report=lambda run, counts: {
-            **alert_report(run, POLICY_ALERTS, counts, {p.id: 0 for p in loaded.policies}),
             "policy_files": dg.MetadataValue.json(loaded.files),
             "policy_load_errors": dg.MetadataValue.md(
                 "\n".join(f"- {e}" for e in errors) if errors else "_none: every policy loaded_"),

@@ -6,7 +6,7 @@ and materialization metadata meant for people: the score per account and the fai
 controls with their remediation.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import duckdb
@@ -163,14 +163,13 @@ def changes_metadata(con: duckdb.DuckDBPyConnection, lake: Lake, start: date, en
     }
 
 
-REPORTS = {"posture_findings": findings_metadata, "posture_scores": scores_metadata}
+def _changes_of_day(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> dict:
+    return changes_metadata(con, lake, day, day + timedelta(days=1))
 
 
-def _report(model: Model, run: runner.Run, counts) -> dict:
-    """Scores and failing controls of the window's last day; the drift of the whole window."""
-    if model.name == "posture_changes":
-        return changes_metadata(run.con, run.lake, run.start, run.end)
-    return REPORTS[model.name](run.con, run.lake, max(counts))
+# Each day's partition: its score per account and failing controls, its scores, its drift.
+DAY_REPORTS = {"posture_findings": findings_metadata, "posture_scores": scores_metadata,
+               "posture_changes": _changes_of_day}
 
 
 def _install(model: Model, run: runner.Run) -> None:
@@ -185,7 +184,7 @@ def posture_run(model: Model) -> runner.SqlAsset:
         requires=tuple(d for d in model.deps if d in BY_NAME),
         binds=(*MODELS, *POSTURE_MODELS),
         setup=lambda run: _install(model, run),
-        report=lambda run, counts: _report(model, run, counts),
+        day_report=lambda run, day, count: DAY_REPORTS[model.name](run.con, run.lake, day),
     )
 
 

@@ -4,7 +4,11 @@ Every such asset is a :class:`SqlAsset` record, and :func:`materialize` does the
 for each: open a session, bind the models it reads, check that its inputs have output, set the
 window variables, install what its SQL needs, create the result as a temp view, write one
 Parquet file per day (or only count a staging view's rows) and return the standard metadata
-(row count, rows per day, window, location) plus the asset's own report.
+(rows per day, window, location) plus the asset's own report.
+
+A run over several days gives one materialization per day (Dagster's single-run backfill), and
+each carries that day's own numbers (``dagster/row_count``, the asset's ``day_report``), so
+counts and scores plot correctly over partitions; the window's metadata is on all of them.
 """
 
 from __future__ import annotations
@@ -61,8 +65,10 @@ class SqlAsset:
     each_day: Hook | None = None
     # False: a view; its rows are counted per day, nothing is written.
     writes: bool = True
-    # The asset's own metadata, from the run and the rows per day.
+    # The asset's own metadata about the whole window, from the run and the rows per day.
     report: Callable[[Run, dict[date, int]], dict] | None = None
+    # The asset's metadata of one day (its partition), from the run, the day and its row count.
+    day_report: Callable[[Run, date, int], dict] | None = None
     per_day_key: str = "rows_per_day"
     location: str | None = None
 
@@ -79,8 +85,10 @@ def _count(con: duckdb.DuckDBPyConnection, relation: str, start: date, end: date
     return {day: found.get(day, 0) for day in sql.days_in(start, end)}
 
 
-def execute(context: dg.AssetExecutionContext, lake: Lake, asset: SqlAsset) -> tuple[dict[date, int], dict]:
-    """Run ``asset`` for the context's partition window; returns the rows per day and its report."""
+def execute(
+    context: dg.AssetExecutionContext, lake: Lake, asset: SqlAsset
+) -> tuple[dict[date, int], dict, dict[date, dict]]:
+    """Run ``asset`` for the context's partition window: rows per day, the window's report, each day's."""
     start, end = window_dates(context)
     config = project_config()
     with sql.session(lake) as con:
@@ -104,16 +112,21 @@ def execute(context: dg.AssetExecutionContext, lake: Lake, asset: SqlAsset) -> t
         else:
             counts = _count(con, relation, start, end)
         report = asset.report(run, counts) if asset.report is not None else {}
-    return counts, {**report, **notes}
+        days = {
+            day: {"dagster/row_count": n, **(asset.day_report(run, day, n) if asset.day_report else {})}
+            for day, n in counts.items()
+        }
+    return counts, {**report, **notes}, days
 
 
 def materialize(context: dg.AssetExecutionContext, lake: Lake, asset: SqlAsset) -> dg.MaterializeResult:
-    """:func:`execute`, with the standard metadata first and the asset's report after it."""
-    counts, report = execute(context, lake, asset)
+    """:func:`execute`; each day's metadata goes to its own partition's materialization."""
+    counts, report, days = execute(context, lake, asset)
+    for day, metadata in days.items():
+        context.add_asset_metadata(metadata, partition_key=day.isoformat())
     start, end = window_dates(context)
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": sum(counts.values()),
             asset.per_day_key: dg.MetadataValue.json({d.isoformat(): n for d, n in counts.items()}),
             "window": f"{start.isoformat()} .. {end.isoformat()} (end exclusive)",
             "location": dg.MetadataValue.path(asset.location or str(sql.model_dir(lake, asset.name))),
