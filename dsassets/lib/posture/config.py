@@ -21,7 +21,7 @@ class SeverityPoints(Section):
 
 
 class PostureConfig(Section):
-    """Thresholds of the posture controls (dsassets/lib/posture/controls.py, sql/posture/)."""
+    """Thresholds of the posture controls (dsassets/lib/posture/catalog.py, sql/posture/)."""
 
     session_timeout_max_minutes: int = Field(default=30, ge=1)
     mobile_session_timeout_max_minutes: int = Field(default=30, ge=1)
