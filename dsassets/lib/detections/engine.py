@@ -1,4 +1,4 @@
-"""Running the six anomaly policies: config as DuckDB variables, IP tables, the alert schema.
+"""Running the anomaly policies of the registry: config as DuckDB variables, IP tables, the alert schema.
 
 Each policy is one ``select`` in ``sql/detections/<file>.sql`` over two shared views,
 ``detection_activity`` (the window plus the policy's lookback, with IP ranges and list
@@ -7,7 +7,8 @@ variables named ``det_<key>`` (``getvariable('det_min_failures')``), set from
 ``dsassets.yaml``; the window is ``window_start``/``window_end`` as for every model.
 
 Determinism: a day's alerts depend only on that day, its lookback and the config.
-``sql.write_partitions`` narrows the window to one day at a time and the views re-evaluate,
+``sql.write_partitions`` narrows the window to one day at a time, :func:`prepare_day` rebuilds
+the day's shared tables (the runner's ``each_day``) and the views re-evaluate,
 so a range run gives exactly the alerts of single-day runs in any order. An incident belongs
 to the day of the event that makes it alert (the opening sign-in, the failure that crosses
 the threshold, the first activity after termination); its ``alert_id`` hashes the policy,
@@ -25,13 +26,16 @@ from dsassets.lib.intel import ip_intel
 from dsassets.lib.config.project import ProjectConfig
 from dsassets.lib.detections.registry import BY_ID
 from dsassets.lib.transform import sql
-from dsassets.lib.transform.files import SQL_DIR, select_file
+from dsassets.lib.transform.files import SQL_DIR, file_statements, select_file
 
 DETECTIONS_DIR = SQL_DIR / "detections"
+# Macros the shared views and the policies use (window, alert id, IP classes).
+MACROS_FILE = DETECTIONS_DIR / "macros.sql"
 # Shared relations, in dependency order, each either a plain view or a table materialized
 # once per run or once per day. `detection_events` (activities with their IP classes) is what
 # the run's sign-ins and the day's events both select from; `detection_activity` is what the
-# policies read (the day's events plus the lookback's sign-ins).
+# policies read (the day's events plus the lookback's sign-ins); `detection_located` is its
+# located, evaluated events, the input of the two location policies.
 SHARED: tuple[tuple[str, str], ...] = (
     ("detection_ip_classes", "run"),
     ("detection_events", "view"),
@@ -39,6 +43,7 @@ SHARED: tuple[tuple[str, str], ...] = (
     ("detection_day_events", "day"),
     ("detection_first_seen", "day"),
     ("detection_activity", "view"),
+    ("detection_located", "view"),
 )
 RUN_TABLES = tuple(name for name, kind in SHARED if kind == "run")
 DAY_TABLES = tuple(name for name, kind in SHARED if kind == "day")
@@ -103,6 +108,11 @@ def _query(name: str) -> str:
     return select_file(DETECTIONS_DIR / f"{name}.sql")
 
 
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    for stmt in file_statements(MACROS_FILE):
+        con.execute(stmt)
+
+
 def install(con: duckdb.DuckDBPyConnection, config: ProjectConfig, policy: str) -> list[ip_intel.ListFile]:
     """Variables, IP tables and the shared views, on a connection that already has the inputs.
 
@@ -111,6 +121,7 @@ def install(con: duckdb.DuckDBPyConnection, config: ProjectConfig, policy: str) 
     """
     set_variables(con, policy_variables(config, policy))
     files = ip_intel.register_tables(con, config)
+    install_macros(con)
     for name, kind in SHARED:
         if kind == "view":
             con.execute(f"create or replace temp view {name} as {_query(name)}")
@@ -133,26 +144,18 @@ def prepare_day(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create or replace temp table {view} as select * from {view}__view")
 
 
-def write_alerts(con: duckdb.DuckDBPyConnection, lake, policy: str, start: date, end: date) -> dict[date, int]:
-    """Compute and write the policy's alerts day by day: each day sees exactly its own lookback."""
-    name = asset_name(policy)
-    counts: dict[date, int] = {}
-    sql.set_window(con, start, end)
-    prepare_run(con)
-    day = start
-    while day < end:
-        sql.set_window(con, day, day + timedelta(days=1))
-        prepare_day(con)
-        con.execute(f"create or replace temp table {name}__day as {alert_query(policy)}")
-        counts.update(sql.write_partitions(con, lake, name, f"{name}__day", day, day + timedelta(days=1)))
-        day += timedelta(days=1)
-    sql.set_window(con, start, end)
-    return counts
+# Alert columns every policy fills the same way, so a policy file returns its incident (with
+# the id of the event that opened it) and not these.
+COMMON_COLUMNS = {
+    "alert_id": "detection_alert_id(user_id, opening_event_id)",
+    "policy": "getvariable('det_policy')",
+    "partition_date": "dt",
+}
 
 
 def alert_query(policy: str) -> str:
-    """The policy's alerts with the common column types; nothing when the policy is disabled."""
-    cols = ",\n    ".join(f"{name}::{kind} as {name}" for name, kind in ALERT_COLUMNS)
+    """The policy's alerts with the common columns and types; nothing when the policy is disabled."""
+    cols = ",\n    ".join(f"({COMMON_COLUMNS.get(name, name)})::{kind} as {name}" for name, kind in ALERT_COLUMNS)
     return (
         f"select\n    dt::date as dt,\n    {cols}\nfrom (\n{_query(BY_ID[policy].sql_file)}\n) as alerts\n"
         "where getvariable('det_enabled')"
