@@ -14,11 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import date, timedelta
+
+from dsassets.lib.config.settings import DATA_DIR, SIMULATOR_EVENTS_PER_DAY, SIMULATOR_SEED
+from dsassets.tools.measure import count_events, run_child
 
 STAGES = ("extract_events", "extract_snapshots", "models", "detections")
 FLOORS = {"extract_events": "extract_floor", "models": "models_floor", "detections": "detections_floor"}
@@ -29,8 +31,7 @@ def run_floor(floor: str, start: date, end: date, events_per_day: int) -> None:
     from dsassets.tools import bench_floors
 
     if floor == "extract_floor":
-        seed = int(os.environ.get("DSASSETS_SIMULATOR_SEED", "20240601"))
-        seconds, events = bench_floors.decode_floor(start, end, events_per_day, seed)
+        seconds, events = bench_floors.decode_floor(start, end, events_per_day, SIMULATOR_SEED.integer())
     else:
         seconds, events = bench_floors.scan_floor(floor.removesuffix("_floor"), start, end), None
     with open(_result_file(floor), "w") as out:
@@ -39,7 +40,7 @@ def run_floor(floor: str, start: date, end: date, events_per_day: int) -> None:
 
 def _result_file(name: str, data_dir: str | None = None) -> str:
     """Where a child leaves what it measured (a floor) or saw (how snapshots were taken) for the parent."""
-    return os.path.join(data_dir or os.environ["DSASSETS_DATA_DIR"], f"bench-{name}.json")
+    return os.path.join(data_dir or DATA_DIR.get(), f"bench-{name}.json")
 
 
 def run_stage(stage: str, start: date, end: date) -> None:
@@ -115,34 +116,6 @@ def _count_rows(data_dir: str, sub: str) -> int:
         return con.sql(f"select count(*) from read_parquet('{data_dir}/{sub}/*/*.parquet')").fetchall()[0][0]
 
 
-def count_events(data_dir: str, day: date | None = None) -> int:
-    """Audit events in the lake, or in one day of it."""
-    import duckdb
-
-    partition = f"dt={day.isoformat()}" if day else "*"
-    with duckdb.connect() as con:
-        return con.sql(
-            f"select count(*) from read_parquet('{data_dir}/raw/docusign/audit_events/{partition}/*.parquet')"
-        ).fetchall()[0][0]
-
-
-def run_child(args: list[str], env: dict, module: str = "dsassets.tools.bench") -> tuple[float, float] | None:
-    """Run ``python -m module args`` in a child process: (wall seconds, its own peak RSS in MiB).
-
-    None when it failed, after printing the end of its stderr.
-    """
-    began = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", module, *args], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    stderr = child.stderr.read() if child.stderr else b""
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - began
-    if os.waitstatus_to_exitcode(status) != 0:
-        print(stderr.decode(errors="replace")[-4000:], file=sys.stderr)
-        return None
-    return wall, usage.ru_maxrss / 1024
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dsassets bench", description=__doc__.splitlines()[0])
     parser.add_argument("--events-per-day", type=int, default=1_000_000)
@@ -175,9 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="dsassets-bench-")
     env = {
         **os.environ,
-        "DSASSETS_DATA_DIR": data_dir,
+        DATA_DIR.name: data_dir,
         "DAGSTER_HOME": os.path.join(data_dir, "dagster"),
-        "DSASSETS_SIMULATOR_EVENTS_PER_DAY": str(args.events_per_day),
+        SIMULATOR_EVENTS_PER_DAY.name: str(args.events_per_day),
     }
     os.makedirs(env["DAGSTER_HOME"], exist_ok=True)
     for name in list(env):
@@ -195,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
 
         from dsassets.tools import bench_backfill
 
-        return bench_backfill.compare(start, args.end, Path(data_dir), env, args.parallel, count_events)
+        return bench_backfill.compare(start, args.end, Path(data_dir), env, args.parallel)
     print(f"{'stage':<20}{'wall s':>9}{'peak MiB':>10}{'events/s':>11}   "
           f"{'floor':<18}{'wall s':>8}{'peak MiB':>10}{'events/s':>11}{'x floor':>9}")
     events = extracted = None

@@ -11,7 +11,6 @@ Each floor runs in its own child process (like the stages), so its peak RSS is i
 from __future__ import annotations
 
 import io
-import os
 import time
 from datetime import date, datetime, time as clock_time, timedelta, timezone
 
@@ -69,9 +68,10 @@ def scan_floor(stage: str, start: date, end: date) -> float:
     """Seconds for one bare DuckDB pass over what ``stage`` reads (``models`` or ``detections``)."""
     import duckdb
 
+    from dsassets.lib.config.settings import DATA_DIR
     from dsassets.lib.transform import sql
 
-    data_dir = os.environ["DSASSETS_DATA_DIR"]
+    data_dir = DATA_DIR.get()
     if stage == "models":
         glob, select = f"{data_dir}/raw/docusign/audit_events/dt=*/*.parquet", "sum(hash(columns(*)))"
     else:

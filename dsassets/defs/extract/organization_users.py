@@ -12,7 +12,8 @@ from datetime import datetime
 import dagster as dg
 import pyarrow as pa
 
-from dsassets.lib.clients.docusign import DocuSignClient, DocuSignDataError
+from dsassets.lib.clients.docusign import DocuSignClient
+from dsassets.lib.clients.docusign_data import DocuSignDataError
 from dsassets.lib.clients.docusign_export import export_memberships, membership_count
 from dsassets.lib.clients.http import ApiError
 from dsassets.lib.config.settings import bulk_export_min_users

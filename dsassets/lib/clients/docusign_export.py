@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 import httpx
+import orjson
 
-from dsassets.lib.clients.docusign import DocuSignClient, DocuSignDataError
+from dsassets.lib.clients.docusign import DocuSignClient
+from dsassets.lib.clients.docusign_data import DocuSignDataError
 from dsassets.lib.clients.http import same_origin
 
 # Every user in every account, one row per membership (users in several accounts appear more than once).
@@ -115,7 +117,10 @@ def _download(client: DocuSignClient, body: dict, export_id: str) -> list[bytes]
 
 
 def _object(response: httpx.Response, export_id: str | None) -> dict:
-    body = DocuSignClient._json(response, ENDPOINT)
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        raise ExportError(export_id, f"response is not JSON (HTTP {response.status_code})") from None
     if not isinstance(body, dict):
         raise ExportError(export_id, "response is not a JSON object")
     return body
@@ -150,8 +155,8 @@ def membership_count(client: DocuSignClient, account_ids: list[str]) -> int:
     total = 0
     for account_id in account_ids:
         params = {"account_id": account_id, "start": 0, "take": 1}
-        body = DocuSignClient._json(client.send("GET", url, "Admin organization users", params=params), ENDPOINT)
-        size = (body.get("paging") or {}).get("total_set_size") if isinstance(body, dict) else None
+        body = _object(client.send("GET", url, "Admin organization users", params=params), None)
+        size = (body.get("paging") or {}).get("total_set_size")
         if _int(size) is None:
             raise DocuSignDataError(f"Admin organization users (account {account_id}): paging lacks total_set_size")
         total += size

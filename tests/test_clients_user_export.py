@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 import httpx
 import pyarrow as pa
 import pytest
-from openapi import check_request, validate_response
-from test_docusign_client import FakeTime, make_settings, private_pem, rsa_key  # noqa: F401 (fixtures)
+from support.openapi import check_request, validate_response
+from test_clients_docusign import FakeTime, make_settings, private_pem, rsa_key  # noqa: F401 (fixtures)
 
 from dsassets.defs.extract.organization_users import take_users_in_bulk
 from dsassets.defs.extract.snapshots import per_user_tables, take_organization_snapshot

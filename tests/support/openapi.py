@@ -28,7 +28,7 @@ def _spec_dir() -> Path:
     if os.environ.get("DOCUSIGN_OPENAPI_DIR"):
         return Path(os.environ["DOCUSIGN_OPENAPI_DIR"])
     relative = Path("shared") / "reference" / "docusign-openapi"
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     for parent in repo.parents:
         if (parent / relative).is_dir():
             return parent / relative
