@@ -14,8 +14,7 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
-from simulated_env import simulated_pipeline
-
+from dsassets.definitions import defs
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.live_stream import day_lateness
 from dsassets.lib.lake.raw_events import DATASET
@@ -28,11 +27,12 @@ ALERTS = "pol_failed_signin_burst"  # policies/examples.yaml: more than 10 faile
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    with simulated_pipeline(tmp_path_factory.mktemp("late"), seed=SEED, events_per_day=EVENTS_PER_DAY,
-                            DSASSETS_SIMULATOR_LATE_SHARE=str(LATE_SHARE),
-                            DSASSETS_SIMULATOR_LATE_POLICIES=POLICY) as found:
-        yield found
+def env(simulator_env):
+    data, patch = simulator_env
+    patch.setenv("DSASSETS_SIMULATOR_LATE_SHARE", str(LATE_SHARE))
+    patch.setenv("DSASSETS_SIMULATOR_LATE_POLICIES", POLICY)
+    with dg.instance_for_test() as instance:
+        yield data, defs(), instance, patch
 
 
 def daily(env, day: date):

@@ -1,14 +1,13 @@
 """Raw DocuSign Monitor audit events, one Parquet partition per UTC day."""
 
 
-import os
 from datetime import timedelta
 
 import dagster as dg
 
+from dsassets.defs.extract.raw import daily_raw_asset
 from dsassets.defs.resources import DocuSignResource, LakeResource
-from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
-from dsassets.lib.config.settings import late_event_hours
+from dsassets.lib.config.settings import DUCKDB_MEMORY_LIMIT, late_event_hours
 from dsassets.lib.lake.live_stream import Advance, advance_stream, day_lateness
 from dsassets.lib.lake.raw_events import DATASET, write_event_partitions
 
@@ -25,12 +24,8 @@ class AuditEventsConfig(dg.Config):
     incremental: bool = False
 
 
-@dg.asset(
-    name=DATASET,
-    group_name="raw",
-    kinds={"python", "parquet"},
-    partitions_def=DAILY,
-    backfill_policy=BACKFILL_POLICY,
+@daily_raw_asset(
+    DATASET,
     # One reader of the stream at a time: the 00:20 run and a refresh both read from the one
     # live cursor, and two at once would store the same new events twice.
     pool=STREAM_POOL,
@@ -56,7 +51,7 @@ def raw_docusign_audit_events(
     start, end = context.partition_time_window
     source = docusign.source
     extracted_at = docusign.now()
-    memory_limit = os.environ.get("DSASSETS_DUCKDB_MEMORY_LIMIT", "2GB")
+    memory_limit = DUCKDB_MEMORY_LIMIT.get()
     path = dg.MetadataValue.path(str(lake.lake.dataset_dir(DATASET)))
     if config.incremental:
         if len(context.partition_keys) != 1:
@@ -118,7 +113,7 @@ def raw_docusign_audit_events(
 def _live_result(context, lake: LakeResource, done: Advance, source: str, path) -> dg.MaterializeResult:
     """Metadata of a live read; every late day also gets a materialization of its own."""
     day = done.day
-    bound_s = late_event_hours(os.environ) * 3600
+    bound_s = late_event_hours() * 3600
     for late_day, got in sorted(done.late_days.items()):
         so_far = day_lateness(lake.lake, late_day)
         context.log_event(dg.AssetMaterialization(

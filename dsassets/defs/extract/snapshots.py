@@ -14,14 +14,19 @@ from typing import Callable, Iterator
 import dagster as dg
 import pyarrow as pa
 
+from dsassets.defs.extract.raw import raw_spec
 from dsassets.defs.resources import DocuSignResource, LakeResource
 from dsassets.lib.lake import schemas
-from dsassets.lib.clients.docusign import DocuSignClient, parse_account_settings, parse_password_rules
+from dsassets.lib.clients.docusign import DocuSignClient
+from dsassets.lib.clients.docusign_data import parse_account_settings, parse_password_rules
 from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
 from dsassets.lib.lake.raw_events import days_in
 from dsassets.lib.lake.snapshots import snapshot_table
+from dsassets.defs.extract.organization_users import take_users_in_bulk
 
 Tables = dict[str, pa.Table]
+# What a snapshot function returns: its tables, and metadata for every asset it materializes.
+Taken = tuple[Tables, dict]
 
 
 def _day_end(day: date) -> datetime:
@@ -32,12 +37,13 @@ def _snapshots_per_day(
     context: dg.AssetExecutionContext,
     docusign: DocuSignResource,
     lake: LakeResource,
-    take: Callable[[DocuSignClient, str, datetime], Tables],
+    take: Callable[[DocuSignClient, str, datetime], Taken],
 ) -> Iterator[dg.MaterializeResult]:
     start, end = context.partition_time_window
     days = days_in(start, end)
     source = docusign.source
     taken: dict[date, tuple[datetime, Tables]] = {}
+    how: dict[str, dict] = {}
     # Take every snapshot before writing any, so a failure leaves the lake unchanged.
     reuse: tuple[datetime, Tables] | None = None
     for day in days:
@@ -46,7 +52,8 @@ def _snapshots_per_day(
             continue
         taken_at = docusign.snapshot_time(_day_end(day))
         with docusign.client(as_of=taken_at) as client:
-            taken[day] = reuse = (taken_at, take(client, source, taken_at))
+            tables, how[day.isoformat()] = take(client, source, taken_at)
+            taken[day] = reuse = (taken_at, tables)
     backdated = [d.isoformat() for d, (at, _) in taken.items() if at > _day_end(d)]
     if backdated:
         context.log.warning(
@@ -69,42 +76,50 @@ def _snapshots_per_day(
                     {d.isoformat(): at.isoformat() for d, (at, _) in taken.items()}
                 ),
                 "backdated_partitions": dg.MetadataValue.json(backdated),
+                **({"how_taken": dg.MetadataValue.json(how)} if any(how.values()) else {}),
                 "path": dg.MetadataValue.path(str(lake.lake.dataset_dir(dataset))),
             },
         )
 
 
-def _spec(name: str, description: str) -> dg.AssetSpec:
-    return dg.AssetSpec(name, group_name="raw", kinds={"python", "parquet"}, description=description)
+def _snapshot_asset(name: str, description: str, take: Callable[[DocuSignClient, str, datetime], Taken],
+                    datasets: dict[str, str]) -> dg.AssetsDefinition:
+    """One multi-asset per API: a snapshot call writes all of ``datasets`` (name -> description)."""
+
+    @dg.multi_asset(
+        name=name,
+        description=description,
+        specs=[raw_spec(dataset, text) for dataset, text in datasets.items()],
+        partitions_def=DAILY,
+        backfill_policy=BACKFILL_POLICY,
+    )
+    def _asset(context: dg.AssetExecutionContext, docusign: DocuSignResource, lake: LakeResource):
+        yield from _snapshots_per_day(context, docusign, lake, take)
+
+    return _asset
 
 
-@dg.multi_asset(
-    specs=[
-        _spec("raw_docusign_accounts", "Accounts of the organization (Admin API), one row per account per snapshot."),
-        _spec(
-            "raw_docusign_organization_users",
-            "Organization users (Admin API dsprofile), one row per user per snapshot.",
-        ),
-        _spec(
-            "raw_docusign_memberships",
-            "Each user's membership in each account: status, admin flag, permission profile, "
-            "created/closed dates (Admin API dsprofile), one row per membership per snapshot.",
-        ),
-    ],
-    partitions_def=DAILY,
-    backfill_policy=BACKFILL_POLICY,
-)
-def raw_docusign_organization(
-    context: dg.AssetExecutionContext, docusign: DocuSignResource, lake: LakeResource
-):
-    """Admin API snapshot: the organization's accounts, its users and their per-account memberships."""
-    yield from _snapshots_per_day(context, docusign, lake, take_organization_snapshot)
-
-
-def take_organization_snapshot(client: DocuSignClient, source: str, taken_at: datetime) -> Tables:
+def take_organization_snapshot(client: DocuSignClient, source: str, taken_at: datetime) -> Taken:
     org = client.organization()
     org_id = org["id"]
     accounts = client.organization_accounts()
+    kw = {"source": source, "taken_at": taken_at}
+    tables = {
+        "raw_docusign_accounts": snapshot_table(
+            "raw_docusign_accounts",
+            schemas.ACCOUNTS,
+            (({**a, "organization_id": org_id}, a) for a in accounts),
+            **kw,
+        )
+    }
+    users, how = take_users_in_bulk(client, org_id, accounts, **kw)
+    if users is None:
+        users = per_user_tables(client, org_id, accounts, **kw)
+    return {**tables, **users}, how
+
+
+def per_user_tables(client: DocuSignClient, org_id: str, accounts: list[dict], **kw) -> Tables:
+    """Users and memberships with one ``dsprofile`` call per user."""
     user_ids: dict[str, None] = {}
     for account in accounts:
         for user in client.organization_users(account["id"]):
@@ -129,14 +144,7 @@ def take_organization_snapshot(client: DocuSignClient, source: str, taken_at: da
                 }
                 yield row, m
 
-    kw = {"source": source, "taken_at": taken_at}
     return {
-        "raw_docusign_accounts": snapshot_table(
-            "raw_docusign_accounts",
-            schemas.ACCOUNTS,
-            (({**a, "organization_id": org_id}, a) for a in accounts),
-            **kw,
-        ),
         "raw_docusign_organization_users": snapshot_table(
             "raw_docusign_organization_users",
             schemas.ORGANIZATION_USERS,
@@ -149,34 +157,7 @@ def take_organization_snapshot(client: DocuSignClient, source: str, taken_at: da
     }
 
 
-@dg.multi_asset(
-    specs=[
-        _spec(
-            "raw_docusign_account_users",
-            "Users of each account as the eSignature API lists them (strings as sent), per snapshot.",
-        ),
-        _spec(
-            "raw_docusign_account_settings",
-            "Security-relevant account settings (session timeouts, multiple sessions, signer "
-            "authentication), cast from strings, plus the full settings document; per account per snapshot.",
-        ),
-        _spec(
-            "raw_docusign_password_rules",
-            "Account password rules (length, strength, classes, expiry, lockout, questions), cast "
-            "from strings; per account per snapshot.",
-        ),
-    ],
-    partitions_def=DAILY,
-    backfill_policy=BACKFILL_POLICY,
-)
-def raw_docusign_esignature(
-    context: dg.AssetExecutionContext, docusign: DocuSignResource, lake: LakeResource
-):
-    """eSignature API snapshot per account: its users, its settings and its password rules."""
-    yield from _snapshots_per_day(context, docusign, lake, take_esignature_snapshot)
-
-
-def take_esignature_snapshot(client: DocuSignClient, source: str, taken_at: datetime) -> Tables:
+def take_esignature_snapshot(client: DocuSignClient, source: str, taken_at: datetime) -> Taken:
     accounts = client.organization_accounts()
     users, settings, rules = [], [], []
     for account in accounts:
@@ -197,4 +178,35 @@ def take_esignature_snapshot(client: DocuSignClient, source: str, taken_at: date
         "raw_docusign_password_rules": snapshot_table(
             "raw_docusign_password_rules", schemas.PASSWORD_RULES, rules, **kw
         ),
-    }
+    }, {}
+
+
+raw_docusign_organization = _snapshot_asset(
+    "raw_docusign_organization",
+    "Admin API snapshot: the organization's accounts, its users and their per-account memberships.",
+    take_organization_snapshot,
+    {
+        "raw_docusign_accounts": "Accounts of the organization (Admin API), one row per account per snapshot.",
+        "raw_docusign_organization_users": (
+            "Organization users (Admin API dsprofile, or its bulk user-list export above "
+            "DSASSETS_BULK_EXPORT_MIN_USERS), one row per user per snapshot."),
+        "raw_docusign_memberships": (
+            "Each user's membership in each account: status, admin flag, permission profile, "
+            "created/closed dates (Admin API dsprofile), one row per membership per snapshot."),
+    },
+)
+raw_docusign_esignature = _snapshot_asset(
+    "raw_docusign_esignature",
+    "eSignature API snapshot per account: its users, its settings and its password rules.",
+    take_esignature_snapshot,
+    {
+        "raw_docusign_account_users": (
+            "Users of each account as the eSignature API lists them (strings as sent), per snapshot."),
+        "raw_docusign_account_settings": (
+            "Security-relevant account settings (session timeouts, multiple sessions, signer "
+            "authentication), cast from strings, plus the full settings document; per account per snapshot."),
+        "raw_docusign_password_rules": (
+            "Account password rules (length, strength, classes, expiry, lockout, questions), cast "
+            "from strings; per account per snapshot."),
+    },
+)

@@ -71,3 +71,30 @@ def raised_at(evidence: str | None, ended_at: datetime) -> datetime:
     except ValueError:
         return ended_at
     return max(moment, ended_at) if moment.tzinfo else ended_at
+
+
+def late_view(con: duckdb.DuckDBPyConnection, lake: Lake, relation: str) -> str:
+    """``relation`` (alerts, re-evaluated per day) with the late fields in its evidence; itself without late files."""
+    if not bind_late_arrivals(con, lake):
+        return relation
+    view = f"{relation}__late"
+    con.execute(
+        f"""
+        create or replace temp view {view} as
+        select r.* replace (
+            case when l.alert_id is null then r.evidence
+            else json_merge_patch(coalesce(r.evidence, '{{}}'), json_object(
+                'late', true, 'late_events', l.late_events,
+                'late_event_at', l.late_event_at, 'ingested_at', l.ingested_at))::varchar
+            end as evidence)
+        from {relation} as r
+        left join (
+            select e.alert_id, count(*) as late_events, max(late.event_at) as late_event_at,
+                max(late.ingested_at) as ingested_at
+            from (select alert_id, unnest(event_ids) as event_id from {relation}) as e
+            inner join late_arrivals as late using (event_id)
+            group by e.alert_id
+        ) as l on r.alert_id = l.alert_id
+        """
+    )
+    return view

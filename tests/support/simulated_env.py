@@ -1,7 +1,5 @@
 """The environment of a test run on the embedded simulator: no real credentials, a scratch data dir."""
 
-from contextlib import contextmanager
-
 import pytest
 
 REAL_SOURCES = ("DOCUSIGN_INTEGRATION_KEY", "DOCUSIGN_USER_ID", "DOCUSIGN_PRIVATE_KEY_FILE",
@@ -19,23 +17,3 @@ def use_simulator(patch: pytest.MonkeyPatch, data_dir, *, seed: int, events_per_
     patch.setenv("DSASSETS_SIMULATOR_SEED", str(seed))
     patch.setenv("DSASSETS_SIMULATOR_EVENTS_PER_DAY", str(events_per_day))
 
-
-@contextmanager
-def simulated_pipeline(data_dir, *, seed: int, events_per_day: int, **env: str):
-    """``(data_dir, definitions, instance, patch)``: the code location on the simulator, one test instance.
-
-    ``env`` sets further variables (e.g. the simulator's late ingestion) before the definitions load.
-    """
-    import dagster as dg
-
-    from dsassets.definitions import defs
-
-    patch = pytest.MonkeyPatch()
-    use_simulator(patch, data_dir, seed=seed, events_per_day=events_per_day)
-    for name, value in env.items():
-        patch.setenv(name, value)
-    try:
-        with dg.instance_for_test() as instance:
-            yield data_dir, defs(), instance, patch
-    finally:
-        patch.undo()
