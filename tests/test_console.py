@@ -159,17 +159,19 @@ def test_query_table_shows_every_column(warehouse, capsys):
 
 def test_progress_prints_one_line_per_stage_and_logs_everything(tmp_path):
     partitions = dg.DailyPartitionsDefinition("2026-11-01", end_offset=1)
+    # A range run: each partition's materialization carries the range's numbers, counted once.
+    single = dg.BackfillPolicy.single_run()
 
-    @dg.asset(group_name="raw", partitions_def=partitions)
+    @dg.asset(group_name="raw", partitions_def=partitions, backfill_policy=single)
     def events(context):
         context.log.warning("a warning for the log file only")
         return dg.MaterializeResult(metadata={"row_count": 40})
 
-    @dg.asset(group_name="raw", partitions_def=partitions, deps=[events])
+    @dg.asset(group_name="raw", partitions_def=partitions, deps=[events], backfill_policy=single)
     def users():
         return dg.MaterializeResult(metadata={"dagster/row_count": 2})
 
-    @dg.asset(group_name="detections", partitions_def=partitions, deps=[users])
+    @dg.asset(group_name="detections", partitions_def=partitions, deps=[users], backfill_policy=single)
     def alerts():
         return dg.MaterializeResult(metadata={"alert_count": 3, "dagster/row_count": 3})
 
@@ -177,7 +179,8 @@ def test_progress_prints_one_line_per_stage_and_logs_everything(tmp_path):
     log = tmp_path / "logs" / "dsassets.log"
     out = io.StringIO()
     with dg.instance_for_test() as inst:
-        result = progress.execute(job, inst, log, out, partition_key="2026-11-02")
+        result = progress.execute(job, inst, log, out, tags={
+            "dagster/asset_partition_range_start": "2026-11-02", "dagster/asset_partition_range_end": "2026-11-04"})
     assert result.success
     lines = out.getvalue().splitlines()
     assert lines[0].split()[:5] == ["raw", "2", "assets", "42", "rows"]

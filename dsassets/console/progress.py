@@ -24,12 +24,15 @@ STAGE_COUNT = {
     "raw": ("rows", "row_count"),
     "detections": ("alerts", "alert_count"),
     "governance": ("actions planned", "planned"),
+    "warehouse": ("views", "relations"),
 }
 
 
 def _number(metadata: dict, name: str) -> int:
     value = metadata.get(name)
     value = getattr(value, "value", value)
+    if isinstance(value, dict):  # {"marts": [...], "views": [...]}: how many relations in all
+        return sum(len(v) for v in value.values() if isinstance(v, list))
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
@@ -42,7 +45,8 @@ class Stage:
     name: str
     expected: set[str]
     done: set[str] = field(default_factory=set)
-    count: int = 0
+    # asset key -> the metadata of each of its materializations in this run
+    metadata: dict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))
     seconds: float = 0.0
     checks_passed: int = 0
     checks_failed: int = 0
@@ -84,10 +88,7 @@ class Tracker:
             if group is None:
                 return
             stage = self.stages[group]
-            label, name = STAGE_COUNT.get(group, ("rows", "dagster/row_count"))
-            if group != "detections" or key == "alerts":
-                metadata = dict(materialization.metadata)
-                stage.count += _number(metadata, name) or _number(metadata, "dagster/row_count")
+            stage.metadata[key].append(dict(materialization.metadata))
             stage.done.add(key)
             if step:
                 self.step_groups[step].add(group)
@@ -118,14 +119,32 @@ class Tracker:
                 continue
             stage.printed = True
             label = STAGE_COUNT.get(stage.name, ("rows",))[0]
+            count = self.count(stage)
             checks = ""
             if stage.checks_passed or stage.checks_failed:
                 total = stage.checks_passed + stage.checks_failed
                 checks = f"  checks {stage.checks_passed}/{total} passed"
             self.print(
                 f"  {stage.name:<13}{_plural(len(stage.expected), 'asset'):>10}  "
-                f"{stage.count:>9,} {label:<16}{stage.seconds:6.1f}s{checks}"
+                f"{count:>9,} {label:<16}{stage.seconds:6.1f}s{checks}"
             )
+
+    @staticmethod
+    def count(stage: Stage) -> int:
+        """The stage's count: one asset's (``alerts`` for the detections) or the sum of its assets'.
+
+        A range run that reports the whole range on each partition's materialization (the same
+        metadata on every one) counts once; per-partition numbers add up.
+        """
+        name = STAGE_COUNT.get(stage.name, ("rows", "dagster/row_count"))[1]
+        total = 0
+        for key, events in stage.metadata.items():
+            if stage.name == "detections" and key != "alerts":
+                continue  # the alerts asset is the union of the detections
+            if all(e == events[0] for e in events):
+                events = events[:1]
+            total += sum(_number(e, name) or _number(e, "dagster/row_count") for e in events)
+        return total
 
     def print(self, line: str) -> None:
         print(line, file=self.out, flush=True)
