@@ -115,7 +115,13 @@ def test_materialization_metadata_has_count_and_newest_alerts(lake):
     mats = result.asset_materializations_for_node("alerts")
     assert len(mats) == (END - START).days + 1
     assert mats[0].metadata["alert_count"].value == len(_alerts(data))
-    assert "| started (UTC) | policy |" in mats[0].metadata["newest_alerts"].value
+    newest = mats[0].metadata["newest_alerts"]
+    assert [c.name for c in newest.schema.columns][:3] == ["started (UTC)", "policy", "severity"]
+    assert {r.data["alert_id"] for r in newest.records} <= {a["alert_id"][:12] for a in _alerts(data)}
+    columns = {c.name for c in mats[0].metadata["dagster/column_schema"].schema.columns}
+    assert {"alert_id", "policy", "severity", "user_email", "evidence", "event_ids"} <= columns
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"alerts_alert_id_unique": True, "alerts_have_user_and_evidence": True}
     travel = result.asset_materializations_for_node("det_impossible_travel")
     assert travel[0].metadata["alert_count"].value >= 1
 

@@ -98,3 +98,16 @@ def test_the_findings_summary_matches_the_warehouse_and_its_queries_return_rows(
         for sql in queries:
             assert con.sql(sql).fetchall(), sql
     assert any(line.startswith("Governance: ") for line in lines)
+
+
+def test_marts_alerts_and_posture_materializations_carry_their_column_schema(backfilled):
+    with dg.DagsterInstance.from_config(str(backfilled / "dagster")) as instance:
+        for name, column in (("users", "state"), ("alerts", "alert_id"), ("posture_scores", "score_pct"),
+                             ("stg_docusign__audit_events", "event_id")):
+            event = instance.get_latest_materialization_event(dg.AssetKey(name))
+            schema = event.asset_materialization.metadata["dagster/column_schema"].schema
+            assert column in {c.name for c in schema.columns}, name
+        users = instance.get_latest_materialization_event(dg.AssetKey("users"))
+        state = next(c for c in users.asset_materialization.metadata["dagster/column_schema"].schema.columns
+                     if c.name == "state")
+        assert "partially_active" in state.description

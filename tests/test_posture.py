@@ -409,17 +409,20 @@ def test_materialization_shows_scores_and_failing_controls(run):
     mat = run["result"].asset_materializations_for_node("posture_findings")[-1]
     md = mat.metadata
     assert md["posture_day"].value == D2.isoformat()
-    table = md["scores"].value
-    assert "| Alpha | 90.0% (27/30) |" in table  # D2: session timeout now fails
-    assert "| Bravo | 0.0% (0/30) |" in table and "| **organization** | 30.0% (27/90) |" in table
-    failing = md["failing_controls"].value
-    assert "| Alpha | Web app session times out after inactivity | high | sessionTimeout = 120 minutes |" in failing
-    assert "Security Settings > Session Timeout" in failing
-    assert failing.count("| Bravo |") == len(ALL_CONTROLS)
+    scores = {r.data["account"]: r.data for r in md["scores"].records}
+    assert scores["Alpha"]["score (points)"] == "90.0% (27/30)"  # D2: session timeout now fails
+    assert scores["Bravo"]["score (points)"] == "0.0% (0/30)"
+    assert scores["organization"]["score (points)"] == "30.0% (27/90)"
+    failing = [r.data for r in md["failing_controls"].records]
+    assert {"account": "Alpha", "control": "Web app session times out after inactivity", "severity": "high",
+            "observed": "sessionTimeout = 120 minutes"}.items() <= next(r for r in failing if r["account"] == "Alpha").items()
+    assert any("Security Settings > Session Timeout" in r["remediation"] for r in failing)
+    assert sum(r["account"] == "Bravo" for r in failing) == len(ALL_CONTROLS)
     assert md["score_pct: Alpha"].value == 90.0
-    assert "no membership data for this account" in md["unknown_controls"].value
+    assert any("no membership data for this account" in r.data["why unknown"] for r in md["unknown_controls"].records)
     changes = run["result"].asset_materializations_for_node("posture_changes")[-1].metadata
-    assert "a1@acme.example" in changes["changes"].value and changes["traced_to_an_event"].value == 1
+    assert [r.data["changed by"] for r in changes["changes"].records] == ["a1@acme.example"]
+    assert changes["traced_to_an_event"].value == 1
 
 
 def test_warehouse_has_posture_views(run):
@@ -466,11 +469,17 @@ def test_catalog_is_complete_and_config_validated():
         parse_config({"posture": {"password_expiry": "sometimes"}}, source="x.yaml")
 
 
-def test_markdown_table_escapes_cells():
-    md = posture.markdown_table([{"a": "x|y", "b": "line\nbreak"}], {"a": "A", "b": "B"})
-    assert md.splitlines() == ["| A | B |", "|---|---|", "| x\\|y | line break |"]
-    assert posture.markdown_table([], {"a": "A"}) == "_none_"
+def test_metadata_tables_have_a_schema_and_flat_cells():
+    from datetime import datetime, timezone
 
+    from dsassets.defs.catalog.tables import metadata_table
+
+    table = metadata_table([{"a": "x|y", "b": 3, "c": ["1.2.3.4", "5.6.7.8"],
+                             "d": datetime(2026, 11, 2, 9, 5, tzinfo=timezone.utc)}],
+                           {"a": "A", "b": "B", "c": "C", "d": "D"})
+    assert [(c.name, c.type) for c in table.schema.columns] == [("A", "string"), ("B", "int"), ("C", "string"), ("D", "string")]
+    assert table.records[0].data == {"A": "x|y", "B": 3, "C": "1.2.3.4, 5.6.7.8", "D": "2026-11-02 09:05"}
+    assert metadata_table([], {"a": "A"}).records == []
 
 def test_days_before_the_window_need_their_findings(run):
     # posture_changes compares with the previous snapshot day, however far back it is

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import dagster as dg
 
+from dsassets.defs.catalog.tables import column_schema, newest_alerts_table, relation_columns
 from dsassets.defs.resources import LakeResource
 from dsassets.defs.models.assets import BY_NAME, MODELS, window_dates
 from dsassets.lib.detections import engine as detections
@@ -44,8 +45,9 @@ def _read_alerts(con, lake: Lake, name: str, start, end) -> list[dict]:
     return [dict(zip(cols, row)) for row in cur.fetchall()]
 
 
-def _result(con, lake: Lake, name: str, start, end, counts, extra: dict) -> dg.MaterializeResult:
+def _result(con, lake: Lake, name: str, start, end, counts, extra: dict, sql_file=None) -> dg.MaterializeResult:
     rows = _read_alerts(con, lake, name, start, end)
+    glob = sql.model_glob(lake, sql.Model("marts", name, (), "", True))
     by_policy: dict[str, int] = {}
     for r in rows:
         by_policy[r["policy"]] = by_policy.get(r["policy"], 0) + 1
@@ -55,7 +57,8 @@ def _result(con, lake: Lake, name: str, start, end, counts, extra: dict) -> dg.M
             "alert_count": dg.MetadataValue.int(sum(counts.values())),
             "alerts_per_day": dg.MetadataValue.json({d.isoformat(): n for d, n in counts.items()}),
             "alerts_per_policy": dg.MetadataValue.json(by_policy),
-            "newest_alerts": dg.MetadataValue.md(detections.newest_alerts_markdown(rows)),
+            "newest_alerts": newest_alerts_table(rows),
+            "dagster/column_schema": column_schema(relation_columns(con, sql.parquet_scan(glob)), sql_file),
             "window": f"{start.isoformat()} .. {end.isoformat()} (end exclusive)",
             "location": dg.MetadataValue.path(str(sql.model_dir(lake, name))),
             **extra,
@@ -99,7 +102,8 @@ def materialize_detection(context: dg.AssetExecutionContext, lake: Lake, policy:
                 [{"name": f.name, "entries": len(f.entries), "as_of": f.as_of, "path": f.path}
                  for f in files if f.policy == policy]
             )
-        return _result(con, lake, name, start, end, counts, extra)
+        sql_file = detections.DETECTIONS_DIR / f"{detections.SQL_FILE[policy]}.sql"
+        return _result(con, lake, name, start, end, counts, extra, sql_file)
 
 
 def _lookbacks(policy: str) -> dict[str, dg.PartitionMapping]:

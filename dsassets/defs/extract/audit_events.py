@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import dagster as dg
 
+from dsassets.defs.catalog.tables import metadata_table
 from dsassets.defs.resources import DocuSignResource, LakeResource
 from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
 from dsassets.lib.lake.raw_events import DATASET, refresh_day, write_event_partitions
@@ -100,9 +101,9 @@ def raw_docusign_audit_events(
             "mode": "whole",
             "row_count": dg.MetadataValue.int(total),
             "pages": pages,
-            "rows_per_day": dg.MetadataValue.md(
-                "| day | events |\n|---|---|\n"
-                + "\n".join(f"| {day} | {n} |" for day, n in sorted(counts.items()))
+            "rows_per_day": metadata_table(
+                [{"day": day, "events": n} for day, n in sorted(counts.items())], {"day": "day", "events": "events"},
+                limit=366,
             ),
             "path": path,
         }

@@ -13,6 +13,7 @@ from datetime import date
 import dagster as dg
 import pyarrow as pa
 
+from dsassets.defs.catalog.tables import column_schema, relation_columns
 from dsassets.defs.resources import LakeResource
 from dsassets.lib.transform import sql
 from dsassets.lib.config.project import load_config
@@ -123,18 +124,21 @@ def _materialize(context: dg.AssetExecutionContext, lake_resource: LakeResource,
                 ).fetchall()
             )
             counts = {day: counts.get(day, 0) for day in sql.days_in(start, end)}
+            columns = relation_columns(con, model.name)
             kind = "view"
         else:
             result = f"{model.name}__result"
             con.execute(f"create temp view {result} as {sql.model_query(model)}")
             if model.name == "int_ip_addresses":
                 result = _locate_ips(context, con, result, config.geo.ip_lookup)
+            columns = relation_columns(con, result)
             counts = sql.write_partitions(con, lake, model.name, result, start, end)
             kind = "parquet"
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": sum(counts.values()),
             "rows_per_day": dg.MetadataValue.json({d.isoformat(): n for d, n in counts.items()}),
+            "dagster/column_schema": column_schema(columns, model.path),
             "window": f"{start.isoformat()} .. {end.isoformat()} (end exclusive)",
             "materialization": kind,
             "location": dg.MetadataValue.path(

@@ -13,6 +13,7 @@ import logging
 
 import dagster as dg
 
+from dsassets.defs.catalog.tables import newest_alerts_table
 from dsassets.defs.resources import LakeResource
 from dsassets.defs.models.assets import BY_NAME, MODELS, window_dates
 from dsassets.lib.detections import engine as detections
@@ -74,7 +75,7 @@ def materialize_policy(context: dg.AssetExecutionContext, lake_resource: LakeRes
             "alert_count": dg.MetadataValue.int(sum(counts.values())),
             "matching_events": dg.MetadataValue.int(matched),
             "alerts_per_day": dg.MetadataValue.json({d.isoformat(): n for d, n in counts.items()}),
-            "newest_alerts": dg.MetadataValue.md(detections.newest_alerts_markdown(rows)),
+            "newest_alerts": newest_alerts_table(rows),
             "where": dg.MetadataValue.md(f"```sql\n{condition}\n```"),
             "parameters": dg.MetadataValue.json({k: str(v) for k, v in params.items()}),
             "lookback_days": policy_sql.lookback_days(policy),
@@ -159,7 +160,7 @@ def policy_alerts(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.M
             "alert_count": dg.MetadataValue.int(sum(counts.values())),
             "alerts_per_policy": dg.MetadataValue.json(by_policy),
             "alerts_per_day": dg.MetadataValue.json({d.isoformat(): n for d, n in counts.items()}),
-            "newest_alerts": dg.MetadataValue.md(detections.newest_alerts_markdown(rows)),
+            "newest_alerts": newest_alerts_table(rows),
             "policy_files": dg.MetadataValue.json(LOADED.files),
             "policy_load_errors": dg.MetadataValue.md(
                 "\n".join(f"- {e}" for e in errors) if errors else "_none: every policy loaded_"),

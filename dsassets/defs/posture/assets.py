@@ -12,6 +12,7 @@ from datetime import date
 import dagster as dg
 import duckdb
 
+from dsassets.defs.catalog.tables import column_schema, metadata_table, relation_columns
 from dsassets.defs.resources import LakeResource
 from dsassets.defs.models.assets import BY_NAME, MODELS, window_dates
 from dsassets.lib.posture import controls as posture
@@ -70,7 +71,7 @@ def findings_metadata(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> 
         row["score"] = f"{_pct(row['score_pct'])} ({row['achieved']}/{row['possible']})"
     scores.append(
         {
-            "account": "**organization**",
+            "account": "organization",
             "score": f"{_pct(organization_pct)} ({total_achieved}/{total_possible})",
             "passed": sum(r["passed"] for r in scores),
             "failed": sum(r["failed"] for r in scores),
@@ -93,24 +94,18 @@ def findings_metadata(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> 
         "organization_score_pct": dg.MetadataValue.float(organization_pct)
         if organization_pct is not None
         else dg.MetadataValue.text("n/a"),
-        "scores": dg.MetadataValue.md(
-            posture.markdown_table(
-                scores,
-                {"account": "account", "score": "score (points)", "passed": "pass",
-                 "failed": "fail", "unknown": "unknown"},
-            )
+        "scores": metadata_table(
+            scores,
+            {"account": "account", "score": "score (points)", "passed": "pass",
+             "failed": "fail", "unknown": "unknown"},
         ),
-        "failing_controls": dg.MetadataValue.md(
-            posture.markdown_table(
-                failing,
-                {"account": "account", "title": "control", "severity": "severity",
-                 "observed": "observed", "expected": "expected", "remediation": "remediation"},
-            )
+        "failing_controls": metadata_table(
+            failing,
+            {"account": "account", "title": "control", "severity": "severity",
+             "observed": "observed", "expected": "expected", "remediation": "remediation"},
         ),
-        "unknown_controls": dg.MetadataValue.md(
-            posture.markdown_table(
-                unknown, {"account": "account", "title": "control", "status_reason": "why unknown"}
-            )
+        "unknown_controls": metadata_table(
+            unknown, {"account": "account", "title": "control", "status_reason": "why unknown"}
         ),
     }
     # Numeric per-account entries plot over time in the asset's metadata history.
@@ -132,13 +127,11 @@ def scores_metadata(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> di
         row["coverage"] = _pct(row["coverage_pct"])
     return {
         "posture_day": day.isoformat(),
-        "scores": dg.MetadataValue.md(
-            posture.markdown_table(
-                rows,
-                {"scope": "scope", "scope_name": "name", "score": "score (points)",
-                 "known": "score of known", "coverage": "coverage", "controls_failed": "fail",
-                 "controls_unknown": "unknown"},
-            )
+        "scores": metadata_table(
+            rows,
+            {"scope": "scope", "scope_name": "name", "score": "score (points)",
+             "known": "score of known", "coverage": "coverage", "controls_failed": "fail",
+             "controls_unknown": "unknown"},
         ),
     }
 
@@ -155,13 +148,11 @@ def changes_metadata(con: duckdb.DuckDBPyConnection, lake: Lake, start: date, en
         [start, end],
     )
     return {
-        "changes": dg.MetadataValue.md(
-            posture.markdown_table(
-                rows,
-                {"dt": "day", "account": "account", "title": "control", "transition": "status",
-                 "to_observed": "now", "changed_by": "changed by", "changed_from_ip": "IP",
-                 "changed_from_country": "country", "change": "audit event"},
-            )
+        "changes": metadata_table(
+            rows,
+            {"dt": "day", "account": "account", "title": "control", "transition": "status",
+             "to_observed": "now", "changed_by": "changed by", "changed_from_ip": "IP",
+             "changed_from_country": "country", "change": "audit event"},
         ),
         "regressions": sum(1 for r in rows if r["change_kind"] in ("regressed", "now_failing")),
         "traced_to_an_event": sum(1 for r in rows if r["attribution"] == "audit_event"),
@@ -185,6 +176,7 @@ def _materialize(context: dg.AssetExecutionContext, lake_resource: LakeResource,
         sql.set_window(con, start, end)
         result = f"{model.name}__result"
         con.execute(f"create temp view {result} as {sql.model_query(model)}")
+        columns = column_schema(relation_columns(con, result), model.path)
         counts = sql.write_partitions(con, lake, model.name, result, start, end)
         last_day = max(sql.days_in(start, end))
         if model.name == "posture_findings":
@@ -197,6 +189,7 @@ def _materialize(context: dg.AssetExecutionContext, lake_resource: LakeResource,
         metadata={
             "dagster/row_count": sum(counts.values()),
             "rows_per_day": dg.MetadataValue.json({d.isoformat(): n for d, n in counts.items()}),
+            "dagster/column_schema": columns,
             "window": f"{start.isoformat()} .. {end.isoformat()} (end exclusive)",
             "location": dg.MetadataValue.path(str(sql.model_dir(lake, model.name))),
             **report,

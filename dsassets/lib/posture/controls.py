@@ -362,24 +362,3 @@ def install(
     con.unregister("posture_controls__arrow")
     for stmt in statements(read_sql(MACROS_FILE)):
         con.execute(stmt)
-
-
-def markdown_table(rows: list[dict], columns: dict[str, str], *, limit: int = 50) -> str:
-    """A markdown table of ``rows`` (``columns``: key -> header); cells flattened and escaped."""
-
-    if not rows:
-        return "_none_"
-
-    def cell(value: object) -> str:
-        text = "" if value is None else str(value)
-        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-    lines = [
-        "| " + " | ".join(columns.values()) + " |",
-        "|" + "---|" * len(columns),
-    ]
-    for row in rows[:limit]:
-        lines.append("| " + " | ".join(cell(row.get(key)) for key in columns) + " |")
-    if len(rows) > limit:
-        lines.append(f"\n{len(rows) - limit} more rows not shown.")
-    return "\n".join(lines)
