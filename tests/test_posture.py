@@ -73,7 +73,7 @@ class PostureLake(LakeBuilder):
 
     def account(self, day: date, account_id: str, name: str) -> None:
         self.rows["raw_docusign_accounts"][day].append({
-            "organization_id": ORG, "id": account_id, "name": name,
+            "organization_id": ORG, "organization_name": "Org of the posture tests", "id": account_id, "name": name,
             "external_account_id": 1, "site_id": 1, **self._snapshot_meta(day),
         })
 
@@ -188,9 +188,9 @@ def test_every_control_passes_on_good_settings(run):
         "passwordStrengthType = custom, 4 character classes required, minimumPasswordLength = 12"
     )
     assert got["admin_share"]["observed"] == (
-        "1 administrators of 5 active members (20.0%): a1@acme.example"
+        "1 administrator of 5 active members (20.0%): a1@acme.example"
     )
-    assert got["inactive_admins"]["observed"] == "1 of 1 administrators active within 90 days"
+    assert got["inactive_admins"]["observed"] == "1 of 1 administrator active within 90 days"
     row = got["session_timeout"]
     assert row["account_name"] == "Alpha" and row["organization_id"] == ORG
     assert row["severity"] == "high" and row["points_possible"] == row["points_achieved"] == 3
@@ -223,10 +223,10 @@ def test_every_control_fails_on_weak_settings_read_from_the_document(run):
         "activity in the audit log)"
     )
     assert got["users_closed_elsewhere"]["observed"] == (
-        "1 active members closed in another account: x@acme.example"
+        "1 active member closed in another account: x@acme.example"
     )
     assert got["idp_deleted_users"]["observed"] == (
-        "1 active members removed in the identity provider: y@acme.example (deleted)"
+        "1 active member removed in the identity provider: y@acme.example (deleted)"
     )
 
 
@@ -340,6 +340,7 @@ def test_scores_per_account_and_organization(run):
     assert (c["points_achieved"], c["points_possible"], c["points_unknown"]) == (0, 30, 30)
     assert (c["score_pct"], c["score_of_known_pct"], c["coverage_pct"]) == (0.0, None, 0.0)
     assert org["scope"] == "organization" and org["account_id"] is None
+    assert org["scope_name"] == "Org of the posture tests"  # the Admin API's name, not the id
     assert (org["points_achieved"], org["points_possible"], org["account_count"]) == (30, 90, 3)
     assert (org["score_pct"], org["score_of_known_pct"], org["coverage_pct"]) == (33.3, 50.0, 66.7)
     assert (org["controls_passed"], org["controls_failed"], org["controls_unknown"]) == (15, 15, 15)
@@ -358,6 +359,8 @@ def test_score_arithmetic_weighted_by_severity():
         ") t(dt, organization_id, account_id, account_name, severity, status, "
         "points_possible, points_achieved)"
     )
+    con.execute("create table stg_docusign__accounts as select date '2026-11-02' as dt, 'o' as organization_id, "
+                "'Org O' as organization_name")
     sql.set_window(con, date(2026, 11, 2), date(2026, 11, 3))
     query = sql.model_query(posture.POSTURE_BY_NAME["posture_scores"])
     rel = con.sql(query)
@@ -369,6 +372,7 @@ def test_score_arithmetic_weighted_by_severity():
     assert (b["score_pct"], b["score_of_known_pct"]) == (25.0, 25.0)
     assert (o["points_achieved"], o["points_possible"], o["score_pct"]) == (4, 10, 40.0)
     assert (o["score_of_known_pct"], o["coverage_pct"]) == (44.4, 90.0)
+    assert o["scope_name"] == "Org O"
 
 
 # ---------- drift

@@ -67,3 +67,7 @@ create or replace macro posture_sample(items, n) as
         when len(items) > n then ' and ' || (len(items) - n) || ' more'
         else ''
     end;
+
+-- "1 administrator", "3 administrators": a count with its noun in the right number.
+create or replace macro posture_count(n, singular, plural) as
+    n || ' ' || case when n = 1 then singular else plural end;

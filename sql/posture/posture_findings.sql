@@ -747,8 +747,10 @@ members_findings as (
         ) as status,
         case
             when no_members_reason is null
-                then admin_count || ' administrators of ' || member_count
-                    || ' active members ('
+                then posture_count(admin_count, 'administrator', 'administrators')
+                    || ' of '
+                    || posture_count(member_count, 'active member', 'active members')
+                    || ' ('
                     || round(100.0 * admin_count / member_count, 1) || '%)'
                     || case
                         when admin_count > 0
@@ -777,19 +779,23 @@ members_findings as (
         case
             when no_members_reason is not null then null
             when len(dormant_admins) > 0
-                then len(dormant_admins) || ' of ' || admin_count
-                    || ' administrators inactive: '
+                then len(dormant_admins) || ' of '
+                    || posture_count(admin_count, 'administrator', 'administrators')
+                    || ' inactive: '
                     || posture_sample(dormant_admins, 5)
             else (admin_count - len(admins_not_seen_yet)) || ' of '
-                || admin_count || ' administrators active within '
+                || posture_count(admin_count, 'administrator', 'administrators')
+                || ' active within '
                 || getvariable('posture_inactive_admin_days') || ' days'
         end as observed,
         coalesce(
             no_members_reason,
             case
                 when len(dormant_admins) = 0 and len(admins_not_seen_yet) > 0
-                    then len(admins_not_seen_yet)
-                        || ' administrators without activity since the audit '
+                    then posture_count(
+                            len(admins_not_seen_yet), 'administrator', 'administrators'
+                        )
+                        || ' without activity since the audit '
                         || 'history began ('
                         || coalesce(
                             getvariable('posture_audit_history_start')::varchar,
@@ -818,7 +824,8 @@ members_findings as (
         ) as status,
         case
             when no_members_reason is null
-                then len(closed_elsewhere) || ' active members closed in '
+                then posture_count(len(closed_elsewhere), 'active member', 'active members')
+                    || ' closed in '
                     || 'another account'
                     || case
                         when len(closed_elsewhere) > 0
@@ -846,7 +853,8 @@ members_findings as (
         ) as status,
         case
             when no_members_reason is null and not no_idp_snapshot
-                then len(idp_removed) || ' active members removed in the '
+                then posture_count(len(idp_removed), 'active member', 'active members')
+                    || ' removed in the '
                     || 'identity provider'
                     || case
                         when len(idp_removed) > 0

@@ -72,6 +72,8 @@ _SNAPSHOT_META = [
 ACCOUNTS = pa.schema(
     [
         ("organization_id", pa.string()),
+        # The organization's name (from the organization object the accounts are listed in).
+        ("organization_name", pa.string()),
         ("id", pa.string()),
         ("name", pa.string()),
         ("external_account_id", pa.int64()),

@@ -39,7 +39,7 @@ POSTURE_MODELS: tuple[Model, ...] = (
     Model(
         "posture",  # type: ignore[arg-type]
         "posture_scores",
-        ("posture_findings",),
+        ("posture_findings", "stg_docusign__accounts"),
         "Secure-Score-style posture score per account and per organization per day: points of "
         "passed controls out of points possible, weighted by severity.",
     ),
