@@ -19,6 +19,8 @@ from typing import TextIO
 
 import dagster as dg
 
+from dsassets.console.summary import plural
+
 # What a stage's count means, where it is not a plain row count.
 STAGE_COUNT = {
     "raw": ("rows", "row_count"),
@@ -34,10 +36,6 @@ def _number(metadata: dict, name: str) -> int:
     if isinstance(value, dict):  # {"marts": [...], "views": [...]}: how many relations in all
         return sum(len(v) for v in value.values() if isinstance(v, list))
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 @dataclass
@@ -66,7 +64,6 @@ class Tracker:
         self.step_started: dict[str, float] = {}
         self.step_groups: dict[str, set[str]] = defaultdict(set)
         self.warnings = 0
-        self.errors: list[str] = []
 
     def event(self, record: logging.LogRecord) -> None:
         meta = getattr(record, "dagster_meta", None) or {}
@@ -74,7 +71,7 @@ class Tracker:
         step = meta.get("step_key")
         if event is None:
             if record.levelno >= logging.ERROR:
-                self.errors.append(meta.get("orig_message") or record.getMessage())
+                self.print(f"  ERROR {meta.get('orig_message') or record.getMessage()}")
             elif record.levelno >= logging.WARNING:
                 self.warnings += 1
             return
@@ -110,7 +107,6 @@ class Tracker:
         elif kind == "STEP_FAILURE" and step:
             error = event.event_specific_data.error
             message = (error.message if error else "").strip().splitlines()
-            self.errors.append(f"{step}: {message[-1] if message else 'failed'}")
             self.print(f"  FAILED {step}: {message[-1] if message else ''}")
 
     def flush(self) -> None:
@@ -125,7 +121,7 @@ class Tracker:
                 total = stage.checks_passed + stage.checks_failed
                 checks = f"  checks {stage.checks_passed}/{total} passed"
             self.print(
-                f"  {stage.name:<13}{_plural(len(stage.expected), 'asset'):>10}  "
+                f"  {stage.name:<13}{plural(len(stage.expected), 'asset'):>10}  "
                 f"{count:>9,} {label:<16}{stage.seconds:6.1f}s{checks}"
             )
 
@@ -203,5 +199,5 @@ def execute(
         to_file.close()
     tracker.flush()
     if tracker.warnings:
-        tracker.print(f"  ({_plural(tracker.warnings, 'warning')}: see {log_file})")
+        tracker.print(f"  ({plural(tracker.warnings, 'warning')}: see {log_file})")
     return result
