@@ -116,7 +116,7 @@ def test_materialization_metadata_has_count_and_newest_alerts(lake):
     assert len(mats) == (END - START).days + 1
     assert mats[0].metadata["alert_count"].value == len(_alerts(data))
     newest = mats[0].metadata["newest_alerts"]
-    assert [c.name for c in newest.schema.columns][:3] == ["started (UTC)", "policy", "severity"]
+    assert [c.name for c in newest.schema.columns][:4] == ["started (UTC)", "severity", "user", "policy"]
     assert {r.data["alert_id"] for r in newest.records} <= {a["alert_id"][:12] for a in _alerts(data)}
     columns = {c.name for c in mats[0].metadata["dagster/column_schema"].schema.columns}
     assert {"alert_id", "policy", "severity", "user_email", "evidence", "event_ids"} <= columns

@@ -86,6 +86,7 @@ def newest_alerts_table(rows: list[dict], limit: int = 10) -> dg.TableMetadataVa
     shown = [{**r, "user": r.get("user_email") or r.get("user_id"), "alert": (r["alert_id"] or "")[:12]} for r in rows]
     return metadata_table(
         shown,
-        {"started_at": "started (UTC)", "policy": "policy", "severity": "severity", "title": "title",
-         "user": "user", "ip_addresses": "IPs", "countries": "countries", "alert": "alert_id"},
+        # Who and what first: the UI's metadata column is narrow and scrolls sideways.
+        {"started_at": "started (UTC)", "severity": "severity", "user": "user", "policy": "policy",
+         "title": "title", "ip_addresses": "IPs", "countries": "countries", "alert": "alert_id"},
     )
