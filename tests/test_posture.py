@@ -361,6 +361,7 @@ def test_score_arithmetic_weighted_by_severity():
     )
     con.execute("create table stg_docusign__accounts as select date '2026-11-02' as dt, 'o' as organization_id, "
                 "'Org O' as organization_name")
+    sql.install_support(con, ProjectConfig())  # the shared macros every model may use
     sql.set_window(con, date(2026, 11, 2), date(2026, 11, 3))
     query = sql.model_query(posture.POSTURE_BY_NAME["posture_scores"])
     rel = con.sql(query)

@@ -68,6 +68,13 @@ create or replace macro posture_sample(items, n) as
         else ''
     end;
 
+-- ': a@x, b@y and 3 more' after `prefix`; '' when the list is empty.
+create or replace macro posture_listed(prefix, items) as
+    case
+        when len(items) > 0 then prefix || posture_sample(items, 5)
+        else ''
+    end;
+
 -- "1 administrator", "3 administrators": a count with its noun in the right number.
 create or replace macro posture_count(n, singular, plural) as
     n || ' ' || case when n = 1 then singular else plural end;

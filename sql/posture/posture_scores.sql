@@ -17,9 +17,7 @@ with
 
 findings as (
     select * from posture_findings
-    where
-        dt >= getvariable('window_start')
-        and dt < getvariable('window_end')
+    where in_window(dt)
 ),
 
 accounts as (
@@ -45,9 +43,7 @@ accounts as (
 organization_names as (
     select dt, organization_id, any_value(organization_name) as organization_name
     from stg_docusign__accounts
-    where
-        dt >= getvariable('window_start')
-        and dt < getvariable('window_end')
+    where in_window(dt)
     group by all
 ),
 
