@@ -111,3 +111,12 @@ def test_marts_alerts_and_posture_materializations_carry_their_column_schema(bac
         state = next(c for c in users.asset_materialization.metadata["dagster/column_schema"].schema.columns
                      if c.name == "state")
         assert "partially_active" in state.description
+
+
+def test_the_cli_prepares_the_instance_and_keeps_dagsters_log_in_a_file(backfilled):
+    home = backfilled / "dagster"
+    assert "enabled: false" in (home / "dagster.yaml").read_text()  # no telemetry banner
+    # The UI started later on this instance lists the backfilled days, not every day since 2025.
+    assert f"DSASSETS_START_DATE={START.isoformat()}" in (home / "dsassets.env").read_text()
+    log = (backfilled / "logs" / "dsassets.log").read_text()
+    assert "STEP_SUCCESS" in log and "RUN_SUCCESS" in log or "PIPELINE_SUCCESS" in log
