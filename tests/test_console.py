@@ -188,3 +188,17 @@ def test_progress_prints_one_line_per_stage_and_logs_everything(tmp_path):
     assert "1 warning: see" in lines[2] and len(lines) == 3
     text = log.read_text()
     assert "a warning for the log file only" in text and "STEP_SUCCESS" in text
+
+
+def test_a_failing_step_is_named_on_the_terminal(tmp_path):
+    @dg.asset(group_name="raw")
+    def broken():
+        raise ValueError("the lake is read-only")
+
+    job = dg.Definitions(assets=[broken], jobs=[dg.define_asset_job("j")]).resolve_job_def("j")
+    out = io.StringIO()
+    with dg.instance_for_test() as inst:
+        result = progress.execute(job, inst, tmp_path / "dsassets.log", out)
+    assert not result.success
+    lines = out.getvalue().splitlines()
+    assert any(line.startswith("  FAILED broken: ") and "the lake is read-only" in line for line in lines), lines

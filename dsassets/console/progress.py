@@ -64,6 +64,7 @@ class Tracker:
         self.step_started: dict[str, float] = {}
         self.step_groups: dict[str, set[str]] = defaultdict(set)
         self.warnings = 0
+        self.failed_steps = 0
 
     def event(self, record: logging.LogRecord) -> None:
         meta = getattr(record, "dagster_meta", None) or {}
@@ -106,8 +107,15 @@ class Tracker:
             self.flush()
         elif kind == "STEP_FAILURE" and step:
             error = event.event_specific_data.error
+            while error is not None and error.cause is not None:  # Dagster wraps the user's exception
+                error = error.cause
             message = (error.message if error else "").strip().splitlines()
+            self.failed_steps += 1
             self.print(f"  FAILED {step}: {message[-1] if message else ''}")
+        elif record.levelno >= logging.ERROR and not (kind == "PIPELINE_FAILURE" and self.failed_steps):
+            # A run that fails outside a step (resources, the instance, the plan) says why here.
+            first = (event.message or meta.get("orig_message") or "").strip().splitlines()
+            self.print(f"  ERROR {kind}: {first[0] if first else ''}")
 
     def flush(self) -> None:
         for stage in self.stages.values():
