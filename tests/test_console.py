@@ -201,4 +201,4 @@ def test_a_failing_step_is_named_on_the_terminal(tmp_path):
         result = progress.execute(job, inst, tmp_path / "dsassets.log", out)
     assert not result.success
     lines = out.getvalue().splitlines()
-    assert any(line.startswith("  FAILED broken: ") and "the lake is read-only" in line for line in lines), lines
+    assert len(lines) == 1 and lines[0].startswith("  FAILED broken: ") and "the lake is read-only" in lines[0], lines
