@@ -15,9 +15,10 @@ from pathlib import Path
 
 def _lake():
     """The lake the Dagster definitions will use (raises ConfigError naming a bad setting)."""
+    from dsassets.lib.config.settings import DATA_DIR, LOCAL_DIR
     from dsassets.lib.lake.lake import Lake
 
-    return Lake.at(os.environ.get("DSASSETS_DATA_DIR", "data"), os.environ.get("DSASSETS_LOCAL_DIR") or None)
+    return Lake.at(DATA_DIR.get(), LOCAL_DIR.value())
 
 
 def _use_instance_home() -> Path:
@@ -201,7 +202,9 @@ def _fill(lake, start: date, end: date, parallel: int, days_per_run: int | None)
     from dsassets.console.instance import partitions_start
     from dsassets.console.summary import summary_lines
 
-    source = "DocuSign" if os.environ.get("DOCUSIGN_INTEGRATION_KEY") else "the embedded simulator"
+    from dsassets.lib.config.settings import DOCUSIGN_INTEGRATION_KEY
+
+    source = "DocuSign" if DOCUSIGN_INTEGRATION_KEY.value() else "the embedded simulator"
     began = time.monotonic()
     with partitions_start(_use_instance_home(), start):
         print(f"Backfilling {start}..{end} from {source} into {lake.root}", flush=True)

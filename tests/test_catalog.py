@@ -4,7 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from dsassets.defs.catalog.tables import column_schema, header_descriptions
+from dsassets.lib.catalog.tables import column_schema, header_descriptions
 from dsassets.definitions import defs
 from dsassets.lib.lake.schemas import RAW_SCHEMAS
 

@@ -15,9 +15,11 @@ from pathlib import Path
 from contextlib import contextmanager
 from typing import Iterator, Mapping, MutableMapping
 
+from dsassets.lib.config import settings
+
 INSTANCE_YAML = "dagster.yaml"
 ENV_FILE = "dsassets.env"
-START_DATE = "DSASSETS_START_DATE"
+START_DATE = settings.START_DATE.name
 
 
 def prepare_home(home: Path) -> Path:
@@ -68,7 +70,7 @@ def partitions_start(home: Path, first_day: date, env: MutableMapping[str, str] 
     not hundreds of missing partitions since Dagster's default start. Must be entered before the
     definitions are imported (the partitions definition reads the variable once).
     """
-    before = env.get(START_DATE)
+    before = settings.START_DATE.value(env)
     if before:
         yield before
         return

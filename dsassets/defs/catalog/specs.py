@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from dsassets.defs.catalog.tables import arrow_columns, column_schema
+from dsassets.lib.catalog.tables import arrow_columns, column_schema
 from dsassets.lib.lake.schemas import RAW_SCHEMAS
 
 OWNERS = ["team:security"]

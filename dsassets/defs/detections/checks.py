@@ -9,7 +9,7 @@
 import dagster as dg
 
 from dsassets.defs.detections.assets import ALERTS
-from dsassets.defs.models.assets import window_dates
+from dsassets.lib.lake.partitions import window_dates
 from dsassets.defs.resources import LakeResource
 from dsassets.lib.lake.partitions import DAILY
 from dsassets.lib.transform import sql
@@ -20,14 +20,13 @@ SAMPLE = 20
 def _query(lake_resource: LakeResource, context, query: str) -> list[tuple]:
     """``query`` over the window's alerts (relation ``window_alerts``); nothing when there is no output."""
     lake = lake_resource.lake
-    model = sql.Model("marts", ALERTS, (), "", True)
-    if not sql.has_output(lake, model):
+    if not sql.has_output(lake, ALERTS):
         return []
     start, end = window_dates(context)
     with sql.session(lake) as con:
         sql.set_window(con, start, end)
         con.execute(
-            f"create temp view window_alerts as select * from {sql.parquet_scan(sql.model_glob(lake, model))} "
+            f"create temp view window_alerts as select * from {sql.parquet_scan(sql.model_glob(lake, ALERTS))} "
             "where dt >= getvariable('window_start') and dt < getvariable('window_end')")
         return con.execute(query).fetchall()
 
