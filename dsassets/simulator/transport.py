@@ -58,6 +58,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", r"/v1/organizations/(?P<org>[^/]+)/stream", "stream_current"),
         ("GET", r"(?:/[Mm]anagement)?/v2/organizations", "organizations"),
         ("GET", r"(?P<prefix>(?:/[Mm]anagement)?)/v2/organizations/(?P<org>[^/]+)/users", "org_users"),
+        ("GET", r"(?:/[Mm]anagement)?/v2/organizations/(?P<org>[^/]+)/reserved_domains", "reserved_domains"),
         ("GET", r"(?:/[Mm]anagement)?/v2\.1/organizations/(?P<org>[^/]+)/users/(?P<user>[^/]+)/dsprofile", "dsprofile"),
         ("GET", r"/restapi/v2\.1/accounts/(?P<account>[^/]+)/users", "esign_users"),
         ("GET", r"/restapi/v2\.1/accounts/(?P<account>[^/]+)/settings", "esign_settings"),
@@ -143,6 +144,7 @@ class SimulatorTransport(httpx.BaseTransport):
                 params["org"], query, f"{origin}{params['prefix']}/v2/organizations/{params['org']}/users"
             ),
             "dsprofile": lambda: ds.dsprofile(params["org"], params["user"]),
+            "reserved_domains": lambda: ds.reserved_domains(params["org"]),
             "esign_users": lambda: ds.account_users(params["account"], query),
             "esign_settings": lambda: ds.account_settings(params["account"]),
             "esign_password_rules": lambda: ds.password_rules(params["account"]),

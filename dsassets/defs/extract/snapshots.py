@@ -82,6 +82,11 @@ def _spec(name: str, description: str) -> dg.AssetSpec:
     specs=[
         _spec("raw_docusign_accounts", "Accounts of the organization (Admin API), one row per account per snapshot."),
         _spec(
+            "raw_docusign_reserved_domains",
+            "The organization's reserved (claimed) domains and their status (Admin API), one row per "
+            "domain per snapshot: an active domain's users are the organization's managed users.",
+        ),
+        _spec(
             "raw_docusign_organization_users",
             "Organization users (Admin API dsprofile), one row per user per snapshot.",
         ),
@@ -97,7 +102,7 @@ def _spec(name: str, description: str) -> dg.AssetSpec:
 def raw_docusign_organization(
     context: dg.AssetExecutionContext, docusign: DocuSignResource, lake: LakeResource
 ):
-    """Admin API snapshot: the organization's accounts, its users and their per-account memberships."""
+    """Admin API snapshot: the organization's accounts, reserved domains, users and their memberships."""
     yield from _snapshots_per_day(context, docusign, lake, take_organization_snapshot)
 
 
@@ -110,6 +115,7 @@ def take_organization_snapshot(client: DocuSignClient, source: str, taken_at: da
         for user in client.organization_users(account["id"]):
             user_ids.setdefault(user["id"])
     profiles = [client.user_profile(user_id) for user_id in user_ids]
+    domains = client.reserved_domains()
 
     def user_row(p: dict) -> dict:
         emails = [m.get("email") for m in p.get("memberships") or [] if m.get("email")]
@@ -135,6 +141,12 @@ def take_organization_snapshot(client: DocuSignClient, source: str, taken_at: da
             "raw_docusign_accounts",
             schemas.ACCOUNTS,
             (({**a, "organization_id": org_id}, a) for a in accounts),
+            **kw,
+        ),
+        "raw_docusign_reserved_domains": snapshot_table(
+            "raw_docusign_reserved_domains",
+            schemas.RESERVED_DOMAINS,
+            (({**d, "organization_id": org_id}, d) for d in domains),
             **kw,
         ),
         "raw_docusign_organization_users": snapshot_table(

@@ -38,6 +38,8 @@ MODELS: tuple[Model, ...] = (
       "Security-relevant account settings per account per snapshot day. View."),
     M("staging", "stg_docusign__password_rules", ("raw_docusign_password_rules",),
       "Password rules per account per snapshot day. View."),
+    M("staging", "stg_docusign__reserved_domains", ("raw_docusign_reserved_domains",),
+      "One row per reserved (claimed) domain per snapshot day (Admin API). View over the raw Parquet."),
     M("staging", "stg_idp__users", ("raw_idp_users",),
       "Users the identity provider reports deleted or disabled, per snapshot day. View."),
     # ---------- intermediate: derived state, Parquet
@@ -52,8 +54,9 @@ MODELS: tuple[Model, ...] = (
     # ---------- marts: what users query
     M("marts", "activities",
       ("stg_docusign__audit_events", "int_ip_addresses", "stg_docusign__organization_users",
-       "stg_docusign__memberships", "stg_docusign__account_users"),
-      "One row per audit event, normalized: scope (account/organization), user email, location "
+       "stg_docusign__memberships", "stg_docusign__account_users", "stg_docusign__reserved_domains"),
+      "One row per audit event, normalized: scope (account/organization), user email, managed "
+      "(in a claimed domain) or external, location "
       "and its source, sign-in class, raw event for forensics."),
     M("marts", "user_accounts",
       ("stg_docusign__memberships", "stg_docusign__account_users", "int_user_lifecycle_events"),
@@ -62,9 +65,9 @@ MODELS: tuple[Model, ...] = (
       latest_view=True),
     M("marts", "users",
       ("stg_docusign__organization_users", "int_user_lifecycle_events", "user_accounts",
-       "int_user_activity_daily", "stg_idp__users"),
+       "int_user_activity_daily", "stg_idp__users", "stg_docusign__reserved_domains"),
       "One row per organization user per day: active / partially_active / deleted across "
-      "accounts, admin or not, first and last activity, identity-provider status.",
+      "accounts, admin or not, managed (claimed domain) or external, first and last activity, identity-provider status.",
       latest_view=True),
     M("marts", "account_daily_activity", ("activities",),
       "Daily activity summary per account: events, users, sign-ins by class, envelopes, "
@@ -80,6 +83,7 @@ LOOKBACKS: dict[str, dict[str, dg.PartitionMapping]] = {
         "stg_docusign__organization_users": EVERY_DAY,
         "stg_docusign__memberships": EVERY_DAY,
         "stg_docusign__account_users": EVERY_DAY,
+        "stg_docusign__reserved_domains": EVERY_DAY,
     },
     "user_accounts": {
         "stg_docusign__memberships": EVERY_EARLIER_DAY,
@@ -91,6 +95,7 @@ LOOKBACKS: dict[str, dict[str, dg.PartitionMapping]] = {
         "int_user_lifecycle_events": EVERY_EARLIER_DAY,
         "int_user_activity_daily": EVERY_EARLIER_DAY,
         "stg_idp__users": EVERY_EARLIER_DAY,
+        "stg_docusign__reserved_domains": EVERY_EARLIER_DAY,
     },
 }
 GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts"}

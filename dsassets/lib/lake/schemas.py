@@ -80,6 +80,20 @@ ACCOUNTS = pa.schema(
     ]
 )
 
+# Admin API: GET /v2/organizations/{organizationId}/reserved_domains -> reserved_domains[]
+# (DomainResponse). Only status "active" domains are claimed and validated: their users are
+# the organization's managed users.
+RESERVED_DOMAINS = pa.schema(
+    [
+        ("organization_id", pa.string()),
+        ("id", pa.string()),
+        ("status", pa.string()),
+        ("host_name", pa.string()),
+        ("identity_provider_id", pa.string()),
+        *_SNAPSHOT_META,
+    ]
+)
+
 # Admin API dsprofile users[] (one row per organization user).
 ORGANIZATION_USERS = pa.schema(
     [
@@ -197,6 +211,7 @@ IDP_USERS = pa.schema(
 RAW_SCHEMAS: dict[str, pa.Schema] = {
     "raw_docusign_audit_events": AUDIT_EVENTS,
     "raw_docusign_accounts": ACCOUNTS,
+    "raw_docusign_reserved_domains": RESERVED_DOMAINS,
     "raw_docusign_organization_users": ORGANIZATION_USERS,
     "raw_docusign_memberships": MEMBERSHIPS,
     "raw_docusign_account_users": ACCOUNT_USERS,
