@@ -20,14 +20,7 @@
 with
 
 days as (
-    select
-        unnest(
-            generate_series(
-                getvariable('window_start'),
-                getvariable('window_end') - 1,
-                interval 1 day
-            )
-        )::date as day
+    select day from window_days()
 ),
 
 organization_users as (
@@ -59,9 +52,7 @@ admin_events as (
 
 memberships as (
     select * from user_accounts
-    where
-        dt >= getvariable('window_start')
-        and dt < getvariable('window_end')
+    where in_window(dt)
 ),
 
 activity as (
