@@ -69,7 +69,8 @@ def test_every_planted_incident_is_found_and_no_decoy_alerts(lake):
     truth = DocuSignSimulator(SimulatorConfig(seed=SEED, events_per_day=EVENTS_PER_DAY)).ground_truth(
         START, END + timedelta(days=1))
     assert {t["policy"] for t in truth if not t["is_decoy"]} == set(POLICIES) | set(ACTIVITY_POLICIES)
-    assert {t["policy"] for t in truth if t["is_decoy"]} == set(POLICIES) | {"mass_envelope_deletion", "mass_download"}
+    assert {t["policy"] for t in truth if t["is_decoy"]} == set(POLICIES) | {
+        "mass_envelope_deletion", "mass_download", "session_timeout_raised"}
     report = evaluate(_alerts(data), truth)
     assert perfect(report), format_report(report, START, END)
     # The example activity policies (policies/examples.yaml) are scored like the anomaly ones.

@@ -1,5 +1,6 @@
 """Activity policies on hand-built events: every filter, the repeated-activity threshold, injection, bad files."""
 
+import json
 import os
 import subprocess
 import sys
@@ -27,12 +28,17 @@ TOR_IP = "185.220.101.1"     # shipped Tor exit list? (only used for ip_tag when
 
 
 def event(i, at=T0, user=ALICE, object="Envelope", action="Downloaded", result="Success", ip=HOME_IP,
-          country="US", ua="Mozilla/5.0 Chrome/124", scope="account", account="acc-1"):
+          country="US", ua="Mozilla/5.0 Chrome/124", scope="account", account="acc-1", **more):
     return {
+        "is_managed_user": True, "affected_user_id": None, "affected_user_email": None,
+        "is_affected_user_managed": None, "property": None, "old_value": None, "new_value": None,
+        **more,
+        # activities keeps Monitor's data.OldValue / data.NewValue as JSON
+        **{k: json.dumps(more[k]) for k in ("old_value", "new_value") if more.get(k) is not None},
         "event_id": f"e{i:04d}", "event_at": at, "dt": at.date(), "scope": scope,
         "account_id": account if scope == "account" else None, "user_id": user[0] if user else None,
         "user_email": user[1] if user else None, "object": object, "action": action, "result": result,
-        "source": "Web", "signin_class": None, "ip_address": ip, "ip_hex": address_hex(ip) if ip else None,
+        "source": more.get("source", "Web"), "signin_class": more.get("signin_class"), "ip_address": ip, "ip_hex": address_hex(ip) if ip else None,
         "country_code": country, "user_agent": ua,
     }
 
@@ -50,6 +56,24 @@ def connection(events, admins=()):
     sql.set_window(con, DAY, DAY + timedelta(days=1))
     pc.install(con, ProjectConfig())
     return con
+
+
+# Settings changes and grants shaped unlike the simulator's: numbers sent as JSON numbers or as
+# strings with spaces, a property in another case, a contractor on a gmail-like domain.
+CHANGES = [
+    event(11, object="Account", action="Updated", property="SessionTimeout", old_value="20", new_value=" 45 "),
+    event(12, object="Account", action="Updated", property="sessionTimeout", old_value=45, new_value=30),
+    event(13, object="Account", action="Updated", property="sessionTimeout", old_value="30", new_value="never"),
+    event(14, object="Account", action="Updated", property="enableSMSAuthentication", old_value="True",
+          new_value="false"),
+    event(15, user=BOB, scope="organization", object="Organization", action="AdminAdded",
+          affected_user_id="u-zed", affected_user_email="zed@contractor.example", is_affected_user_managed=False,
+          is_managed_user=False),
+    event(16, user=BOB, scope="organization", object="Organization", action="AdminAdded",
+          affected_user_id="u-alice", affected_user_email=ALICE[1], is_affected_user_managed=True),
+    event(17, object="User", action="Login", source="API", signin_class="non_interactive_success",
+          is_managed_user=None),
+]
 
 
 def policy(filters, threshold=None, **extra) -> Policy:
@@ -126,6 +150,42 @@ MIXED = [
 )
 def test_each_filter_selects_exactly_its_events(filters, expected):
     assert matched(MIXED, filters, admins=(BOB,)) == expected
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"property": "sessiontimeout"}, {"e0011", "e0012", "e0013"}),
+        ({"property": "sessionTimeout", "new_value": {"gt": 30}}, {"e0011"}),
+        ({"new_value": {"gte": 30}}, {"e0011", "e0012"}),  # "never" is no number: never compared
+        ({"old_value": {"lt": 40}, "new_value": {"is_set": True}}, {"e0011", "e0013"}),
+        ({"new_value": ["NEVER", 30]}, {"e0012", "e0013"}),
+        ({"new_value": False}, {"e0014"}),  # a boolean in the file is the text "false"
+        ({"affected_user": "ZED@contractor.example"}, {"e0015"}),
+        ({"affected_user": ["u-alice", "u-zed"]}, {"e0015", "e0016"}),
+        ({"affected_user_managed": False, "action": "AdminAdded"}, {"e0015"}),
+        ({"managed_user": False}, {"e0015"}),  # unknown (null) is neither managed nor external
+        ({"managed_user": True, "object": "User"}, set()),
+        ({"signin_class": "NON_INTERACTIVE_SUCCESS"}, {"e0017"}),
+        ({"source": {"ne": "web"}}, {"e0017"}),
+    ],
+)
+def test_change_user_and_signin_filters(filters, expected):
+    assert matched(CHANGES, filters) == expected
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        ({"new_value": {"gt": "thirty"}}, "filters.new_value.gt: expected a number"),
+        ({"property": {"gt": 3}}, "filters.property: operator 'gt' is not allowed"),
+        ({"changed_setting": "x"}, "filters.changed_setting: unknown field"),
+        ({"managed_user": "yes"}, "filters.managed_user.eq: expected true or false"),
+    ],
+)
+def test_bad_new_filters_name_the_field(filters, message):
+    with pytest.raises(ValueError, match=message.replace(".", r"\.").replace("(", r"\(")):
+        policy(filters)
 
 
 def test_ip_tag_includes_the_ip_lists_an_address_is_on():

@@ -44,8 +44,20 @@ COLUMNS: dict[str, str] = {
     "is_admin": "is_admin",
     "ip_tag": "ip_tags",
     "time_of_day": "(event_at at time zone 'UTC')::time",
+    "property": "lower(trim(property))",
+    "signin_class": "lower(signin_class)",
+    "source": "lower(trim(source))",
+    "managed_user": "is_managed_user",
+    "affected_user_managed": "is_affected_user_managed",
+    # JSON text of the value without quotes: "45" and 45 both read 45.
+    "old_value": "lower(trim(json_extract_string(old_value, '$')))",
+    "new_value": "lower(trim(json_extract_string(new_value, '$')))",
 }
-USER_COLUMNS = ("lower(user_email)", "lower(user_id)")
+USER_COLUMNS = {
+    "user": ("lower(user_email)", "lower(user_id)"),
+    "affected_user": ("lower(affected_user_email)", "lower(affected_user_id)"),
+}
+_COMPARE = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 
 class _Params:
@@ -80,13 +92,15 @@ def _text(expr: str, op: str, value: Any, p: _Params) -> str:
 
 def _condition(name: str, op: str, value: Any, p: _Params) -> str:
     spec = FIELDS[name]
-    if name == "user":
-        email, uid = USER_COLUMNS
+    if name in USER_COLUMNS:
+        email, uid = USER_COLUMNS[name]
         if op in ("eq", "in"):
             return f"({_text(email, op, value, p)} or {_text(uid, op, value, p)})"
         positive = "eq" if op == "ne" else "in"
         return f"not coalesce({_text(email, positive, value, p)} or {_text(uid, positive, value, p)}, false)"
     expr = COLUMNS[name]
+    if op in _COMPARE:
+        return f"try_cast({expr} as double) {_COMPARE[op]} {p.add(value, 'double')}"
     if spec.kind == "bool":
         return f"{expr} = {p.add(value, 'boolean')}"
     if spec.kind == "tags":
