@@ -18,6 +18,18 @@ from dsassets.simulator.directory import DISABLED, ENABLED, SOFT_DELETED
 from dsassets.simulator.ids import TICKS_PER_DAY, guid1, iso_graph, tag
 from dsassets.simulator.serving import Reply, Served, graph_error
 from dsassets.simulator.stream import CursorError, parse_iso
+from dsassets.simulator.world import NOT_TRAVELLER
+
+# Security groups of the simulated tenant (scope tests and demos): name -> which seats belong.
+GROUPS = {
+    "DocuSign Organization Admins": lambda world, slots: world.org_admin_slot[slots],
+    "Frequent Travellers": lambda world, slots: world.traveller[slots] != NOT_TRAVELLER,
+}
+
+
+def group_id(world, name: str) -> str:
+    """The object id of the simulated group ``name`` (one of ``GROUPS``)."""
+    return guid1(world.seed, tag("group"), list(GROUPS).index(name))
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 999
@@ -181,6 +193,21 @@ class GraphAPI:
             params["$skiptoken"] = str(skip + top)
             body["@odata.nextLink"] = url + "?" + "&".join(f"{k}={quote(v, safe=',:()=$')}" for k, v in params.items())
         return Reply(200, body)
+
+    def group_members(self, group: str, query: dict[str, str], url: str) -> Reply:
+        """``GET /groups/{id}/transitiveMembers``: the group's users listed in Entra ID now."""
+        name = next((n for n in GROUPS if group_id(self.world, n).lower() == group.lower()), None)
+        if name is None:
+            return graph_error(404, "Request_ResourceNotFound",
+                               f"Resource '{group}' does not exist or one of its queried reference-property "
+                               "objects are not present.")
+        snap = self.sim.snapshot()
+        states, _ = snap.entra_states()
+        listed = (states == ENABLED) | (states == DISABLED)
+        listed &= GROUPS[name](self.world, snap.life["slot"])
+        users = lambda rows: [{"@odata.type": "#microsoft.graph.user", **u}  # noqa: E731
+                              for u in self._user_objects(rows, snap, states)]
+        return self._paged(np.flatnonzero(listed).tolist(), query, url, users)
 
     # -- governance actions (recorded for tests) -----------------------------------------------
 

@@ -38,7 +38,7 @@ from dsassets.lib.detections.config import POLICIES as DETECTIONS
 from dsassets.simulator import geography as geo
 from dsassets.simulator import vocabulary as voc
 from dsassets.simulator.activity import active_members
-from dsassets.simulator.events import INCIDENT_ID_BASE, SUPPLEMENT_ID_BASE, EventBatch, RowBuilder, event_ids
+from dsassets.simulator.events import ADMIN_ID_BASE, INCIDENT_ID_BASE, SUPPLEMENT_ID_BASE, EventBatch, RowBuilder, event_ids
 from dsassets.simulator.ids import (
     guid1,
     TICKS_PER_DAY,
@@ -632,7 +632,8 @@ def setting_raises(world: World, batch: EventBatch) -> list[dict]:
     """
     out = []
     cols = batch.cols
-    for i in np.flatnonzero((cols["kind"] == voc.ACC_UPDATED) & (cols["idkey"] < INCIDENT_ID_BASE)).tolist():
+    planted = (cols["idkey"] >= INCIDENT_ID_BASE) & (cols["idkey"] < ADMIN_ID_BASE)
+    for i in np.flatnonzero((cols["kind"] == voc.ACC_UPDATED) & ~planted).tolist():
         prop, _, data = batch.extras.get(int(cols["idkey"][i]), ("", "", {}))
         try:
             raised = prop == "sessionTimeout" and float(data.get("NewValue")) > SESSION_TIMEOUT_LIMIT

@@ -24,6 +24,7 @@ from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, EVERY_EARLIER_D
 from dsassets.lib.policies.compile import POLICY_ALERTS, policy_alerts_part
 
 GROUP = "detections"
+SCOPE_INPUTS = ("users", "stg_idp__group_members")
 ALERTS = "alerts"
 DESCRIPTIONS = {
     "anonymous_ip": "Activity from anonymous IP addresses (Tor exits, anonymizers, DocuSign proxyType).",
@@ -84,9 +85,10 @@ def materialize_detection(context: dg.AssetExecutionContext, lake: Lake, policy:
                 f"lookback ({gaps[0]} .. {gaps[-1]}); baselines there are incomplete. Backfill them "
                 "and re-run these partitions to get the alerts a complete history gives."
             )
-        counts = detections.write_alerts(con, lake, policy, start, end)
+        counts, out_of_scope = detections.write_alerts(con, lake, policy, start, end, config.scope.get(policy))
         extra = {
             "policy": policy,
+            "out_of_scope_alerts": dg.MetadataValue.int(out_of_scope),
             "enabled": config.detections.policy(policy).enabled,
             "lookback_days": lookback,
             "days_without_activity_in_lookback": dg.MetadataValue.json([d.isoformat() for d in gaps]),
@@ -119,7 +121,8 @@ def build_detection_asset(policy: str) -> dg.AssetsDefinition:
         group_name=GROUP,
         kinds={"duckdb", "sql"},
         description=f"{DESCRIPTIONS[policy]} Policy id `{policy}`; one row per alert (incident).",
-        deps=deps(detections.inputs(policy), _lookbacks(policy)),
+        # users and the group members: the day's scope (dsassets/lib/scope), read only when one is set.
+        deps=deps((*detections.inputs(policy), *SCOPE_INPUTS), _lookbacks(policy)),
         partitions_def=DAILY,
         backfill_policy=BACKFILL_POLICY,
         metadata={"policy": policy,

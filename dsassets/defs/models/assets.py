@@ -42,6 +42,8 @@ MODELS: tuple[Model, ...] = (
       "One row per reserved (claimed) domain per snapshot day (Admin API). View over the raw Parquet."),
     M("staging", "stg_idp__users", ("raw_idp_users",),
       "Users the identity provider reports deleted or disabled, per snapshot day. View."),
+    M("staging", "stg_idp__group_members", ("raw_idp_group_members",),
+      "Members of the identity-provider groups policy scopes name, per snapshot day. View."),
     # ---------- intermediate: derived state, Parquet
     M("intermediate", "int_ip_addresses", ("stg_docusign__audit_events",),
       "One row per distinct IP address per day: parsed (v4/v6, valid, global) and, where DocuSign "

@@ -21,6 +21,7 @@ from dsassets.lib.config.project import ConfigError, config_path, load_config
 from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, deps, last_days
 from dsassets.lib.policies import compile as policy_sql
 from dsassets.lib.policies.model import LoadError, Loaded, Policy, load_policies
+from dsassets.lib.scope import apply as scoping
 
 GROUP = "policies"
 POLICY_ALERTS = policy_sql.POLICY_ALERTS
@@ -65,7 +66,8 @@ def materialize_policy(context: dg.AssetExecutionContext, lake_resource: LakeRes
         sql.set_window(con, start, end)
         policy_sql.install(con, config)
         matched = policy_sql.evaluate(con, policy, f"{name}__result")
-        counts = sql.write_partitions(con, lake, name, f"{name}__result", start, end)
+        relation, out_of_scope = scoping.apply(con, policy.id, config.scope.get(policy.id), f"{name}__result")
+        counts = sql.write_partitions(con, lake, name, relation, start, end)
         rows = _rows(con, lake, name, start, end)
     condition, params = policy_sql.where_clause(policy)
     return dg.MaterializeResult(
@@ -73,6 +75,7 @@ def materialize_policy(context: dg.AssetExecutionContext, lake_resource: LakeRes
             "dagster/row_count": sum(counts.values()),
             "alert_count": dg.MetadataValue.int(sum(counts.values())),
             "matching_events": dg.MetadataValue.int(matched),
+            "out_of_scope_alerts": dg.MetadataValue.int(out_of_scope),
             "alerts_per_day": dg.MetadataValue.json({d.isoformat(): n for d, n in counts.items()}),
             "newest_alerts": dg.MetadataValue.md(detections.newest_alerts_markdown(rows)),
             "where": dg.MetadataValue.md(f"```sql\n{condition}\n```"),
@@ -96,7 +99,8 @@ def build_policy_asset(policy: Policy, source: str) -> dg.AssetsDefinition:
         description=(f"Activity policy `{policy.id}` ({source}): {policy.title}. Alerts on {match}; "
                      "one row per alert."),
         # A repeated-activity policy reads its lookback of both marts (bursts across midnight).
-        deps=deps(INPUTS, {name: last_days(policy_sql.lookback_days(policy)) for name in INPUTS}),
+        deps=deps((*INPUTS, "stg_idp__group_members"),
+                  {name: last_days(policy_sql.lookback_days(policy)) for name in INPUTS}),
         partitions_def=DAILY,
         backfill_policy=BACKFILL_POLICY,
         metadata={

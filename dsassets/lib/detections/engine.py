@@ -194,12 +194,20 @@ def prepare_day(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create or replace temp table {view} as select * from {view}__view")
 
 
-def write_alerts(con: duckdb.DuckDBPyConnection, lake, policy: str, start: date, end: date) -> dict[date, int]:
-    """Compute and write the policy's alerts day by day: each day sees exactly its own lookback."""
+def write_alerts(
+    con: duckdb.DuckDBPyConnection, lake, policy: str, start: date, end: date, scope=None
+) -> tuple[dict[date, int], int]:
+    """Compute and write the policy's alerts day by day: each day sees exactly its own lookback.
+
+    Alerts out of the policy's ``scope`` (``dsassets.lib.scope``) are dropped before writing;
+    returns the alerts written per day and the number dropped.
+    """
+    from dsassets.lib.scope import apply as scoping
     from dsassets.lib.transform import sql
 
     name = asset_name(policy)
     counts: dict[date, int] = {}
+    out_of_scope = 0
     sql.set_window(con, start, end)
     prepare_run(con)
     day = start
@@ -207,10 +215,12 @@ def write_alerts(con: duckdb.DuckDBPyConnection, lake, policy: str, start: date,
         sql.set_window(con, day, day + timedelta(days=1))
         prepare_day(con)
         con.execute(f"create or replace temp table {name}__day as {alert_query(policy)}")
-        counts.update(sql.write_partitions(con, lake, name, f"{name}__day", day, day + timedelta(days=1)))
+        relation, dropped = scoping.apply(con, policy, scope, f"{name}__day")
+        out_of_scope += dropped
+        counts.update(sql.write_partitions(con, lake, name, relation, day, day + timedelta(days=1)))
         day += timedelta(days=1)
     sql.set_window(con, start, end)
-    return counts
+    return counts, out_of_scope
 
 
 def alert_query(policy: str) -> str:

@@ -208,6 +208,19 @@ IDP_USERS = pa.schema(
     ]
 )
 
+# Graph GET /groups/{id}/transitiveMembers: one row per (group, member user) per snapshot, and one
+# row with member_id null for a group that has no members or that Graph does not know (found false).
+IDP_GROUP_MEMBERS = pa.schema(
+    [
+        ("group_id", pa.string()),
+        ("found", pa.bool_()),
+        ("member_id", pa.string()),
+        ("user_principal_name", pa.string()),
+        ("mail", pa.string()),
+        *_SNAPSHOT_META,
+    ]
+)
+
 RAW_SCHEMAS: dict[str, pa.Schema] = {
     "raw_docusign_audit_events": AUDIT_EVENTS,
     "raw_docusign_accounts": ACCOUNTS,
@@ -218,4 +231,5 @@ RAW_SCHEMAS: dict[str, pa.Schema] = {
     "raw_docusign_account_settings": ACCOUNT_SETTINGS,
     "raw_docusign_password_rules": PASSWORD_RULES,
     "raw_idp_users": IDP_USERS,
+    "raw_idp_group_members": IDP_GROUP_MEMBERS,
 }
