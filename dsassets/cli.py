@@ -140,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     quality.add_argument("--history-days", type=int, default=37,
                          help="history before --start for baselines (default 37: 30-day baseline + 7 learning)")
 
+    from dsassets.tools import governance_cli
+
+    governance_cli.add_parser(sub)
+
     if argv is None:
         argv = sys.argv[1:]
     if argv[:1] == ["bench"]:
@@ -160,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         os.execvp("dagster", ["dagster", "dev", "-w", str(Path(__file__).resolve().parent.parent / "workspace.yaml")])
     if args.command == "query":
         return _query(args.sql)
+    if args.command == "governance":
+        return governance_cli.main(args, _lake())
     if args.command == "quality":
         from dsassets.tools.quality import quality_command
 

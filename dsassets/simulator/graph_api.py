@@ -209,6 +209,26 @@ class GraphAPI:
                               for u in self._user_objects(rows, snap, states)]
         return self._paged(np.flatnonzero(listed).tolist(), query, url, users)
 
+    def manager(self, user: str, query: dict[str, str]) -> Reply:
+        """``GET /users/{id}/manager``: an org admin manages everyone else; admins have no manager."""
+        snap = self.sim.snapshot()
+        states, _ = snap.entra_states()
+        L = snap.life
+        listed = np.flatnonzero((states == ENABLED) | (states == DISABLED))
+        entra = self.world.entra_ids(L["slot"][listed], L["ten"][listed]) if len(listed) else []
+        row = next((int(r) for r, e in zip(listed, entra) if e.lower() == user.lower()), None)
+        if row is None:
+            return graph_error(404, "Request_ResourceNotFound", f"Resource '{user}' does not exist.")
+        admins = [int(r) for r in listed if self.world.org_admin_slot[L["slot"][r]]]
+        if row in admins or not admins:
+            return graph_error(404, "Request_ResourceNotFound", "Resource 'manager' does not exist or one of its "
+                               "queried reference-property objects are not present.")
+        boss = admins[row % len(admins)]
+        obj = self._user_objects([boss], snap, states)[0]
+        select = [s.strip() for s in query.get("$select", "").split(",") if s.strip()]
+        obj = {k: v for k, v in obj.items() if not select or k in select}
+        return Reply(200, {"@odata.type": "#microsoft.graph.user", **obj})
+
     # -- governance actions (recorded for tests) -----------------------------------------------
 
     def record(self, method: str, path: str, user: str, body) -> None:

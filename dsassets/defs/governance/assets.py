@@ -63,7 +63,8 @@ def actions_resolver(config):
     group_name=GROUP,
     kinds={"python", "parquet"},
     description=(
-        "Governance actions (notify the user, require sign-in again, suspend) for the window's alerts "
+        "Governance actions (notify the user, the security team or the manager, require sign-in again, "
+        "suspend) for the window's alerts "
         "through Microsoft Entra ID. Dry run unless enabled per action type; each action runs once per "
         "alert; the ledger <data_dir>/governance/governance_actions.parquet records every planned, "
         "executed, skipped and failed action."

@@ -50,6 +50,7 @@ import pyarrow.parquet as pq
 
 from dsassets.lib.clients.graph import GraphClient
 from dsassets.lib.clients.http import ApiError
+from dsassets.lib.governance import reach
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.policies.settings import ACTION_TYPES, GovernanceConfig
 
@@ -79,6 +80,9 @@ LEDGER_SCHEMA = pa.schema([
     ("entra_user_id", pa.string()),
     ("attempt", pa.int32()),
     ("http_status", pa.int32()),
+    # A revert (dsassets.lib.governance.revert): who asked, and the action it undoes.
+    ("requested_by", pa.string()),
+    ("reverts_action_key", pa.string()),
 ])
 
 
@@ -332,7 +336,9 @@ def run(
                     record(o)
                     report.outcomes.append(o)
                     continue
-                if not alert.user_email:
+                # The security team is told about any alert, even one about an external user.
+                needs_user = action != "notify_security_team"
+                if needs_user and not alert.user_email:
                     o = Outcome(alert, action, mode, "skipped", "alert has no single user with an e-mail")
                     record(o)
                     report.outcomes.append(o)
@@ -354,7 +360,7 @@ def run(
                         client = stack.__enter__()
                         directory = Directory(client)
                     assert directory is not None
-                    entra_id, why = directory.match(alert.user_email)
+                    entra_id, why = directory.match(alert.user_email) if needs_user else (None, "")
                 except Exception as exc:  # directory unreachable: every pending action retries next run
                     o = Outcome(alert, action, mode, "failed", f"Entra ID user lookup failed: {_safe(exc)}",
                                 getattr(exc, "status", None))
@@ -362,14 +368,20 @@ def run(
                     report.outcomes.append(o)
                     ledger.save()
                     continue
-                if entra_id is None:
+                if needs_user and entra_id is None:
                     o = Outcome(alert, action, mode, "skipped", f"unmatched user: {why}")
                     record(o)
                     report.outcomes.append(o)
                     continue
                 try:
-                    status = _call(client, action, entra_id, alert.user_email, alert, config, message)
-                    o = Outcome(alert, action, mode, "executed", "", status)
+                    if action in reach.ACTIONS:
+                        status, sent_to = reach.call(client, action, entra_id, alert, config)
+                        o = Outcome(alert, action, mode, "executed", f"mailed {sent_to}", status)
+                    else:
+                        status = _call(client, action, entra_id, alert.user_email, alert, config, message)
+                        o = Outcome(alert, action, mode, "executed", "", status)
+                except reach.NoRecipient as exc:
+                    o = Outcome(alert, action, mode, "skipped", str(exc))
                 except Exception as exc:
                     o = Outcome(alert, action, mode, "failed", _safe(exc),
                                 exc.status if isinstance(exc, ApiError) else None)
