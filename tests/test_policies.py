@@ -90,13 +90,13 @@ def matched(events, filters, admins=(), start=DAY, end=DAY + timedelta(days=1)) 
     return {r[0] for r in con.execute("select event_id from policy_matches").fetchall()}
 
 
-def alerts(events, p: Policy, start=DAY, end=DAY + timedelta(days=1), days=None) -> list[dict]:
+def alerts(events, p: Policy, start=DAY, end=DAY + timedelta(days=1), days=None, **cap) -> list[dict]:
     """The alerts of ``p`` for the window, computed day by day like ``sql.write_partitions`` (or at once)."""
     con = connection(events)
     out = []
     for d0, d1 in days or [(start, end)]:
         sql.set_window(con, d0, d1)
-        pc.evaluate(con, p, "result")
+        pc.evaluate(con, p, "result", **cap)
         cur = con.execute("select * from result order by started_at")
         cols = [c[0] for c in cur.description]
         out += [dict(zip(cols, r)) for r in cur.fetchall()]
@@ -360,3 +360,45 @@ def test_the_code_location_loads_with_a_malformed_policy_and_keeps_the_others(tm
     assert done.stdout.strip() == "['pol_good_one']"
     assert f"activity policy rejected: {tmp_path / 'policies' / 'mine.yaml'}: policy broken: filters.colour" \
         in done.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# daily match cap
+
+EVERYTHING = {"object": {"ne": "no such object"}}  # matches every event, even ones without an object
+
+
+def test_a_flooding_policy_stops_at_its_cap_with_one_flooded_alert_per_day():
+    day2 = T0 + timedelta(days=1)
+    events = [event(i, at=T0 + timedelta(seconds=37 * i), user=(ALICE, BOB)[i % 2], object=None if i == 7 else "User")
+              for i in range(20)]
+    events += [event(100 + i, at=day2 + timedelta(minutes=i)) for i in range(3)]
+    out = alerts(events, policy(EVERYTHING), end=DAY + timedelta(days=2), cap=5)
+    first = [a for a in out if a["dt"] == DAY]
+    assert len(first) == 6
+    normal, flooded = first[:5], first[5]
+    assert [a["event_ids"] for a in normal] == [[f"e{i:04d}"] for i in range(5)]  # the day's first five
+    assert flooded["title"] == "Policy flooded: t" and flooded["user_id"] is None
+    assert flooded["event_ids"] == [f"e{i:04d}" for i in range(5, 20)]
+    assert "20 matching events on 2026-11-24, past the daily cap of 5" in flooded["description"]
+    assert json.loads(flooded["evidence"]) == {"policy_type": "activity_policy", "match": "flooded",
+                                               "daily_match_cap": 5, "day_matches": 20}
+    assert len([a for a in out if a["dt"] == DAY + timedelta(days=1)]) == 3  # under the cap: untouched
+    # Re-running gives the same flooded alert (a stable id), and a day at exactly the cap is not flooded.
+    assert alerts(events, policy(EVERYTHING), end=DAY + timedelta(days=2), cap=5)[5]["alert_id"] == flooded["alert_id"]
+    assert len(alerts(events, policy(EVERYTHING), cap=20)) == 20
+
+
+def test_the_policy_cap_overrides_the_default_and_bursts_are_capped_by_their_opening_match():
+    events = [event(i, at=T0 + timedelta(minutes=i), action="Deleted") for i in range(12)]
+    events += [event(50 + i, at=T0 + timedelta(hours=3, minutes=i), action="Deleted") for i in range(3)]
+    burst = {"action": "Deleted"}, {"count": 3, "minutes": 10}
+    out = alerts(events, policy(burst[0], threshold=burst[1], daily_match_cap=15), cap=1)  # the policy's own wins
+    assert [a["event_ids"][0] for a in out] == ["e0000", "e0050"]  # 15 matches: at the cap, not past it
+    at13 = alerts(events, policy(burst[0], threshold=burst[1], daily_match_cap=13))
+    assert [a["event_ids"][0] for a in at13] == ["e0000", "e0050", "e0051"]  # the late burst opens at match 13
+    assert json.loads(at13[2]["evidence"])["match"] == "flooded"
+    capped = alerts(events, policy(burst[0], threshold=burst[1], daily_match_cap=11))
+    assert [a["event_ids"][0] for a in capped] == ["e0000", "e0011"]  # the late burst opens past the cap
+    assert json.loads(capped[1]["evidence"])["match"] == "flooded"
+    assert alerts(events, policy({"action": "Deleted"}, enabled=False), cap=1) == []

@@ -55,21 +55,21 @@ def lake_root(tmp_path_factory):
     return root
 
 
-def run_policy(root, tmp_path, monkeypatch, scope):
+def run_policy(root, tmp_path, monkeypatch, scope, policy=EVERY_SIGNIN):
     """The policy's asset for D1 with ``scope`` in force: (alerted user ids, materialization metadata)."""
     cfg = tmp_path / "dsassets.yaml"
     cfg.write_text(yaml.safe_dump({"scope": {"every_signin": scope} if scope else {}}))
     monkeypatch.setenv("DSASSETS_CONFIG", str(cfg))
-    result = dg.materialize([build_policy_asset(EVERY_SIGNIN, "")], partition_key=D1.isoformat(),
+    result = dg.materialize([build_policy_asset(policy, "")], partition_key=D1.isoformat(),
                             resources={"lake": LakeResource(data_dir=str(root))}, raise_on_error=False)
     if not result.success:
         failure = result.get_step_failure_events()[0]
         error = failure.event_specific_data.error
         raise RuntimeError(error.message + (error.cause.message if error.cause else ""))
     users = {r[0] for r in duckdb.sql(
-        f"select user_id from {sql.parquet_scan(Lake.at(root).url('warehouse/pol_every_signin/dt=*/*.parquet'))}"
+        f"select user_id from {sql.parquet_scan(Lake.at(root).url(f'warehouse/{policy.asset_name}/dt=*/*.parquet'))}"
     ).fetchall()}
-    return users, result.asset_materializations_for_node("pol_every_signin")[0].metadata
+    return users, result.asset_materializations_for_node(policy.asset_name)[0].metadata
 
 
 @pytest.mark.parametrize(("scope", "alerted"), [
@@ -123,3 +123,12 @@ def test_group_members_through_the_graph_stand_in():
     assert members and all(r["found"] and r["member_id"] and r["mail"] for r in members)
     assert [r for r, _ in rows if r["group_id"] == GONE] == [{"group_id": GONE, "found": False}]
     assert any("/transitiveMembers" in path for _, path, _ in sim.request_log)
+
+
+def test_the_flooding_policy_says_so_in_its_materialization(lake_root, tmp_path, monkeypatch):
+    flooding = Policy.model_validate({"id": "every_signin_capped", "title": "Every sign-in", "severity": "low",
+                                      "filters": {"user_agent": {"is_set": False}}, "daily_match_cap": 2})
+    users, metadata = run_policy(lake_root, tmp_path, monkeypatch, None, flooding)
+    assert metadata["daily_match_cap"].value == 2
+    assert metadata["flooded_days"].value == {D1.isoformat(): 3}
+    assert metadata["alert_count"].value == 3 and len(users - {None}) == 2  # two alerts, then the flood alert

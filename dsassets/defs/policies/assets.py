@@ -65,10 +65,15 @@ def materialize_policy(context: dg.AssetExecutionContext, lake_resource: LakeRes
             raise RuntimeError(f"{name} needs {', '.join(missing)}: materialize the marts for this window first")
         sql.set_window(con, start, end)
         policy_sql.install(con, config)
-        matched = policy_sql.evaluate(con, policy, f"{name}__result")
+        cap = policy.daily_match_cap or config.activity_policies.daily_match_cap
+        matched = policy_sql.evaluate(con, policy, f"{name}__result", cap)
+        flooded = policy_sql.flooded_days(con, f"{name}__result")
         relation, out_of_scope = scoping.apply(con, policy.id, config.scope.get(policy.id), f"{name}__result")
         counts = sql.write_partitions(con, lake, name, relation, start, end)
         rows = _rows(con, lake, name, start, end)
+    for day, matches in flooded.items():
+        context.log.warning(f"{name}: {matches} matches on {day}, past its daily cap of {cap}: one "
+                            "'policy flooded' alert, no further alerts that day")
     condition, params = policy_sql.where_clause(policy)
     return dg.MaterializeResult(
         metadata={
@@ -76,6 +81,9 @@ def materialize_policy(context: dg.AssetExecutionContext, lake_resource: LakeRes
             "alert_count": dg.MetadataValue.int(sum(counts.values())),
             "matching_events": dg.MetadataValue.int(matched),
             "out_of_scope_alerts": dg.MetadataValue.int(out_of_scope),
+            "daily_match_cap": dg.MetadataValue.int(cap),
+            # Days past the cap: {day: matches}; each got one "policy flooded" alert and no more.
+            "flooded_days": dg.MetadataValue.json(flooded),
             "alerts_per_day": dg.MetadataValue.json({d.isoformat(): n for d, n in counts.items()}),
             "newest_alerts": dg.MetadataValue.md(detections.newest_alerts_markdown(rows)),
             "where": dg.MetadataValue.md(f"```sql\n{condition}\n```"),

@@ -24,11 +24,13 @@ import duckdb
 from dsassets.lib.intel import ip_intel
 from dsassets.lib.config.project import ProjectConfig
 from dsassets.lib.policies.model import FIELDS, Policy
+from dsassets.lib.policies.settings import DEFAULT_DAILY_MATCH_CAP
 from dsassets.lib.transform.sql import SQL_DIR, statements
 
 POLICIES_SQL = "policies"  # sql/policies/
 ACTIVITY_VIEW = "policy_activity"
 MATCHES = "policy_matches"
+UNCAPPED = "policy_alerts_uncapped"
 
 # field -> SQL expression over policy_activity (lowercased text).
 COLUMNS: dict[str, str] = {
@@ -240,16 +242,34 @@ def install(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> None:
     con.execute(f"create or replace temp view {ACTIVITY_VIEW} as {query_file(ACTIVITY_VIEW)}")
 
 
-def evaluate(con: duckdb.DuckDBPyConnection, policy: Policy, relation: str) -> int:
+def evaluate(
+    con: duckdb.DuckDBPyConnection, policy: Policy, relation: str, cap: int = DEFAULT_DAILY_MATCH_CAP
+) -> int:
     """Alerts of ``policy`` for the window variables into temp table ``relation``; returns matches.
 
     Needs ``install`` first and ``window_start``/``window_end`` set to the whole window: the
     matches cover it plus the lookback, and the alerts carry ``dt`` so any day can be picked.
+    A day with more than the policy's ``daily_match_cap`` (else ``cap``) matches keeps the alerts
+    of its first ``cap`` matches and one "policy flooded" alert (``sql/policies/daily_cap.sql``).
     """
     matched = build_matches(con, policy)
     query = query_file("repeated_activity" if policy.threshold else "single_activity")
-    build_alerts(con, policy, query, relation)
+    build_alerts(con, policy, query, UNCAPPED)
+    con.execute(f"set variable pol_cap = {int(policy.daily_match_cap or cap)}")
+    con.execute("set variable pol_enabled = $v", {"v": policy.enabled})
+    con.execute("set variable pol_severity = $v", {"v": policy.severity})
+    con.execute("set variable pol_title = $v", {"v": policy.title})
+    con.execute(f"create or replace temp table {relation} as {query_file('daily_cap')}")
     return matched
+
+
+def flooded_days(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, int]:
+    """``{day: matches}`` of the days in ``relation`` that went past the cap."""
+    rows = con.execute(
+        f"select strftime(dt, '%Y-%m-%d'), json_extract(evidence, '$.day_matches')::bigint from {relation} "
+        "where json_extract_string(evidence, '$.match') = 'flooded' order by dt"
+    ).fetchall()
+    return dict(rows)
 
 
 POLICY_ALERTS = "policy_alerts"

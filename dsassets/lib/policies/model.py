@@ -15,6 +15,7 @@ A file holds ``policies:``, a list of policies::
         threshold: {count: 20, minutes: 10, same_user: true}   # optional: repeated activity
         actions: [notify_user]              # optional governance actions
         notify_message: ...                 # optional extra text in the user's mail
+        daily_match_cap: 1000               # optional: past it, one "policy flooded" alert that day
 
 A malformed policy is rejected with ``<file>: policy <id>: <field>: <problem>``; the others
 in the file (and in other files) still load. ``load_policies`` returns both lists.
@@ -115,6 +116,8 @@ class Policy(BaseModel):
     threshold: Threshold | None = None
     actions: list[ActionType] = Field(default_factory=list)
     notify_message: str = ""
+    # Overrides activity_policies.daily_match_cap for this policy.
+    daily_match_cap: int | None = Field(default=None, ge=1)
 
     @field_validator("id")
     @classmethod

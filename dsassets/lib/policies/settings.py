@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from dsassets.lib.detections.config import POLICIES as BUILTIN_POLICIES
 
 ActionType = Literal["notify_user", "require_sign_in_again", "suspend_user", "notify_security_team", "notify_manager"]
+DEFAULT_DAILY_MATCH_CAP = 200_000  # MDCA's activity-policy limit (DETECTIONS.md §3)
 ACTION_TYPES: tuple[str, ...] = (
     "notify_user", "require_sign_in_again", "suspend_user", "notify_security_team", "notify_manager"
 )
@@ -88,4 +89,7 @@ class ActivityPoliciesConfig(_Section):
 
     # Policy files, relative to dsassets.yaml; globs allowed. Each holds `policies: [...]`.
     files: list[str] = Field(default_factory=lambda: ["policies/*.yaml"])
+    # Matches a day after which a policy raises one "policy flooded" alert and nothing more that day
+    # (MDCA auto-disables a policy above 200,000 matches a day). A policy may set its own.
+    daily_match_cap: int = Field(default=DEFAULT_DAILY_MATCH_CAP, ge=1)
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
