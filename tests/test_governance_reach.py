@@ -146,3 +146,14 @@ def test_cli_revert(tmp_path, sim, people, monkeypatch, capsys):
     assert [(c["method"], c["body"]) for c in stand_in.graph_calls] == [("PATCH", {"accountEnabled": True})]
     last = pq.read_table(tmp_path / governance.LEDGER_PATH).to_pylist()[-1]
     assert (last["requested_by"], last["reason"], last["status"]) == ("carol", "false positive", "executed")
+
+
+def test_an_unknown_security_team_group_is_skipped_naming_it(tmp_path, sim, people):
+    states, _ = people
+    gone = "9a9a9a9a-0000-4000-8000-000000000003"
+    config = GovernanceConfig.model_validate({"execute": {"notify_security_team": True},
+                                              "mailbox": "secops@acme.example.com", "security_team": [gone]})
+    sim.graph_calls.clear()
+    report = run(tmp_path, [alert(states[0], "g1")], config, factory(sim), ["notify_security_team"])
+    (o,) = report.outcomes
+    assert o.status == "skipped" and f"group {gone} does not exist" in o.reason and mails(sim) == []

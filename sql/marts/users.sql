@@ -267,7 +267,9 @@ final as (
         )), '') as domain,
         list_contains(
             reserved_hosts,
-            lower(split_part(coalesce(snapshot_email, membership_email), '@', 2))
+            lower(split_part(
+                coalesce(snapshot_email, membership_email), '@', 2
+            ))
         ) as is_managed,
 
         ---------- state
