@@ -194,3 +194,18 @@ def test_a_backtest_honours_the_scope_in_force(lake, tmp_path):
     assert len(scoped) == len([a for a in before if a["user_email"] != victim])
     assert [a["alert_id"] for a in _alerts(data) if a["policy"] == "impossible_travel"] == [
         a["alert_id"] for a in before]
+
+
+def test_every_activity_of_the_week_says_whether_its_user_is_managed(lake):
+    data, _ = lake
+    import duckdb
+
+    from dsassets.lib.transform import sql
+
+    glob = Lake.at(data).url("warehouse/activities/dt=*/*.parquet")
+    total, unknown, external_grants = duckdb.sql(
+        f"select count(*), count(*) filter (where is_managed_user is null), "
+        f"count(*) filter (where action = 'AdminAdded' and is_affected_user_managed = false) "
+        f"from {sql.parquet_scan(glob)} where dt between '{START}' and '{END}'").fetchall()[0]
+    assert total > 1000 and unknown == 0
+    assert external_grants == 1  # the planted external administrator
