@@ -597,11 +597,13 @@ class Planter:
             return None
         t = self._start(day, actor.home, "session timeout raised")
         old = self.world.settings_at(0, t)["sessionTimeout"]
-        new = str(SESSION_TIMEOUT_LIMIT) if decoy else str(45 + 15 * int(h64(self.world.seed, day, tag("timeout"))[0] % 4))
+        raised = 45 + 15 * int(h64(self.world.seed, day, tag("timeout"))[0] % 4)
+        new = str(SESSION_TIMEOUT_LIMIT if decoy else raised)
         for at, before, after in ((t, old, new), (t + 35 * TICKS_PER_MINUTE, new, old)):
             rb.add(at, actor.slot, actor.ten, 0, voc.ACC_UPDATED,
                    extra=("sessionTimeout", "", {"OldValue": before, "NewValue": after}), **actor.usual())
-        text = f"Session timeout of {self.world.accounts[0].name} set from {old} to {new} minutes, restored 35 minutes later."
+        text = (f"Session timeout of {self.world.accounts[0].name} set from {old} to {new} minutes, "
+                "restored 35 minutes later.")
         return self._incident(day, k, decoy, Victim(actor.slot, actor.ten, {**actor.ctx, "account": 0}), text, rb)
 
     def _external_admin_granted(self, day: int, decoy: bool, k: int, rb: RowBuilder) -> Incident | None:

@@ -69,7 +69,8 @@ MODELS: tuple[Model, ...] = (
       ("stg_docusign__organization_users", "int_user_lifecycle_events", "user_accounts",
        "int_user_activity_daily", "stg_idp__users", "stg_docusign__reserved_domains"),
       "One row per organization user per day: active / partially_active / deleted across "
-      "accounts, admin or not, managed (claimed domain) or external, first and last activity, identity-provider status.",
+      "accounts, admin or not, managed (claimed domain) or external, first and last activity, "
+      "identity-provider status.",
       latest_view=True),
     M("marts", "account_daily_activity", ("activities",),
       "Daily activity summary per account: events, users, sign-ins by class, envelopes, "

@@ -39,7 +39,8 @@ def _variables(con: duckdb.DuckDBPyConnection, scope: PolicyScope) -> None:
         con.execute(f"set variable scope_{side}_lists = {'true' if s and (s.users or s.groups) else 'false'}")
         for attr in ("managed", "admin"):
             value = getattr(s, attr) if s else None
-            con.execute(f"set variable scope_{side}_{attr} = {'null' if value is None else str(value).lower()}::boolean")
+            literal = "null" if value is None else str(value).lower()
+            con.execute(f"set variable scope_{side}_{attr} = {literal}::boolean")
 
 
 def check(con: duckdb.DuckDBPyConnection, policy: str, scope: PolicyScope) -> None:
@@ -72,7 +73,8 @@ def apply(con: duckdb.DuckDBPyConnection, policy: str, scope: PolicyScope | None
     bound = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
     missing = [name for name in ("users", "stg_idp__group_members") if name not in bound]
     if missing:
-        raise ScopeError(f"scope.{policy}: needs {', '.join(missing)}: materialize the users mart for this window first")
+        raise ScopeError(f"scope.{policy}: needs {', '.join(missing)}: materialize the users mart "
+                         "for this window first")
     check(con, policy, scope)
     con.register("scope_rules__arrow", _rules(scope))
     con.execute("create or replace temp table scope_rules as select * from scope_rules__arrow")
