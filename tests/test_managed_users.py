@@ -15,7 +15,7 @@ from dsassets.defs.models.assets import BY_NAME, model_assets
 from dsassets.defs.resources import LakeResource
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.transform import sql
-from fixtures.warehouse_lake import ACCOUNT_A, LakeBuilder, ts
+from support.warehouse_lake import ACCOUNT_A, LakeBuilder, ts
 
 D1, D2 = date(2026, 10, 5), date(2026, 10, 6)
 RANGE = {"dagster/asset_partition_range_start": D1.isoformat(), "dagster/asset_partition_range_end": D2.isoformat()}

@@ -22,7 +22,7 @@ from dsassets.lib.policies.model import Policy
 from dsassets.lib.transform import sql
 from dsassets.simulator import DocuSignSimulator, SimulatorConfig
 from dsassets.simulator.graph_api import group_id
-from fixtures.warehouse_lake import ACCOUNT_A, LakeBuilder, ts
+from support.warehouse_lake import ACCOUNT_A, LakeBuilder, ts
 
 D1 = date(2026, 9, 14)
 ONE_DAY = {"dagster/asset_partition_range_start": D1.isoformat(), "dagster/asset_partition_range_end": D1.isoformat()}

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from dsassets.lib.config.settings import ConfigError
 from dsassets.lib.scope.model import PolicyScope
-from dsassets.lib.transform.sql import SQL_DIR, statements
+from dsassets.lib.transform.files import SQL_DIR, select_file
 
 QUERY = SQL_DIR / "scope" / "in_scope.sql"
 
@@ -66,8 +66,14 @@ def check(con: duckdb.DuckDBPyConnection, policy: str, scope: PolicyScope) -> No
                 raise ScopeError(f"{where}.groups: group {group} does not exist in the identity provider")
 
 
-def apply(con: duckdb.DuckDBPyConnection, policy: str, scope: PolicyScope | None, relation: str) -> tuple[str, int]:
-    """``(relation of the alerts in scope, number dropped)``; ``relation`` itself without a scope."""
+def apply(
+    con: duckdb.DuckDBPyConnection, policy: str, scope: PolicyScope | None, relation: str, *, lazy: bool = False
+) -> tuple[str, int | None]:
+    """``(relation of the alerts in scope, number dropped)``; ``relation`` itself without a scope.
+
+    ``lazy``: the result is a view, evaluated when each day is written (the relation is a view
+    whose day tables are rebuilt per day); the number dropped is then not counted (``None``).
+    """
     if scope is None:
         return relation, 0
     bound = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
@@ -80,9 +86,12 @@ def apply(con: duckdb.DuckDBPyConnection, policy: str, scope: PolicyScope | None
     con.execute("create or replace temp table scope_rules as select * from scope_rules__arrow")
     con.unregister("scope_rules__arrow")
     _variables(con, scope)
-    (query,) = statements(QUERY.read_text())
+    query = select_file(QUERY)
     con.execute(f"create or replace temp view scope_input as select * from {relation}")
     scoped = f"{relation}__in_scope"
+    if lazy:
+        con.execute(f"create or replace temp view {scoped} as {query}")
+        return scoped, None
     con.execute(f"create or replace temp table {scoped} as {query}")
     before = con.execute(f"select count(*) from {relation}").fetchall()[0][0]
     after = con.execute(f"select count(*) from {scoped}").fetchall()[0][0]
