@@ -11,7 +11,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from dsassets.defs.models.assets import BY_NAME, model_assets
+from dsassets.defs.models.assets import model_assets
 from dsassets.defs.resources import LakeResource
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.transform import sql
@@ -53,7 +53,7 @@ def lake_root(tmp_path_factory):
 
 def _read(root, model: str) -> list[dict]:
     con = duckdb.connect()
-    rel = con.sql(f"select * from {sql.parquet_scan(sql.model_glob(Lake.at(root), BY_NAME[model]))}")
+    rel = con.sql(f"select * from {sql.parquet_scan(sql.model_glob(Lake.at(root), model))}")
     return [dict(zip(rel.columns, row)) for row in rel.fetchall()]
 
 

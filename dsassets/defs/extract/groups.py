@@ -5,12 +5,12 @@ from datetime import date, datetime, time, timedelta, timezone
 import dagster as dg
 import pyarrow as pa
 
+from dsassets.defs.extract.raw import daily_raw_asset
 from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource
 from dsassets.lib.clients.graph import GraphClient
 from dsassets.lib.clients.http import ApiError
 from dsassets.lib.config.project import load_config
 from dsassets.lib.lake import schemas
-from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
 from dsassets.lib.lake.raw_events import days_in
 from dsassets.lib.lake.snapshots import snapshot_table
 from dsassets.lib.scope.model import group_ids
@@ -18,13 +18,7 @@ from dsassets.lib.scope.model import group_ids
 DATASET = "raw_idp_group_members"
 
 
-@dg.asset(
-    name=DATASET,
-    group_name="raw",
-    kinds={"python", "parquet"},
-    partitions_def=DAILY,
-    backfill_policy=BACKFILL_POLICY,
-)
+@daily_raw_asset(DATASET)
 def raw_idp_group_members(
     context: dg.AssetExecutionContext,
     docusign: DocuSignResource,
