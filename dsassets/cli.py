@@ -154,6 +154,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="backfill the period and --history-days before it first")
     quality.add_argument("--history-days", type=int, default=37, metavar="N",
                          help="days of history before --start for baselines (30-day baseline + 7 learning)")
+    from dsassets.tools import governance_cli
+
+    governance_cli.add_parser(sub)
     return parser
 
 
@@ -181,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
         from dsassets.console import query
 
         return query.run(lake, args.sql, args.format)
+    if args.command == "governance":
+        from dsassets.tools import governance_cli
+
+        return governance_cli.main(args, _lake())
     if args.command == "quality":
         from dsassets.tools.quality import quality_command
 

@@ -117,6 +117,8 @@ class SpecShapedDocuSign:
                 "created_on": "2019-04-01T22:11:56.457",
             }
             return {"users": [user], "paging": paging}
+        if path == f"/Management/v2/organizations/{ORG}/reserved_domains":
+            return {"reserved_domains": [{"id": ORG, "status": "active", "host_name": "example.com"}]}
         if path == f"/Management/v2.1/organizations/{ORG}/users/{USER}/dsprofile":
             membership = {
                 "id": USER,
@@ -172,6 +174,7 @@ def run_everything(private_pem: str, generation: str) -> SpecShapedDocuSign:
         client.organization_accounts()
         assert len(list(client.organization_users(ACCOUNT))) == 2
         assert client.user_profile(USER)["memberships"]
+        assert [d["host_name"] for d in client.reserved_domains()] == ["example.com"]
         assert len(list(client.account_users(ACCOUNT))) == 2
         client.account_settings(ACCOUNT)
         client.password_rules(ACCOUNT)
@@ -204,6 +207,7 @@ def test_every_spec_covered_request_matches_a_path_and_declared_parameters(priva
     expected = {
         ("admin", "GET", "/v2/organizations"),
         ("admin", "GET", "/v2/organizations/{organizationId}/users"),
+        ("admin", "GET", "/v2/organizations/{organizationId}/reserved_domains"),
         ("admin", "GET", "/v2.1/organizations/{organizationId}/users/{userId}/dsprofile"),
         ("esignature", "GET", "/v2.1/accounts/{accountId}/users"),
         ("esignature", "GET", "/v2.1/accounts/{accountId}/settings"),
@@ -254,6 +258,11 @@ READ_FIELDS = [
     ("monitor", "/api/v{version}/datasets/{dataSetName}/stream", ["endCursor", "data"]),
     ("admin", "/v2/organizations", ["organizations[].id", "organizations[].accounts", "organizations[].accounts[].id"]),
     ("admin", "/v2/organizations/{organizationId}/users", ["users", "paging.next"]),
+    (
+        "admin",
+        "/v2/organizations/{organizationId}/reserved_domains",
+        ["reserved_domains", "reserved_domains[].host_name", "reserved_domains[].status"],
+    ),
     (
         "admin",
         "/v2.1/organizations/{organizationId}/users/{userId}/dsprofile",

@@ -5,6 +5,7 @@ import pytest
 
 from dsassets.defs.jobs import DAILY_GROUPS, daily_job
 from dsassets.definitions import defs
+from dsassets.defs.detections.assets import SCOPE_INPUTS
 from dsassets.defs.owners import OWNERS
 from dsassets.lib.detections.registry import DETECTIONS
 from dsassets.lib.transform.models import BY_NAME
@@ -53,6 +54,7 @@ def test_detections_are_wired_from_the_registry(graph):
         node = graph.get(dg.AssetKey(detection.asset_name))
         assert node.group_name == "detections"
         assert node.description.startswith(detection.description)
-        assert {k.path[-1] for k in node.parent_keys} == set(detection.inputs)
+        # plus the users and group members its scope reads (dsassets/lib/scope)
+        assert {k.path[-1] for k in node.parent_keys} == set(detection.inputs) | set(SCOPE_INPUTS)
         assert node.key in alerts.parent_keys
         assert node.metadata["sql"].path.endswith(f"/{detection.sql_file}.sql")

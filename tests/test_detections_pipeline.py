@@ -63,7 +63,8 @@ def test_every_planted_incident_is_found_and_no_decoy_alerts(lake):
     truth = DocuSignSimulator(SimulatorConfig(seed=SEED, events_per_day=EVENTS_PER_DAY)).ground_truth(
         START, END + timedelta(days=1))
     assert {t["policy"] for t in truth if not t["is_decoy"]} == set(POLICIES) | set(ACTIVITY_POLICIES)
-    assert {t["policy"] for t in truth if t["is_decoy"]} == set(POLICIES) | {"mass_envelope_deletion", "mass_download"}
+    assert {t["policy"] for t in truth if t["is_decoy"]} == set(POLICIES) | {
+        "mass_envelope_deletion", "mass_download", "session_timeout_raised"}
     report = evaluate(_alerts(data), truth)
     assert perfect(report), format_report(report, START, END)
     # The example activity policies (policies/examples.yaml) are scored like the anomaly ones.
@@ -175,3 +176,46 @@ def test_switching_execution_on_performs_each_action_exactly_once_against_the_gr
     # Every example policy with actions, and the built-in one given actions above, acted.
     assert {r["policy"] for r in ledger if r["status"] == "executed"} >= {
         "mass_envelope_deletion", "mass_download", "failed_signin_burst", "impossible_travel"}
+
+
+def test_a_backtest_honours_the_scope_in_force(lake, tmp_path):
+    """Re-running the week's impossible-travel partitions with the alerted user excluded drops the alert."""
+    data, definitions = lake
+    repo = Path(__file__).resolve().parents[1]
+    before = [a for a in _alerts(data) if a["policy"] == "impossible_travel"]
+    assert before
+    victim = before[0]["user_email"]
+    cfg = tmp_path / "dsassets.yaml"
+    cfg.write_text(
+        (repo / "dsassets.yaml").read_text()
+        .replace("files: [\"policies/*.yaml\"]", f"files: [\"{repo}/policies/*.yaml\"]")
+        .replace("scope: {}", f"scope: {{impossible_travel: {{exclude: {{users: [{victim.upper()}]}}}}}}")
+    )
+    selection = dg.AssetSelection.assets("det_impossible_travel", ALERTS)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("DSASSETS_CONFIG", str(cfg))
+    try:
+        _run(definitions, selection, START, END, "scoped_backtest")
+        scoped = [a for a in _alerts(data) if a["policy"] == "impossible_travel"]
+    finally:
+        patch.undo()
+        _run(definitions, selection, START, END, "unscoped_backtest")  # leave the shared lake as it was
+    assert not [a for a in scoped if a["user_email"] == victim]
+    assert len(scoped) == len([a for a in before if a["user_email"] != victim])
+    assert [a["alert_id"] for a in _alerts(data) if a["policy"] == "impossible_travel"] == [
+        a["alert_id"] for a in before]
+
+
+def test_every_activity_of_the_week_says_whether_its_user_is_managed(lake):
+    data, _ = lake
+    import duckdb
+
+    from dsassets.lib.transform import sql
+
+    glob = Lake.at(data).url("warehouse/activities/dt=*/*.parquet")
+    total, unknown, external_grants = duckdb.sql(
+        f"select count(*), count(*) filter (where is_managed_user is null), "
+        f"count(*) filter (where action = 'AdminAdded' and is_affected_user_managed = false) "
+        f"from {sql.parquet_scan(glob)} where dt between '{START}' and '{END}'").fetchall()[0]
+    assert total > 1000 and unknown == 0
+    assert external_grants == 1  # the planted external administrator

@@ -11,6 +11,7 @@ import pytest
 
 from dsassets.defs.extract.audit_events import raw_docusign_audit_events
 from dsassets.defs.extract.checks import raw_audit_event_ips_parse, raw_audit_events_valid
+from dsassets.defs.extract.groups import raw_idp_group_members
 from dsassets.defs.extract.identity import raw_idp_users
 from dsassets.defs.extract.snapshots import raw_docusign_esignature, raw_docusign_organization
 from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource, _simulator
@@ -19,7 +20,8 @@ from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.schemas import RAW_SCHEMAS
 
 DAY = "2026-11-10"
-RAW_ASSETS = [raw_docusign_audit_events, raw_docusign_organization, raw_docusign_esignature, raw_idp_users]
+RAW_ASSETS = [raw_docusign_audit_events, raw_docusign_organization, raw_docusign_esignature, raw_idp_users,
+              raw_idp_group_members]
 CHECKS = [raw_audit_events_valid, raw_audit_event_ips_parse]
 SEED, EVENTS_PER_DAY = 11, 400
 
@@ -57,7 +59,7 @@ def test_every_raw_asset_materializes_one_partition_with_passing_checks(tmp_path
     for dataset, schema in RAW_SCHEMAS.items():
         table = pq.read_table(lake.partition_file(dataset, date.fromisoformat(DAY)))
         assert table.schema.names == schema.names, dataset
-        if dataset != "raw_idp_users" or table.num_rows:
+        if dataset not in ("raw_idp_users", "raw_idp_group_members") or table.num_rows:
             assert set(table.column("_source").to_pylist()) == {"simulator"}, dataset
     assert len(event_ids(lake, DAY)) > 100
     evaluations = result.get_asset_check_evaluations()

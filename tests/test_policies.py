@@ -1,5 +1,6 @@
 """Activity policies on hand-built events: every filter, the repeated-activity threshold, injection, bad files."""
 
+import json
 import os
 import subprocess
 import sys
@@ -27,12 +28,17 @@ TOR_IP = "185.220.101.1"     # shipped Tor exit list? (only used for ip_tag when
 
 
 def event(i, at=T0, user=ALICE, object="Envelope", action="Downloaded", result="Success", ip=HOME_IP,
-          country="US", ua="Mozilla/5.0 Chrome/124", scope="account", account="acc-1"):
+          country="US", ua="Mozilla/5.0 Chrome/124", scope="account", account="acc-1", **more):
     return {
+        "is_managed_user": True, "affected_user_id": None, "affected_user_email": None,
+        "is_affected_user_managed": None, "property": None, "old_value": None, "new_value": None,
+        **more,
+        # activities keeps Monitor's data.OldValue / data.NewValue as JSON
+        **{k: json.dumps(more[k]) for k in ("old_value", "new_value") if more.get(k) is not None},
         "event_id": f"e{i:04d}", "event_at": at, "dt": at.date(), "scope": scope,
         "account_id": account if scope == "account" else None, "user_id": user[0] if user else None,
         "user_email": user[1] if user else None, "object": object, "action": action, "result": result,
-        "source": "Web", "signin_class": None, "ip_address": ip, "ip_hex": address_hex(ip) if ip else None,
+        "source": more.get("source", "Web"), "signin_class": more.get("signin_class"), "ip_address": ip, "ip_hex": address_hex(ip) if ip else None,
         "country_code": country, "user_agent": ua,
     }
 
@@ -52,6 +58,24 @@ def connection(events, admins=()):
     return con
 
 
+# Settings changes and grants shaped unlike the simulator's: numbers sent as JSON numbers or as
+# strings with spaces, a property in another case, a contractor on a gmail-like domain.
+CHANGES = [
+    event(11, object="Account", action="Updated", property="SessionTimeout", old_value="20", new_value=" 45 "),
+    event(12, object="Account", action="Updated", property="sessionTimeout", old_value=45, new_value=30),
+    event(13, object="Account", action="Updated", property="sessionTimeout", old_value="30", new_value="never"),
+    event(14, object="Account", action="Updated", property="enableSMSAuthentication", old_value="True",
+          new_value="false"),
+    event(15, user=BOB, scope="organization", object="Organization", action="AdminAdded",
+          affected_user_id="u-zed", affected_user_email="zed@contractor.example", is_affected_user_managed=False,
+          is_managed_user=False),
+    event(16, user=BOB, scope="organization", object="Organization", action="AdminAdded",
+          affected_user_id="u-alice", affected_user_email=ALICE[1], is_affected_user_managed=True),
+    event(17, object="User", action="Login", source="API", signin_class="non_interactive_success",
+          is_managed_user=None),
+]
+
+
 def policy(filters, threshold=None, **extra) -> Policy:
     data = {"id": "p_test", "title": "t", "severity": "low", "filters": filters, **extra}
     if threshold:
@@ -66,13 +90,13 @@ def matched(events, filters, admins=(), start=DAY, end=DAY + timedelta(days=1)) 
     return {r[0] for r in con.execute("select event_id from policy_matches").fetchall()}
 
 
-def alerts(events, p: Policy, start=DAY, end=DAY + timedelta(days=1), days=None) -> list[dict]:
+def alerts(events, p: Policy, start=DAY, end=DAY + timedelta(days=1), days=None, **cap) -> list[dict]:
     """The alerts of ``p`` for the window, computed day by day like ``sql.write_partitions`` (or at once)."""
     con = connection(events)
     out = []
     for d0, d1 in days or [(start, end)]:
         sql.set_window(con, d0, d1)
-        pc.evaluate(con, p, "result")
+        pc.evaluate(con, p, "result", **cap)
         cur = con.execute("select * from result order by started_at")
         cols = [c[0] for c in cur.description]
         out += [dict(zip(cols, r)) for r in cur.fetchall()]
@@ -126,6 +150,42 @@ MIXED = [
 )
 def test_each_filter_selects_exactly_its_events(filters, expected):
     assert matched(MIXED, filters, admins=(BOB,)) == expected
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"property": "sessiontimeout"}, {"e0011", "e0012", "e0013"}),
+        ({"property": "sessionTimeout", "new_value": {"gt": 30}}, {"e0011"}),
+        ({"new_value": {"gte": 30}}, {"e0011", "e0012"}),  # "never" is no number: never compared
+        ({"old_value": {"lt": 40}, "new_value": {"is_set": True}}, {"e0011", "e0013"}),
+        ({"new_value": ["NEVER", 30]}, {"e0012", "e0013"}),
+        ({"new_value": False}, {"e0014"}),  # a boolean in the file is the text "false"
+        ({"affected_user": "ZED@contractor.example"}, {"e0015"}),
+        ({"affected_user": ["u-alice", "u-zed"]}, {"e0015", "e0016"}),
+        ({"affected_user_managed": False, "action": "AdminAdded"}, {"e0015"}),
+        ({"managed_user": False}, {"e0015"}),  # unknown (null) is neither managed nor external
+        ({"managed_user": True, "object": "User"}, set()),
+        ({"signin_class": "NON_INTERACTIVE_SUCCESS"}, {"e0017"}),
+        ({"source": {"ne": "web"}}, {"e0017"}),
+    ],
+)
+def test_change_user_and_signin_filters(filters, expected):
+    assert matched(CHANGES, filters) == expected
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        ({"new_value": {"gt": "thirty"}}, "filters.new_value.gt: expected a number"),
+        ({"property": {"gt": 3}}, "filters.property: operator 'gt' is not allowed"),
+        ({"changed_setting": "x"}, "filters.changed_setting: unknown field"),
+        ({"managed_user": "yes"}, "filters.managed_user.eq: expected true or false"),
+    ],
+)
+def test_bad_new_filters_name_the_field(filters, message):
+    with pytest.raises(ValueError, match=message.replace(".", r"\.").replace("(", r"\(")):
+        policy(filters)
 
 
 def test_ip_tag_includes_the_ip_lists_an_address_is_on():
@@ -300,3 +360,45 @@ def test_the_code_location_loads_with_a_malformed_policy_and_keeps_the_others(tm
     assert done.stdout.strip() == "['pol_good_one']"
     assert f"activity policy rejected: {tmp_path / 'policies' / 'mine.yaml'}: policy broken: filters.colour" \
         in done.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# daily match cap
+
+EVERYTHING = {"object": {"ne": "no such object"}}  # matches every event, even ones without an object
+
+
+def test_a_flooding_policy_stops_at_its_cap_with_one_flooded_alert_per_day():
+    day2 = T0 + timedelta(days=1)
+    events = [event(i, at=T0 + timedelta(seconds=37 * i), user=(ALICE, BOB)[i % 2], object=None if i == 7 else "User")
+              for i in range(20)]
+    events += [event(100 + i, at=day2 + timedelta(minutes=i)) for i in range(3)]
+    out = alerts(events, policy(EVERYTHING), end=DAY + timedelta(days=2), cap=5)
+    first = [a for a in out if a["dt"] == DAY]
+    assert len(first) == 6
+    normal, flooded = first[:5], first[5]
+    assert [a["event_ids"] for a in normal] == [[f"e{i:04d}"] for i in range(5)]  # the day's first five
+    assert flooded["title"] == "Policy flooded: t" and flooded["user_id"] is None
+    assert flooded["event_ids"] == [f"e{i:04d}" for i in range(5, 20)]
+    assert "20 matching events on 2026-11-24, past the daily cap of 5" in flooded["description"]
+    assert json.loads(flooded["evidence"]) == {"policy_type": "activity_policy", "match": "flooded",
+                                               "daily_match_cap": 5, "day_matches": 20}
+    assert len([a for a in out if a["dt"] == DAY + timedelta(days=1)]) == 3  # under the cap: untouched
+    # Re-running gives the same flooded alert (a stable id), and a day at exactly the cap is not flooded.
+    assert alerts(events, policy(EVERYTHING), end=DAY + timedelta(days=2), cap=5)[5]["alert_id"] == flooded["alert_id"]
+    assert len(alerts(events, policy(EVERYTHING), cap=20)) == 20
+
+
+def test_the_policy_cap_overrides_the_default_and_bursts_are_capped_by_their_opening_match():
+    events = [event(i, at=T0 + timedelta(minutes=i), action="Deleted") for i in range(12)]
+    events += [event(50 + i, at=T0 + timedelta(hours=3, minutes=i), action="Deleted") for i in range(3)]
+    burst = {"action": "Deleted"}, {"count": 3, "minutes": 10}
+    out = alerts(events, policy(burst[0], threshold=burst[1], daily_match_cap=15), cap=1)  # the policy's own wins
+    assert [a["event_ids"][0] for a in out] == ["e0000", "e0050"]  # 15 matches: at the cap, not past it
+    at13 = alerts(events, policy(burst[0], threshold=burst[1], daily_match_cap=13))
+    assert [a["event_ids"][0] for a in at13] == ["e0000", "e0050", "e0051"]  # the late burst opens at match 13
+    assert json.loads(at13[2]["evidence"])["match"] == "flooded"
+    capped = alerts(events, policy(burst[0], threshold=burst[1], daily_match_cap=11))
+    assert [a["event_ids"][0] for a in capped] == ["e0000", "e0011"]  # the late burst opens past the cap
+    assert json.loads(capped[1]["evidence"])["match"] == "flooded"
+    assert alerts(events, policy({"action": "Deleted"}, enabled=False), cap=1) == []

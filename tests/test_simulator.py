@@ -595,3 +595,30 @@ def test_real_clients_run_unchanged(sim):
         assert sum(len(getattr(p, "events", p)) for p in pages) > 100
         account = c.organization_accounts()[0]["id"]
         assert list(c.organization_users(account)) and list(c.account_users(account))
+
+
+def test_incidents_added_later_leave_every_earlier_event_byte_identical(monkeypatch):
+    """The supplementary incidents (session timeout, external admin) shift no lag, duplicate or event."""
+    from dsassets.simulator import incidents
+
+    def delivered(sim, start, end):
+        now = to_ticks(datetime(end.year, end.month, end.day, tzinfo=UTC))
+        cursor, out = f"{start.isoformat()}T00:00:00Z", []
+        while True:
+            nxt, events = sim.store.page(cursor, 500, now)
+            out += events
+            if nxt == cursor or not events:
+                return out
+            cursor = nxt
+
+    start, end = date(2025, 3, 3), date(2025, 3, 10)
+    config = SimulatorConfig(seed=7, events_per_day=200)
+    with_all = delivered(DocuSignSimulator(config), start, end)
+    planted = incidents.Planter.incidents
+    monkeypatch.setattr(incidents.Planter, "incidents",
+                        lambda self, day: [i for i in planted(self, day) if i.policy not in incidents.SUPPLEMENT])
+    without = delivered(DocuSignSimulator(config), start, end)
+    added = [json.loads(e) for e in with_all if e not in set(without)]
+    assert [e for e in with_all if e in set(without)] == without
+    assert {(e["object"], e["action"]) for e in added} >= {("Account", "Updated"), ("Organization", "AdminAdded")}
+    assert all(not e["affectedUserIsMemberOfDomain"] for e in added)

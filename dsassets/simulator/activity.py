@@ -21,7 +21,7 @@ import numpy as np
 
 from dsassets.simulator import geography as geo
 from dsassets.simulator import vocabulary as voc
-from dsassets.simulator.events import ADMIN_ID_BASE, COLUMNS, EventBatch, RowBuilder
+from dsassets.simulator.events import ADMIN_ID_BASE, COLUMNS, SUPPLEMENT_ID_BASE, EventBatch, RowBuilder
 from dsassets.simulator.ids import (
     TICKS_PER_DAY,
     TICKS_PER_HOUR,
@@ -424,13 +424,23 @@ def _alerts(world: World, day: int, rng: np.random.Generator, organic: EventBatc
 
 
 def finish(batch: EventBatch, seed: int, late_share: float = 0.0) -> EventBatch:
-    """Ingestion lags (0-300 s, random per event; ``late_share`` of them 1.5-4.5 h), sorted by event time."""
+    """Ingestion lags (0-300 s, random per event; ``late_share`` of them 1.5-4.5 h), sorted by event time.
+
+    Supplementary incident events (``SUPPLEMENT_ID_BASE`` and up, planted last) take their lags
+    from a stream of their own, so the other events keep theirs.
+    """
     rng = np.random.default_rng([seed & 0xFFFFFFFF, seed >> 32, batch.day & 0xFFFFFFFF, 2])
+    extra = _supplementary(batch)
+    base = len(batch) - int(extra.sum())
+    lags = rng.integers(0, MAX_LAG_SECONDS * TICKS_PER_SECOND, base).astype(np.int64)
+    if base < len(batch):
+        more = np.random.default_rng([seed & 0xFFFFFFFF, seed >> 32, batch.day & 0xFFFFFFFF, 4])
+        lags = np.concatenate([lags, more.integers(0, MAX_LAG_SECONDS * TICKS_PER_SECOND, len(batch) - base)])
+    batch.cols["lag"] = lags.astype(np.int64)
     n = len(batch)
-    batch.cols["lag"] = rng.integers(0, MAX_LAG_SECONDS * TICKS_PER_SECOND, n).astype(np.int64)
     if late_share > 0 and n:
-        # A separate generator: switching late ingestion on changes no other event's lag.
-        late_rng = np.random.default_rng([seed & 0xFFFFFFFF, seed >> 32, batch.day & 0xFFFFFFFF, 4])
+        # A generator of its own: switching late ingestion on changes no other event's lag.
+        late_rng = np.random.default_rng([seed & 0xFFFFFFFF, seed >> 32, batch.day & 0xFFFFFFFF, 5])
         late = late_rng.random(n) < late_share
         batch.cols["lag"][late] = late_rng.integers(
             LATE_LAG_SECONDS[0] * TICKS_PER_SECOND, LATE_LAG_SECONDS[1] * TICKS_PER_SECOND, int(late.sum())
@@ -439,11 +449,20 @@ def finish(batch: EventBatch, seed: int, late_share: float = 0.0) -> EventBatch:
     return batch.take(order)
 
 
+def _supplementary(batch: EventBatch) -> np.ndarray:
+    idkey = batch.cols["idkey"]
+    return (idkey >= SUPPLEMENT_ID_BASE) & (idkey < ADMIN_ID_BASE)
+
+
 def duplicates(batch: EventBatch, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows delivered twice (at-least-once delivery) and the second copy's extra delay."""
+    """Rows delivered twice (at-least-once delivery) and the second copy's extra delay.
+
+    Drawn among the events other than supplementary incidents, so those never shift the draw.
+    """
     rng = np.random.default_rng([seed & 0xFFFFFFFF, seed >> 32, batch.day & 0xFFFFFFFF, 3])
-    n = len(batch)
+    eligible = np.flatnonzero(~_supplementary(batch))
+    n = eligible.shape[0]
     k = max(1, int(n * DUPLICATE_RATE)) if n else 0
-    rows = np.sort(rng.choice(n, size=min(k, n), replace=False)) if k else np.zeros(0, dtype=np.int64)
+    rows = eligible[np.sort(rng.choice(n, size=min(k, n), replace=False))] if k else np.zeros(0, dtype=np.int64)
     extra = rng.integers(TICKS_PER_SECOND, 600 * TICKS_PER_SECOND, rows.shape[0]).astype(np.int64)
     return rows, extra

@@ -135,21 +135,31 @@ class DocuSignAPI:
                 {"id": a.id, "name": a.name, "external_account_id": a.external_id, "site_id": 1} for a in w.accounts
             ],
             "users": [{"id": svc}],
-            "reserved_domains": [
-                {
-                    "id": w.reserved_domain_id,
-                    "status": "active",
-                    "host_name": w.domain,
-                    "txt_token": "docusign=" + w.reserved_domain_id.replace("-", "")[:24],
-                    "identity_provider_id": w.identity_provider_id,
-                    "settings": [],
-                    "links": [],
-                }
-            ],
+            "reserved_domains": self._reserved_domains(),
             "identity_providers": [],
             "links": [{"rel": "self", "href": f"{origin}/v2/organizations/{w.organization_id}"}],
         }
         return Reply(200, {"organizations": [org]})
+
+    def _reserved_domains(self) -> list[dict]:
+        w = self.world
+        return [
+            {
+                "id": w.reserved_domain_id,
+                "status": "active",
+                "host_name": w.domain,
+                "txt_token": "docusign=" + w.reserved_domain_id.replace("-", "")[:24],
+                "identity_provider_id": w.identity_provider_id,
+                "settings": [],
+                "links": [],
+            }
+        ]
+
+    def reserved_domains(self, org: str) -> Reply:
+        """``GET /v2/organizations/{org}/reserved_domains`` (Admin API ``DomainsResponse``)."""
+        if org.lower() != self.world.organization_id.lower():
+            return error(404, "ORGANIZATION_NOT_FOUND", "unknown organization")
+        return Reply(200, {"reserved_domains": self._reserved_domains()})
 
     def organization_users(self, org: str, query: dict[str, str], url_base: str) -> Reply:
         w = self.world

@@ -18,6 +18,18 @@ from dsassets.simulator.directory import DISABLED, ENABLED, SOFT_DELETED
 from dsassets.simulator.ids import TICKS_PER_DAY, guid1, iso_graph, tag
 from dsassets.simulator.serving import Reply, Served, graph_error
 from dsassets.simulator.stream import CursorError, parse_iso
+from dsassets.simulator.world import NOT_TRAVELLER
+
+# Security groups of the simulated tenant (scope tests and demos): name -> which seats belong.
+GROUPS = {
+    "DocuSign Organization Admins": lambda world, slots: world.org_admin_slot[slots],
+    "Frequent Travellers": lambda world, slots: world.traveller[slots] != NOT_TRAVELLER,
+}
+
+
+def group_id(world, name: str) -> str:
+    """The object id of the simulated group ``name`` (one of ``GROUPS``)."""
+    return guid1(world.seed, tag("group"), list(GROUPS).index(name))
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 999
@@ -181,6 +193,41 @@ class GraphAPI:
             params["$skiptoken"] = str(skip + top)
             body["@odata.nextLink"] = url + "?" + "&".join(f"{k}={quote(v, safe=',:()=$')}" for k, v in params.items())
         return Reply(200, body)
+
+    def group_members(self, group: str, query: dict[str, str], url: str) -> Reply:
+        """``GET /groups/{id}/transitiveMembers``: the group's users listed in Entra ID now."""
+        name = next((n for n in GROUPS if group_id(self.world, n).lower() == group.lower()), None)
+        if name is None:
+            return graph_error(404, "Request_ResourceNotFound",
+                               f"Resource '{group}' does not exist or one of its queried reference-property "
+                               "objects are not present.")
+        snap = self.sim.snapshot()
+        states, _ = snap.entra_states()
+        listed = (states == ENABLED) | (states == DISABLED)
+        listed &= GROUPS[name](self.world, snap.life["slot"])
+        users = lambda rows: [{"@odata.type": "#microsoft.graph.user", **u}  # noqa: E731
+                              for u in self._user_objects(rows, snap, states)]
+        return self._paged(np.flatnonzero(listed).tolist(), query, url, users)
+
+    def manager(self, user: str, query: dict[str, str]) -> Reply:
+        """``GET /users/{id}/manager``: an org admin manages everyone else; admins have no manager."""
+        snap = self.sim.snapshot()
+        states, _ = snap.entra_states()
+        L = snap.life
+        listed = np.flatnonzero((states == ENABLED) | (states == DISABLED))
+        entra = self.world.entra_ids(L["slot"][listed], L["ten"][listed]) if len(listed) else []
+        row = next((int(r) for r, e in zip(listed, entra) if e.lower() == user.lower()), None)
+        if row is None:
+            return graph_error(404, "Request_ResourceNotFound", f"Resource '{user}' does not exist.")
+        admins = [int(r) for r in listed if self.world.org_admin_slot[L["slot"][r]]]
+        if row in admins or not admins:
+            return graph_error(404, "Request_ResourceNotFound", "Resource 'manager' does not exist or one of its "
+                               "queried reference-property objects are not present.")
+        boss = admins[row % len(admins)]
+        obj = self._user_objects([boss], snap, states)[0]
+        select = [s.strip() for s in query.get("$select", "").split(",") if s.strip()]
+        obj = {k: v for k, v in obj.items() if not select or k in select}
+        return Reply(200, {"@odata.type": "#microsoft.graph.user", **obj})
 
     # -- governance actions (recorded for tests) -----------------------------------------------
 

@@ -17,7 +17,10 @@ The example activity policies get their own weekly incidents, all from the actor
 address and browser so they trip no anomaly policy: a burst of envelope deletions and voids
 (decoy: a handful), a bulk download of envelope documents (decoy: a modest one) and an
 organization administrator granted and revoked within the hour (no decoy: one such event
-is the whole policy).
+is the whole policy). Added later, planted last and keyed from ``SUPPLEMENT_ID_BASE`` so every
+earlier event stays as it was: a session timeout raised to 45-90 minutes and restored (decoy:
+raised to exactly 30) and a guest outside the claimed domain made organization administrator.
+The settings drift's own session-timeout loosenings are ground truth too (``setting_raises``).
 
 Terminated-user incidents use dedicated seats whose lifecycle is keyed to the
 schedule (``world.py``): deleted or disabled in Entra ID the day before,
@@ -35,8 +38,9 @@ from dsassets.lib.detections.config import POLICIES as DETECTIONS
 from dsassets.simulator import geography as geo
 from dsassets.simulator import vocabulary as voc
 from dsassets.simulator.activity import active_members
-from dsassets.simulator.events import INCIDENT_ID_BASE, EventBatch, RowBuilder, event_ids
+from dsassets.simulator.events import ADMIN_ID_BASE, INCIDENT_ID_BASE, SUPPLEMENT_ID_BASE, EventBatch, RowBuilder, event_ids
 from dsassets.simulator.ids import (
+    guid1,
     TICKS_PER_DAY,
     TICKS_PER_HOUR,
     TICKS_PER_MINUTE,
@@ -62,8 +66,15 @@ from dsassets.simulator.world import (
 POLICIES = DETECTIONS
 # Incidents for the example activity policies (policies/examples.yaml), scheduled like the six
 # above with indices following them, so every 7-day window holds each one too.
-ACTIVITY_POLICIES = ("mass_envelope_deletion", "mass_download", "admin_added")
+ACTIVITY_POLICIES = (
+    "mass_envelope_deletion", "mass_download", "admin_added", "session_timeout_raised", "external_admin_granted"
+)
+# Planted after every other incident of their day (highest k), so the events planted before they
+# existed keep their ingestion lags and duplicate deliveries (``SUPPLEMENT_ID_BASE``, activity.py).
+SUPPLEMENT = ("session_timeout_raised", "external_admin_granted")
 PLANTED = POLICIES + ACTIVITY_POLICIES
+assert SUPPLEMENT_ID_BASE == INCIDENT_ID_BASE + PLANTED.index(SUPPLEMENT[0]) * 2 * 4096
+SESSION_TIMEOUT_LIMIT = 30  # minutes: above it, examples.yaml's session_timeout_raised fires
 DECOY_OFFSET = 3
 MIN_HISTORY_DAYS = 40
 
@@ -573,3 +584,78 @@ class Planter:
             )
         text = f"{email} made an organization administrator, and removed again 40 minutes later."
         return self._incident(day, k, False, actor, text, rb)
+
+    def _session_timeout_raised(self, day: int, decoy: bool, k: int, rb: RowBuilder) -> Incident | None:
+        """An org admin raises the first account's web session timeout and puts it back 35 minutes later.
+
+        True: to 45-90 minutes. Decoy: to exactly the 30-minute limit, which is not above it.
+        Restored within the hour, so every end-of-day settings snapshot stays true.
+        """
+        week = day // 7
+        actor = self._pick(day, np.flatnonzero(self.world.org_admin_slot), week + 5 + (3 if decoy else 0))
+        if actor is None:
+            return None
+        t = self._start(day, actor.home, "session timeout raised")
+        old = self.world.settings_at(0, t)["sessionTimeout"]
+        raised = 45 + 15 * int(h64(self.world.seed, day, tag("timeout"))[0] % 4)
+        new = str(SESSION_TIMEOUT_LIMIT if decoy else raised)
+        for at, before, after in ((t, old, new), (t + 35 * TICKS_PER_MINUTE, new, old)):
+            rb.add(at, actor.slot, actor.ten, 0, voc.ACC_UPDATED,
+                   extra=("sessionTimeout", "", {"OldValue": before, "NewValue": after}), **actor.usual())
+        text = (f"Session timeout of {self.world.accounts[0].name} set from {old} to {new} minutes, "
+                "restored 35 minutes later.")
+        return self._incident(day, k, decoy, Victim(actor.slot, actor.ten, {**actor.ctx, "account": 0}), text, rb)
+
+    def _external_admin_granted(self, day: int, decoy: bool, k: int, rb: RowBuilder) -> Incident | None:
+        """An org admin makes a guest from outside the claimed domain an org admin, revoked 40 minutes later.
+
+        The guest is in no directory listing: only the event's ``affectedUserIsMemberOfDomain``
+        (false) says it is external. Also an ``admin_added`` incident. No decoy: a colleague
+        made admin is ``admin_added``'s own incident.
+        """
+        if decoy:
+            return None
+        actor = self._pick(day, np.flatnonzero(self.world.org_admin_slot), day // 7 + 9)
+        if actor is None:
+            return None
+        guest = guid1(self.world.seed, tag("external admin"), day)
+        t = self._start(day, actor.home, "external admin granted")
+        for at, kind in ((t, voc.ORG_ADMIN_ADDED), (t + 40 * TICKS_PER_MINUTE, voc.ORG_ADMIN_REMOVED)):
+            rb.add(at, actor.slot, actor.ten, -1, kind, extra=("", "", {"AffectedUserId": guest}), **actor.usual())
+        text = f"External user {guest} (outside the claimed domain) made an organization administrator."
+        return self._incident(day, k, False, actor, text, rb, also=("admin_added",))
+
+
+def setting_raises(world: World, batch: EventBatch) -> list[dict]:
+    """Ground truth for ``session_timeout_raised`` beyond the planted ones: the settings drift.
+
+    ``world.drift_episodes`` loosens ``sessionTimeout`` to a weak value and restores it; every such
+    change to more than the limit is a true ``session_timeout_raised`` incident.
+    """
+    out = []
+    cols = batch.cols
+    planted = (cols["idkey"] >= INCIDENT_ID_BASE) & (cols["idkey"] < ADMIN_ID_BASE)
+    for i in np.flatnonzero((cols["kind"] == voc.ACC_UPDATED) & ~planted).tolist():
+        prop, _, data = batch.extras.get(int(cols["idkey"][i]), ("", "", {}))
+        try:
+            raised = prop == "sessionTimeout" and float(data.get("NewValue")) > SESSION_TIMEOUT_LIMIT
+        except (TypeError, ValueError):
+            raised = False
+        if not raised:
+            continue
+        slot, ten = int(cols["slot"][i]), int(cols["ten"][i])
+        at = to_datetime(int(cols["ts"][i]))
+        out.append({
+            "incident_id": f"sim-{date.fromordinal(batch.day):%Y%m%d}-session_timeout_raised-drift-{i}",
+            "policy": "session_timeout_raised",
+            "is_decoy": False,
+            "user_id": world.user_id(slot, ten),
+            "user_email": world.names([slot], [ten])[0][2],
+            "account_id": world.accounts[int(cols["acct"][i])].id,
+            "started_at": at,
+            "ended_at": at,
+            "event_ids": event_ids(world.seed, np.array([batch.day]), cols["idkey"][i : i + 1]),
+            "description": f"Settings drift: sessionTimeout {data.get('OldValue')} -> {data.get('NewValue')}.",
+            "also_matches": [],
+        })
+    return out

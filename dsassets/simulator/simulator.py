@@ -15,6 +15,7 @@ from dsassets.simulator.config import SimulatorConfig
 from dsassets.simulator.directory import Snapshot, snapshot
 from dsassets.simulator.events import render
 from dsassets.simulator.ids import TICKS_PER_SECOND, to_ticks
+from dsassets.simulator.incidents import setting_raises
 from dsassets.simulator.serving import TokenStore
 from dsassets.simulator.stream import EventStore
 from dsassets.simulator.transport import Fault, SimulatorTransport
@@ -153,6 +154,7 @@ class DocuSignSimulator:
         for day in range(start.toordinal(), end.toordinal()):
             for inc in self.store.incidents(day):
                 out.append(inc.ground_truth(self.world))
+            out.extend(setting_raises(self.world, self.store.day(day)))
         return out
 
     def snapshot(self, when: datetime | None = None) -> Snapshot:

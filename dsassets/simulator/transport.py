@@ -57,6 +57,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", r"/v1/organizations/(?P<org>[^/]+)/stream", "stream_current"),
         ("GET", r"(?:/[Mm]anagement)?/v2/organizations", "organizations"),
         ("GET", r"(?P<prefix>(?:/[Mm]anagement)?)/v2/organizations/(?P<org>[^/]+)/users", "org_users"),
+        ("GET", r"(?:/[Mm]anagement)?/v2/organizations/(?P<org>[^/]+)/reserved_domains", "reserved_domains"),
         ("GET", r"(?:/[Mm]anagement)?/v2\.1/organizations/(?P<org>[^/]+)/users/(?P<user>[^/]+)/dsprofile", "dsprofile"),
         ("POST", r"(?P<prefix>(?:/[Mm]anagement)?)/v2/organizations/(?P<org>[^/]+)/exports/user_list", "export_create"),
         (
@@ -76,12 +77,17 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", r"/v1\.0/users", "graph_users"),
         ("GET", r"/v1\.0/directory/deletedItems/microsoft\.graph\.user", "graph_deleted"),
         ("GET", r"/v1\.0/auditLogs/directoryAudits", "graph_audits"),
+        ("GET", r"/v1\.0/groups/(?P<group>[^/]+)/transitiveMembers(?:/microsoft\.graph\.user)?", "graph_group_members"),
+        ("GET", r"/v1\.0/users/(?P<user>[^/]+)/manager", "graph_manager"),
         ("POST", r"/v1\.0/users/(?P<user>[^/]+)/sendMail", "graph_send_mail"),
         ("POST", r"/v1\.0/users/(?P<user>[^/]+)/revokeSignInSessions", "graph_revoke"),
         ("PATCH", r"/v1\.0/users/(?P<user>[^/]+)", "graph_patch_user"),
     ]
 ]
-_GRAPH = {"graph_users", "graph_deleted", "graph_audits", "graph_send_mail", "graph_revoke", "graph_patch_user"}
+_GRAPH = {
+    "graph_group_members", "graph_manager", "graph_users", "graph_deleted", "graph_audits", "graph_send_mail",
+    "graph_revoke", "graph_patch_user",
+}
 _OPEN = {"ds_token", "graph_token"}
 
 
@@ -154,6 +160,7 @@ class SimulatorTransport(httpx.BaseTransport):
                 params["org"], query, f"{origin}{params['prefix']}/v2/organizations/{params['org']}/users"
             ),
             "dsprofile": lambda: ds.dsprofile(params["org"], params["user"]),
+            "reserved_domains": lambda: ds.reserved_domains(params["org"]),
             "export_create": lambda: self.exports.create(
                 params["org"],
                 _json(request),
@@ -170,6 +177,10 @@ class SimulatorTransport(httpx.BaseTransport):
                 query, f"{origin}/v1.0/directory/deletedItems/microsoft.graph.user"
             ),
             "graph_audits": lambda: gr.directory_audits(query, f"{origin}/v1.0/auditLogs/directoryAudits"),
+            "graph_group_members": lambda: gr.group_members(
+                params["group"], query, f"{origin}/v1.0/groups/{params['group']}/transitiveMembers/microsoft.graph.user"
+            ),
+            "graph_manager": lambda: gr.manager(params["user"], query),
             "graph_send_mail": lambda: gr.send_mail(params["user"], _json(request)),
             "graph_revoke": lambda: gr.revoke_sessions(params["user"], _json(request)),
             "graph_patch_user": lambda: gr.patch_user(params["user"], _json(request)),

@@ -5,6 +5,10 @@
 -- lookbacks:   user emails from every directory snapshot (organization users,
 --              memberships, account users): the latest one on or before the
 --              event's day, else the earliest one after it
+-- managed:     is_managed_user is Monitor's isUserMemberOfDomain; when an
+--              event lacks it, whether the e-mail's domain is an active
+--              reserved domain of the organization (the latest domain
+--              snapshot on or before the event's day, else the earliest)
 -- location:    DocuSign's ipAddressLocation when its country is usable,
 --              else the offline IP database (int_ip_addresses); the choice
 --              is kept in location_source ('docusign' | 'ip_lookup' | null)
@@ -50,6 +54,30 @@ directory_earliest as (
     group by all
 ),
 
+domain_snapshots as (
+    select
+        dt,
+        list(host_name order by host_name) filter (where is_active) as hosts
+    from stg_docusign__reserved_domains
+    group by all
+),
+
+event_days as (
+    select distinct dt from events
+),
+
+day_domains as (
+    select
+        event_days.dt,
+        coalesce(
+            domains_before.hosts,
+            (select arg_min(hosts, dt) from domain_snapshots)
+        ) as hosts
+    from event_days
+    asof left join domain_snapshots as domains_before
+        on event_days.dt >= domains_before.dt
+),
+
 -- resolve each (user, day) once, then hash-join back to the events: an ASOF
 -- join over a million wide event rows would sort them all
 event_users as (
@@ -86,9 +114,33 @@ with_users as (
         and events.dt = affected.dt
 ),
 
-with_ips as (
+with_managed as (
     select
         with_users.*,
+        nullif(lower(split_part(user_email, '@', 2)), '') as user_domain,
+        coalesce(
+            is_user_member_of_domain,
+            list_contains(
+                day_domains.hosts, lower(split_part(user_email, '@', 2))
+            )
+        ) as is_managed_user,
+        case
+            when affected_user_id is not null
+                then coalesce(
+                    is_affected_user_member_of_domain,
+                    list_contains(
+                        day_domains.hosts,
+                        lower(split_part(affected_user_email, '@', 2))
+                    )
+                )
+        end as is_affected_user_managed
+    from with_users
+    left join day_domains on with_users.dt = day_domains.dt
+),
+
+with_ips as (
+    select
+        with_managed.*,
         ip_addresses.ip_address,
         ip_addresses.ip_version,
         ip_addresses.is_valid_ip,
@@ -100,14 +152,14 @@ with_ips as (
         ip_addresses.lookup_region,
         ip_addresses.lookup_city,
         case
-            when with_users.docusign_country_code is not null then 'docusign'
+            when with_managed.docusign_country_code is not null then 'docusign'
             when ip_addresses.lookup_country_code is not null then 'ip_lookup'
-            when with_users.docusign_latitude is not null then 'docusign'
+            when with_managed.docusign_latitude is not null then 'docusign'
         end as location_source
-    from with_users
+    from with_managed
     left join ip_addresses
-        on with_users.dt = ip_addresses.dt
-        and with_users.ip_address_raw = ip_addresses.ip_address_raw
+        on with_managed.dt = ip_addresses.dt
+        and with_managed.ip_address_raw = ip_addresses.ip_address_raw
 ),
 
 final as (
@@ -128,6 +180,8 @@ final as (
             when user_email is not null then 'known'
             else 'unknown'
         end as user_match,
+        user_domain,
+        is_managed_user,
 
         ---------- what
         object,
@@ -187,6 +241,7 @@ final as (
         ---------- whom
         affected_user_id,
         affected_user_email,
+        is_affected_user_managed,
         referenced_user_id,
         permission_profile_id,
         old_value,

@@ -10,6 +10,9 @@
 --              'partially_active' open in some accounts, closed in others
 --              'active'           open in every account
 --              (MDCA calls a user deleted when closed in any one account)
+-- managed:     is_managed when the e-mail's domain (domain) is an active
+--              reserved domain in the latest domain snapshot on or before
+--              the day (else the earliest); null before any domain snapshot
 -- idp_status:  'deleted' | 'disabled' as the identity provider reports them,
 --              'not_reported' when the latest IdP snapshot does not list the
 --              user, null when no IdP snapshot exists yet
@@ -60,6 +63,15 @@ activity as (
 idp_users as (
     select * from stg_idp__users
     where dt < getvariable('window_end')
+),
+
+domain_snapshots as (
+    select
+        dt,
+        list(host_name order by host_name) filter (where is_active) as hosts
+    from stg_docusign__reserved_domains
+    where dt < getvariable('window_end')
+    group by all
 ),
 
 ---------- per-day aggregates
@@ -176,7 +188,11 @@ joined as (
         status_event.organization_user_status as status_event_status,
         admin_event.event_at as admin_event_at,
         admin_event.is_organization_admin as admin_event_is_admin,
-        idp_day.dt as latest_idp_dt
+        idp_day.dt as latest_idp_dt,
+        coalesce(
+            domains.hosts,
+            (select arg_min(hosts, dt) from domain_snapshots)
+        ) as reserved_hosts
     from spine
     asof left join organization_users as snap
         on spine.user_id = snap.user_id
@@ -191,6 +207,8 @@ joined as (
         and spine.day_end > admin_event.event_at
     asof left join idp_days as idp_day
         on spine.day >= idp_day.dt
+    asof left join domain_snapshots as domains
+        on spine.day >= domains.dt
 ),
 
 resolved as (
@@ -244,6 +262,15 @@ final as (
             as organization_id,
         coalesce(snapshot_email, membership_email) as email,
         user_name,
+        nullif(lower(split_part(
+            coalesce(snapshot_email, membership_email), '@', 2
+        )), '') as domain,
+        list_contains(
+            reserved_hosts,
+            lower(split_part(
+                coalesce(snapshot_email, membership_email), '@', 2
+            ))
+        ) as is_managed,
 
         ---------- state
         case

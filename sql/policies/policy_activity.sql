@@ -11,6 +11,8 @@
 --              range's tags plus the tags of every IP list the address is on
 --              (Tor exit nodes, Anonymous proxy, ...), all lowercase.
 --              is_admin is the actor's state at the end of the event's day.
+--              is_managed_user / is_affected_user_managed: claimed domain
+--              (true) or external (false), null when unknown.
 
 with
 
@@ -23,8 +25,15 @@ events as (
         account_id,
         user_id,
         user_email,
+        is_managed_user,
+        affected_user_id,
+        affected_user_email,
+        is_affected_user_managed,
         object,
         action,
+        property,
+        old_value,
+        new_value,
         result,
         source,
         signin_class,

@@ -22,10 +22,12 @@ from dsassets.lib.detections.registry import DETECTIONS, Detection
 from dsassets.lib.detections.report import alert_report
 from dsassets.lib.lake.partitions import DAILY, EVERY_EARLIER_DAY, deps, last_days
 from dsassets.lib.policies.compile import POLICY_ALERTS
+from dsassets.lib.scope import apply as scoping
 from dsassets.lib.transform import runner, sql
 from dsassets.lib.transform.models import MODELS
 
 GROUP = "detections"
+SCOPE_INPUTS = ("users", "stg_idp__group_members")
 ALERTS = "alerts"
 
 
@@ -58,6 +60,13 @@ def _setup(detection: Detection, run: runner.Run) -> dict:
     return notes
 
 
+def _late_and_in_scope(detection: Detection, run: runner.Run, relation: str) -> str:
+    """Alerts holding events that arrived after their day was complete say so in their evidence;
+    out-of-scope alerts are dropped before each day is written (dsassets/lib/scope)."""
+    late = late_events.late_view(run.con, run.lake, relation)
+    return scoping.apply(run.con, detection.id, run.config.scope.get(detection.id), late, lazy=True)[0]
+
+
 def detection_asset(detection: Detection) -> runner.SqlAsset:
     """A day's alerts depend only on that day and its lookback: the shared views are rebuilt per day."""
     return runner.SqlAsset(
@@ -67,8 +76,7 @@ def detection_asset(detection: Detection) -> runner.SqlAsset:
         requires=detection.inputs,
         binds=MODELS,
         setup=lambda run: _setup(detection, run),
-        # Alerts holding events that arrived after their day was complete say so in their evidence.
-        transform=lambda run, relation: late_events.late_view(run.con, run.lake, relation),
+        transform=lambda run, relation: _late_and_in_scope(detection, run, relation),
         each_day=lambda run: detections.prepare_day(run.con),
         day_report=lambda run, day, count: alert_report(run, detection.asset_name, day, count),
         per_day_key="alerts_per_day",
@@ -93,7 +101,8 @@ def build_detection_asset(detection: Detection) -> dg.AssetsDefinition:
         detection_asset(detection),
         group=GROUP,
         description=f"{detection.description} Policy id `{detection.id}`; one row per alert (incident).",
-        deps=deps(detection.inputs, _lookbacks(detection)),
+        # users and the group members: the day's scope (dsassets/lib/scope), read only when one is set.
+        deps=deps((*detection.inputs, *SCOPE_INPUTS), _lookbacks(detection)),
         metadata={"policy": detection.id,
                   "sql": dg.MetadataValue.path(str(detections.DETECTIONS_DIR / f"{detection.sql_file}.sql"))},
     )

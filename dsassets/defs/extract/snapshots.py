@@ -110,7 +110,13 @@ def take_organization_snapshot(client: DocuSignClient, source: str, taken_at: da
             schemas.ACCOUNTS,
             (({**a, "organization_id": org_id, "organization_name": org.get("name")}, a) for a in accounts),
             **kw,
-        )
+        ),
+        "raw_docusign_reserved_domains": snapshot_table(
+            "raw_docusign_reserved_domains",
+            schemas.RESERVED_DOMAINS,
+            (({**d, "organization_id": org_id}, d) for d in client.reserved_domains()),
+            **kw,
+        ),
     }
     users, how = take_users_in_bulk(client, org_id, accounts, **kw)
     if users is None:
@@ -187,6 +193,8 @@ raw_docusign_organization = _snapshot_asset(
     take_organization_snapshot,
     {
         "raw_docusign_accounts": "Accounts of the organization (Admin API), one row per account per snapshot.",
+        "raw_docusign_reserved_domains": "The organization's reserved (claimed) domains and their status (Admin "
+        "API), one row per domain per snapshot: an active domain's users are the organization's managed users.",
         "raw_docusign_organization_users": (
             "Organization users (Admin API dsprofile, or its bulk user-list export above "
             "DSASSETS_BULK_EXPORT_MIN_USERS), one row per user per snapshot."),

@@ -77,7 +77,8 @@ def actions_table(report: governance.Report, limit: int = 50) -> dg.TableMetadat
     group_name=GROUP,
     kinds={"python", "parquet"},
     description=(
-        "Governance actions (notify the user, require sign-in again, suspend) for the window's alerts "
+        "Governance actions (notify the user, the security team or the manager, require sign-in again, "
+        "suspend) for the window's alerts "
         "through Microsoft Entra ID. Dry run unless enabled per action type; each action runs once per "
         "alert; the ledger <data_dir>/governance/governance_actions.parquet records every planned, "
         "executed, skipped and failed action."

@@ -23,6 +23,7 @@ from dsassets.lib.policies import compile as policy_sql
 from dsassets.lib.policies.model import LoadError, Loaded, Policy, load_policies
 from dsassets.lib.transform import runner, sql
 from dsassets.lib.transform.models import MODELS
+from dsassets.lib.scope import apply as scoping
 
 GROUP = "policies"
 POLICY_ALERTS = policy_sql.POLICY_ALERTS
@@ -56,12 +57,25 @@ def loaded_policies() -> Loaded:
 def _evaluate(policy: Policy, run: runner.Run) -> dict:
     """The matching events and the alerts, as a temp table (prepared parameters need one statement)."""
     policy_sql.install(run.con, run.config)
-    matched = policy_sql.evaluate(run.con, policy, f"{policy.asset_name}__alerts")
+    name = policy.asset_name
+    cap = policy.daily_match_cap or run.config.activity_policies.daily_match_cap
+    matched = policy_sql.evaluate(run.con, policy, f"{name}__capped", cap)
+    flooded = policy_sql.flooded_days(run.con, f"{name}__capped")
     if late_events.bind_late_arrivals(run.con, run.lake):
-        late_events.mark_late(run.con, f"{policy.asset_name}__alerts")
+        late_events.mark_late(run.con, f"{name}__capped")
+    for day, matches in flooded.items():
+        run.log.warning(f"{name}: {matches} matches on {day}, past its daily cap of {cap}: one "
+                        "'policy flooded' alert, no further alerts that day")
+    # Out-of-scope alerts are dropped before writing (dsassets/lib/scope).
+    scoped, out_of_scope = scoping.apply(run.con, policy.id, run.config.scope.get(policy.id), f"{name}__capped")
+    run.con.execute(f"create or replace temp view {name}__alerts as select * from {scoped}")
     condition, params = policy_sql.where_clause(policy)
     return {
         "matching_events": dg.MetadataValue.int(matched),
+        "out_of_scope_alerts": dg.MetadataValue.int(out_of_scope),
+        "daily_match_cap": dg.MetadataValue.int(cap),
+        # Days past the cap: {day: matches}; each got one "policy flooded" alert and no more.
+        "flooded_days": dg.MetadataValue.json(flooded),
         "where": dg.MetadataValue.md(f"```sql\n{condition}\n```"),
         "parameters": dg.MetadataValue.json({k: str(v) for k, v in params.items()}),
         "lookback_days": policy_sql.lookback_days(policy),
@@ -90,7 +104,7 @@ def build_policy_asset(policy: Policy, source: str) -> dg.AssetsDefinition:
         description=(f"Activity policy `{policy.id}` ({source}): {policy.title}. Alerts on {match}; "
                      "one row per alert."),
         # A repeated-activity policy reads its lookback of both marts (bursts across midnight).
-        deps=deps(INPUTS, {name: last_days(policy_sql.lookback_days(policy)) for name in INPUTS}),
+        deps=deps((*INPUTS, "stg_idp__group_members"), {name: last_days(policy_sql.lookback_days(policy)) for name in INPUTS}),
         metadata={
             "policy": policy.id,
             "severity": policy.severity,

@@ -273,6 +273,19 @@ class DocuSignClient(BearerApiClient):
             if str(httpx.URL(url)) in visited:
                 raise DocuSignDataError(f"{endpoint}: paging.next repeats a page already read")
 
+    def reserved_domains(self) -> list[dict]:
+        """The organization's reserved (claimed) domains, ``GET /v2/organizations/{id}/reserved_domains``."""
+        endpoint = "Admin reserved domains"
+        body = self._get(
+            f"{self.settings.admin_url}/v2/organizations/{self.settings.organization_id}/reserved_domains", endpoint
+        )
+        domains = body.get("reserved_domains") if isinstance(body, dict) else None
+        if domains is None and isinstance(body, dict):
+            return []  # an organization with no claimed domain may omit the list
+        if not isinstance(domains, list) or not all(isinstance(d, dict) for d in domains):
+            raise DocuSignDataError(f"{endpoint}: response lacks the 'reserved_domains' list")
+        return domains
+
     def user_profile(self, user_id: str) -> dict:
         """One user's DocuSign profile with all account ``memberships`` (v2.1 dsprofile)."""
         endpoint = "Admin user dsprofile"

@@ -137,6 +137,17 @@ class GraphClient(BearerApiClient):
         query = odata_query(filter=f"activityDateTime ge {stamp} and ({activities})")
         return self.paged(f"/v1.0/auditLogs/directoryAudits?{query}", endpoint_name="Graph directory audits")
 
+    def group_members(self, group_id: str) -> Iterator[dict]:
+        """The users in group ``group_id``, nested groups included (``transitiveMembers``).
+
+        An unknown group raises ``ApiError`` with status 404.
+        """
+        query = odata_query(select="id,userPrincipalName,mail")
+        return self.paged(
+            f"/v1.0/groups/{quote(group_id)}/transitiveMembers/microsoft.graph.user?{query}",
+            endpoint_name="Graph group transitiveMembers",
+        )
+
     # -- writes --------------------------------------------------------------------------------
 
     def send_mail(self, sender: str, to: list[str] | str, subject: str, body: str) -> None:

@@ -27,6 +27,7 @@ from dsassets.lib.detections.config import DetectionsConfig
 from dsassets.lib.detections.thresholds import IpRange, check_overlaps, default_ip_ranges
 from dsassets.lib.policies.settings import ActivityPoliciesConfig
 from dsassets.lib.posture.config import PostureConfig
+from dsassets.lib.scope.model import PolicyScope
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "dsassets.yaml"
@@ -166,6 +167,8 @@ class ProjectConfig(Section):
     detections: DetectionsConfig = Field(default_factory=DetectionsConfig)
     # Custom activity policy files and governance actions (dsassets/lib/policies, governance.py).
     activity_policies: ActivityPoliciesConfig = Field(default_factory=ActivityPoliciesConfig)
+    # Per detection or activity policy id: whom it alerts on (dsassets/lib/scope/model.py).
+    scope: dict[str, PolicyScope] = Field(default_factory=dict)
 
     @field_validator("ip_ranges")
     @classmethod

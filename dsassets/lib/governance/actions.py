@@ -43,6 +43,7 @@ from typing import Any, Callable, Iterable
 
 from dsassets.lib.clients.graph import GraphClient
 from dsassets.lib.clients.http import ApiError
+from dsassets.lib.governance import reach
 from dsassets.lib.governance.entra import Directory, perform
 from dsassets.lib.governance.ledger import LEDGER_PATH, LEDGER_POOL, STATUSES, Alert, Ledger, action_key  # noqa: F401
 from dsassets.lib.policies.settings import ACTION_TYPES, GovernanceConfig
@@ -135,7 +136,9 @@ def run(
                     record(o)
                     report.outcomes.append(o)
                     continue
-                if not alert.user_email:
+                # The security team is told about any alert, even one about an external user.
+                needs_user = action != "notify_security_team"
+                if needs_user and not alert.user_email:
                     o = Outcome(alert, action, mode, "skipped", "alert has no single user with an e-mail")
                     record(o)
                     report.outcomes.append(o)
@@ -157,7 +160,7 @@ def run(
                         client = stack.__enter__()
                         directory = Directory(client)
                     assert directory is not None
-                    entra_id, why = directory.match(alert.user_email)
+                    entra_id, why = directory.match(alert.user_email) if needs_user else (None, "")
                 except Exception as exc:  # directory unreachable: every pending action retries next run
                     o = Outcome(alert, action, mode, "failed", f"Entra ID user lookup failed: {_safe(exc)}",
                                 getattr(exc, "status", None))
@@ -165,14 +168,20 @@ def run(
                     report.outcomes.append(o)
                     ledger.save()
                     continue
-                if entra_id is None:
+                if needs_user and entra_id is None:
                     o = Outcome(alert, action, mode, "skipped", f"unmatched user: {why}")
                     record(o)
                     report.outcomes.append(o)
                     continue
                 try:
-                    status = perform(client, action, entra_id, alert.user_email, alert, config, message)
-                    o = Outcome(alert, action, mode, "executed", "", status)
+                    if action in reach.ACTIONS:
+                        status, sent_to = reach.call(client, action, entra_id, alert, config)
+                        o = Outcome(alert, action, mode, "executed", f"mailed {sent_to}", status)
+                    else:
+                        status = perform(client, action, entra_id, alert.user_email, alert, config, message)
+                        o = Outcome(alert, action, mode, "executed", "", status)
+                except reach.NoRecipient as exc:
+                    o = Outcome(alert, action, mode, "skipped", str(exc))
                 except Exception as exc:
                     o = Outcome(alert, action, mode, "failed", _safe(exc),
                                 exc.status if isinstance(exc, ApiError) else None)

@@ -31,8 +31,8 @@ STATUSES = ("planned", "executed", "skipped", "failed")
 LEDGER_SCHEMA = schema("""
     recorded_at:ts run_id action_key alert_id policy severity alert_title alert_started_at:ts
     alert_ended_at:ts alert_partition_date:date action mode status reason target_user_id target_email
-    entra_user_id attempt:int32 http_status:int32
-""")
+    entra_user_id attempt:int32 http_status:int32 requested_by reverts_action_key
+""")  # requested_by, reverts_action_key: a revert (dsassets.lib.governance.revert)
 
 
 @dataclass(frozen=True)

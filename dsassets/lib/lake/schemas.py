@@ -47,6 +47,11 @@ SNAPSHOT_META = " _raw _source _snapshot_taken_at:ts"
 ACCOUNTS = schema(
     "organization_id organization_name id name external_account_id:int64 site_id:int32" + SNAPSHOT_META)
 
+# Admin API: GET /v2/organizations/{organizationId}/reserved_domains -> reserved_domains[]
+# (DomainResponse). Only status "active" domains are claimed and validated: their users are
+# the organization's managed users.
+RESERVED_DOMAINS = schema("organization_id id status host_name identity_provider_id" + SNAPSHOT_META)
+
 # Admin API dsprofile users[] (one row per organization user).
 ORGANIZATION_USERS = schema("""
     organization_id id user_name first_name last_name email user_status default_account_id
@@ -86,13 +91,19 @@ PASSWORD_RULES = _settings(PASSWORD_RULE_FIELDS)
 # (disable/enable/delete/restore/add) for the re-hired and temporarily-disabled cases.
 IDP_USERS = schema("idp_user_id user_principal_name email status status_changed_at:ts lifecycle" + SNAPSHOT_META)
 
+# Graph GET /groups/{id}/transitiveMembers: one row per (group, member user) per snapshot, and one
+# row with member_id null for a group that has no members or that Graph does not know (found false).
+IDP_GROUP_MEMBERS = schema("group_id found:bool member_id user_principal_name mail" + SNAPSHOT_META)
+
 RAW_SCHEMAS: dict[str, pa.Schema] = {
     "raw_docusign_audit_events": AUDIT_EVENTS,
     "raw_docusign_accounts": ACCOUNTS,
+    "raw_docusign_reserved_domains": RESERVED_DOMAINS,
     "raw_docusign_organization_users": ORGANIZATION_USERS,
     "raw_docusign_memberships": MEMBERSHIPS,
     "raw_docusign_account_users": ACCOUNT_USERS,
     "raw_docusign_account_settings": ACCOUNT_SETTINGS,
     "raw_docusign_password_rules": PASSWORD_RULES,
     "raw_idp_users": IDP_USERS,
+    "raw_idp_group_members": IDP_GROUP_MEMBERS,
 }

@@ -25,11 +25,13 @@ from dsassets.lib.config.project import ProjectConfig
 from dsassets.lib.detections.engine import install_macros
 from dsassets.lib.intel import ip_intel
 from dsassets.lib.policies.model import FIELDS, Policy
+from dsassets.lib.policies.settings import DEFAULT_DAILY_MATCH_CAP
 from dsassets.lib.transform.files import SQL_DIR, select_file
 
 POLICIES_SQL = "policies"  # sql/policies/
 ACTIVITY_VIEW = "policy_activity"
 MATCHES = "policy_matches"
+UNCAPPED = "policy_alerts_uncapped"
 
 # field -> SQL expression over policy_activity (lowercased text).
 COLUMNS: dict[str, str] = {
@@ -45,8 +47,20 @@ COLUMNS: dict[str, str] = {
     "is_admin": "is_admin",
     "ip_tag": "ip_tags",
     "time_of_day": "(event_at at time zone 'UTC')::time",
+    "property": "lower(trim(property))",
+    "signin_class": "lower(signin_class)",
+    "source": "lower(trim(source))",
+    "managed_user": "is_managed_user",
+    "affected_user_managed": "is_affected_user_managed",
+    # JSON text of the value without quotes: "45" and 45 both read 45.
+    "old_value": "lower(trim(json_extract_string(old_value, '$')))",
+    "new_value": "lower(trim(json_extract_string(new_value, '$')))",
 }
-USER_COLUMNS = ("lower(user_email)", "lower(user_id)")
+USER_COLUMNS = {
+    "user": ("lower(user_email)", "lower(user_id)"),
+    "affected_user": ("lower(affected_user_email)", "lower(affected_user_id)"),
+}
+_COMPARE = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 
 class _Params:
@@ -81,13 +95,15 @@ def _text(expr: str, op: str, value: Any, p: _Params) -> str:
 
 def _condition(name: str, op: str, value: Any, p: _Params) -> str:
     spec = FIELDS[name]
-    if name == "user":
-        email, uid = USER_COLUMNS
+    if name in USER_COLUMNS:
+        email, uid = USER_COLUMNS[name]
         if op in ("eq", "in"):
             return f"({_text(email, op, value, p)} or {_text(uid, op, value, p)})"
         positive = "eq" if op == "ne" else "in"
         return f"not coalesce({_text(email, positive, value, p)} or {_text(uid, positive, value, p)}, false)"
     expr = COLUMNS[name]
+    if op in _COMPARE:
+        return f"try_cast({expr} as double) {_COMPARE[op]} {p.add(value, 'double')}"
     if spec.kind == "bool":
         return f"{expr} = {p.add(value, 'boolean')}"
     if spec.kind == "tags":
@@ -216,16 +232,34 @@ def install(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> None:
     con.execute(f"create or replace temp view {ACTIVITY_VIEW} as {query_file(ACTIVITY_VIEW)}")
 
 
-def evaluate(con: duckdb.DuckDBPyConnection, policy: Policy, relation: str) -> int:
+def evaluate(
+    con: duckdb.DuckDBPyConnection, policy: Policy, relation: str, cap: int = DEFAULT_DAILY_MATCH_CAP
+) -> int:
     """Alerts of ``policy`` for the window variables into temp table ``relation``; returns matches.
 
     Needs ``install`` first and ``window_start``/``window_end`` set to the whole window: the
     matches cover it plus the lookback, and the alerts carry ``dt`` so any day can be picked.
+    A day with more than the policy's ``daily_match_cap`` (else ``cap``) matches keeps the alerts
+    of its first ``cap`` matches and one "policy flooded" alert (``sql/policies/daily_cap.sql``).
     """
     matched = build_matches(con, policy)
     query = query_file("repeated_activity" if policy.threshold else "single_activity")
-    build_alerts(con, policy, query, relation)
+    build_alerts(con, policy, query, UNCAPPED)
+    con.execute(f"set variable pol_cap = {int(policy.daily_match_cap or cap)}")
+    con.execute("set variable pol_enabled = $v", {"v": policy.enabled})
+    con.execute("set variable pol_severity = $v", {"v": policy.severity})
+    con.execute("set variable pol_title = $v", {"v": policy.title})
+    con.execute(f"create or replace temp table {relation} as {query_file('daily_cap')}")
     return matched
+
+
+def flooded_days(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, int]:
+    """``{day: matches}`` of the days in ``relation`` that went past the cap."""
+    rows = con.execute(
+        f"select strftime(dt, '%Y-%m-%d'), json_extract(evidence, '$.day_matches')::bigint from {relation} "
+        "where json_extract_string(evidence, '$.match') = 'flooded' order by dt"
+    ).fetchall()
+    return dict(rows)
 
 
 POLICY_ALERTS = "policy_alerts"

@@ -15,6 +15,7 @@ A file holds ``policies:``, a list of policies::
         threshold: {count: 20, minutes: 10, same_user: true}   # optional: repeated activity
         actions: [notify_user]              # optional governance actions
         notify_message: ...                 # optional extra text in the user's mail
+        daily_match_cap: 1000               # optional: past it, one "policy flooded" alert that day
 
 A malformed policy is rejected with ``<file>: policy <id>: <field>: <problem>``; the others
 in the file (and in other files) still load. ``load_policies`` returns both lists.
@@ -44,7 +45,7 @@ TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 # must say which is which.
 BUILTIN_IDS = frozenset(POLICIES)
 
-Kind = Literal["text", "bool", "tags", "time"]
+Kind = Literal["text", "bool", "tags", "time", "value"]
 
 
 @dataclass(frozen=True)
@@ -58,11 +59,24 @@ class FieldSpec:
 
 
 _TEXT = ("eq", "ne", "in", "not_in", "is_set")
+_USER = ("eq", "ne", "in", "not_in")
+# A setting's old or new value: text operators, plus numeric comparisons (the value read as a number;
+# a value that is not a number never matches gt/gte/lt/lte).
+_VALUE = _TEXT + ("gt", "gte", "lt", "lte")
+NUMERIC_OPS = ("gt", "gte", "lt", "lte")
 FIELDS: dict[str, FieldSpec] = {
     "object": FieldSpec("text", _TEXT, doc="Monitor object: User, Envelope, Account, Organization, ..."),
     "action": FieldSpec("text", _TEXT, doc="Monitor action: Login, Deleted, Voided, Downloaded, Updated, ..."),
     "result": FieldSpec("text", _TEXT, doc="Success, Failed"),
-    "user": FieldSpec("text", ("eq", "ne", "in", "not_in"), doc="the acting user's e-mail or user id"),
+    "user": FieldSpec("text", _USER, doc="the acting user's e-mail or user id"),
+    "affected_user": FieldSpec("text", _USER, doc="the affected user's e-mail or user id (whom the change is about)"),
+    "managed_user": FieldSpec("bool", ("eq",), doc="the actor is a managed user (claimed domain); false = external"),
+    "affected_user_managed": FieldSpec("bool", ("eq",), doc="the affected user is managed; false = external"),
+    "property": FieldSpec("text", _TEXT, doc="the changed setting (Monitor `property`), e.g. sessionTimeout"),
+    "old_value": FieldSpec("value", _VALUE, doc="a settings change's value before (data.OldValue)"),
+    "new_value": FieldSpec("value", _VALUE, doc="a settings change's value after (data.NewValue)"),
+    "signin_class": FieldSpec("text", _TEXT, doc="interactive_success, non_interactive_failure, ..."),
+    "source": FieldSpec("text", _TEXT, doc="Monitor source: Web, Mobile, API, ..."),
     "is_admin": FieldSpec("bool", ("eq",), doc="the actor is an administrator that day (users mart)"),
     "scope": FieldSpec("text", ("eq", "ne", "in", "not_in"), SCOPES, doc="account or organization"),
     "account": FieldSpec("text", _TEXT, doc="account id (GUID)"),
@@ -102,6 +116,8 @@ class Policy(BaseModel):
     threshold: Threshold | None = None
     actions: list[ActionType] = Field(default_factory=list)
     notify_message: str = ""
+    # Overrides activity_policies.daily_match_cap for this policy.
+    daily_match_cap: int | None = Field(default=None, ge=1)
 
     @field_validator("id")
     @classmethod
@@ -152,6 +168,19 @@ def _normalize(name: str, spec: FieldSpec, op: str, value: Any) -> Any:
         if out[0] == out[1]:
             raise ValueError(f"{where}: an empty window ({value[0]} to {value[1]})")
         return out
+    if op in NUMERIC_OPS:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if spec.kind == "value":
+        # Setting values arrive as text ("45", "true"); a number or boolean in the file means the same text.
+        if isinstance(value, bool):
+            value = str(value).lower()
+        elif isinstance(value, (int, float)):
+            value = str(value)
+        elif isinstance(value, list):
+            value = [str(v).lower() if isinstance(v, bool) else str(v) if isinstance(v, (int, float)) else v
+                     for v in value]
     many = op in ("in", "not_in") or spec.kind == "tags"
     if many:
         if not isinstance(value, list) or not value:

@@ -12,6 +12,7 @@ room for one missed run).
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -20,8 +21,11 @@ from dsassets.lib.config.section import Section
 
 from dsassets.lib.detections.registry import POLICIES as BUILTIN_POLICIES
 
-ActionType = Literal["notify_user", "require_sign_in_again", "suspend_user"]
-ACTION_TYPES: tuple[str, ...] = ("notify_user", "require_sign_in_again", "suspend_user")
+ActionType = Literal["notify_user", "require_sign_in_again", "suspend_user", "notify_security_team", "notify_manager"]
+DEFAULT_DAILY_MATCH_CAP = 200_000  # MDCA's activity-policy limit (DETECTIONS.md §3)
+ACTION_TYPES: tuple[str, ...] = (
+    "notify_user", "require_sign_in_again", "suspend_user", "notify_security_team", "notify_manager"
+)
 
 
 
@@ -31,6 +35,8 @@ class ExecuteConfig(Section):
     notify_user: bool = False
     require_sign_in_again: bool = False
     suspend_user: bool = False
+    notify_security_team: bool = False
+    notify_manager: bool = False
 
     def enabled(self, action: str) -> bool:
         return bool(getattr(self, action))
@@ -49,11 +55,20 @@ class GovernanceConfig(Section):
     # Governance for the six built-in detections, e.g. {impossible_travel: [notify_user]}.
     builtin_policy_actions: dict[str, list[ActionType]] = Field(default_factory=dict)
     notify_subject: str = "DocuSign security alert: {title}"
+    # Who notify_security_team mails: e-mail addresses and/or Entra group object ids (their members,
+    # nested groups included, read when the action runs).
+    security_team: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _mailbox_for_mail(self) -> GovernanceConfig:
-        if self.execute.notify_user and not self.mailbox:
-            raise ValueError("execute.notify_user is on but no mailbox is set to send from")
+        for action in ("notify_user", "notify_security_team", "notify_manager"):
+            if self.execute.enabled(action) and not self.mailbox:
+                raise ValueError(f"execute.{action} is on but no mailbox is set to send from")
+        if self.execute.notify_security_team and not self.security_team:
+            raise ValueError("execute.notify_security_team is on but security_team names nobody")
+        for who in self.security_team:
+            if "@" not in who and not re.fullmatch(r"[0-9a-fA-F-]{36}", who.strip()):
+                raise ValueError(f"security_team: {who!r} is neither an e-mail address nor a group object id")
         return self
 
     @model_validator(mode="after")
@@ -73,4 +88,7 @@ class ActivityPoliciesConfig(Section):
 
     # Policy files, relative to dsassets.yaml; globs allowed. Each holds `policies: [...]`.
     files: list[str] = Field(default_factory=lambda: ["policies/*.yaml"])
+    # Matches a day after which a policy raises one "policy flooded" alert and nothing more that day
+    # (MDCA auto-disables a policy above 200,000 matches a day). A policy may set its own.
+    daily_match_cap: int = Field(default=DEFAULT_DAILY_MATCH_CAP, ge=1)
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)

@@ -66,7 +66,11 @@ MODELS: tuple[Model, ...] = (
             "One row per account user per snapshot day (eSignature API, strings cast). View."),
     staging("docusign", "account_settings", "Security-relevant account settings per account per snapshot day. View."),
     staging("docusign", "password_rules", "Password rules per account per snapshot day. View."),
+    staging("docusign", "reserved_domains",
+            "One row per reserved (claimed) domain per snapshot day (Admin API). View over the raw Parquet."),
     staging("idp", "users", "Users the identity provider reports deleted or disabled, per snapshot day. View."),
+    staging("idp", "group_members",
+            "Members of the identity-provider groups policy scopes name, per snapshot day. View."),
     # ---------- intermediate: derived state, Parquet
     M("intermediate", "int_ip_addresses", ("stg_docusign__audit_events",),
       "One row per distinct IP address per day: parsed (v4/v6, valid, global) and, where DocuSign "
@@ -79,13 +83,13 @@ MODELS: tuple[Model, ...] = (
     # ---------- marts: what users query
     M("marts", "activities",
       ("stg_docusign__audit_events", "int_ip_addresses", "stg_docusign__organization_users",
-       "stg_docusign__memberships", "stg_docusign__account_users"),
-      "One row per audit event, normalized: scope (account/organization), user email, location "
-      "and its source, sign-in class, raw event for forensics.",
-      # A user's e-mail comes from the latest directory snapshot on or before the day, else the
-      # earliest one after it.
+       "stg_docusign__memberships", "stg_docusign__account_users", "stg_docusign__reserved_domains"),
+      "One row per audit event, normalized: scope (account/organization), user email, managed "
+      "(in a claimed domain) or external, location and its source, sign-in class, raw event for forensics.",
+      # A user's e-mail (and the claimed domains) come from the latest snapshot on or before the
+      # day, else the earliest one after it.
       reads={"stg_docusign__organization_users": EVERY_DAY, "stg_docusign__memberships": EVERY_DAY,
-             "stg_docusign__account_users": EVERY_DAY}),
+             "stg_docusign__account_users": EVERY_DAY, "stg_docusign__reserved_domains": EVERY_DAY}),
     M("marts", "user_accounts",
       ("stg_docusign__memberships", "stg_docusign__account_users", "int_user_lifecycle_events"),
       "One row per user-account membership per day: status, admin flag, permission profile, "
@@ -95,12 +99,14 @@ MODELS: tuple[Model, ...] = (
              "int_user_lifecycle_events": EVERY_EARLIER_DAY}),
     M("marts", "users",
       ("stg_docusign__organization_users", "int_user_lifecycle_events", "user_accounts",
-       "int_user_activity_daily", "stg_idp__users"),
+       "int_user_activity_daily", "stg_idp__users", "stg_docusign__reserved_domains"),
       "One row per organization user per day: active / partially_active / deleted across "
-      "accounts, admin or not, first and last activity, identity-provider status.",
+      "accounts, admin or not, managed (claimed domain) or external, first and last activity, "
+      "identity-provider status.",
       latest_view=True,
       reads={"stg_docusign__organization_users": EVERY_EARLIER_DAY, "int_user_lifecycle_events": EVERY_EARLIER_DAY,
-             "int_user_activity_daily": EVERY_EARLIER_DAY, "stg_idp__users": EVERY_EARLIER_DAY}),
+             "int_user_activity_daily": EVERY_EARLIER_DAY, "stg_idp__users": EVERY_EARLIER_DAY,
+             "stg_docusign__reserved_domains": EVERY_EARLIER_DAY}),
     M("marts", "account_daily_activity", ("activities",),
       "Daily activity summary per account: events, users, sign-ins by class, envelopes, "
       "setting and lifecycle changes, countries."),
