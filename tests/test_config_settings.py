@@ -114,3 +114,13 @@ def test_monitor_url_default_follows_the_generation_as_the_readme_says():
     cell = _readme_table()["DOCUSIGN_MONITOR_URL"]
     for generation, url in settings.PRODUCTION_MONITOR_URLS.items():
         assert f"`{url}` ({generation})" in cell
+
+
+def test_a_late_share_that_is_not_a_fraction_names_the_variable():
+    from dsassets.lib.config.settings import SIMULATOR_LATE_SHARE
+
+    assert SIMULATOR_LATE_SHARE.share({"DSASSETS_SIMULATOR_LATE_SHARE": "0.01"}) == 0.01
+    assert SIMULATOR_LATE_SHARE.share({}) == 0.0
+    for bad in ("1%", "2"):
+        with pytest.raises(ConfigError, match="DSASSETS_SIMULATOR_LATE_SHARE='"):
+            SIMULATOR_LATE_SHARE.share({"DSASSETS_SIMULATOR_LATE_SHARE": bad})

@@ -170,7 +170,7 @@ def resources() -> dg.Definitions:
             "docusign": DocuSignResource(
                 simulator_seed=settings.SIMULATOR_SEED.integer(),
                 simulator_events_per_day=settings.SIMULATOR_EVENTS_PER_DAY.integer(),
-                simulator_late_share=float(settings.SIMULATOR_LATE_SHARE.get() or 0),
+                simulator_late_share=settings.SIMULATOR_LATE_SHARE.share(),
                 simulator_late_policies=settings.SIMULATOR_LATE_POLICIES.get() or "",
             ),
             "identity_provider": IdentityProviderResource(export_file=settings.IDP_EXPORT_FILE.value()),

@@ -53,6 +53,17 @@ class Env:
         assert isinstance(self.default, int), self.name
         return int_setting(os.environ if env is None else env, self.name, self.default)
 
+    def share(self, env: Mapping[str, str] | None = None) -> float:
+        """A fraction from 0 to 1, or the default when unset or empty; garbage is an error naming it."""
+        text = (self.get(env) or "").strip() or str(self.default or 0)
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not 0.0 <= value <= 1.0:
+            raise ConfigError(f"{self.name}={text!r}: not a share from 0 to 1 (such as 0.01)")
+        return value
+
 
 # DocuSign (all four required ones unset: the embedded simulator).
 DOCUSIGN_INTEGRATION_KEY = Env("DOCUSIGN_INTEGRATION_KEY")
