@@ -8,6 +8,8 @@ import dagster as dg
 
 from dsassets.defs.resources import DocuSignResource, LakeResource
 from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
+from dsassets.defs.extract.drift import drift_metadata
+from dsassets.lib.lake.coerce import Drift
 from dsassets.lib.lake.raw_events import DATASET, refresh_day, write_event_partitions
 
 
@@ -70,6 +72,7 @@ def raw_docusign_audit_events(
                 "pages": done.pages,
                 "file": done.published or "(nothing new)",
                 "path": path,
+                **drift_metadata(context, DATASET, done.drift),
             }
         )
 
@@ -82,6 +85,7 @@ def raw_docusign_audit_events(
                 pages += 1
                 yield page
 
+    drift = Drift()
     counts = write_event_partitions(
         lake.lake,
         page_stream(),
@@ -90,6 +94,7 @@ def raw_docusign_audit_events(
         source=source,
         extracted_at=extracted_at,
         memory_limit=memory_limit,
+        drift=drift,
     )
     total = sum(counts.values())
     context.log.info(f"{total} events in {len(counts)} day(s) from {pages} page(s) ({source})")
@@ -105,5 +110,6 @@ def raw_docusign_audit_events(
                 + "\n".join(f"| {day} | {n} |" for day, n in sorted(counts.items()))
             ),
             "path": path,
+            **drift_metadata(context, DATASET, drift),
         }
     )

@@ -19,7 +19,9 @@ from dsassets.lib.lake import schemas
 from dsassets.lib.clients.docusign import DocuSignClient, parse_account_settings, parse_password_rules
 from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
 from dsassets.lib.lake.raw_events import days_in
-from dsassets.lib.lake.snapshots import snapshot_table
+from dsassets.lib.lake.coerce import Drift
+from dsassets.lib.lake.snapshots import snapshot_table, table_drift
+from dsassets.defs.extract.drift import drift_metadata
 
 Tables = dict[str, pa.Table]
 
@@ -58,6 +60,9 @@ def _snapshots_per_day(
             lake.lake.write_partition(table, dataset, day)
     for dataset in next(iter(taken.values()))[1]:
         rows = {d.isoformat(): t[dataset].num_rows for d, (_, t) in taken.items()}
+        drift = Drift()
+        for snapshot in {id(t[dataset]): t[dataset] for _, t in taken.values()}.values():
+            drift.add(table_drift(snapshot))  # a snapshot reused across days is counted once
         yield dg.MaterializeResult(
             asset_key=dataset,
             metadata={
@@ -70,6 +75,7 @@ def _snapshots_per_day(
                 ),
                 "backdated_partitions": dg.MetadataValue.json(backdated),
                 "path": dg.MetadataValue.path(str(lake.lake.dataset_dir(dataset))),
+                **drift_metadata(context, dataset, drift),
             },
         )
 

@@ -18,9 +18,12 @@ from urllib.parse import quote
 import httpx
 import orjson
 import jwt
+import pyarrow as pa
 
 from dsassets.lib.clients.http import ApiError, BearerApiClient, same_origin
+from dsassets.lib.clients.records import describe_record, require_identity
 from dsassets.lib.config.settings import ConfigError, DocuSignSettings, check_url
+from dsassets.lib.lake.coerce import INVALID, INVALID_COLUMN, coerce
 
 JWT_LIFETIME_SECONDS = 3600
 # Renew a cached token when less than this remains, so a long page loop never sends a dying token.
@@ -78,17 +81,6 @@ def parse_docusign_timestamp(value: str) -> datetime:
     return parsed.astimezone(timezone.utc)
 
 
-def as_bool(value: Any, *, where: str) -> bool | None:
-    """Cast an eSignature string boolean (``"true"``, ``"False"``); ``""``/``None`` mean unset."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise DocuSignDataError(f"{where}: expected a boolean, got {value!r}")
-
-
 def as_int(value: Any, *, where: str) -> int | None:
     """Cast an eSignature string integer (``"30"``); ``""``/``None`` mean unset."""
     if value is None or value == "":
@@ -100,16 +92,8 @@ def as_int(value: Any, *, where: str) -> int | None:
     raise DocuSignDataError(f"{where}: expected an integer, got {value!r}")
 
 
-def as_str(value: Any, *, where: str) -> str | None:
-    """An enum-like string field; ``""``/``None`` mean unset."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return value
-    raise DocuSignDataError(f"{where}: expected a string, got {value!r}")
-
-
-_CASTS = {"bool": as_bool, "int": as_int, "str": as_str}
+# eSignature sends every scalar as a string; these are the Arrow types they are cast to.
+_TYPES = {"bool": pa.bool_(), "int": pa.int32(), "str": pa.string()}
 
 # output column -> (eSignature key, type). Keys checked against the spec in tests/test_openapi_requests.py.
 PASSWORD_RULE_FIELDS: dict[str, tuple[str, str]] = {
@@ -141,16 +125,26 @@ ACCOUNT_SETTING_FIELDS: dict[str, tuple[str, str]] = {
 
 
 def _cast_fields(raw: dict, fields: dict[str, tuple[str, str]], prefix: str, account_id: str) -> dict:
+    """Typed columns from the string document; a value that cannot be cast is null and is named,
+    with what was sent, under ``_invalid_fields`` (as ``<prefix>.<key>``), never an abort."""
     if not isinstance(raw, dict):
         raise DocuSignDataError(f"{prefix} (account {account_id}): expected an object, got {type(raw).__name__}")
-    return {
-        column: _CASTS[kind](raw.get(key), where=f"{prefix}.{key} (account {account_id})")
-        for column, (key, kind) in fields.items()
-    }
+    row: dict[str, Any] = {}
+    invalid: dict[str, Any] = {}
+    for column, (key, kind) in fields.items():
+        value = coerce(raw.get(key), _TYPES[kind])
+        if value is INVALID:
+            invalid[column] = raw.get(key)
+            value = None
+        row[column] = value
+    if invalid:
+        row[INVALID_COLUMN] = invalid
+    return row
 
 
 def parse_password_rules(raw: dict, account_id: str) -> dict:
-    """Typed, snake_case password rules from ``GET .../settings/password_rules`` (missing keys → ``None``)."""
+    """Typed, snake_case password rules from ``GET .../settings/password_rules`` (missing keys → ``None``;
+    values that do not cast are ``None`` and listed under ``_invalid_fields``)."""
     return _cast_fields(raw, PASSWORD_RULE_FIELDS, "password_rules", account_id)
 
 
@@ -319,7 +313,10 @@ class DocuSignClient(BearerApiClient):
         """
         url, key, endpoint = self._monitor_endpoint()
         while True:
-            body = self._get(url, endpoint, {"cursor": cursor, "limit": self.settings.monitor_page_limit})
+            try:
+                body = self._get(url, endpoint, {"cursor": cursor, "limit": self.settings.monitor_page_limit})
+            except DocuSignDataError as exc:
+                raise DocuSignDataError(f"{exc} (page read with cursor {cursor!r})") from None
             if not isinstance(body, dict) or not isinstance(body.get(key), list):
                 raise DocuSignDataError(f"{endpoint}: response lacks the {key!r} list (cursor {cursor!r})")
             end_cursor = body.get("endCursor")
@@ -346,14 +343,18 @@ class DocuSignClient(BearerApiClient):
         stop_at = end if end.tzinfo else end.replace(tzinfo=timezone.utc)
         stop_at += timedelta(minutes=self.settings.monitor_lag_minutes)
         seen: set[str] = set()
+        endpoint = self._monitor_endpoint()[2]
         for page in self.stream_pages(cursor or _iso_cursor(start)):
             fresh: list[dict] = []
             past_window = False
-            for event in page.events:
+            for index, event in enumerate(page.events):
                 event_id = event.get("eventId") if isinstance(event, dict) else None
+                if isinstance(event_id, int) and not isinstance(event_id, bool):
+                    event_id = event["eventId"] = str(event_id)  # unambiguous: an id sent as a number
                 if not isinstance(event_id, str) or not event_id:
                     raise DocuSignDataError(
-                        f"Monitor event without eventId on the page read with cursor {page.cursor!r}"
+                        f"{endpoint}: event {index} of the page read with cursor {page.cursor!r} has no "
+                        f"eventId: {describe_record(event)}"
                     )
                 if event_id in seen:
                     continue
@@ -389,6 +390,9 @@ class DocuSignClient(BearerApiClient):
     def organization_accounts(self) -> list[dict]:
         """The organization's accounts, restricted to ``settings.account_ids`` when set."""
         accounts = self.organization().get("accounts") or []
+        for index, account in enumerate(accounts):
+            require_identity(account, "id", DocuSignDataError, endpoint="Admin organizations", page="the accounts list",
+                             index=index)
         wanted = {a.lower() for a in self.settings.account_ids}
         if not wanted:
             return list(accounts)
@@ -417,6 +421,9 @@ class DocuSignClient(BearerApiClient):
             paging = (body.get("paging") or {}) if isinstance(body, dict) else None
             if not isinstance(users, list) or not isinstance(paging, dict):
                 raise DocuSignDataError(f"{endpoint}: response lacks the 'users' list or 'paging' object")
+            page = f"the page {url}"
+            for index, user in enumerate(users):
+                require_identity(user, "id", DocuSignDataError, endpoint=endpoint, page=page, index=index)
             yield from users
             url = paging.get("next") or None
             if url is None:
@@ -438,6 +445,8 @@ class DocuSignClient(BearerApiClient):
         if not isinstance(users, list) or len(users) != 1:
             count = len(users) if isinstance(users, list) else "no"
             raise DocuSignDataError(f"{endpoint}: expected exactly one user for {user_id}, got {count}")
+        require_identity(users[0], "id", DocuSignDataError, endpoint=endpoint, page=f"the profile of user {user_id}",
+                         index=0)
         return users[0]
 
     # -- eSignature (DOCUSIGN_API.md §3) ------------------------------------------------------------
@@ -458,6 +467,9 @@ class DocuSignClient(BearerApiClient):
             users = (body.get("users") or []) if isinstance(body, dict) else None
             if not isinstance(users, list):
                 raise DocuSignDataError(f"{where}: response lacks the 'users' list")
+            for index, user in enumerate(users):
+                require_identity(user, "userId", DocuSignDataError, endpoint=where,
+                                 page=f"the page at start_position {start}", index=index)
             yield from users
             end_position = as_int(body.get("endPosition"), where=f"{where}.endPosition")
             total = as_int(body.get("totalSetSize"), where=f"{where}.totalSetSize")

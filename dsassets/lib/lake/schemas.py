@@ -7,7 +7,9 @@ renames and casts, as dbt-style layering expects. Every raw row also carries:
 - ``_raw``: the record exactly as the API sent it (JSON text), kept for forensics
   and for keys this schema does not know yet;
 - ``_source``: ``docusign`` or ``simulator``, so simulated data is never mistaken for real;
-- ``_extracted_at`` (events) or ``_snapshot_taken_at`` (snapshots): when we really read it.
+- ``_extracted_at`` (events) or ``_snapshot_taken_at`` (snapshots): when we really read it;
+- ``_invalid_fields``: JSON ``{field: value as sent}`` for values that could not be typed and are
+  null in their column (``lib/lake/coerce.py``); null for a clean record.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ AUDIT_EVENTS = pa.schema(
         ("_page_cursor", pa.string()),
         ("_source", pa.string()),
         ("_extracted_at", UTC_TS),
+        ("_invalid_fields", pa.string()),
     ]
 )
 
@@ -66,6 +69,7 @@ _SNAPSHOT_META = [
     ("_raw", pa.string()),
     ("_source", pa.string()),
     ("_snapshot_taken_at", UTC_TS),
+    ("_invalid_fields", pa.string()),
 ]
 
 # Admin API: GET /v2/organizations -> organizations[].accounts[]
@@ -139,7 +143,8 @@ ACCOUNT_USERS = pa.schema(
     ]
 )
 
-# eSignature settings: the security-relevant subset, cast at extraction (garbage fails loudly),
+# eSignature settings: the security-relevant subset, cast at extraction (garbage is null and
+# named in _invalid_fields),
 # plus the whole 588-key document in `_raw`.
 ACCOUNT_SETTINGS = pa.schema(
     [
@@ -187,6 +192,11 @@ IDP_USERS = pa.schema(
         ("status", pa.string()),
         # When the IdP deleted or disabled the user; null when the IdP does not say.
         ("status_changed_at", UTC_TS),
+        # Where status_changed_at comes from: deleted_date_time | directory_audit | export;
+        # null when unknown (the detection then dates it from the first snapshot listing the user).
+        ("status_changed_at_source", pa.string()),
+        # Every other address the IdP holds for the user, as sent (otherMails, proxyAddresses).
+        ("other_emails", pa.list_(pa.string())),
         # JSON list of {at, activity} lifecycle events (disable/enable/delete/restore/add) for the
         # re-hired and temporarily-disabled cases.
         ("lifecycle", pa.string()),
