@@ -33,8 +33,8 @@ final as (
             ) end
         ], list_transform(
             coalesce(other_emails, []),
-            address -> lower(regexp_replace(trim(address), '^smtp:', '', 'i'))
-        )), address -> address like '%_@_%')) as idp_emails,
+            lambda address: lower(regexp_replace(trim(address), '^smtp:', '', 'i'))
+        )), lambda address: address like '%_@_%')) as idp_emails,
         lifecycle as idp_lifecycle,
         _snapshot_taken_at as snapshot_taken_at,
         _source as extracted_from,
