@@ -140,6 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     quality.add_argument("--history-days", type=int, default=37,
                          help="history before --start for baselines (default 37: 30-day baseline + 7 learning)")
 
+    vocabulary = sub.add_parser(
+        "profile", help="every object/action/result/source seen and how dsassets.yaml classifies it")
+    vocabulary.add_argument("--start", type=_parse_day, required=True, help="first day (UTC)")
+    vocabulary.add_argument("--end", type=_parse_day, required=True, help="last day (inclusive)")
+
     if argv is None:
         argv = sys.argv[1:]
     if argv[:1] == ["bench"]:
@@ -160,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
         os.execvp("dagster", ["dagster", "dev", "-w", str(Path(__file__).resolve().parent.parent / "workspace.yaml")])
     if args.command == "query":
         return _query(args.sql)
+    if args.command == "profile":
+        from dsassets.tools.profile import profile_command
+
+        return profile_command(args, _lake())
     if args.command == "quality":
         from dsassets.tools.quality import quality_command
 
