@@ -145,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     vocabulary.add_argument("--start", type=_parse_day, required=True, help="first day (UTC)")
     vocabulary.add_argument("--end", type=_parse_day, required=True, help="last day (inclusive)")
 
+    intel = sub.add_parser("intel", help="threat-intelligence lists (see README)")
+    intel.add_argument("action", choices=["update"], help="download the lists of detections.intel.sources")
+
     if argv is None:
         argv = sys.argv[1:]
     if argv[:1] == ["bench"]:
@@ -165,6 +168,10 @@ def main(argv: list[str] | None = None) -> int:
         os.execvp("dagster", ["dagster", "dev", "-w", str(Path(__file__).resolve().parent.parent / "workspace.yaml")])
     if args.command == "query":
         return _query(args.sql)
+    if args.command == "intel":
+        from dsassets.tools.intel import intel_command
+
+        return intel_command(args)
     if args.command == "profile":
         from dsassets.tools.profile import profile_command
 

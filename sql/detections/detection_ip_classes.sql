@@ -38,7 +38,8 @@ list_matches as (
                 'list': ip_list_entries.list_name,
                 'tag': ip_list_entries.tag,
                 'cidr': ip_list_entries.cidr,
-                'as_of': ip_list_entries.as_of
+                'as_of': ip_list_entries.as_of,
+                'file': ip_list_entries.file
             }
             order by ip_list_entries.list_name, ip_list_entries.cidr
         ) filter (where ip_list_entries.policy = 'anonymous_ip')
@@ -48,7 +49,8 @@ list_matches as (
                 'list': ip_list_entries.list_name,
                 'tag': ip_list_entries.tag,
                 'cidr': ip_list_entries.cidr,
-                'as_of': ip_list_entries.as_of
+                'as_of': ip_list_entries.as_of,
+                'file': ip_list_entries.file
             }
             order by ip_list_entries.list_name, ip_list_entries.cidr
         ) filter (where ip_list_entries.policy = 'suspicious_ip')

@@ -130,6 +130,36 @@ def _default_ip_lists() -> list[IpList]:
     ]
 
 
+class IntelSource(_Section):
+    """A public list ``dsassets intel update`` downloads: name, URL, the policy it feeds, its tag."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    url: str
+    policy: Literal["anonymous_ip", "suspicious_ip"]
+    tag: str
+
+
+def _default_intel_sources() -> list[IntelSource]:
+    return [
+        IntelSource(name="tor_exit_nodes", url="https://check.torproject.org/torbulkexitlist",
+                    policy="anonymous_ip", tag="Tor exit nodes"),
+        IntelSource(name="firehol_level1",
+                    url="https://raw.githubusercontent.com/firehol/blocklist-ipsets/master/firehol_level1.netset",
+                    policy="suspicious_ip", tag="FireHOL level 1"),
+        IntelSource(name="spamhaus_drop", url="https://www.spamhaus.org/drop/drop.txt",
+                    policy="suspicious_ip", tag="Spamhaus DROP"),
+    ]
+
+
+class IntelConfig(_Section):
+    """Where ``dsassets intel update`` keeps dated lists (relative to dsassets.yaml), what it fetches,
+    and when a list in use is stale (``ip_lists`` entries with ``path: intel:<name>`` read the newest)."""
+
+    dir: str = "intel"
+    max_age_days: int = Field(default=7, ge=1)
+    sources: list[IntelSource] = Field(default_factory=_default_intel_sources)
+
+
 class LearningConfig(_Section):
     user_days: int = Field(default=7, ge=0)
     organization_days: int = Field(default=7, ge=0)
@@ -212,6 +242,7 @@ class DetectionsConfig(_Section):
 
     learning_period: LearningConfig = Field(default_factory=LearningConfig)
     ip_lists: list[IpList] = Field(default_factory=_default_ip_lists)
+    intel: IntelConfig = Field(default_factory=IntelConfig)
     anonymous_ip: AnonymousIpConfig = Field(default_factory=AnonymousIpConfig)
     infrequent_country: InfrequentCountryConfig = Field(default_factory=InfrequentCountryConfig)
     suspicious_ip: SuspiciousIpConfig = Field(default_factory=SuspiciousIpConfig)
