@@ -10,6 +10,8 @@ from dsassets.defs.resources import DocuSignResource, LakeResource
 from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
 from dsassets.defs.extract.drift import drift_metadata
 from dsassets.lib.lake.coerce import Drift
+from dsassets.lib.config.settings import docusign_settings_from_env
+from dsassets.lib.health.connector import RetentionError, check_retention
 from dsassets.lib.lake.raw_events import DATASET, refresh_day, write_event_partitions
 
 
@@ -42,6 +44,12 @@ def raw_docusign_audit_events(
     start, end = context.partition_time_window
     source = docusign.source
     extracted_at = docusign.now()
+    settings = docusign_settings_from_env()
+    if settings is not None:  # the simulator keeps every day; DocuSign does not
+        try:
+            check_retention(start, extracted_at, settings.monitor_retention_days)
+        except RetentionError as exc:
+            raise dg.Failure(f"{DATASET}: {exc}") from None
     memory_limit = os.environ.get("DSASSETS_DUCKDB_MEMORY_LIMIT", "2GB")
     path = dg.MetadataValue.path(str(lake.lake.dataset_dir(DATASET)))
     if config.incremental:

@@ -72,6 +72,10 @@ class DocuSignSettings:
     monitor_page_limit: int = 2000
     # Monitor pages are in ingestion order and lag event time by up to ~5 minutes (DOCUSIGN_API.md §1.1).
     monitor_lag_minutes: int = 15
+    # How far back the Monitor stream serves events. DocuSign does not publish it (DOCUSIGN_API.md
+    # §1.6: a read without a cursor starts 7 days back; the Monitor dashboard shows up to 365 days),
+    # so the default is the dashboard's 365 days: set your organization's figure when you know it.
+    monitor_retention_days: int = 365
     max_attempts: int = 6
     timeout_seconds: float = 60.0
 
@@ -151,6 +155,7 @@ def docusign_settings_from_env(env: Mapping[str, str] | None = None) -> DocuSign
         account_ids=tuple(a.strip() for a in env.get("DOCUSIGN_ACCOUNT_IDS", "").split(",") if a.strip()),
         monitor_page_limit=int_setting(env, "DOCUSIGN_MONITOR_PAGE_LIMIT", 2000),
         monitor_lag_minutes=int_setting(env, "DOCUSIGN_MONITOR_LAG_MINUTES", 15),
+        monitor_retention_days=int_setting(env, "DOCUSIGN_MONITOR_RETENTION_DAYS", 365),
     )
 
 
@@ -182,3 +187,12 @@ def int_setting(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not an integer") from None
+
+
+def audit_freshness_hours(env: Mapping[str, str] | None = None) -> int:
+    """``DSASSETS_AUDIT_FRESHNESS_HOURS``: hours without a new audit event, on a day that had
+    events, before the freshness check warns (default 4)."""
+    hours = int_setting(os.environ if env is None else env, "DSASSETS_AUDIT_FRESHNESS_HOURS", 4)
+    if hours < 1:
+        raise ConfigError(f"DSASSETS_AUDIT_FRESHNESS_HOURS={hours}: must be at least 1")
+    return hours
