@@ -8,15 +8,13 @@ from a stand-in without drift; both must store every event once, and raise the s
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from datetime import date
 
 import dagster as dg
 import duckdb
 import pytest
 
-from simulated_env import use_simulator
+from simulated_env import standin_server, use_simulator
 
 from dsassets import cli
 from dsassets.lib.lake.lake import Lake
@@ -27,25 +25,11 @@ START, END = date(2026, 11, 2), date(2026, 11, 8)
 SEED, EVENTS_PER_DAY = 33, 250
 
 
-def standin(tmp_path, drift: bool):
-    args = [sys.executable, "-m", "dsassets.simulator", "--port", "0", "--seed", str(SEED),
-            "--events-per-day", str(EVENTS_PER_DAY), "--key-file", str(tmp_path / "standin.pem")]
-    proc = subprocess.Popen(args + (["--drift"] if drift else []), stdout=subprocess.PIPE, text=True)
-    env = {}
-    for line in proc.stdout:
-        if line.startswith("export "):
-            name, _, value = line.removeprefix("export ").strip().partition("=")
-            env[name] = value
-            if name == "ENTRA_GRAPH_URL":
-                break
-    return proc, env
-
-
 def backfill(tmp_path_factory, drift: bool):
     root = tmp_path_factory.mktemp("drift" if drift else "plain")
-    proc, env = standin(root, drift)
-    patch = pytest.MonkeyPatch()
-    try:
+    extra = ["--drift"] if drift else []
+    with standin_server(root / "standin.pem", seed=SEED, events_per_day=EVENTS_PER_DAY, extra_args=extra) as env, \
+            pytest.MonkeyPatch.context() as patch:
         use_simulator(patch, root / "data", seed=SEED, events_per_day=EVENTS_PER_DAY)
         for name in list(os.environ):
             if name.startswith(("DOCUSIGN_", "ENTRA_")):
@@ -54,14 +38,6 @@ def backfill(tmp_path_factory, drift: bool):
             patch.setenv(name, value)
         patch.setenv("DAGSTER_HOME", str(root / "data" / "dagster"))
         assert cli.main(["backfill", START.isoformat(), END.isoformat()]) == 0
-    finally:
-        patch.undo()
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
     return root / "data"
 
 
