@@ -16,7 +16,8 @@ import pyarrow as pa
 
 from dsassets.defs.resources import DocuSignResource, LakeResource
 from dsassets.lib.lake import schemas
-from dsassets.lib.clients.docusign import DocuSignClient, parse_account_settings, parse_password_rules
+from dsassets.lib.clients.docusign import DocuSignClient
+from dsassets.lib.clients.docusign_fields import parse_account_settings, parse_password_rules
 from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
 from dsassets.lib.lake.raw_events import days_in
 from dsassets.lib.lake.coerce import Drift
