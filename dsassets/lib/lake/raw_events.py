@@ -251,10 +251,11 @@ def refresh_day(
             try:
                 if complete:
                     # Complete: one file for the day from here on, as a whole extraction leaves it.
+                    # By name: a day's earlier files may predate a column added to the raw schema.
                     whole = lake.tmp_dir / f"{scratch.stem}.whole.parquet"
                     try:
                         con.execute(
-                            f"copy (select * from read_parquet($files, union_by_name = false)) "
+                            f"copy (select * from read_parquet($files, union_by_name = true)) "
                             f"to '{_sql_path(whole)}' ({_copy_options(state)})",
                             {"files": [*before.files, str(tmp)]},
                         )
