@@ -324,3 +324,15 @@ def test_graph_unreadable_deletion_time_is_null_and_named():
     with graph_client(None, deleted=deleted, disabled=[]) as graph:
         (row, raw), = read_graph(graph, since=TAKEN.replace(month=2), until=TAKEN, warnings=[])
     assert row["status_changed_at"] is None and row["_invalid_fields"] == {"status_changed_at": "last tuesday"}
+
+
+def test_drift_is_counted_only_for_the_events_the_window_stores(settings, tmp_path):
+    past_midnight = monitor_event(9, timestamp="2026-05-05T00:05:00Z", isUserMemberOfDomain="yes", latitude="1.5")
+    lake, drift = Lake.at(tmp_path), Drift()
+    start, end = datetime(2026, 5, 4, tzinfo=timezone.utc), datetime(2026, 5, 5, tzinfo=timezone.utc)
+    with client(settings, OpenApiShapedDocuSign(events=[*EVENTS, past_midnight])) as c:
+        counts = write_event_partitions(lake, c.audit_events(start, end), start=start, end=end,
+                                        source="docusign", extracted_at=TAKEN, drift=drift)
+    assert counts == {date(2026, 5, 4): 5}  # the lag overlap is read, and left for its own day
+    assert drift.invalid == {"isUserMemberOfDomain": 1, "latitude": 1}
+    assert drift.coerced["latitude"] == 1

@@ -145,12 +145,14 @@ class Drift:
 
 
 def typed_column(
-    name: str, values: list[Any], type_: pa.DataType, drift: Drift, invalid: list[dict | None]
+    name: str, values: list[Any], type_: pa.DataType, drift: Drift, invalid: list[dict | None],
+    counted: list[bool] | None = None,
 ) -> pa.Array:
     """``values`` as an Arrow array of ``type_``; drifted values coerced or nulled and recorded.
 
     ``invalid`` holds one dict per row (or None), filled with ``{name: value}``
-    for every value set null here; ``drift`` is updated in place.
+    for every value set null here; ``drift`` is updated in place, for the rows
+    ``counted`` marks (all rows when None: the rows that will be stored).
     """
     native = _native(type_)
     kinds = set(map(type, values))
@@ -165,12 +167,13 @@ def typed_column(
             typed.append(value)
             continue
         cast = coerce(value, type_)
+        count = counted is None or counted[row]
         if cast is INVALID:
-            drift.invalid[name] += 1
+            drift.invalid[name] += count
             invalid[row] = {**(invalid[row] or {}), name: value}
             cast = None
         elif not (value == "" and cast is None):
-            drift.coerced[name] += 1
+            drift.coerced[name] += count
         typed.append(cast)
     return pa.array(typed, type=type_)
 

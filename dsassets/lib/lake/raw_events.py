@@ -25,7 +25,7 @@ from __future__ import annotations
 import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -61,11 +61,12 @@ def _json_or_none(value: Any) -> str | None:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def _column(events: list[dict], name: str, type_: pa.DataType, drift: Drift, invalid: list) -> pa.Array:
+def _column(events: list[dict], name: str, type_: pa.DataType, drift: Drift, invalid: list,
+            counted: list[bool] | None) -> pa.Array:
     values = [e.get(name) for e in events]
     if name in _JSON_FIELDS:
         return pa.array([_json_or_none(v) for v in values], type=pa.string())
-    return typed_column(name, values, type_, drift, invalid)
+    return typed_column(name, values, type_, drift, invalid, counted)
 
 
 def parse_event_times(timestamps: list[str | None], event_ids: list[str | None], page_cursor: str = "") -> pa.Array:
@@ -86,22 +87,31 @@ def parse_event_times(timestamps: list[str | None], event_ids: list[str | None],
 
 
 def events_to_batch(
-    events: list[dict], *, page_cursor: str, source: str, extracted_at: datetime, drift: Drift | None = None
+    events: list[dict], *, page_cursor: str, source: str, extracted_at: datetime, drift: Drift | None = None,
+    window: tuple[datetime, datetime] | None = None,
 ) -> pa.RecordBatch:
     """One Monitor page as a record batch of :data:`AUDIT_EVENTS`.
 
     Drifted values are coerced or nulled (``lib/lake/coerce.py``), named per event in
-    ``_invalid_fields`` and counted in ``drift``.
+    ``_invalid_fields`` and counted in ``drift``: only for events inside ``window`` when
+    given, so the counts match what the window's partitions store.
     """
     n = len(events)
     drift = drift if drift is not None else Drift()
     invalid: list[dict | None] = [None] * n
-    columns: dict[str, pa.Array] = {
-        name: _column(events, name, AUDIT_EVENTS.field(name).type, drift, invalid) for name in _SOURCE_FIELDS
-    }
-    columns["_event_time"] = parse_event_times(
-        columns["timestamp"].to_pylist(), columns["eventId"].to_pylist(), page_cursor
+    timestamps = [e.get("timestamp") for e in events]
+    event_times = parse_event_times(
+        [t if t is None or isinstance(t, str) else str(t) for t in timestamps], [e.get("eventId") for e in events],
+        page_cursor,
     ).cast(AUDIT_EVENTS.field("_event_time").type)
+    counted = None
+    if window is not None:
+        counted = [t is not None and window[0] <= t < window[1] for t in event_times.to_pylist()]
+    columns: dict[str, pa.Array] = {
+        name: _column(events, name, AUDIT_EVENTS.field(name).type, drift, invalid, counted)
+        for name in _SOURCE_FIELDS
+    }
+    columns["_event_time"] = event_times
     columns["_raw"] = pa.array([orjson.dumps(e).decode() for e in events], type=pa.string())
     columns["_page_cursor"] = pa.array([page_cursor] * n, type=pa.string())
     columns["_source"] = pa.array([source] * n, type=pa.string())
@@ -149,7 +159,8 @@ class _Read:
     drift: Drift = field(default_factory=Drift)
 
 
-def _stage_pages(scratch: Path, pages: Iterable[MonitorPage], source: str, extracted_at: datetime) -> _Read:
+def _stage_pages(scratch: Path, pages: Iterable[MonitorPage], source: str, extracted_at: datetime,
+                 window: tuple[datetime, datetime]) -> _Read:
     read = _Read()
     with pq.ParquetWriter(scratch, AUDIT_EVENTS, **PARQUET_OPTIONS) as writer:
         for page in pages:
@@ -159,7 +170,7 @@ def _stage_pages(scratch: Path, pages: Iterable[MonitorPage], source: str, extra
             if page.events:
                 writer.write_batch(
                     events_to_batch(page.events, page_cursor=page.cursor, source=source, extracted_at=extracted_at,
-                                    drift=read.drift)
+                                    drift=read.drift, window=window)
                 )
     return read
 
@@ -185,8 +196,8 @@ def write_event_partitions(
     arrivals) are left for their own partition's run.
     """
     with lake.temp_path(".pages.parquet") as scratch:
-        read = _stage_pages(scratch, pages, source, extracted_at)
-        if drift is not None:  # counted over every event read, the lag overlap included
+        read = _stage_pages(scratch, pages, source, extracted_at, (start, end))
+        if drift is not None:
             drift.add(read.drift)
         state = {COMPLETE_KEY: "true" if read.past_window else "false"}
         if read.cursor:
@@ -240,7 +251,9 @@ def refresh_day(
     if before.complete:
         return Refresh(0, True, 0, before.cursor, None)
     with lake.temp_path(".pages.parquet") as scratch:
-        read = _stage_pages(scratch, read_pages(before.cursor), source, extracted_at)
+        day_start = datetime.combine(day, datetime.min.time(), timezone.utc)
+        read = _stage_pages(scratch, read_pages(before.cursor), source, extracted_at,
+                            (day_start, day_start + timedelta(days=1)))
         cursor = read.cursor or before.cursor
         complete = read.past_window or extracted_at >= complete_at
         state = {COMPLETE_KEY: "true" if complete else "false"}
