@@ -28,10 +28,13 @@ from dsassets.lib.detections.config import POLICIES  # noqa: F401  (re-exported)
 from dsassets.lib.transform.sql import SQL_DIR, sql_literal, statements
 
 DETECTIONS_DIR = SQL_DIR / "detections"
+# Macros the shared views and the policies use (window, alert id, IP classes).
+MACROS_FILE = DETECTIONS_DIR / "macros.sql"
 # Shared relations, in dependency order, each either a plain view or a table materialized
 # once per run or once per day. `detection_events` (activities with their IP classes) is what
 # the run's sign-ins and the day's events both select from; `detection_activity` is what the
-# policies read (the day's events plus the lookback's sign-ins).
+# policies read (the day's events plus the lookback's sign-ins); `detection_located` is its
+# located, evaluated events, the input of the two location policies.
 SHARED: tuple[tuple[str, str], ...] = (
     ("detection_ip_classes", "run"),
     ("detection_events", "view"),
@@ -39,6 +42,7 @@ SHARED: tuple[tuple[str, str], ...] = (
     ("detection_day_events", "day"),
     ("detection_first_seen", "day"),
     ("detection_activity", "view"),
+    ("detection_located", "view"),
 )
 RUN_TABLES = tuple(name for name, kind in SHARED if kind == "run")
 DAY_TABLES = tuple(name for name, kind in SHARED if kind == "day")
@@ -164,6 +168,11 @@ def _query(name: str) -> str:
     return stmts[0]
 
 
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    for stmt in statements(MACROS_FILE.read_text()):
+        con.execute(stmt)
+
+
 def install(con: duckdb.DuckDBPyConnection, config: ProjectConfig, policy: str) -> list[ip_intel.ListFile]:
     """Variables, IP tables and the shared views, on a connection that already has the inputs.
 
@@ -172,6 +181,7 @@ def install(con: duckdb.DuckDBPyConnection, config: ProjectConfig, policy: str) 
     """
     set_variables(con, policy_variables(config, policy))
     files = register_ip_tables(con, config)
+    install_macros(con)
     for name, kind in SHARED:
         if kind == "view":
             con.execute(f"create or replace temp view {name} as {_query(name)}")
@@ -213,9 +223,18 @@ def write_alerts(con: duckdb.DuckDBPyConnection, lake, policy: str, start: date,
     return counts
 
 
+# Alert columns every policy fills the same way, so a policy file returns its incident (with
+# the id of the event that opened it) and not these.
+COMMON_COLUMNS = {
+    "alert_id": "detection_alert_id(user_id, opening_event_id)",
+    "policy": "getvariable('det_policy')",
+    "partition_date": "dt",
+}
+
+
 def alert_query(policy: str) -> str:
-    """The policy's alerts with the common column types; nothing when the policy is disabled."""
-    cols = ",\n    ".join(f"{name}::{kind} as {name}" for name, kind in ALERT_COLUMNS)
+    """The policy's alerts with the common columns and types; nothing when the policy is disabled."""
+    cols = ",\n    ".join(f"({COMMON_COLUMNS.get(name, name)})::{kind} as {name}" for name, kind in ALERT_COLUMNS)
     return (
         f"select\n    dt::date as dt,\n    {cols}\nfrom (\n{_query(SQL_FILE[policy])}\n) as alerts\n"
         "where getvariable('det_enabled')"

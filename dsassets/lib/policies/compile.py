@@ -21,8 +21,9 @@ from typing import Any
 
 import duckdb
 
-from dsassets.lib.intel import ip_intel
 from dsassets.lib.config.project import ProjectConfig
+from dsassets.lib.detections.engine import install_macros
+from dsassets.lib.intel import ip_intel
 from dsassets.lib.policies.model import FIELDS, Policy
 from dsassets.lib.transform.sql import SQL_DIR, statements
 
@@ -222,6 +223,7 @@ def register_ip_tables(con: duckdb.DuckDBPyConnection, config: ProjectConfig) ->
 def install(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> None:
     """IP tables and the ``policy_activity`` view over ``activities`` and ``users``; the window must be set."""
     register_ip_tables(con, config)
+    install_macros(con)  # the detections' ip_classes and in_lookback_window
     con.execute("set variable pol_lookback_days = 0")  # the view binds it now; build_matches sets it
     con.execute(f"create or replace temp view {ACTIVITY_VIEW} as {query_file(ACTIVITY_VIEW)}")
 
