@@ -8,6 +8,7 @@ the real client through an httpx MockTransport with drifted values in it.
 from __future__ import annotations
 
 import json
+import logging
 import random
 from datetime import date, datetime, timezone
 
@@ -336,3 +337,62 @@ def test_drift_is_counted_only_for_the_events_the_window_stores(settings, tmp_pa
     assert counts == {date(2026, 5, 4): 5}  # the lag overlap is read, and left for its own day
     assert drift.invalid == {"isUserMemberOfDomain": 1, "latitude": 1}
     assert drift.coerced["latitude"] == 1
+
+
+@pytest.mark.parametrize("status", [403, 404])
+def test_identity_snapshot_with_an_unreadable_audit_log_warns_and_still_lists_users(status, tmp_path, monkeypatch):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import dagster as dg
+
+    from dsassets.defs.extract.identity import raw_idp_users
+    from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource
+
+    class Entra(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the token endpoint
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._send(200, {"access_token": "g", "expires_in": 3600})
+
+        def do_GET(self):  # noqa: N802
+            if self.path.startswith("/v1.0/auditLogs/directoryAudits"):
+                self._send(status, {"error": {"code": "Authorization_RequestDenied"}})
+            elif self.path.startswith("/v1.0/directory/deletedItems"):
+                self._send(200, {"value": [{"id": "d-1", "userPrincipalName": "d1f0erin@acme.example",
+                                            "deletedDateTime": "2026-11-10T17:00:00Z"}]})
+            else:
+                self._send(200, {"value": [{"id": "u-2", "userPrincipalName": "dana@acme.example",
+                                            "accountEnabled": False}]})
+
+        def _send(self, code, body):
+            payload = orjson.dumps(body)
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Entra)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    for name, value in {"ENTRA_TENANT_ID": "t", "ENTRA_CLIENT_ID": "c", "ENTRA_CLIENT_SECRET": "s",
+                        "ENTRA_AUTHORITY_URL": url, "ENTRA_GRAPH_URL": url}.items():
+        monkeypatch.setenv(name, value)
+    instance = dg.DagsterInstance.ephemeral()
+    try:
+        result = dg.materialize([raw_idp_users], partition_key="2026-11-12", instance=instance, resources={
+            "lake": LakeResource(data_dir=str(tmp_path)), "docusign": DocuSignResource(simulator_events_per_day=50),
+            "identity_provider": IdentityProviderResource()})
+    finally:
+        server.shutdown()
+    assert result.success
+    [warning] = result.asset_materializations_for_node("raw_idp_users")[0].metadata["warnings"].value
+    assert f"HTTP {status}" in warning and "AuditLog.Read.All" in warning
+    run_log = [e.user_message for e in instance.all_logs(result.run_id) if e.level == logging.WARNING]
+    assert any("AuditLog.Read.All" in m for m in run_log)
+    rows = pq.read_table(Lake.at(tmp_path).partition_file("raw_idp_users", date(2026, 11, 12))).to_pylist()
+    assert {(r["idp_user_id"], r["status"], r["status_changed_at_source"]) for r in rows} == {
+        ("d-1", "deleted", "deleted_date_time"), ("u-2", "disabled", None)}
