@@ -1,17 +1,16 @@
 """Raw DocuSign Monitor audit events, one Parquet partition per UTC day."""
 
 
-import os
 from datetime import timedelta
 
 import dagster as dg
 
+from dsassets.defs.extract.raw import daily_raw_asset
 from dsassets.defs.resources import DocuSignResource, LakeResource
-from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
 from dsassets.defs.extract.drift import drift_metadata
-from dsassets.lib.lake.coerce import Drift
-from dsassets.lib.config.settings import docusign_settings_from_env
+from dsassets.lib.config.settings import DUCKDB_MEMORY_LIMIT, docusign_settings_from_env
 from dsassets.lib.health.connector import RetentionError, check_retention
+from dsassets.lib.lake.coerce import Drift
 from dsassets.lib.lake.raw_events import DATASET, refresh_day, write_event_partitions
 
 
@@ -23,13 +22,7 @@ class AuditEventsConfig(dg.Config):
     incremental: bool = False
 
 
-@dg.asset(
-    name=DATASET,
-    group_name="raw",
-    kinds={"python", "parquet"},
-    partitions_def=DAILY,
-    backfill_policy=BACKFILL_POLICY,
-)
+@daily_raw_asset(DATASET)
 def raw_docusign_audit_events(
     context: dg.AssetExecutionContext, config: AuditEventsConfig, docusign: DocuSignResource, lake: LakeResource
 ) -> dg.MaterializeResult:
@@ -50,7 +43,7 @@ def raw_docusign_audit_events(
             check_retention(start, extracted_at, settings.monitor_retention_days)
         except RetentionError as exc:
             raise dg.Failure(f"{DATASET}: {exc}") from None
-    memory_limit = os.environ.get("DSASSETS_DUCKDB_MEMORY_LIMIT", "2GB")
+    memory_limit = DUCKDB_MEMORY_LIMIT.get()
     path = dg.MetadataValue.path(str(lake.lake.dataset_dir(DATASET)))
     if config.incremental:
         if len(context.partition_keys) != 1:

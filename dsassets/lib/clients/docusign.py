@@ -7,51 +7,25 @@ simulator and the tests run exactly this code against a different server.
 
 from __future__ import annotations
 
-import random
-import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 from urllib.parse import quote
 
 import httpx
-import orjson
 import jwt
 
+from dsassets.lib.clients.docusign_data import DocuSignDataError, MonitorPage, as_int, parse_docusign_timestamp
 from dsassets.lib.clients.http import ApiError, BearerApiClient, same_origin
 from dsassets.lib.clients.records import describe_record, require_identity
 from dsassets.lib.config.settings import ConfigError, DocuSignSettings, check_url
-from dsassets.lib.clients.docusign_fields import (  # noqa: F401  (the client's public names)
-    ACCOUNT_SETTING_FIELDS,
-    PASSWORD_RULE_FIELDS,
-    DocuSignDataError,
-    as_int,
-    parse_account_settings,
-    parse_docusign_timestamp,
-    parse_password_rules,
-)
 
 JWT_LIFETIME_SECONDS = 3600
-# Renew a cached token when less than this remains, so a long page loop never sends a dying token.
-TOKEN_RENEW_MARGIN_SECONDS = 300
 ADMIN_USERS_PAGE_SIZE = 250  # the Admin API's practical maximum (DOCUSIGN_API.md §2.2)
 ESIGN_USERS_PAGE_SIZE = 100  # the eSignature maximum `count` (DOCUSIGN_API.md §3.1)
 
 
 class ConsentRequiredError(ConfigError):
     """The integration key has not been granted consent for the impersonated user."""
-
-
-@dataclass(frozen=True)
-class MonitorPage:
-    """One Monitor stream page: its events, the cursor that was sent and the ``endCursor`` returned."""
-
-    events: list[dict]
-    cursor: str
-    end_cursor: str
-    # True on the page that held an event at or after the window end plus the ingestion lag:
-    # every event of the window has been read (the window is complete).
-    past_window: bool = False
 
 
 def _iso_cursor(moment: datetime) -> str:
@@ -71,27 +45,16 @@ class DocuSignClient(BearerApiClient):
     retries and token expiry can be tested without waiting.
     """
 
-    def __init__(
-        self,
-        settings: DocuSignSettings,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
-    ) -> None:
-        super().__init__(
-            timeout=settings.timeout_seconds,
-            max_attempts=settings.max_attempts,
-            secrets=[settings.private_key_pem],
-            transport=transport,
-            clock=clock,
-            sleep=sleep,
-            rng=rng,
-        )
-        self.settings = settings
+    TOKEN_ENDPOINT = "DocuSign OAuth token (JWT grant)"
+    DataError = DocuSignDataError
+
+    def __init__(self, settings: DocuSignSettings, **kwargs: Any) -> None:
+        super().__init__(settings, **kwargs)
         self._userinfo: dict | None = None
         self._organization: dict | None = None
+
+    def _secrets(self) -> list[str]:
+        return [self.settings.private_key_pem]
 
     # -- OAuth (DOCUSIGN_API.md §4) --------------------------------------------------------------
 
@@ -120,18 +83,18 @@ class DocuSignClient(BearerApiClient):
             f"&client_id={quote(s.integration_key)}&redirect_uri=<a redirect URI registered for the key>"
         )
 
-    def _access_token(self) -> str:
-        if self._token is not None and self._clock() < self._token_renew_at:
-            return self._token
-        now = int(self._clock())
-        assertion = self._assertion(now)
+    def _now(self) -> float:
+        return int(self._clock())  # the JWT's iat/exp are whole seconds
+
+    def _request_token(self, now: float) -> httpx.Response:
+        assertion = self._assertion(int(now))
         self._http.redact(assertion)
         try:
-            response = self._http.request(
+            return self._http.request(
                 "POST",
                 f"{self.settings.auth_server}/oauth/token",
                 data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion},
-                endpoint_name="DocuSign OAuth token (JWT grant)",
+                endpoint_name=self.TOKEN_ENDPOINT,
             )
         except ApiError as exc:
             if exc.error_code == "consent_required":
@@ -141,40 +104,10 @@ class DocuSignClient(BearerApiClient):
                     f"Have the user (or an organization admin) open {self._consent_url()} once."
                 ) from None
             raise
-        body = self._json(response, "DocuSign OAuth token (JWT grant)")
-        body = body if isinstance(body, dict) else {}
-        token, expires_in = body.get("access_token"), body.get("expires_in")
-        try:
-            lifetime = float(expires_in)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            lifetime = -1.0
-        if not isinstance(token, str) or not token or lifetime <= 0:
-            raise DocuSignDataError("DocuSign OAuth token: response lacks access_token or a positive expires_in")
-        self._http.redact(token)
-        self._token = token
-        self._token_renew_at = now + lifetime - min(TOKEN_RENEW_MARGIN_SECONDS, lifetime / 2)
-        return token
 
     def _get(self, url: str, endpoint_name: str, params: dict[str, Any] | None = None) -> Any:
-        """Authenticated GET returning JSON; on a 401 the token is renewed and the call retried once."""
-        for renewed in (False, True):
-            headers = {"Authorization": f"Bearer {self._access_token()}", "Accept": "application/json"}
-            try:
-                response = self._http.request("GET", url, params=params, headers=headers, endpoint_name=endpoint_name)
-            except ApiError as exc:
-                if exc.status == 401 and not renewed:
-                    self._token = None  # revoked or expired early: one fresh token, then give up
-                    continue
-                raise
-            return self._json(response, endpoint_name)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    @staticmethod
-    def _json(response: httpx.Response, endpoint_name: str) -> Any:
-        try:
-            return orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            raise DocuSignDataError(f"{endpoint_name}: response is not JSON (HTTP {response.status_code})") from None
+        """Authenticated GET returning JSON."""
+        return self._json(self._authorized("GET", url, params=params, endpoint_name=endpoint_name), endpoint_name)
 
     def userinfo(self) -> dict:
         """``GET /oauth/userinfo`` for the impersonated user, cached (DocuSign limits userinfo calls)."""

@@ -20,7 +20,7 @@ import httpx
 
 from dsassets.lib.config.project import ConfigError, ProjectConfig, config_path
 from dsassets.lib.config.settings import check_url
-from dsassets.lib.detections.config import IntelSource, parse_network
+from dsassets.lib.detections.thresholds import IntelSource, parse_network
 
 INTEL = "intel:"
 # Below this many entries a download is not a list but an error page or a truncated body.
