@@ -4,10 +4,10 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from dsassets.defs.models.assets import window_dates
+from dsassets.defs.owners import OWNERS
 from dsassets.defs.resources import LakeResource
 from dsassets.lib.config.project import load_config
-from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
+from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, window_dates
 from dsassets.lib.lake.raw_events import DATASET as AUDIT_EVENTS
 from dsassets.lib.transform import sql
 from dsassets.lib.vocabulary import profile
@@ -26,6 +26,7 @@ def _figures(lake: LakeResource, start: date, end: date) -> list[profile.DayFigu
     name=ASSET,
     group_name="staging",
     kinds={"duckdb"},
+    owners=OWNERS,
     deps=[AUDIT_EVENTS],
     partitions_def=DAILY,
     backfill_policy=BACKFILL_POLICY,

@@ -18,6 +18,7 @@ import duckdb
 from dsassets.lib.config.project import ProjectConfig
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.transform import sql
+from dsassets.lib.transform.models import BY_NAME
 
 # Warning thresholds of the vocabulary checks.
 FAILURE_FREE_DAYS = 7  # a week of sign-ins without a single classified failure is suspicious
@@ -28,9 +29,9 @@ def install(con: duckdb.DuckDBPyConnection, lake: Lake, config: ProjectConfig) -
     """Macros, the raw views and ``stg_docusign__audit_events`` on ``con``."""
     sql.install_support(con, config)
     sql.bind_raw(con, lake)
-    path = sql.SQL_DIR / "staging" / "stg_docusign__audit_events.sql"
-    [query] = sql.statements(sql.read_sql(path))
-    con.execute(f"create or replace temp view stg_docusign__audit_events as {query}")
+    model = BY_NAME["stg_docusign__audit_events"]
+    sql.install_parts(con, model)
+    con.execute(f"create or replace temp view {model.name} as {sql.model_query(model)}")
 
 
 def classification(outcome: str | None, interactive: bool | None, event_type: str | None) -> str:
