@@ -6,7 +6,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from simulated_env import standin_server
+from support.simulated_env import standin_server
 
 from dsassets.defs.extract.audit_events import raw_docusign_audit_events
 from dsassets.defs.extract.identity import raw_idp_users

@@ -15,7 +15,8 @@ import pyarrow as pa
 
 from dsassets.lib.config.project import ProjectConfig
 from dsassets.lib.lake.schemas import IDP_USERS
-from dsassets.lib.transform.sql import SQL_DIR, install_support, read_sql, statements
+from dsassets.lib.transform.files import SQL_DIR, select_file
+from dsassets.lib.transform.sql import install_support
 from test_detections import D, NEXT, Case, at, case
 
 TOR = "185.220.101.77"  # in the shipped Tor exit list (185.220.100.0/22)
@@ -145,7 +146,7 @@ class RawIdpCase(Case):
         table = pa.Table.from_pylist(self.raw_idp, schema=IDP_USERS).append_column(
             "dt", pa.array(self._days, pa.date32()))
         con.register("raw_idp_users", table)
-        [query] = statements(read_sql(SQL_DIR / "staging" / "stg_idp__users.sql"))
+        query = select_file(SQL_DIR / "staging" / "stg_idp__users.sql")
         con.execute(f"create or replace table stg_idp__users as {query}")
         return con
 

@@ -15,7 +15,7 @@ from dsassets.defs.extract.audit_events import raw_docusign_audit_events
 from dsassets.defs.health.connector import freshness, report_failed_runs
 from dsassets.lib.config.settings import audit_freshness_hours
 from dsassets.defs.resources import DocuSignResource, LakeResource
-from dsassets.lib.clients.docusign import MonitorPage
+from dsassets.lib.clients.docusign_data import MonitorPage
 from dsassets.lib.health.connector import RetentionError, check_retention, is_stale
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.raw_events import write_event_partitions

@@ -14,7 +14,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from simulated_env import standin_server, use_simulator
+from support.simulated_env import standin_server, use_simulator
 
 from dsassets import cli
 from dsassets.lib.lake.lake import Lake

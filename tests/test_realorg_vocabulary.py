@@ -16,7 +16,7 @@ from dsassets.defs.vocabulary.assets import (
     signin_failures_classified,
     signins_classified_every_day,
 )
-from dsassets.lib.clients.docusign import MonitorPage
+from dsassets.lib.clients.docusign_data import MonitorPage
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.raw_events import write_event_partitions
 
