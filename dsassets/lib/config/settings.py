@@ -94,6 +94,8 @@ REFRESH_MINUTES = Env("DSASSETS_REFRESH_MINUTES", 15)
 # Hours without a new audit event, on a day that had events, before the freshness check warns.
 AUDIT_FRESHNESS_HOURS = Env("DSASSETS_AUDIT_FRESHNESS_HOURS", 4)
 CONFIG_FILE = Env("DSASSETS_CONFIG")
+# From this many organization users (memberships listed), the users snapshot is one bulk export.
+BULK_EXPORT_MIN_USERS = Env("DSASSETS_BULK_EXPORT_MIN_USERS", 2000)
 VARIABLES: tuple[Env, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Env))
 
 
@@ -260,3 +262,11 @@ def audit_freshness_hours(env: Mapping[str, str] | None = None) -> int:
     if hours < 1:
         raise ConfigError(f"{AUDIT_FRESHNESS_HOURS.name}={hours}: must be at least 1")
     return hours
+
+
+def bulk_export_min_users(env: Mapping[str, str] | None = None) -> int:
+    """``DSASSETS_BULK_EXPORT_MIN_USERS``: from how many users the snapshot uses the bulk export."""
+    value = BULK_EXPORT_MIN_USERS.integer(env)
+    if value < 0:
+        raise ConfigError(f"DSASSETS_BULK_EXPORT_MIN_USERS={value}: must be 0 (always bulk) or more")
+    return value

@@ -69,24 +69,6 @@ class Report:
             out[o.status] += 1
         return out
 
-    def markdown(self, limit: int = 50) -> str:
-        if not self.outcomes:
-            return "_no governance actions for the alerts of this window_"
-        lines = ["| alert started (UTC) | policy | user | action | mode | status | detail |",
-                 "|---|---|---|---|---|---|---|"]
-        order = {"executed": 0, "failed": 1, "planned": 2, "skipped": 3, "done": 4}
-        shown = sorted(self.outcomes, key=lambda o: (order[o.status], o.alert.started_at, o.alert.alert_id))
-        for o in shown[:limit]:
-            detail = o.reason + (f" (HTTP {o.http_status})" if o.http_status else "")
-            lines.append(
-                f"| {o.alert.started_at:%Y-%m-%d %H:%M} | {o.alert.policy} | "
-                f"{o.alert.user_email or o.alert.user_id or ''} | {o.action} | {o.mode} | **{o.status}** | "
-                f"{detail.replace('|', '/')} |"
-            )
-        if len(shown) > limit:
-            lines.append(f"| ... {len(shown) - limit} more | | | | | | |")
-        return "\n".join(lines)
-
 
 GraphFactory = Callable[[], AbstractContextManager[GraphClient]]
 

@@ -46,8 +46,9 @@ AUDIT_EVENTS = schema("""
 # JSON {field: value as sent} of the values that could not be typed and are null, else null.
 SNAPSHOT_META = " _raw _source _snapshot_taken_at:ts _invalid_fields"
 
-# Admin API: GET /v2/organizations -> organizations[].accounts[]
-ACCOUNTS = schema("organization_id id name external_account_id:int64 site_id:int32" + SNAPSHOT_META)
+# Admin API: GET /v2/organizations -> organizations[].accounts[], with the organization's name.
+ACCOUNTS = schema(
+    "organization_id organization_name id name external_account_id:int64 site_id:int32" + SNAPSHOT_META)
 
 # Admin API dsprofile users[] (one row per organization user).
 ORGANIZATION_USERS = schema("""
