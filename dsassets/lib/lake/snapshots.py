@@ -12,6 +12,13 @@ import pyarrow as pa
 from dsassets.lib.lake.coerce import INVALID_COLUMN, Drift, invalid_column, typed_column
 
 _META = ("_raw", "_source", "_snapshot_taken_at", INVALID_COLUMN)
+
+
+class MalformedRecordError(ValueError):
+    """An export file that cannot be read as records at all (not one odd value: those are coerced
+    or quarantined). Names the dataset or export, the record and the field."""
+
+
 # Where a table's drift counts travel from extraction to the materialization (and the Parquet footer).
 DRIFT_KEY = b"dsassets.drift"
 
