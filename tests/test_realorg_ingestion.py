@@ -166,7 +166,7 @@ def test_ambiguous_values_are_not_guessed(value, type_):
 
 def test_admin_snapshot_with_drifted_types_is_stored_whole_and_counted(settings):
     with client(settings) as c:
-        tables = take_organization_snapshot(c, "docusign", TAKEN)
+        tables, _ = take_organization_snapshot(c, "docusign", TAKEN)
     accounts = tables["raw_docusign_accounts"]
     assert accounts.column("external_account_id").to_pylist() == [34784691]
     assert accounts.column("site_id").to_pylist() == [1]
@@ -187,7 +187,7 @@ def test_admin_snapshot_with_drifted_types_is_stored_whole_and_counted(settings)
 
 def test_esignature_snapshot_with_drifted_settings_is_stored_and_counted(settings):
     with client(settings) as c:
-        tables = take_esignature_snapshot(c, "docusign", TAKEN)
+        tables, _ = take_esignature_snapshot(c, "docusign", TAKEN)
     row = tables["raw_docusign_account_settings"].to_pylist()[0]
     assert row["session_timeout"] is None and row["disable_multiple_sessions"] is True
     assert row["mobile_session_timeout"] == 30  # a number where the spec says string: kept
@@ -200,7 +200,8 @@ def test_esignature_snapshot_with_drifted_settings_is_stored_and_counted(setting
 
 
 def test_user_without_id_fails_naming_endpoint_page_and_record(settings):
-    page = {"users": [{"id": USER_A}, {"user_name": "ghost", "email": "ghost@acme.example"}], "paging": {}}
+    page = {"users": [{"id": USER_A}, {"user_name": "ghost", "email": "ghost@acme.example"}],
+            "paging": {"result_set_size": 2, "total_set_size": 2}}
     with client(settings, OpenApiShapedDocuSign(users_page=page)) as c, \
             pytest.raises(DocuSignDataError) as info:
         take_organization_snapshot(c, "docusign", TAKEN)
