@@ -157,6 +157,15 @@ def _parser() -> argparse.ArgumentParser:
     from dsassets.tools import governance_cli
 
     governance_cli.add_parser(sub)
+
+    vocabulary = sub.add_parser(
+        "profile", help="every object/action/result/source seen and how dsassets.yaml classifies it")
+    vocabulary.add_argument("--start", type=_parse_day, required=True, help="first day (UTC)")
+    vocabulary.add_argument("--end", type=_parse_day, required=True, help="last day (inclusive)")
+
+    intel = sub.add_parser("intel", help="threat-intelligence lists (see README)")
+    intel.add_argument("action", choices=["update"], help="download the lists of detections.intel.sources")
+
     return parser
 
 
@@ -188,6 +197,14 @@ def main(argv: list[str] | None = None) -> int:
         from dsassets.tools import governance_cli
 
         return governance_cli.main(args, _lake())
+    if args.command == "intel":
+        from dsassets.tools.intel import intel_command
+
+        return intel_command(args)
+    if args.command == "profile":
+        from dsassets.tools.profile import profile_command
+
+        return profile_command(args, lake)
     if args.command == "quality":
         from dsassets.tools.quality import quality_command
 

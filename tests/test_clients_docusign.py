@@ -18,7 +18,6 @@ from dsassets.lib.clients.docusign import ConsentRequiredError, DocuSignClient
 from dsassets.lib.clients.docusign_data import (
     DocuSignDataError,
     MonitorPage,
-    as_bool,
     as_int,
     parse_account_settings,
     parse_docusign_timestamp,
@@ -485,7 +484,7 @@ def test_a_malformed_stream_page_names_endpoint_and_key(server, private_pem, gen
 
 def test_event_without_event_id_names_the_page_cursor(server, settings):
     stream(server, "current", {"2024-06-30T00:00:00Z": ([event(1, DAY)], "c1"), "c1": ([{"timestamp": "x"}], "c2")})
-    with server.client(settings) as client, pytest.raises(DocuSignDataError, match="without eventId.*'c1'"):
+    with server.client(settings) as client, pytest.raises(DocuSignDataError, match=r"Monitor stream \(v1\): event 0 .*cursor 'c1' has no eventId: \{\"timestamp\":\"x\"\}"):
         list(client.audit_events(DAY, DAY + timedelta(days=1)))
 
 
@@ -711,8 +710,8 @@ def test_settings_and_password_rules_use_the_account_base_uri(server, settings):
     "raw, expected",
     [("true", True), ("False", False), ("TRUE", True), (True, True), (False, False), ("", None), (None, None)],
 )
-def test_as_bool(raw, expected):
-    assert as_bool(raw, where="x") is expected
+def test_string_booleans_cast(raw, expected):
+    assert parse_account_settings({"disableMultipleSessions": raw}, ACCOUNT)["disable_multiple_sessions"] is expected
 
 
 @pytest.mark.parametrize("raw, expected", [("30", 30), ("0", 0), (" 7 ", 7), (12, 12), ("", None), (None, None)])
@@ -767,13 +766,15 @@ def test_parse_password_rules_missing_keys_are_none():
 
 
 @pytest.mark.parametrize(
-    "key, value", [("expirePassword", "abc"), ("minimumPasswordLength", "abc"), ("questionsRequired", "2.5")]
+    "key, column, value",
+    [("expirePassword", "expire_password", "abc"), ("minimumPasswordLength", "minimum_password_length", "abc"),
+     ("questionsRequired", "questions_required", "2.5"), ("passwordIncludeDigit", "password_include_digit", "yes")],
 )
-def test_parse_password_rules_garbage_names_field_account_and_value(key, value):
-    with pytest.raises(DocuSignDataError) as info:
-        parse_password_rules({key: value}, ACCOUNT)
-    assert f"password_rules.{key} (account {ACCOUNT})" in str(info.value)
-    assert repr(value) in str(info.value)
+def test_parse_password_rules_garbage_is_null_and_named_never_an_abort(key, column, value):
+    parsed = parse_password_rules({key: value, "minimumPasswordAgeDays": "3"}, ACCOUNT)
+    assert parsed[column] is None
+    assert parsed["_invalid_fields"] == {column: value}
+    assert parsed["minimum_password_age_days"] == 3
 
 
 def test_parse_account_settings():
@@ -795,8 +796,8 @@ def test_parse_account_settings():
         "signer_must_login_to_sign": False,
         "sender_must_authenticate_signing": None,
     }
-    with pytest.raises(DocuSignDataError, match=r"account_settings\.sessionTimeout \(account .*\): .*'twenty'"):
-        parse_account_settings({"sessionTimeout": "twenty"}, ACCOUNT)
+    assert parse_account_settings({"sessionTimeout": "twenty"}, ACCOUNT)["_invalid_fields"] == {
+        "session_timeout": "twenty"}
 
 
 # -- resilience end to end ------------------------------------------------------------------

@@ -146,7 +146,7 @@ def test_disabled_users_follow_next_link(graph):
     first, second = graph.api()
     assert odata(first) == {
         "$filter": "accountEnabled eq false",
-        "$select": "id,userPrincipalName,mail,accountEnabled,createdDateTime",
+        "$select": "id,userPrincipalName,mail,otherMails,proxyAddresses,accountEnabled,createdDateTime",
     }
     # Graph's documented encoding: literal $ and %20, not %24 and +.
     assert "$filter=accountEnabled%20eq%20false" in str(first.url)
@@ -161,7 +161,7 @@ def test_deleted_users(graph):
     )
     with graph.client() as client:
         assert list(client.deleted_users()) == [{"id": "d1", "deletedDateTime": "2024-06-01T10:00:00Z"}]
-    assert odata(graph.api()[0]) == {"$select": "id,userPrincipalName,mail,deletedDateTime"}
+    assert odata(graph.api()[0]) == {"$select": "id,userPrincipalName,mail,otherMails,proxyAddresses,deletedDateTime"}
 
 
 def test_directory_audits_filter_on_time_and_account_activities(graph):

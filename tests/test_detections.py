@@ -81,6 +81,8 @@ class Case:
         self.idp.append({
             "idp_user_id": f"idp-{user}", "user_principal_name": f"{user}@acme.example",
             "email": f"{user}@acme.example", "idp_status": status, "idp_status_changed_at": changed,
+            "idp_status_changed_at_source": "directory_audit" if changed else None,
+            "idp_emails": [f"{user}@acme.example"],
             "idp_lifecycle": json.dumps(lifecycle or []), "snapshot_taken_at": at(snapshot_day, 23, 59),
             "extracted_from": "test", "dt": snapshot_day,
         })
@@ -112,6 +114,7 @@ class Case:
         idp_schema = pa.schema([
             ("idp_user_id", pa.string()), ("user_principal_name", pa.string()), ("email", pa.string()),
             ("idp_status", pa.string()), ("idp_status_changed_at", pa.timestamp("us", tz="UTC")),
+            ("idp_status_changed_at_source", pa.string()), ("idp_emails", pa.list_(pa.string())),
             ("idp_lifecycle", pa.string()), ("snapshot_taken_at", pa.timestamp("us", tz="UTC")),
             ("extracted_from", pa.string()), ("dt", pa.date32()),
         ])
@@ -202,13 +205,14 @@ def test_anonymous_ip_from_docusign_proxy_type_without_any_list():
     ["failed_only", "corporate_tor_exit", "widely_used"],
 )
 def test_anonymous_ip_near_misses(near_miss):
-    c = case("alice", "bob", "carol", "dave", "erin")
+    c = case("alice", "bob", "carol", "dave", "erin", "frank")
     if near_miss == "failed_only":  # MDCA does not evaluate failed sign-ins
         c.login(at(D, 10), "alice", ok=False, ip="185.220.101.4", city="frankfurt")
     elif near_miss == "corporate_tor_exit":  # a Corporate tag wins over the Tor list
         c.login(at(D, 10), "alice", ip="203.0.113.30", city="new york")
-    else:  # a "Tor" address everyone uses is a mis-tagged egress, not an anonymizer
-        for u in ("alice", "bob", "carol", "dave", "erin"):
+    else:  # a "Tor" address five other users sign in from on 2+ days is a mis-tagged egress
+        for u in ("alice", "bob", "carol", "dave", "erin", "frank"):
+            c.login(at(D - timedelta(days=3), 10), u, ip="185.220.101.4", city="frankfurt")
             c.login(at(D, 10), u, ip="185.220.101.4", city="frankfurt")
     assert c.run("anonymous_ip", D) == []
 

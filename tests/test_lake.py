@@ -89,14 +89,7 @@ def test_rerun_replaces_the_partition_instead_of_appending(tmp_path):
     assert lake.list_files(DATASET, date(2026, 3, 1)) == ["data.parquet"]
 
 
-@pytest.mark.parametrize(
-    ("bad", "field"),
-    [
-        ({"timestamp": "yesterday"}, "timestamp"),
-        ({"latitude": "north"}, "latitude"),
-        ({"isUserMemberOfDomain": "maybe"}, "isUserMemberOfDomain"),
-    ],
-)
+@pytest.mark.parametrize(("bad", "field"), [({"timestamp": "yesterday"}, "timestamp")])
 def test_malformed_event_names_event_and_field_and_leaves_lake_untouched(tmp_path, bad, field):
     lake = Lake.at(tmp_path)
     kw = dict(start=START, end=END, source="docusign", extracted_at=START)

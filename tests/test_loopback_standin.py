@@ -1,12 +1,12 @@
 """Pointing DOCUSIGN_* / ENTRA_* at a stand-in server on 127.0.0.1 extracts the same data, no code change."""
 
-import subprocess
-import sys
 from datetime import date
 
 import dagster as dg
 import pyarrow.parquet as pq
 import pytest
+
+from support.simulated_env import standin_server
 
 from dsassets.defs.extract.audit_events import raw_docusign_audit_events
 from dsassets.defs.extract.identity import raw_idp_users
@@ -23,28 +23,8 @@ CREDENTIAL_VARS = ("DOCUSIGN_", "ENTRA_")
 @pytest.fixture
 def standin(tmp_path):
     """The simulator as a separate process serving HTTP on loopback; yields the env it prints."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dsassets.simulator", "--port", "0", "--seed", str(SEED),
-         "--events-per-day", str(EVENTS_PER_DAY), "--key-file", str(tmp_path / "standin.pem")],
-        stdout=subprocess.PIPE, text=True,
-    )
-    env = {}
-    try:
-        for line in proc.stdout:
-            if line.startswith("export "):
-                name, _, value = line.removeprefix("export ").strip().partition("=")
-                env[name] = value
-                if name == "ENTRA_GRAPH_URL":
-                    break
-        assert env, "stand-in printed no settings"
+    with standin_server(tmp_path / "standin.pem", seed=SEED, events_per_day=EVENTS_PER_DAY) as env:
         yield env
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # seen once on a loaded CI machine: never hang the suite
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def run(data_dir, monkeypatch, env: dict):

@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         help="where to write (or read) the RSA private key the simulator accepts",
     )
     parser.add_argument("--generation", choices=("current", "legacy"), default="current")
+    parser.add_argument("--drift", action="store_true",
+                        help="send numbers and booleans as strings, as some real organizations do")
     args = parser.parse_args(argv)
 
     key_path = Path(args.key_file).expanduser()
@@ -39,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     if pem is None:
         key_path.write_text(simulator.private_key_pem)
         os.chmod(key_path, 0o600)
-    server, base_url = make_server(simulator, args.host, args.port)
+    server, base_url = make_server(simulator, args.host, args.port, drift=args.drift)
     ds = simulator.docusign_settings(base_url, generation=args.generation)
     gr = simulator.graph_settings(base_url)
     exports = {

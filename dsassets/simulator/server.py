@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from dsassets.simulator.drift import drift_body
 from dsassets.simulator.transport import Fault
 
 if TYPE_CHECKING:
@@ -20,9 +21,10 @@ if TYPE_CHECKING:
 
 
 def make_server(
-    simulator: DocuSignSimulator, host: str = "127.0.0.1", port: int = 0, faults: list[Fault] | None = None
+    simulator: DocuSignSimulator, host: str = "127.0.0.1", port: int = 0, faults: list[Fault] | None = None,
+    drift: bool = False,
 ) -> tuple[ThreadingHTTPServer, str]:
-    """A bound (not yet serving) server and its base URL."""
+    """A bound (not yet serving) server and its base URL; ``drift`` drifts JSON types (``drift.py``)."""
     transport = simulator.transport(faults)
 
     class Handler(BaseHTTPRequestHandler):
@@ -37,6 +39,8 @@ def make_server(
             try:
                 response = transport.handle_request(request)
                 status, content, out_headers = response.status_code, response.read(), response.headers
+                if drift and status == 200:
+                    content = drift_body(request.url.path, content)
             except httpx.TransportError:
                 # An injected network fault: drop the connection like a dead peer would.
                 self.close_connection = True

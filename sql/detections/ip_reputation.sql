@@ -10,12 +10,17 @@
 --                              or DocuSign proxyType in det_proxy_types
 --              suspicious_ip = a suspicious_ip list (threat intelligence) or
 --                              an organization range of category 'risky'
+-- evaluated:   det_evaluate = 'activities' (MDCA: "activity from"): every
+--              event from the address except sign-ins whose class is not in
+--              det_signin_classes (failed and non-interactive by default);
+--              'signins': only sign-ins of det_signin_classes
 -- never:       IPs in the organization's corporate or VPN ranges (a custom
---              tag wins over a built-in one); IPs used by at least
---              det_widely_used_min_users users signing in from them within
---              det_widely_used_days (MDCA
---              drops such mis-tagged IPs); failed and non-interactive
---              sign-ins unless listed in det_signin_classes
+--              tag wins over a built-in one); IPs where at least
+--              det_widely_used_min_users other users of the organization
+--              signed in successfully and interactively on 2 or more days
+--              within det_widely_used_days (MDCA drops such mis-tagged IPs;
+--              failures and one-off sign-ins do not count: an attacker makes
+--              those, and must not be able to switch the alert off)
 
 with
 
@@ -40,7 +45,10 @@ signins as (
             or org_category = 'risky'
             or coalesce(proxy_type, '') <> ''
         )
-        and list_contains(getvariable('det_signin_classes'), signin_class)
+        and (
+            list_contains(getvariable('det_signin_classes'), signin_class)
+            or (getvariable('det_evaluate') = 'activities' and signin_class is null)
+        )
         and not is_trusted_ip
 ),
 
@@ -52,27 +60,36 @@ flagged as (
         or org_risky
 ),
 
-ip_users as (
-    select
-        activity.ip_hex,
-        count(distinct activity.user_id) as users_on_ip
-    from detection_activity as activity
-    where
-        activity.ip_hex in (select ip_hex from flagged)
-        and activity.dt >= getvariable('window_start')
-            - getvariable('det_widely_used_days')::integer
+-- the organization's own users (known to its directory) who signed in
+-- successfully and interactively from the address on at least two days
+ip_regulars as (
+    select ip_hex, list(user_id order by user_id) as regulars
+    from (
+        select activity.ip_hex, activity.user_id
+        from detection_activity as activity
+        where
+            activity.ip_hex in (select ip_hex from flagged)
+            and activity.dt >= getvariable('window_start')
+                - getvariable('det_widely_used_days')::integer
+            and activity.signin_class = 'interactive_success'
+            and activity.user_email is not null
+        group by all
+        having count(distinct activity.dt) >= 2
+    )
     group by all
 ),
 
 kept as (
     select
         flagged.*,
-        coalesce(ip_users.users_on_ip, 0) as users_on_ip
+        -- never the alert's own user
+        coalesce(list_filter(
+            ip_regulars.regulars, lambda regular: regular <> flagged.user_id
+        ), []) as other_regulars,
+        len(other_regulars) as users_on_ip
     from flagged
-    left join ip_users on flagged.ip_hex = ip_users.ip_hex
-    where
-        coalesce(ip_users.users_on_ip, 0)
-        < getvariable('det_widely_used_min_users')
+    left join ip_regulars on flagged.ip_hex = ip_regulars.ip_hex
+    where users_on_ip < getvariable('det_widely_used_min_users')
 ),
 
 chained as (
@@ -134,10 +151,14 @@ final as (
             else 'Activity from suspicious IP address'
         end as title,
         printf(
-            '%s signed in from %s (%s), %s, and performed %d DocuSign '
+            '%s %s %s (%s), %s, and performed %d DocuSign '
             || 'event(s) from it. Unless this is a sanctioned test, suspend '
             || 'the user, reset the password and review those events.',
             coalesce(anchors.user_email, anchors.user_id),
+            case
+                when anchors.signin_class is null then 'was active from'
+                else 'signed in from'
+            end,
             anchors.ip_address,
             coalesce(anchors.city || ', ', '')
             || coalesce(anchors.country_code, 'unknown location'),
@@ -177,6 +198,12 @@ final as (
             'organization_category': anchors.org_category,
             'users_on_ip': anchors.users_on_ip,
             'widely_used_min_users': getvariable('det_widely_used_min_users'),
+            'widely_used_rule': 'other organization users with successful '
+                || 'interactive sign-ins from the address on 2+ days in '
+                || getvariable('det_widely_used_days') || ' days',
+            'regular_users_on_ip': anchors.other_regulars[1:10],
+            'evaluated': getvariable('det_evaluate'),
+            'opening_activity': anchors.object || '/' || anchors.action,
             'flagged_signins_that_day': anchors.flagged_signins_that_day,
             'location': {
                 'country': anchors.country_code,

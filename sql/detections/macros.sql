@@ -81,7 +81,8 @@ create or replace temp macro ip_classes(lookback_days) as table
                     'list': ip_list_entries.list_name,
                     'tag': ip_list_entries.tag,
                     'cidr': ip_list_entries.cidr,
-                    'as_of': ip_list_entries.as_of
+                    'as_of': ip_list_entries.as_of,
+                    'file': ip_list_entries.file
                 }
                 order by ip_list_entries.list_name, ip_list_entries.cidr
             ) as matches

@@ -7,7 +7,9 @@
 --              det_realert_after_days (so a user still active the next day
 --              raises nothing new)
 -- terminated:  the latest identity-provider snapshot on or before the day
---              lists the user (by email or UPN) as deleted or disabled, and
+--              lists the user (by any of its addresses: mail, UPN, the UPN
+--              without Entra's deleted-user prefix, otherMails,
+--              proxyAddresses; see stg_idp__users) as deleted or disabled, and
 --              the event is at or after that status change. A user the IdP
 --              no longer lists was re-enabled or restored (MDCA: temporarily
 --              disabled, or deleted and registered again, is benign), unless
@@ -22,17 +24,18 @@ with
 
 idp as (
     select
-        coalesce(email, user_principal_name) as email,
+        unnest(idp_emails) as email,
         idp_user_id,
         idp_status,
         idp_status_changed_at,
+        idp_status_changed_at_source,
         snapshot_taken_at,
         dt
     from stg_idp__users
     where
         dt < getvariable('window_end')
         and idp_status in ('deleted', 'disabled')
-        and coalesce(email, user_principal_name) is not null
+        and len(idp_emails) > 0
 ),
 
 latest_snapshot as (
@@ -49,9 +52,16 @@ first_listed as (
 listed_now as (
     select
         idp.email,
-        arg_max(idp.idp_user_id, idp.idp_status_changed_at) as idp_user_id,
-        arg_max(idp.idp_status, idp.idp_status_changed_at) as idp_status,
+        -- an undated status (no audit log) still counts: it sorts first
+        arg_max(idp.idp_user_id, coalesce(idp.idp_status_changed_at, 'epoch'))
+            as idp_user_id,
+        arg_max(idp.idp_status, coalesce(idp.idp_status_changed_at, 'epoch'))
+            as idp_status,
         max(idp.idp_status_changed_at) as idp_status_changed_at,
+        arg_max(
+            idp.idp_status_changed_at_source,
+            coalesce(idp.idp_status_changed_at, 'epoch')
+        ) as idp_status_changed_at_source,
         false as purged
     from idp
     inner join latest_snapshot on idp.dt = latest_snapshot.dt
@@ -64,6 +74,7 @@ last_listing as (
         arg_max(idp_user_id, dt) as idp_user_id,
         arg_max(idp_status, dt) as idp_status,
         arg_max(idp_status_changed_at, dt) as idp_status_changed_at,
+        arg_max(idp_status_changed_at_source, dt) as idp_status_changed_at_source,
         arg_max(snapshot_taken_at, dt) as snapshot_taken_at,
         max(dt) as dt
     from idp
@@ -76,6 +87,7 @@ purged as (
         idp_user_id,
         idp_status,
         idp_status_changed_at,
+        idp_status_changed_at_source,
         true as purged
     from last_listing
     where
@@ -90,7 +102,15 @@ terminated as (
         candidates.*,
         coalesce(
             candidates.idp_status_changed_at, first_listed.first_listed_at
-        ) as terminated_at
+        ) as terminated_at,
+        -- what the time is: the IdP's own date, or only when we first saw it
+        case
+            when candidates.idp_status_changed_at is not null
+                then coalesce(
+                    candidates.idp_status_changed_at_source, 'identity_provider'
+                )
+            else 'first_snapshot_listing_the_user'
+        end as terminated_at_source
     from (
         select * from listed_now
         union all by name
@@ -118,6 +138,7 @@ after_termination as (
         terminated.idp_user_id,
         terminated.idp_status,
         terminated.terminated_at,
+        terminated.terminated_at_source,
         terminated.purged
     from detection_activity as activity
     inner join terminated
@@ -179,6 +200,8 @@ incidents as (
             as account_id,
         any_value(after_termination.idp_user_id) as idp_user_id,
         any_value(after_termination.idp_status) as idp_status,
+        any_value(after_termination.terminated_at_source)
+            as terminated_at_source,
         bool_or(after_termination.purged) as purged,
         max(after_termination.event_at) as ended_at,
         incident_event_ids(
@@ -231,6 +254,7 @@ final as (
             'idp_user_id': incidents.idp_user_id,
             'idp_status': incidents.idp_status,
             'terminated_at': anchors.terminated_at,
+            'terminated_at_source': incidents.terminated_at_source,
             'purged_from_recycle_bin': incidents.purged,
             'minutes_after_termination':
                 round(epoch(anchors.first_at - anchors.terminated_at) / 60),

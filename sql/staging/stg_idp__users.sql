@@ -17,6 +17,24 @@ final as (
         lower(blank_to_null(email)) as email,
         lower(trim(status)) as idp_status,
         status_changed_at as idp_status_changed_at,
+        status_changed_at_source as idp_status_changed_at_source,
+        -- every address the user can appear under in DocuSign: mail, UPN (also
+        -- without the "<object id, no dashes>" prefix Entra gives a deleted
+        -- user's UPN), otherMails and proxyAddresses (without "smtp:")
+        list_distinct(list_filter(list_concat([
+            lower(blank_to_null(email)),
+            lower(blank_to_null(user_principal_name)),
+            regexp_replace(
+                lower(blank_to_null(user_principal_name)),
+                '^' || lower(replace(coalesce(idp_user_id, ''), '-', '')), ''
+            ),
+            case when lower(trim(status)) = 'deleted' then regexp_replace(
+                lower(blank_to_null(user_principal_name)), '^[0-9a-f]{32}(.+@)', '\1'
+            ) end
+        ], list_transform(
+            coalesce(other_emails, []),
+            lambda address: lower(regexp_replace(trim(address), '^smtp:', '', 'i'))
+        )), lambda address: address like '%_@_%')) as idp_emails,
         lifecycle as idp_lifecycle,
         _snapshot_taken_at as snapshot_taken_at,
         _source as extracted_from,

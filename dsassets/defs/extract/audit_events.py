@@ -8,7 +8,10 @@ import dagster as dg
 from dsassets.lib.catalog.tables import metadata_table
 from dsassets.defs.extract.raw import daily_raw_asset
 from dsassets.defs.resources import DocuSignResource, LakeResource
-from dsassets.lib.config.settings import DUCKDB_MEMORY_LIMIT, late_event_hours
+from dsassets.defs.extract.drift import drift_metadata
+from dsassets.lib.config.settings import DUCKDB_MEMORY_LIMIT, docusign_settings_from_env, late_event_hours
+from dsassets.lib.health.connector import RetentionError, check_retention
+from dsassets.lib.lake.coerce import Drift
 from dsassets.lib.lake.live_stream import Advance, advance_stream, day_lateness
 from dsassets.lib.lake.raw_events import DATASET, write_event_partitions
 
@@ -52,6 +55,12 @@ def raw_docusign_audit_events(
     start, end = context.partition_time_window
     source = docusign.source
     extracted_at = docusign.now()
+    settings = docusign_settings_from_env()
+    if settings is not None:  # the simulator keeps every day; DocuSign does not
+        try:
+            check_retention(start, extracted_at, settings.monitor_retention_days)
+        except RetentionError as exc:
+            raise dg.Failure(f"{DATASET}: {exc}") from None
     memory_limit = DUCKDB_MEMORY_LIMIT.get()
     path = dg.MetadataValue.path(str(lake.lake.dataset_dir(DATASET)))
     if config.incremental:
@@ -79,6 +88,7 @@ def raw_docusign_audit_events(
                 pages += 1
                 yield page
 
+    drift = Drift()
     counts = write_event_partitions(
         lake.lake,
         page_stream(),
@@ -87,6 +97,7 @@ def raw_docusign_audit_events(
         source=source,
         extracted_at=extracted_at,
         memory_limit=memory_limit,
+        drift=drift,
     )
     total = sum(counts.values())
     context.log.info(f"{total} events in {len(counts)} day(s) from {pages} page(s) ({source})")
@@ -102,6 +113,7 @@ def raw_docusign_audit_events(
                 limit=366,
             ),
             "path": path,
+            **drift_metadata(context, DATASET, drift),
         },
         # A backfill reads the past, where every event is long ingested: nothing to measure.
         check_results=[dg.AssetCheckResult(
@@ -156,6 +168,7 @@ def _live_result(context, lake: LakeResource, done: Advance, source: str, path) 
             "max_ingestion_delay_minutes": round(own.max_delay_s / 60, 1),
             "late_days": dg.MetadataValue.json(
                 {str(d): a.added for d, a in sorted(done.late_days.items())}),
+            **drift_metadata(context, DATASET, done.drift),
         },
         check_results=checks,
     )

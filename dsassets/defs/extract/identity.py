@@ -14,9 +14,12 @@ from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, 
 from dsassets.lib.lake import schemas
 from dsassets.lib.clients.docusign_data import parse_docusign_timestamp
 from dsassets.lib.clients.graph import GraphClient
+from dsassets.lib.clients.http import ApiError
 from dsassets.lib.lake.raw_events import days_in
 from dsassets.lib.config.settings import ConfigError
-from dsassets.lib.lake.snapshots import snapshot_table
+from dsassets.lib.lake.coerce import Drift
+from dsassets.lib.lake.snapshots import snapshot_table, table_drift
+from dsassets.defs.extract.drift import drift_metadata
 
 DATASET = "raw_idp_users"
 # How far back directory audits are read to date disable/enable/delete/restore events.
@@ -42,6 +45,7 @@ def raw_idp_users(
     kind = identity_provider.kind(docusign.source)
     rows_per_day: dict[str, int] = {}
     tables: dict[date, pa.Table] = {}
+    warnings: list[str] = []
     for day in days_in(start, end):
         taken_at = docusign.snapshot_time(datetime.combine(day + timedelta(days=1), time.min, timezone.utc))
         if kind == "file":
@@ -55,15 +59,23 @@ def raw_idp_users(
         else:
             with docusign.client(as_of=taken_at):  # pins the simulator's clock for this day
                 with identity_provider.graph_client(docusign) as graph:
-                    records = read_graph(graph, since=taken_at - AUDIT_LOOKBACK, until=taken_at)
+                    records = read_graph(graph, since=taken_at - AUDIT_LOOKBACK, until=taken_at, warnings=warnings)
         tables[day] = snapshot_table(
             DATASET, schemas.IDP_USERS, records, source=kind, taken_at=taken_at
         )
         rows_per_day[day.isoformat()] = tables[day].num_rows
     for day, table in tables.items():
         lake.lake.write_partition(table, DATASET, day)
+    warnings = list(dict.fromkeys(warnings))  # once per run, not once per day
+    for warning in warnings:
+        context.log.warning(warning)
+    drift = Drift()
+    for table in tables.values():
+        drift.add(table_drift(table))
     return dg.MaterializeResult(
         metadata={
+            "warnings": dg.MetadataValue.json(warnings),
+            **drift_metadata(context, DATASET, drift),
             "source": kind,
             "simulated": kind == "simulator",
             "row_count": dg.MetadataValue.int(sum(rows_per_day.values())),
@@ -73,20 +85,45 @@ def raw_idp_users(
     )
 
 
-def read_graph(graph: GraphClient, *, since: datetime, until: datetime) -> list[tuple[dict, dict]]:
-    """Deleted and disabled Entra users, dated from deletedDateTime or the directory audit log."""
+# What directory audits need, for the warning when Graph refuses them (403) or lacks them (404).
+AUDIT_PERMISSION = "AuditLog.Read.All"
+
+
+def read_graph(
+    graph: GraphClient, *, since: datetime, until: datetime, warnings: list[str] | None = None
+) -> list[tuple[dict, dict]]:
+    """Deleted and disabled Entra users, dated from deletedDateTime or the directory audit log.
+
+    The audit log only dates and explains: when Graph answers 403 (``AuditLog.Read.All`` not
+    granted) or 404, a warning is added to ``warnings`` and the users are still listed, deleted
+    ones dated by ``deletedDateTime`` and disabled ones left undated (the detection then dates
+    them from the first snapshot that listed them, and says so in its evidence).
+    """
     lifecycle: dict[str, list[dict]] = {}
-    for audit in graph.directory_audits(since):
+    try:
+        audits = list(graph.directory_audits(since))
+    except ApiError as exc:
+        if exc.status not in (403, 404):
+            raise
+        audits = []
+        if warnings is not None:
+            warnings.append(
+                f"Graph directory audits answered HTTP {exc.status}: grant the application permission "
+                f"{AUDIT_PERMISSION} (with admin consent) to date disable/enable/delete/restore events. "
+                "Until then deleted users are dated by their deletion time and disabled users by the "
+                "first snapshot that saw them disabled; re-enabled and restored users cannot be told apart."
+            )
+    for audit in audits:
         at = audit.get("activityDateTime")
-        if at and parse_docusign_timestamp(at) > until:
+        if at and _time_or_none(at) and _time_or_none(at) > until:
             continue
         for target in audit.get("targetResources") or []:
-            if target.get("id"):
+            if isinstance(target, dict) and target.get("id"):
                 lifecycle.setdefault(target["id"], []).append(
                     {"at": at, "activity": audit.get("activityDisplayName")}
                 )
     for events in lifecycle.values():
-        events.sort(key=lambda e: e["at"] or "")
+        events.sort(key=lambda e: str(e["at"] or ""))
 
     def last(user_id: str, activity: str) -> str | None:
         matches = [e["at"] for e in lifecycle.get(user_id, []) if e["activity"] == activity]
@@ -94,22 +131,46 @@ def read_graph(graph: GraphClient, *, since: datetime, until: datetime) -> list[
 
     records = []
     for user in graph.deleted_users():
-        changed = user.get("deletedDateTime") or last(user["id"], "Delete user")
-        records.append((_row(user, "deleted", changed, lifecycle), user))
+        if user.get("deletedDateTime"):
+            dated = (user.get("deletedDateTime"), "deleted_date_time")
+        else:
+            dated = (last(user["id"], "Delete user"), "directory_audit")
+        records.append((_row(user, "deleted", dated, lifecycle), user))
     for user in graph.disabled_users():
-        records.append((_row(user, "disabled", last(user["id"], "Disable account"), lifecycle), user))
+        records.append((_row(user, "disabled", (last(user["id"], "Disable account"), "directory_audit"), lifecycle),
+                        user))
     return records
 
 
-def _row(user: dict, status: str, changed: str | None, lifecycle: dict[str, list[dict]]) -> dict:
-    return {
+def _time_or_none(value) -> datetime | None:
+    try:
+        return parse_docusign_timestamp(value)
+    except ValueError:
+        return None
+
+
+def _addresses(value) -> list[str]:
+    # otherMails / proxyAddresses are string lists; anything else is drift we do not guess at.
+    return [v for v in value if isinstance(v, str) and v] if isinstance(value, list) else []
+
+
+def _row(user: dict, status: str, dated: tuple[str | None, str], lifecycle: dict[str, list[dict]]) -> dict:
+    changed, source = dated
+    at = _time_or_none(changed) if changed else None
+    mail, upn = user.get("mail"), user.get("userPrincipalName")
+    row = {
         "idp_user_id": user.get("id"),
-        "user_principal_name": user.get("userPrincipalName"),
-        "email": (user.get("mail") or user.get("userPrincipalName") or "").lower() or None,
+        "user_principal_name": upn,
+        "email": ((mail if isinstance(mail, str) else None) or (upn if isinstance(upn, str) else "")).lower() or None,
         "status": status,
-        "status_changed_at": parse_docusign_timestamp(changed) if changed else None,
+        "status_changed_at": at,
+        "status_changed_at_source": source if at else None,
+        "other_emails": _addresses(user.get("otherMails")) + _addresses(user.get("proxyAddresses")),
         "lifecycle": json.dumps(lifecycle.get(user.get("id"), [])),
     }
+    if changed and at is None:  # a date we cannot read: null, named, never an abort
+        row["_invalid_fields"] = {"status_changed_at": changed}
+    return row
 
 
 def read_export(path: Path) -> list[tuple[dict, dict]]:
@@ -142,6 +203,7 @@ def read_export(path: Path) -> list[tuple[dict, dict]]:
                 "email": email,
                 "status": status,
                 "status_changed_at": changed,
+                "status_changed_at_source": "export" if changed else None,
                 "lifecycle": json.dumps([]),
             }
             records.append((row, dict(raw)))

@@ -21,7 +21,9 @@ from dsassets.lib.clients.docusign import DocuSignClient
 from dsassets.lib.clients.docusign_data import parse_account_settings, parse_password_rules
 from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
 from dsassets.lib.lake.raw_events import days_in
-from dsassets.lib.lake.snapshots import snapshot_table
+from dsassets.lib.lake.coerce import Drift
+from dsassets.lib.lake.snapshots import snapshot_table, table_drift
+from dsassets.defs.extract.drift import drift_metadata
 from dsassets.defs.extract.organization_users import take_users_in_bulk
 
 Tables = dict[str, pa.Table]
@@ -65,6 +67,9 @@ def _snapshots_per_day(
             lake.lake.write_partition(table, dataset, day)
     for dataset in next(iter(taken.values()))[1]:
         rows = {d.isoformat(): t[dataset].num_rows for d, (_, t) in taken.items()}
+        drift = Drift()
+        for snapshot in {id(t[dataset]): t[dataset] for _, t in taken.values()}.values():
+            drift.add(table_drift(snapshot))  # a snapshot reused across days is counted once
         yield dg.MaterializeResult(
             asset_key=dataset,
             metadata={
@@ -78,6 +83,7 @@ def _snapshots_per_day(
                 "backdated_partitions": dg.MetadataValue.json(backdated),
                 **({"how_taken": dg.MetadataValue.json(how)} if any(how.values()) else {}),
                 "path": dg.MetadataValue.path(str(lake.lake.dataset_dir(dataset))),
+                **drift_metadata(context, dataset, drift),
             },
         )
 

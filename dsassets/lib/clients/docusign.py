@@ -16,6 +16,7 @@ import jwt
 
 from dsassets.lib.clients.docusign_data import DocuSignDataError, MonitorPage, as_int, parse_docusign_timestamp
 from dsassets.lib.clients.http import ApiError, BearerApiClient, same_origin
+from dsassets.lib.clients.records import describe_record, require_identity
 from dsassets.lib.config.settings import ConfigError, DocuSignSettings, check_url
 
 JWT_LIFETIME_SECONDS = 3600
@@ -160,7 +161,10 @@ class DocuSignClient(BearerApiClient):
         """
         url, key, endpoint = self._monitor_endpoint()
         while True:
-            body = self._get(url, endpoint, {"cursor": cursor, "limit": self.settings.monitor_page_limit})
+            try:
+                body = self._get(url, endpoint, {"cursor": cursor, "limit": self.settings.monitor_page_limit})
+            except DocuSignDataError as exc:
+                raise DocuSignDataError(f"{exc} (page read with cursor {cursor!r})") from None
             if not isinstance(body, dict) or not isinstance(body.get(key), list):
                 raise DocuSignDataError(f"{endpoint}: response lacks the {key!r} list (cursor {cursor!r})")
             end_cursor = body.get("endCursor")
@@ -192,14 +196,18 @@ class DocuSignClient(BearerApiClient):
             stop_at = end if end.tzinfo else end.replace(tzinfo=timezone.utc)
             stop_at += timedelta(minutes=self.settings.monitor_lag_minutes)
         seen: set[str] = set()
+        endpoint = self._monitor_endpoint()[2]
         for page in self.stream_pages(cursor or _iso_cursor(start)):
             fresh: list[dict] = []
             past_window = False
-            for event in page.events:
+            for index, event in enumerate(page.events):
                 event_id = event.get("eventId") if isinstance(event, dict) else None
+                if isinstance(event_id, int) and not isinstance(event_id, bool):
+                    event_id = event["eventId"] = str(event_id)  # unambiguous: an id sent as a number
                 if not isinstance(event_id, str) or not event_id:
                     raise DocuSignDataError(
-                        f"Monitor event without eventId on the page read with cursor {page.cursor!r}"
+                        f"{endpoint}: event {index} of the page read with cursor {page.cursor!r} has no "
+                        f"eventId: {describe_record(event)}"
                     )
                 if event_id in seen:
                     continue
@@ -235,6 +243,9 @@ class DocuSignClient(BearerApiClient):
     def organization_accounts(self) -> list[dict]:
         """The organization's accounts, restricted to ``settings.account_ids`` when set."""
         accounts = self.organization().get("accounts") or []
+        for index, account in enumerate(accounts):
+            require_identity(account, "id", DocuSignDataError, endpoint="Admin organizations", page="the accounts list",
+                             index=index)
         wanted = {a.lower() for a in self.settings.account_ids}
         if not wanted:
             return list(accounts)
@@ -263,6 +274,9 @@ class DocuSignClient(BearerApiClient):
             paging = (body.get("paging") or {}) if isinstance(body, dict) else None
             if not isinstance(users, list) or not isinstance(paging, dict):
                 raise DocuSignDataError(f"{endpoint}: response lacks the 'users' list or 'paging' object")
+            page = f"the page {url}"
+            for index, user in enumerate(users):
+                require_identity(user, "id", DocuSignDataError, endpoint=endpoint, page=page, index=index)
             yield from users
             url = paging.get("next") or None
             if url is None:
@@ -297,6 +311,8 @@ class DocuSignClient(BearerApiClient):
         if not isinstance(users, list) or len(users) != 1:
             count = len(users) if isinstance(users, list) else "no"
             raise DocuSignDataError(f"{endpoint}: expected exactly one user for {user_id}, got {count}")
+        require_identity(users[0], "id", DocuSignDataError, endpoint=endpoint, page=f"the profile of user {user_id}",
+                         index=0)
         return users[0]
 
     # -- eSignature (DOCUSIGN_API.md §3) ------------------------------------------------------------
@@ -317,6 +333,9 @@ class DocuSignClient(BearerApiClient):
             users = (body.get("users") or []) if isinstance(body, dict) else None
             if not isinstance(users, list):
                 raise DocuSignDataError(f"{where}: response lacks the 'users' list")
+            for index, user in enumerate(users):
+                require_identity(user, "userId", DocuSignDataError, endpoint=where,
+                                 page=f"the page at start_position {start}", index=index)
             yield from users
             end_position = as_int(body.get("endPosition"), where=f"{where}.endPosition")
             total = as_int(body.get("totalSetSize"), where=f"{where}.totalSetSize")

@@ -1,7 +1,8 @@
 """What DocuSign sends, as the pipeline uses it: Monitor pages, timestamps and typed account settings.
 
-DocuSign's eSignature API sends settings as strings (``"true"``, ``"30"``); they are cast here,
-and anything that is not what the field should be is an error naming the field and account
+DocuSign's eSignature API sends settings as strings (``"true"``, ``"30"``); they are cast here.
+A setting that cannot be cast without guessing is null and named, with what was sent, under
+``_invalid_fields``: one odd value never aborts an account's snapshot
 (``shared/reference/DOCUSIGN_API.md`` §3).
 """
 
@@ -11,6 +12,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
+
+import pyarrow as pa
+
+from dsassets.lib.lake.coerce import INVALID, INVALID_COLUMN, coerce
 
 
 class DocuSignDataError(ValueError):
@@ -110,17 +115,31 @@ ACCOUNT_SETTING_FIELDS = fields("""
 """)
 
 
+# eSignature sends every scalar as a string; these are the Arrow types they are cast to.
+_TYPES = {"bool": pa.bool_(), "int": pa.int32(), "str": pa.string()}
+
+
 def _cast_fields(raw: dict, fields: dict[str, tuple[str, str]], prefix: str, account_id: str) -> dict:
+    """Typed columns from the string document; a value that cannot be cast is null and is named,
+    with what was sent, under ``_invalid_fields`` (by its column), never an abort."""
     if not isinstance(raw, dict):
         raise DocuSignDataError(f"{prefix} (account {account_id}): expected an object, got {type(raw).__name__}")
-    return {
-        column: cast(raw.get(key), kind, where=f"{prefix}.{key} (account {account_id})")
-        for column, (key, kind) in fields.items()
-    }
+    row: dict[str, Any] = {}
+    invalid: dict[str, Any] = {}
+    for column, (key, kind) in fields.items():
+        value = coerce(raw.get(key), _TYPES[kind])
+        if value is INVALID:
+            invalid[column] = raw.get(key)
+            value = None
+        row[column] = value
+    if invalid:
+        row[INVALID_COLUMN] = invalid
+    return row
 
 
 def parse_password_rules(raw: dict, account_id: str) -> dict:
-    """Typed, snake_case password rules from ``GET .../settings/password_rules`` (missing keys → ``None``)."""
+    """Typed, snake_case password rules from ``GET .../settings/password_rules`` (missing keys → ``None``;
+    values that do not cast are ``None`` and listed under ``_invalid_fields``)."""
     return _cast_fields(raw, PASSWORD_RULE_FIELDS, "password_rules", account_id)
 
 

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import httpx
 
 from dsassets.lib.clients.http import BearerApiClient, same_origin
+from dsassets.lib.clients.records import require_identity
 
 # Audit activities that change whether a person can sign in (Entra audit log display names).
 ACCOUNT_ACTIVITIES = ("Disable account", "Enable account", "Delete user", "Restore user", "Add user")
@@ -97,16 +98,25 @@ class GraphClient(BearerApiClient):
         response = self.request("PATCH", path, json=json, endpoint_name=name)
         return self._json(response, name) if response.content else None
 
-    def paged(self, path: str, *, endpoint_name: str) -> Iterator[dict]:
-        """Yield every ``value`` item of a collection, following ``@odata.nextLink``."""
+    def paged(self, path: str, *, endpoint_name: str, identity: str | None = None) -> Iterator[dict]:
+        """Yield every ``value`` item of a collection, following ``@odata.nextLink``.
+
+        With ``identity``, an item without that key fails the read, naming the page and the item.
+        """
         url: str | None = path
         visited: set[str] = set()
         while url:
             visited.add(url)
-            body = self.get_json(url, endpoint_name=endpoint_name)
+            try:
+                body = self.get_json(url, endpoint_name=endpoint_name)
+            except GraphDataError as exc:
+                raise GraphDataError(f"{exc} (page {url})") from None
             items = body.get("value") if isinstance(body, dict) else None
             if not isinstance(items, list):
-                raise GraphDataError(f"{endpoint_name}: response lacks the 'value' list")
+                raise GraphDataError(f"{endpoint_name}: response lacks the 'value' list (page {url})")
+            for index, item in enumerate(items if identity else ()):
+                require_identity(item, identity, GraphDataError, endpoint=endpoint_name, page=f"the page {url}",
+                                 index=index)
             yield from items
             url = body.get("@odata.nextLink") or None
             if url in visited:
@@ -117,15 +127,17 @@ class GraphClient(BearerApiClient):
     def disabled_users(self) -> Iterator[dict]:
         """Users whose Entra account is disabled."""
         query = odata_query(
-            filter="accountEnabled eq false", select="id,userPrincipalName,mail,accountEnabled,createdDateTime"
+            filter="accountEnabled eq false",
+            select="id,userPrincipalName,mail,otherMails,proxyAddresses,accountEnabled,createdDateTime",
         )
-        return self.paged(f"/v1.0/users?{query}", endpoint_name="Graph disabled users")
+        return self.paged(f"/v1.0/users?{query}", endpoint_name="Graph disabled users", identity="id")
 
     def deleted_users(self) -> Iterator[dict]:
         """Users in the directory recycle bin (soft-deleted, restorable for 30 days)."""
-        query = odata_query(select="id,userPrincipalName,mail,deletedDateTime")
+        query = odata_query(select="id,userPrincipalName,mail,otherMails,proxyAddresses,deletedDateTime")
         return self.paged(
-            f"/v1.0/directory/deletedItems/microsoft.graph.user?{query}", endpoint_name="Graph deleted users"
+            f"/v1.0/directory/deletedItems/microsoft.graph.user?{query}", endpoint_name="Graph deleted users",
+            identity="id",
         )
 
     def directory_audits(self, since: datetime) -> Iterator[dict]:

@@ -80,6 +80,10 @@ DOCUSIGN_SCOPES = Env("DOCUSIGN_SCOPES", DEFAULT_SCOPES)
 DOCUSIGN_MONITOR_PAGE_LIMIT = Env("DOCUSIGN_MONITOR_PAGE_LIMIT", 2000)
 # Monitor pages are in ingestion order and lag event time by up to ~5 minutes (DOCUSIGN_API.md §1.1).
 DOCUSIGN_MONITOR_LAG_MINUTES = Env("DOCUSIGN_MONITOR_LAG_MINUTES", 15)
+# How far back the Monitor stream serves events. DocuSign does not publish it (DOCUSIGN_API.md
+# §1.6: a read without a cursor starts 7 days back; the Monitor dashboard shows up to 365 days),
+# so the default is the dashboard's 365 days: set your organization's figure when you know it.
+DOCUSIGN_MONITOR_RETENTION_DAYS = Env("DOCUSIGN_MONITOR_RETENTION_DAYS", 365)
 # Microsoft Entra ID (Graph), for terminated users and governance actions.
 ENTRA_TENANT_ID = Env("ENTRA_TENANT_ID")
 ENTRA_CLIENT_ID = Env("ENTRA_CLIENT_ID")
@@ -98,6 +102,8 @@ SIMULATOR_SEED = Env("DSASSETS_SIMULATOR_SEED", 20240601)
 SIMULATOR_EVENTS_PER_DAY = Env("DSASSETS_SIMULATOR_EVENTS_PER_DAY", 600)
 SIMULATOR_NOW = Env("DSASSETS_SIMULATOR_NOW")
 REFRESH_MINUTES = Env("DSASSETS_REFRESH_MINUTES", 15)
+# Hours without a new audit event, on a day that had events, before the freshness check warns.
+AUDIT_FRESHNESS_HOURS = Env("DSASSETS_AUDIT_FRESHNESS_HOURS", 4)
 CONFIG_FILE = Env("DSASSETS_CONFIG")
 # From this many organization users (memberships listed), the users snapshot is one bulk export.
 BULK_EXPORT_MIN_USERS = Env("DSASSETS_BULK_EXPORT_MIN_USERS", 2000)
@@ -154,6 +160,7 @@ class DocuSignSettings:
     account_ids: tuple[str, ...] = ()
     monitor_page_limit: int = DOCUSIGN_MONITOR_PAGE_LIMIT.default  # type: ignore[assignment]
     monitor_lag_minutes: int = DOCUSIGN_MONITOR_LAG_MINUTES.default  # type: ignore[assignment]
+    monitor_retention_days: int = DOCUSIGN_MONITOR_RETENTION_DAYS.default  # type: ignore[assignment]
     max_attempts: int = 6
     timeout_seconds: float = 60.0
 
@@ -235,6 +242,7 @@ def docusign_settings_from_env(env: Mapping[str, str] | None = None) -> DocuSign
         account_ids=tuple(a.strip() for a in (DOCUSIGN_ACCOUNT_IDS.get(env) or "").split(",") if a.strip()),
         monitor_page_limit=DOCUSIGN_MONITOR_PAGE_LIMIT.integer(env),
         monitor_lag_minutes=DOCUSIGN_MONITOR_LAG_MINUTES.integer(env),
+        monitor_retention_days=DOCUSIGN_MONITOR_RETENTION_DAYS.integer(env),
     )
 
 
@@ -261,6 +269,15 @@ def int_setting(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not an integer") from None
+
+
+def audit_freshness_hours(env: Mapping[str, str] | None = None) -> int:
+    """``DSASSETS_AUDIT_FRESHNESS_HOURS``: hours without a new audit event, on a day that had
+    events, before the freshness check warns (default 4)."""
+    hours = AUDIT_FRESHNESS_HOURS.integer(env)
+    if hours < 1:
+        raise ConfigError(f"{AUDIT_FRESHNESS_HOURS.name}={hours}: must be at least 1")
+    return hours
 
 
 def bulk_export_min_users(env: Mapping[str, str] | None = None) -> int:

@@ -8,7 +8,7 @@ from pydantic import Field, create_model, model_validator
 
 from dsassets.lib.config.section import Section
 from dsassets.lib.detections.registry import DETECTIONS, POLICIES
-from dsassets.lib.detections.thresholds import IpList, LearningConfig, PolicyConfig, default_ip_lists
+from dsassets.lib.detections.thresholds import IntelConfig, IpList, LearningConfig, PolicyConfig, default_ip_lists
 
 __all__ = ["DetectionsConfig", "POLICIES"]
 
@@ -16,6 +16,7 @@ __all__ = ["DetectionsConfig", "POLICIES"]
 class _SharedSettings(Section):
     learning_period: LearningConfig = Field(default_factory=LearningConfig)
     ip_lists: list[IpList] = Field(default_factory=default_ip_lists)
+    intel: IntelConfig = Field(default_factory=IntelConfig)
 
     @model_validator(mode="after")
     def _unique_list_names(self):

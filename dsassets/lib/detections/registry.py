@@ -78,7 +78,7 @@ DETECTIONS: tuple[Detection, ...] = (
     ),
     Detection(
         "suspicious_ip", "ip_reputation",
-        "Successful sign-ins from threat-intelligence IPs or the organization's Risky ranges.",
+        "Activity from threat-intelligence IPs or the organization's Risky ranges.",
         SuspiciousIpConfig, _ip_reputation, uses_ip_lists=True,
     ),
     Detection(

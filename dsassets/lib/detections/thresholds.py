@@ -10,7 +10,9 @@ Defaults and where they come from (reference: shared DETECTIONS.md):
   failures (MDCA's template: more than 10 in 5 minutes) and more than 3x the user's usual
   per-session count (p90 of the last 30 days), one alert until 24 h pass without another;
 - anonymous/suspicious IPs: shipped dated lists (``dsassets/data/ip_lists``) plus DocuSign's
-  ``proxyType``; an IP used by 5 or more users in 30 days is treated as mis-tagged.
+  ``proxyType``, over every activity except failed and non-interactive sign-ins (MDCA); an IP
+  where 5 or more other users of the organization signed in successfully and interactively on
+  2+ days within 30 days is treated as mis-tagged (attacker-made failures never count).
 
 The ranges mirror MDCA's IP address ranges: a name, CIDRs, one category and free tags.
 Ranges may not overlap and every CIDR must be a network address (``10.0.0.0/8``, not
@@ -118,6 +120,36 @@ def default_ip_lists() -> list[IpList]:
     ]
 
 
+class IntelSource(Section):
+    """A public list ``dsassets intel update`` downloads: name, URL, the policy it feeds, its tag."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    url: str
+    policy: Literal["anonymous_ip", "suspicious_ip"]
+    tag: str
+
+
+def _default_intel_sources() -> list[IntelSource]:
+    return [
+        IntelSource(name="tor_exit_nodes", url="https://check.torproject.org/torbulkexitlist",
+                    policy="anonymous_ip", tag="Tor exit nodes"),
+        IntelSource(name="firehol_level1",
+                    url="https://raw.githubusercontent.com/firehol/blocklist-ipsets/master/firehol_level1.netset",
+                    policy="suspicious_ip", tag="FireHOL level 1"),
+        IntelSource(name="spamhaus_drop", url="https://www.spamhaus.org/drop/drop.txt",
+                    policy="suspicious_ip", tag="Spamhaus DROP"),
+    ]
+
+
+class IntelConfig(Section):
+    """Where ``dsassets intel update`` keeps dated lists (relative to dsassets.yaml), what it fetches,
+    and when a list in use is stale (``ip_lists`` entries with ``path: intel:<name>`` read the newest)."""
+
+    dir: str = "intel"
+    max_age_days: int = Field(default=7, ge=1)
+    sources: list[IntelSource] = Field(default_factory=_default_intel_sources)
+
+
 class LearningConfig(Section):
     user_days: int = Field(default=7, ge=0)
     organization_days: int = Field(default=7, ge=0)
@@ -129,6 +161,9 @@ class PolicyConfig(Section):
 
 class IpReputationConfig(PolicyConfig):
     severity: Severity = "medium"
+    # MDCA's "activity from" an address: every event except the sign-ins not in signin_classes
+    # (failed and non-interactive); "signins" looks at those sign-ins only.
+    evaluate: Literal["signins", "activities"] = "activities"
     signin_classes: list[SigninClass] = Field(default_factory=lambda: ["interactive_success"])
     widely_used_min_users: int = Field(default=5, ge=2)
     widely_used_days: int = Field(default=30, ge=1)

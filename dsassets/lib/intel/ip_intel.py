@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from dsassets.lib.config.project import ConfigError, ProjectConfig, config_path
 from dsassets.lib.detections.thresholds import IpList, parse_network
+from dsassets.lib.intel import update
 from dsassets.lib.transform.sql import register_table
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -60,16 +61,19 @@ class ListFile:
     entries: list[tuple[str, str]]  # (cidr, tag)
 
 
-def resolve_list_path(path: str) -> Path:
-    """``builtin:<file>`` is a shipped list; other relative paths are relative to the config file."""
+def resolve_list_path(path: str, config: ProjectConfig | None = None) -> Path:
+    """``builtin:<file>`` is a shipped list; ``intel:<name>`` the newest list ``dsassets intel update``
+    downloaded; other relative paths are relative to the config file."""
     if path.startswith(BUILTIN):
         return LIST_DIR / path[len(BUILTIN):]
+    if path.startswith(update.INTEL):
+        return update.newest(update.intel_dir(config or ProjectConfig()), path[len(update.INTEL):])
     p = Path(path).expanduser()
     return p if p.is_absolute() else config_path().parent / p
 
 
-def read_list(entry: IpList, key: str) -> ListFile:
-    file = resolve_list_path(entry.path)
+def read_list(entry: IpList, key: str, config: ProjectConfig | None = None) -> ListFile:
+    file = resolve_list_path(entry.path, config)
     try:
         lines = file.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -100,16 +104,16 @@ def read_list(entry: IpList, key: str) -> ListFile:
 
 def ip_list_table(config: ProjectConfig) -> tuple[pa.Table, list[ListFile]]:
     """One row per list entry: ``list_name, policy, tag, cidr, start_hex, end_hex, as_of``."""
-    files = [read_list(e, f"detections.ip_lists[{i}]") for i, e in enumerate(config.detections.ip_lists)]
+    files = [read_list(e, f"detections.ip_lists[{i}]", config) for i, e in enumerate(config.detections.ip_lists)]
     rows = []
     for f in files:
         for cidr, tag in f.entries:
             start, end = network_hex(ipaddress.ip_network(cidr))
             rows.append({"list_name": f.name, "policy": f.policy, "tag": tag, "cidr": cidr,
-                         "start_hex": start, "end_hex": end, "as_of": f.as_of})
+                         "start_hex": start, "end_hex": end, "as_of": f.as_of, "file": Path(f.path).name})
     schema = pa.schema([("list_name", pa.string()), ("policy", pa.string()), ("tag", pa.string()),
                         ("cidr", pa.string()), ("start_hex", pa.string()), ("end_hex", pa.string()),
-                        ("as_of", pa.string())])
+                        ("as_of", pa.string()), ("file", pa.string())])
     return pa.Table.from_pylist(rows, schema=schema), files
 
 

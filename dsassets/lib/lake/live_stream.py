@@ -37,6 +37,7 @@ import duckdb
 import orjson
 
 from dsassets.lib.clients.docusign import MonitorPage
+from dsassets.lib.lake.coerce import Drift
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.raw_events import (
     COMPLETE_KEY,
@@ -111,6 +112,7 @@ class Advance:
     resumed_from: str | None
     published: str | None  # the file written for the run's own day
     days: dict[date, DayAdded] = field(default_factory=dict)
+    drift: Drift = field(default_factory=Drift)  # drifted values among the events read
 
     @property
     def late_days(self) -> dict[date, DayAdded]:
@@ -180,7 +182,7 @@ def advance_stream(
     if cursor:
         save_position(lake, StreamPosition(cursor, watermark), saved_at=extracted_at)
     mine = days[day]
-    return Advance(day, mine.added, own.complete or complete_now, read.pages, resumed_from, published, days)
+    return Advance(day, mine.added, own.complete or complete_now, read.pages, resumed_from, published, days, read.drift)
 
 
 def _stage_delays(con: duckdb.DuckDBPyConnection, scratch: str, carried: datetime | None,
@@ -227,7 +229,7 @@ def _compact(con, lake: Lake, scratch, day: date, files: list[str], tmp, cursor:
     whole = lake.tmp_dir / f"{scratch.stem}.whole.parquet"
     try:
         con.execute(
-            f"copy (select * from read_parquet($files, union_by_name = false, hive_partitioning = false)) "
+            f"copy (select * from read_parquet($files, union_by_name = true, hive_partitioning = false)) "
             f"to '{_sql_path(whole)}' ({_copy_options(meta)})",
             {"files": [*files, str(tmp)]},
         )

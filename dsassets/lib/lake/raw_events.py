@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import shutil
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dsassets.lib.clients.docusign_data import MonitorPage
+from dsassets.lib.lake.coerce import INVALID_COLUMN, Drift, invalid_column, typed_column
 from dsassets.lib.lake.lake import PARQUET_OPTIONS, Lake
 from dsassets.lib.lake.schemas import AUDIT_EVENTS
 from dsassets.lib.transform.sql import sql_literal
@@ -43,12 +44,12 @@ COMPLETE_KEY = "dsassets.complete"
 
 # Nested objects are stored as JSON text: their inner keys vary across API generations.
 _JSON_FIELDS = {"userAgentClientInfo", "ipAddressLocation", "data"}
-_META_FIELDS = {"_event_time", "_raw", "_page_cursor", "_source", "_extracted_at"}
+_META_FIELDS = {"_event_time", "_raw", "_page_cursor", "_source", "_extracted_at", INVALID_COLUMN}
 _SOURCE_FIELDS = [f for f in AUDIT_EVENTS.names if f not in _META_FIELDS]
 
 
 class MalformedEventError(ValueError):
-    """An event that cannot be stored as received. Names the event and the field."""
+    """An event that cannot be placed in a partition (its timestamp). Names the event and the page."""
 
 
 def _json_or_none(value: Any) -> str | None:
@@ -57,65 +58,62 @@ def _json_or_none(value: Any) -> str | None:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def _column(events: list[dict], name: str, type_: pa.DataType) -> pa.Array:
+def _column(events: list[dict], name: str, type_: pa.DataType, drift: Drift, invalid: list,
+            counted: list[bool] | None) -> pa.Array:
     values = [e.get(name) for e in events]
     if name in _JSON_FIELDS:
         return pa.array([_json_or_none(v) for v in values], type=pa.string())
-    if pa.types.is_boolean(type_):
-        values = [_as_bool(v) for v in values]
-    elif pa.types.is_floating(type_):
-        values = [None if v == "" else v for v in values]
-    try:
-        return pa.array(values, type=type_)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
-        for event, value in zip(events, values):
-            try:
-                pa.array([value], type=type_)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
-                raise MalformedEventError(
-                    f"event {event.get('eventId')!r}: field {name!r} has {value!r}, expected {type_}"
-                ) from None
-        raise
+    return typed_column(name, values, type_, drift, invalid, counted)
 
 
-def _as_bool(value: Any) -> Any:
-    if isinstance(value, str):
-        lowered = value.strip().lower()
-        if lowered in ("true", "false"):
-            return lowered == "true"
-        if lowered == "":
-            return None
-    return value
+def parse_event_times(timestamps: list[str | None], event_ids: list[str | None], page_cursor: str = "") -> pa.Array:
+    """DocuSign's ISO timestamps (up to 7 fractional digits, ``Z`` or offset) to UTC microseconds.
 
-
-def parse_event_times(timestamps: list[str | None], event_ids: list[str | None]) -> pa.Array:
-    """DocuSign's ISO timestamps (up to 7 fractional digits, ``Z`` or offset) to UTC microseconds."""
+    The one field besides ``eventId`` that fails a window: it decides the partition.
+    """
     series = pl.Series("timestamp", timestamps, dtype=pl.String)
     parsed = series.str.to_datetime(time_unit="us", time_zone="UTC", strict=False, format=None)
     bad = parsed.is_null()
     if bad.any():
         index = int(bad.arg_max())  # first failure
         raise MalformedEventError(
-            f"event {event_ids[index]!r}: field 'timestamp' has {timestamps[index]!r}, expected an ISO-8601 time"
+            f"event {event_ids[index]!r} (page read with cursor {page_cursor!r}): field 'timestamp' has "
+            f"{timestamps[index]!r}, expected an ISO-8601 time"
         )
     return parsed.to_arrow()
 
 
 def events_to_batch(
-    events: list[dict], *, page_cursor: str, source: str, extracted_at: datetime
+    events: list[dict], *, page_cursor: str, source: str, extracted_at: datetime, drift: Drift | None = None,
+    window: tuple[datetime, datetime] | None = None,
 ) -> pa.RecordBatch:
-    """One Monitor page as a record batch of :data:`AUDIT_EVENTS`."""
+    """One Monitor page as a record batch of :data:`AUDIT_EVENTS`.
+
+    Drifted values are coerced or nulled (``lib/lake/coerce.py``), named per event in
+    ``_invalid_fields`` and counted in ``drift``: only for events inside ``window`` when
+    given, so the counts match what the window's partitions store.
+    """
     n = len(events)
-    columns: dict[str, pa.Array] = {
-        name: _column(events, name, AUDIT_EVENTS.field(name).type) for name in _SOURCE_FIELDS
-    }
-    columns["_event_time"] = parse_event_times(
-        columns["timestamp"].to_pylist(), columns["eventId"].to_pylist()
+    drift = drift if drift is not None else Drift()
+    invalid: list[dict | None] = [None] * n
+    timestamps = [e.get("timestamp") for e in events]
+    event_times = parse_event_times(
+        [t if t is None or isinstance(t, str) else str(t) for t in timestamps], [e.get("eventId") for e in events],
+        page_cursor,
     ).cast(AUDIT_EVENTS.field("_event_time").type)
+    counted = None
+    if window is not None:
+        counted = [t is not None and window[0] <= t < window[1] for t in event_times.to_pylist()]
+    columns: dict[str, pa.Array] = {
+        name: _column(events, name, AUDIT_EVENTS.field(name).type, drift, invalid, counted)
+        for name in _SOURCE_FIELDS
+    }
+    columns["_event_time"] = event_times
     columns["_raw"] = pa.array([orjson.dumps(e).decode() for e in events], type=pa.string())
     columns["_page_cursor"] = pa.array([page_cursor] * n, type=pa.string())
     columns["_source"] = pa.array([source] * n, type=pa.string())
     columns["_extracted_at"] = pa.array([extracted_at] * n, type=AUDIT_EVENTS.field("_extracted_at").type)
+    columns[INVALID_COLUMN] = invalid_column(invalid)
     return pa.RecordBatch.from_arrays([columns[f] for f in AUDIT_EVENTS.names], schema=AUDIT_EVENTS)
 
 
@@ -155,9 +153,11 @@ class _Read:
     cursor: str | None = None
     past_window: bool = False
     pages: int = 0
+    drift: Drift = field(default_factory=Drift)
 
 
-def _stage_pages(scratch: Path, pages: Iterable[MonitorPage], source: str, extracted_at: datetime) -> _Read:
+def _stage_pages(scratch: Path, pages: Iterable[MonitorPage], source: str, extracted_at: datetime,
+                 window: tuple[datetime, datetime] | None = None) -> _Read:
     read = _Read()
     with pq.ParquetWriter(scratch, AUDIT_EVENTS, **PARQUET_OPTIONS) as writer:
         for page in pages:
@@ -166,7 +166,8 @@ def _stage_pages(scratch: Path, pages: Iterable[MonitorPage], source: str, extra
             read.past_window = read.past_window or page.past_window
             if page.events:
                 writer.write_batch(
-                    events_to_batch(page.events, page_cursor=page.cursor, source=source, extracted_at=extracted_at)
+                    events_to_batch(page.events, page_cursor=page.cursor, source=source, extracted_at=extracted_at,
+                                    drift=read.drift, window=window)
                 )
     return read
 
@@ -180,6 +181,7 @@ def write_event_partitions(
     source: str,
     extracted_at: datetime,
     memory_limit: str = "2GB",
+    drift: Drift | None = None,
 ) -> dict[date, int]:
     """Write the events of ``[start, end)`` as one whole partition per UTC day; return rows per day.
 
@@ -191,7 +193,9 @@ def write_event_partitions(
     arrivals) are left for their own partition's run.
     """
     with lake.temp_path(".pages.parquet") as scratch:
-        read = _stage_pages(scratch, pages, source, extracted_at)
+        read = _stage_pages(scratch, pages, source, extracted_at, (start, end))
+        if drift is not None:
+            drift.add(read.drift)
         state = {COMPLETE_KEY: "true" if read.past_window else "false"}
         if read.cursor:
             state[CURSOR_KEY] = read.cursor
@@ -256,7 +260,7 @@ def _stage_day(con, lake: Lake, scratch: Path, day: date, existing: list[str], s
         params["keep"] = keep
         kept = """
                 union all
-                select * from read_parquet($keep, union_by_name = false, hive_partitioning = false)
+                select * from read_parquet($keep, union_by_name = true, hive_partitioning = false)
                 where eventId not in (select eventId from read_parquet($scratch))"""
     try:
         con.execute(

@@ -7,7 +7,9 @@ renames and casts, as dbt-style layering expects. Every raw row also carries:
 - ``_raw``: the record exactly as the API sent it (JSON text), kept for forensics
   and for keys this schema does not know yet;
 - ``_source``: ``docusign`` or ``simulator``, so simulated data is never mistaken for real;
-- ``_extracted_at`` (events) or ``_snapshot_taken_at`` (snapshots): when we really read it.
+- ``_extracted_at`` (events) or ``_snapshot_taken_at`` (snapshots): when we really read it;
+- ``_invalid_fields``: JSON ``{field: value as sent}`` for values that could not be typed and are
+  null in their column (``lib/lake/coerce.py``); null for a clean record.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dsassets.lib.clients.docusign_data import ACCOUNT_SETTING_FIELDS, PASSWORD_
 
 UTC_TS = pa.timestamp("us", tz="UTC")
 TYPES = {"string": pa.string(), "bool": pa.bool_(), "int32": pa.int32(), "int64": pa.int64(),
-         "float64": pa.float64(), "date": pa.date32(), "ts": UTC_TS}
+         "float64": pa.float64(), "date": pa.date32(), "ts": UTC_TS, "strings": pa.list_(pa.string())}
 
 
 def schema(columns: str) -> pa.Schema:
@@ -38,10 +40,11 @@ AUDIT_EVENTS = schema("""
     isUserMemberOfDomain:bool referencedUserIsMemberOfDomain:bool referencedUserId affectedUserId
     affectedUserIsMemberOfDomain:bool proxyStatus proxyType proxyLevel latitude:float64 longitude:float64
     city state country device browser os data
-    _event_time:ts _raw _page_cursor _source _extracted_at:ts
+    _event_time:ts _raw _page_cursor _source _extracted_at:ts _invalid_fields
 """)
-# What every snapshot row carries after the API's fields.
-SNAPSHOT_META = " _raw _source _snapshot_taken_at:ts"
+# What every snapshot row carries after the API's fields. `_invalid_fields` (every raw dataset):
+# JSON {field: value as sent} of the values that could not be typed and are null, else null.
+SNAPSHOT_META = " _raw _source _snapshot_taken_at:ts _invalid_fields"
 
 # Admin API: GET /v2/organizations -> organizations[].accounts[], with the organization's name.
 ACCOUNTS = schema(
@@ -72,7 +75,8 @@ ACCOUNT_USERS = schema("""
 """ + SNAPSHOT_META)
 
 # eSignature settings and password rules: the security-relevant subset of the clients' field
-# tables, cast at extraction (garbage fails loudly), plus the whole document in `_raw`.
+# tables, cast at extraction (garbage is null and named in _invalid_fields), plus the whole
+# document in `_raw`.
 _SETTING_TYPES = {"bool": "bool", "int": "int32", "str": "string"}
 
 
@@ -87,9 +91,15 @@ PASSWORD_RULES = _settings(PASSWORD_RULE_FIELDS)
 # Identity-provider view of users who are disabled or deleted, and when that happened.
 # From Microsoft Graph (deletedItems, disabled users, directory audits) or a file export.
 # status: deleted | disabled; status_changed_at: when the IdP deleted or disabled the user (null
-# when it does not say); lifecycle: JSON list of {at, activity} lifecycle events
+# when it does not say); status_changed_at_source: where that time comes from (deleted_date_time |
+# directory_audit | export; null when unknown, and the detection then dates it from the first
+# snapshot listing the user); other_emails: every other address the IdP holds for the user, as
+# sent (otherMails, proxyAddresses); lifecycle: JSON list of {at, activity} lifecycle events
 # (disable/enable/delete/restore/add) for the re-hired and temporarily-disabled cases.
-IDP_USERS = schema("idp_user_id user_principal_name email status status_changed_at:ts lifecycle" + SNAPSHOT_META)
+IDP_USERS = schema("""
+    idp_user_id user_principal_name email status status_changed_at:ts status_changed_at_source
+    other_emails:strings lifecycle
+""" + SNAPSHOT_META)
 
 # Graph GET /groups/{id}/transitiveMembers: one row per (group, member user) per snapshot, and one
 # row with member_id null for a group that has no members or that Graph does not know (found false).

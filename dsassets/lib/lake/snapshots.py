@@ -6,13 +6,21 @@ import json
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
+import orjson
 import pyarrow as pa
 
-_META = ("_raw", "_source", "_snapshot_taken_at")
+from dsassets.lib.lake.coerce import INVALID_COLUMN, Drift, invalid_column, typed_column
+
+_META = ("_raw", "_source", "_snapshot_taken_at", INVALID_COLUMN)
 
 
 class MalformedRecordError(ValueError):
-    """A record whose field does not fit the raw schema. Names the dataset, record and field."""
+    """An export file that cannot be read as records at all (not one odd value: those are coerced
+    or quarantined). Names the dataset or export, the record and the field."""
+
+
+# Where a table's drift counts travel from extraction to the materialization (and the Parquet footer).
+DRIFT_KEY = b"dsassets.drift"
 
 
 def snapshot_table(
@@ -26,28 +34,44 @@ def snapshot_table(
     """Build a snapshot table from ``(row_values, raw_record)`` pairs.
 
     ``row_values`` maps schema column names to values (missing keys are null);
-    ``raw_record`` is what the API sent, kept verbatim in ``_raw``.
+    ``raw_record`` is what the API sent, kept verbatim in ``_raw``. Values of
+    another type are coerced when unambiguous and nulled otherwise (see
+    ``lib/lake/coerce.py``); the nulled ones are named in ``_invalid_fields`` and
+    both are counted in the table's schema metadata (:func:`table_drift`).
+    A ``row_values`` may bring its own ``_invalid_fields`` dict (settings parsed upstream).
     """
     columns: dict[str, list[Any]] = {name: [] for name in schema.names}
+    invalid: list[dict | None] = []
     for values, raw in records:
         for name in schema.names:
             if name not in _META:
                 columns[name].append(values.get(name))
+        invalid.append(dict(values.get(INVALID_COLUMN) or {}) or None)
         columns["_raw"].append(json.dumps(raw, separators=(",", ":"), sort_keys=True, default=str))
         columns["_source"].append(source)
         columns["_snapshot_taken_at"].append(taken_at)
+    drift = Drift()
+    for fields in invalid:
+        drift.invalid.update(list(fields or {}))
     arrays = []
     for field in schema:
-        try:
+        if field.name == INVALID_COLUMN:
+            arrays.append(None)  # filled once every column has been typed
+        elif field.name in _META:
             arrays.append(pa.array(columns[field.name], type=field.type))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
-            for i, value in enumerate(columns[field.name]):
-                try:
-                    pa.array([value], type=field.type)
-                except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
-                    raise MalformedRecordError(
-                        f"{dataset}: record {i} ({columns['_raw'][i][:80]}…): field {field.name!r} "
-                        f"has {value!r}, expected {field.type}"
-                    ) from None
-            raise
-    return pa.Table.from_arrays(arrays, schema=schema)
+        else:
+            arrays.append(typed_column(field.name, columns[field.name], field.type, drift, invalid))
+    arrays[schema.get_field_index(INVALID_COLUMN)] = invalid_column(invalid)
+    table = pa.Table.from_arrays(arrays, schema=schema)
+    return table.replace_schema_metadata({DRIFT_KEY: orjson.dumps(drift.metadata())})
+
+
+def table_drift(table: pa.Table) -> Drift:
+    """The drift counts :func:`snapshot_table` recorded for ``table`` (empty for other tables)."""
+    raw = (table.schema.metadata or {}).get(DRIFT_KEY)
+    drift = Drift()
+    if raw:
+        counts = orjson.loads(raw)
+        drift.coerced.update(counts["coerced"])
+        drift.invalid.update(counts["invalid"])
+    return drift

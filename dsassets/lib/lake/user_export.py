@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from dsassets.lib.lake import schemas
+from dsassets.lib.lake.coerce import INVALID_COLUMN
 from dsassets.lib.lake.snapshots import MalformedRecordError
 
 # snapshot column -> CSV header. User columns repeat on each of the user's membership rows.
@@ -172,5 +173,9 @@ def _select(columns: dict[str, str], export_id: str, skip: set[str] = frozenset(
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """The snapshot schema's columns, in its order and types (the per-user path's exact shape)."""
-    return pa.Table.from_arrays([table[f.name].cast(f.type) for f in schema], schema=schema)
+    """The snapshot schema's columns, in its order and types (the per-user path's exact shape);
+    the export path fails on a bad value instead of quarantining it, so ``_invalid_fields`` is null."""
+    return pa.Table.from_arrays(
+        [table[f.name].cast(f.type) if f.name != INVALID_COLUMN else pa.nulls(table.num_rows, f.type) for f in schema],
+        schema=schema,
+    )

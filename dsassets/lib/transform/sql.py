@@ -220,7 +220,9 @@ def _drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 
 def parquet_scan(glob: str) -> str:
-    return f"read_parquet({sql_literal(glob)}, hive_partitioning = true, hive_types = {{'dt': date}})"
+    # union_by_name: partitions written before a raw column was added read it as null.
+    return (f"read_parquet({sql_literal(glob)}, hive_partitioning = true, hive_types = {{'dt': date}}, "
+            "union_by_name = true)")
 
 
 def model_path(name: str) -> str:
