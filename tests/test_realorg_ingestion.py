@@ -397,3 +397,12 @@ def test_identity_snapshot_with_an_unreadable_audit_log_warns_and_still_lists_us
     rows = pq.read_table(Lake.at(tmp_path).partition_file("raw_idp_users", date(2026, 11, 12))).to_pylist()
     assert {(r["idp_user_id"], r["status"], r["status_changed_at_source"]) for r in rows} == {
         ("d-1", "deleted", "deleted_date_time"), ("u-2", "disabled", None)}
+
+
+def test_an_organization_whose_reserved_domains_cannot_be_read_is_still_snapshotted(settings):
+    """A 404 (or 403) on reserved domains leaves the list empty and says why; users still arrive."""
+    with client(settings) as c:
+        tables, how = take_organization_snapshot(c, "docusign", TAKEN)
+    assert tables["raw_docusign_reserved_domains"].num_rows == 0
+    assert tables["raw_docusign_organization_users"].num_rows > 0
+    assert "HTTP 404" in how["reserved_domains_unreadable"]

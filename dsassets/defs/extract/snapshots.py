@@ -18,6 +18,7 @@ from dsassets.defs.extract.raw import raw_spec
 from dsassets.defs.resources import DocuSignResource, LakeResource
 from dsassets.lib.lake import schemas
 from dsassets.lib.clients.docusign import DocuSignClient
+from dsassets.lib.clients.http import ApiError
 from dsassets.lib.clients.docusign_data import parse_account_settings, parse_password_rules
 from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
 from dsassets.lib.lake.raw_events import days_in
@@ -110,6 +111,7 @@ def take_organization_snapshot(client: DocuSignClient, source: str, taken_at: da
     org_id = org["id"]
     accounts = client.organization_accounts()
     kw = {"source": source, "taken_at": taken_at}
+    domains, domains_unreadable = _reserved_domains(client)
     tables = {
         "raw_docusign_accounts": snapshot_table(
             "raw_docusign_accounts",
@@ -120,14 +122,28 @@ def take_organization_snapshot(client: DocuSignClient, source: str, taken_at: da
         "raw_docusign_reserved_domains": snapshot_table(
             "raw_docusign_reserved_domains",
             schemas.RESERVED_DOMAINS,
-            (({**d, "organization_id": org_id}, d) for d in client.reserved_domains()),
+            (({**d, "organization_id": org_id}, d) for d in domains),
             **kw,
         ),
     }
     users, how = take_users_in_bulk(client, org_id, accounts, **kw)
     if users is None:
         users = per_user_tables(client, org_id, accounts, **kw)
+    if domains_unreadable:
+        how = {**how, "reserved_domains_unreadable": domains_unreadable}
     return {**tables, **users}, how
+
+
+def _reserved_domains(client: DocuSignClient) -> tuple[list[dict], str | None]:
+    """The claimed domains, or none and why when the app may not read them (403) or the
+    endpoint is missing (404): managed users then rest on the events' isUserMemberOfDomain
+    alone, which is worse than the domain list but better than no organization snapshot."""
+    try:
+        return client.reserved_domains(), None
+    except ApiError as exc:
+        if exc.status not in (403, 404):
+            raise
+        return [], f"{exc} (managed users from the events' isUserMemberOfDomain alone)"
 
 
 def per_user_tables(client: DocuSignClient, org_id: str, accounts: list[dict], **kw) -> Tables:
