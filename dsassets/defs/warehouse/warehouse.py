@@ -100,7 +100,7 @@ def refresh_warehouse(lake: Lake, *, attempts: int = 6, wait_seconds: float = 5.
 @dg.asset(
     group_name="warehouse",
     kinds={"duckdb"},
-    deps=[dg.AssetKey(m.name) for m in (*MODELS, *posture.POSTURE_MODELS)] + [dg.AssetKey("alerts"), dg.AssetKey("governance_actions")],
+    deps=[dg.AssetKey(m.name) for m in (*MODELS, *posture.POSTURE_MODELS)] + [dg.AssetKey("alerts"), dg.AssetKey("governance_actions"), dg.AssetKey("notifications")],
     # DuckDB lets one process write the file: runs that refresh it wait for the pool's one slot
     # instead of failing on the file lock.
     pool=WAREHOUSE_POOL,

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from dsassets.lib.config import settings
 from dsassets.lib.detections.config import DetectionsConfig, IpRange, check_overlaps, default_ip_ranges
+from dsassets.lib.notify.config import NotifyConfig
 from dsassets.lib.policies.settings import ActivityPoliciesConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -208,6 +209,8 @@ class ProjectConfig(_Section):
     detections: DetectionsConfig = Field(default_factory=DetectionsConfig)
     # Custom activity policy files and governance actions (dsassets/lib/policies, governance.py).
     activity_policies: ActivityPoliciesConfig = Field(default_factory=ActivityPoliciesConfig)
+    # Alert notifications to the security team (dsassets/lib/notify).
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
 
     @field_validator("ip_ranges")
     @classmethod

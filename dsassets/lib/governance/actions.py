@@ -36,21 +36,20 @@ already scrubbed.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import re
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from dsassets.lib.clients.graph import GraphClient
 from dsassets.lib.clients.http import ApiError
 from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.ledger import ParquetLedger
 from dsassets.lib.policies.settings import ACTION_TYPES, GovernanceConfig
 
 LEDGER_DIR = "governance"
@@ -107,51 +106,14 @@ def action_key(alert_id: str, action: str) -> str:
 LEDGER_PATH = f"{LEDGER_DIR}/{LEDGER_FILE}"
 
 
-class Ledger:
+class Ledger(ParquetLedger):
     """The persistent record of every governance action, read whole and rewritten atomically."""
 
     def __init__(self, lake: Lake) -> None:
-        self.lake = lake
-        self.url = lake.url(LEDGER_PATH)
-        self.rows: list[dict] = []
-
-    def load(self) -> Ledger:
-        try:
-            data = self.lake.read_bytes(LEDGER_PATH)
-        except FileNotFoundError:
-            self.rows = []
-        else:
-            self.rows = pq.read_table(pa.BufferReader(data)).to_pylist()
-        return self
-
-    def latest(self) -> dict[str, dict]:
-        out: dict[str, dict] = {}
-        for row in self.rows:
-            out[row["action_key"]] = row
-        return out
+        super().__init__(lake, LEDGER_DIR, LEDGER_FILE, LEDGER_SCHEMA, "action_key")
 
     def attempts(self, key: str) -> int:
         return sum(1 for r in self.rows if r["action_key"] == key and r["status"] in ("executed", "failed"))
-
-    def append(self, row: dict) -> None:
-        self.rows.append(row)
-
-    def save(self) -> None:
-        sink = pa.BufferOutputStream()
-        pq.write_table(pa.Table.from_pylist(self.rows, schema=LEDGER_SCHEMA), sink, compression="zstd")
-        self.lake.write_bytes(LEDGER_PATH, sink.getvalue().to_pybytes())
-
-    @contextmanager
-    def locked(self) -> Iterator[Ledger]:
-        """Exclusive for the whole run: load, act, save."""
-        lock_dir = self.lake.local_dir / LEDGER_DIR
-        lock_dir.mkdir(parents=True, exist_ok=True)
-        with open(lock_dir / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield self.load()
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class Directory:
@@ -397,7 +359,7 @@ def alerts_from_rows(rows: Iterable[dict[str, Any]]) -> list[Alert]:
 
 
 def warehouse_views(con, lake) -> list[str]:
-    """Views in ``warehouse.duckdb``: ``governance_actions`` (the ledger), ``policy_alerts``, ``pol_*``.
+    """Views in ``warehouse.duckdb``: the ``governance_actions`` and ``notifications`` ledgers, ``policy_alerts``, ``pol_*``.
 
     Called by ``refresh_warehouse`` inside its transaction; only relations with output are created.
     """
@@ -410,6 +372,12 @@ def warehouse_views(con, lake) -> list[str]:
             f"read_parquet({sql.sql_literal(lake.url(LEDGER_PATH))})"
         )
         created.append("governance_actions")
+    from dsassets.lib.notify import deliver
+
+    if lake.exists(deliver.LEDGER_PATH):
+        con.execute(f"create or replace view notifications as select * from "
+                    f"read_parquet({sql.sql_literal(lake.url(deliver.LEDGER_PATH))})")
+        created.append("notifications")
     # One listing for every activity policy's output (object stores have no directories to list).
     found = {rel.split("/")[1] for rel in lake.files(f"{sql.model_path('pol_*')}/dt=*/*.parquet")}
     names = sorted(n for n in found if re.fullmatch(r"pol_[a-z][a-z0-9_]*", n))

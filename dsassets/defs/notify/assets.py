@@ -1,0 +1,93 @@
+"""``notifications``: the window's alerts sent to the security team's channels (``notify`` in dsassets.yaml).
+
+Runs after ``alerts`` for the same days: each (alert, channel) the channel's minimum severity
+and policy filter select is sent once (webhook, Graph or SMTP mail, JSONL file for a SIEM),
+recorded in ``<data_dir>/notify/notifications.parquet``. Dry run unless the channel says
+``execute: true``; alerts older than ``notify.max_alert_age_hours`` are not sent unless the run
+config says ``send_old_alerts: true`` (a backfill pages nobody).
+"""
+
+import dagster as dg
+
+from dsassets.defs.models.assets import window_dates
+from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource
+from dsassets.lib.config.project import load_config
+from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
+from dsassets.lib.notify import deliver
+from dsassets.lib.transform import sql
+
+GROUP = "notify"
+
+
+class NotifyRunConfig(dg.Config):
+    """Run-time switches; the standing configuration is the ``notify`` section."""
+
+    # Send alerts older than max_alert_age_hours too (a deliberate catch-up, never a default).
+    send_old_alerts: bool = False
+
+
+def read_alerts(lake, start, end) -> list[dict]:
+    """The ``alerts`` mart's rows of ``[start, end)``."""
+    model = sql.Model("marts", "alerts", (), "", True)
+    if not sql.has_output(lake, model):
+        raise RuntimeError("notifications needs alerts: materialize it for this window first")
+    with sql.session(lake) as con:
+        cur = con.execute(
+            f"select * from {sql.parquet_scan(sql.model_glob(lake, model))} where dt >= ? and dt < ?", [start, end]
+        )
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+@dg.asset(
+    name="notifications",
+    group_name=GROUP,
+    kinds={"python", "parquet"},
+    description=(
+        "Alerts sent to the security team's channels (webhook / Slack / Teams, e-mail, JSONL for a SIEM), "
+        "once per alert and channel; dry run unless the channel executes. Ledger: "
+        "<data_dir>/notify/notifications.parquet."
+    ),
+    deps=[dg.AssetKey("alerts")],
+    partitions_def=DAILY,
+    backfill_policy=BACKFILL_POLICY,
+    pool=deliver.LEDGER_POOL,
+)
+def notifications(
+    context: dg.AssetExecutionContext,
+    config: NotifyRunConfig,
+    lake: LakeResource,
+    docusign: DocuSignResource,
+    identity_provider: IdentityProviderResource,
+) -> dg.MaterializeResult:
+    lake_ = lake.lake
+    start, end = window_dates(context)
+    notify = load_config().notify
+    alerts = read_alerts(lake_, start, end)
+    send = deliver.default_sender(lake_, lambda: identity_provider.graph_client(docusign))
+    ledger = deliver.Ledger(lake_)
+    with ledger.locked():
+        report = deliver.run(alerts, notify, ledger, send, now=docusign.now(), run_id=context.run.run_id,
+                             send_old_alerts=config.send_old_alerts)
+        total = len(ledger.rows)
+    counts = report.counts()
+    for o in report.outcomes:
+        if o.status == "failed":
+            context.log.warning(f"notify: alert {o.alert['alert_id']} to {o.channel.name} failed: {o.reason}")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(1 for o in report.outcomes if o.recorded),
+            "alerts": dg.MetadataValue.int(len(alerts)),
+            **{status: dg.MetadataValue.int(counts[status]) for status in deliver.STATUSES},
+            "already_sent": dg.MetadataValue.int(counts["done"]),
+            "channels": dg.MetadataValue.json(
+                [{"name": c.name, "type": c.type, "execute": c.execute, "min_severity": c.min_severity}
+                 for c in notify.channels]
+            ),
+            "deliveries": dg.MetadataValue.md(report.markdown()),
+            "send_old_alerts": config.send_old_alerts,
+            "ledger": dg.MetadataValue.path(ledger.url),
+            "ledger_rows": dg.MetadataValue.int(total),
+            "window": f"{start.isoformat()} .. {end.isoformat()} (end exclusive)",
+        }
+    )
