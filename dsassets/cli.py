@@ -140,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     quality.add_argument("--history-days", type=int, default=37,
                          help="history before --start for baselines (default 37: 30-day baseline + 7 learning)")
 
+    from dsassets.lib.triage import commands as triage
+
+    triage.add_parser(sub)
+
     if argv is None:
         argv = sys.argv[1:]
     if argv[:1] == ["bench"]:
@@ -160,6 +164,12 @@ def main(argv: list[str] | None = None) -> int:
         os.execvp("dagster", ["dagster", "dev", "-w", str(Path(__file__).resolve().parent.parent / "workspace.yaml")])
     if args.command == "query":
         return _query(args.sql)
+    if args.command == "alerts":
+        try:
+            return triage.run(args, _lake())
+        except triage.TriageError as exc:
+            print(f"dsassets alerts: {exc}", file=sys.stderr)
+            return 2
     if args.command == "quality":
         from dsassets.tools.quality import quality_command
 

@@ -22,6 +22,7 @@ from dsassets.lib.detections.config import POLICIES
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, EVERY_EARLIER_DAY, deps, last_days
 from dsassets.lib.policies.compile import POLICY_ALERTS, policy_alerts_part
+from dsassets.lib.triage import suppressions
 
 GROUP = "detections"
 ALERTS = "alerts"
@@ -142,7 +143,8 @@ detection_assets = [build_detection_asset(p) for p in POLICIES]
         "One row per alert of the six anomaly policies (the union of det_*) and of the activity "
         "policies (policy_alerts), partitioned by the "
         "day the incident alerted: alert_id, policy, severity, title, description, user, account, "
-        "started/ended, event ids, IPs, countries, evidence (JSON)."
+        "started/ended, event ids, IPs, countries, evidence (JSON). Alerts matching an analyst's "
+        "suppression rule are left out and written to suppressed_alerts with the rule."
     ),
     deps=[dg.AssetKey(detections.asset_name(p)) for p in POLICIES] + [dg.AssetKey(POLICY_ALERTS)],
     partitions_def=DAILY,
@@ -166,6 +168,24 @@ def alerts(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Material
         if sql.has_output(lake_, sql.Model("marts", POLICY_ALERTS, (), "", True)):
             parts.append(policy_alerts_part(lake_))
         sql.set_window(con, start, end)
-        con.execute(f"create temp view alerts__result as {' union all by name '.join(parts)}")
+        con.execute(f"create temp view alerts__all as {' union all by name '.join(parts)}")
+        # Analysts' suppression rules (dsassets alerts dismiss --suppress) hold back matching
+        # alerts here, for every policy at once; what they hid goes to suppressed_alerts.
+        suppressions.install(con, lake_)
+        kept, hidden = suppressions.split_sql("alerts__all")
+        con.execute(f"create temp view alerts__result as {kept}")
+        con.execute(f"create temp view alerts__suppressed as {hidden}")
         counts = sql.write_partitions(con, lake_, ALERTS, "alerts__result", start, end)
-        return _result(con, lake_, ALERTS, start, end, counts, {})
+        held = sql.write_partitions(con, lake_, suppressions.SUPPRESSED_ALERTS, "alerts__suppressed", start, end)
+        listed = con.execute(
+            "select alert_id, policy, user_email, suppression_id, suppression_kind, suppressed_by, "
+            "suppression_expires_at from alerts__suppressed order by started_at"
+        ).fetchall()
+        extra = {
+            "suppressed": dg.MetadataValue.int(sum(held.values())),
+            "suppressed_alerts": dg.MetadataValue.json(
+                [dict(zip(("alert_id", "policy", "user", "suppression_id", "kind", "by", "expires_at"),
+                          (*row[:-1], row[-1].isoformat()))) for row in listed[:50]]
+            ),
+        }
+        return _result(con, lake_, ALERTS, start, end, counts, extra)

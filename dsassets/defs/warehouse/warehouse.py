@@ -16,6 +16,7 @@ from dsassets.defs.resources import LakeResource
 from dsassets.defs.models.assets import MODELS
 from dsassets.lib.governance import actions as governance
 from dsassets.lib.posture import controls as posture
+from dsassets.lib.triage import suppressions, warehouse as triage
 from dsassets.lib.transform import sql
 from dsassets.lib.config.project import load_config
 from dsassets.lib.detections.config import POLICIES
@@ -75,12 +76,14 @@ def refresh_warehouse(lake: Lake, *, attempts: int = 6, wait_seconds: float = 5.
                 created["posture"].append(model.name)
         # Alerts of the six anomaly policies (dsassets/defs/detections): the alerts mart and each
         # policy's own output.
-        for name in ("alerts", *(f"det_{p}" for p in POLICIES)):
+        for name in ("alerts", suppressions.SUPPRESSED_ALERTS, *(f"det_{p}" for p in POLICIES)):
             alert_model = sql.Model("marts", name, (), "", True)
             if sql.has_output(lake, alert_model):
                 scan = sql.parquet_scan(sql.model_glob(lake, alert_model))
                 con.execute(f"create or replace view {name} as select * from {scan}")
                 created.setdefault("detections", []).append(name)
+        # Triage: alerts gain status, verdict and assignee from the alert_status ledger.
+        created["triage"] = triage.warehouse_views(con, lake, created.get("detections", []))
         # Activity-policy alerts and the governance ledger.
         created["governance"] = governance.warehouse_views(con, lake)
         if {"activities", "user_accounts", "users"} <= set(created["marts"]):
