@@ -27,8 +27,13 @@ TOR_IP = "185.220.101.1"     # shipped Tor exit list? (only used for ip_tag when
 
 
 def event(i, at=T0, user=ALICE, object="Envelope", action="Downloaded", result="Success", ip=HOME_IP,
-          country="US", ua="Mozilla/5.0 Chrome/124", scope="account", account="acc-1"):
+          country="US", ua="Mozilla/5.0 Chrome/124", scope="account", account="acc-1", city=None,
+          affected=None, change=None):
+    prop, old, new = change or (None, None, None)
     return {
+        "city": city, "affected_user_id": affected[0] if affected else None,
+        "affected_user_email": affected[1] if affected else None, "property": prop, "old_value": old,
+        "new_value": new,
         "event_id": f"e{i:04d}", "event_at": at, "dt": at.date(), "scope": scope,
         "account_id": account if scope == "account" else None, "user_id": user[0] if user else None,
         "user_email": user[1] if user else None, "object": object, "action": action, "result": result,
@@ -299,3 +304,29 @@ def test_the_code_location_loads_with_a_malformed_policy_and_keeps_the_others(tm
     assert done.stdout.strip() == "['pol_good_one']"
     assert f"activity policy rejected: {tmp_path / 'policies' / 'mine.yaml'}: policy broken: filters.colour" \
         in done.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# descriptions an analyst can act on
+
+
+def test_single_event_descriptions_name_the_affected_user_the_change_and_the_place():
+    events = [
+        event(1, user=BOB, scope="organization", object="Organization", action="AdminAdded",
+              affected=ALICE, city="Lyon", country="FR"),
+        event(2, user=BOB, object="Account", action="Updated", change=("SessionTimeout", '"20"', '"120"'),
+              city=None, country="NL", at=T0 + timedelta(minutes=5)),
+    ]
+    got = alerts(events, policy({"action": ["AdminAdded", "Updated"]}))
+    admin, setting = (a["description"] for a in got)
+    assert "affected user alice@acme.example.com" in admin and "(Lyon, FR)" in admin
+    assert "bob@acme.example.com: Organization AdminAdded (Success) at 2026-11-24 10:00:00 UTC" in admin
+    assert "setting SessionTimeout: 20 -> 120" in setting and "(NL)" in setting
+    assert " to " not in admin.split("UTC")[0]  # one event: a moment, not "from X to X"
+
+
+def test_repeated_descriptions_keep_the_span_and_list_the_places():
+    events = [event(i, at=T0 + timedelta(minutes=i), city="Porto", country="PT") for i in range(3)]
+    (alert,) = alerts(events, policy({"action": "Downloaded"}, threshold={"count": 3, "minutes": 10}))
+    assert "3 x Envelope Downloaded from 2026-11-24 10:00:00 to 2026-11-24 10:02:00 UTC" in alert["description"]
+    assert "(Porto, PT)" in alert["description"]

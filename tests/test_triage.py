@@ -11,6 +11,7 @@ import pytest
 from dsassets import cli
 from dsassets.defs.detections.assets import alerts as alerts_asset
 from dsassets.defs.resources import LakeResource
+from dsassets.lib.config.project import ProjectConfig
 from dsassets.lib.detections import engine
 from dsassets.lib.detections.config import POLICIES
 from dsassets.lib.lake.lake import Lake
@@ -106,7 +107,7 @@ def test_resolve_changes_the_warehouse_view_and_the_latest_row_wins(lake_dir, ca
     with duckdb.connect() as con:
         scan = sql.parquet_scan(sql.model_glob(lake, sql.Model("marts", "alerts", (), "", True)))
         con.execute(f"create view alerts as select * from {scan}")
-        warehouse.warehouse_views(con, lake, ["alerts"])
+        warehouse.warehouse_views(con, lake, ProjectConfig(), {"detections": ["alerts"]})
         rows = {r[0]: r[1:] for r in con.sql("select alert_id, status, verdict, assignee from alerts").fetchall()}
     assert rows["1111111111aa"] == ("resolved", "true_positive", "bob")
     assert rows["3333333333cc"] == ("open", None, None)

@@ -31,7 +31,13 @@ events as (
         ip_address,
         ip_hex,
         country_code,
-        user_agent
+        city,
+        user_agent,
+        affected_user_id,
+        affected_user_email,
+        property,
+        old_value,
+        new_value
     from activities
     where
         dt >= getvariable('window_start')

@@ -82,10 +82,10 @@ def refresh_warehouse(lake: Lake, *, attempts: int = 6, wait_seconds: float = 5.
                 scan = sql.parquet_scan(sql.model_glob(lake, alert_model))
                 con.execute(f"create or replace view {name} as select * from {scan}")
                 created.setdefault("detections", []).append(name)
-        # Triage: alerts gain status, verdict and assignee from the alert_status ledger.
-        created["triage"] = triage.warehouse_views(con, lake, created.get("detections", []))
         # Activity-policy alerts and the governance ledger.
         created["governance"] = governance.warehouse_views(con, lake)
+        # Triage: alerts gain status, verdict and assignee; what the investigation macros read.
+        created["triage"] = triage.warehouse_views(con, lake, config, created)
         if {"activities", "user_accounts", "users"} <= set(created["marts"]):
             for file in sorted(FORENSICS_DIR.glob("*.sql")):
                 for stmt in sql.statements(file.read_text()):
