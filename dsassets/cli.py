@@ -99,6 +99,21 @@ def _query(sql: str) -> int:
     return 0
 
 
+def _report(start: date, end: date, out: Path | None) -> int:
+    """Write the HTML report of ``start..end`` (inclusive) and print where it is."""
+    from dsassets.lib.report.data import ReportError
+    from dsassets.lib.report.page import write_report
+
+    lake = _lake()
+    try:
+        path = write_report(lake, start, end + timedelta(days=1), out or lake.local_dir / "report.html")
+    except ReportError as exc:
+        print(f"dsassets report: {exc}", file=sys.stderr)
+        return 1
+    print(f"Report: {path}")
+    return 0
+
+
 def _parse_day(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -140,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     quality.add_argument("--history-days", type=int, default=37,
                          help="history before --start for baselines (default 37: 30-day baseline + 7 learning)")
 
+    report = sub.add_parser("report", help="write a self-contained HTML report (charts, tables) of a period")
+    report.add_argument("--start", type=_parse_day, required=True, help="first day (UTC)")
+    report.add_argument("--end", type=_parse_day, required=True, help="last day, inclusive")
+    report.add_argument("--out", type=Path, default=None, help="HTML file (default: <local data dir>/report.html)")
     from dsassets.lib.triage import commands as triage
 
     triage.add_parser(sub)
@@ -170,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         except triage.TriageError as exc:
             print(f"dsassets alerts: {exc}", file=sys.stderr)
             return 2
+    if args.command == "report":
+        return _report(args.start, args.end, args.out)
     if args.command == "quality":
         from dsassets.tools.quality import quality_command
 
@@ -185,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     lake = _lake()
     print(f"Backfilling {start}..{end} from {source} into {lake.root}")
     if not backfill(start, end, getattr(args, "parallel", 0), getattr(args, "days_per_run", None)):
+        return 1
+    if args.command == "demo" and _report(start, end, None):
         return 1
     print(
         "\nDone.\n"

@@ -1,10 +1,8 @@
 """Notifications: a real webhook receiver on loopback, the JSONL file, Graph mail; once, retried, dry run."""
 
 import json
-import threading
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pyarrow.parquet as pq
 import pytest
@@ -15,42 +13,9 @@ from dsassets.lib.lake.lake import Lake
 from dsassets.lib.notify import channels, deliver
 from dsassets.lib.notify.config import NotifyConfig
 from dsassets.simulator import DocuSignSimulator, SimulatorConfig
+from loopback_receiver import Receiver
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
-SECRET_PATH = "/services/T0001/B0002/s3cr3tT0k3nXYZ"
-
-
-class Receiver:
-    """An HTTP server on 127.0.0.1 that records every POST and answers from a script of statuses."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict] = []
-        self.script: list[int] = []  # statuses to answer first; then 200
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                status = receiver.script.pop(0) if receiver.script else 200
-                receiver.posts.append({"path": self.path, "status": status, "body": json.loads(body)})
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}{SECRET_PATH}"
-
-    def accepted(self) -> list[dict]:
-        return [p for p in self.posts if p["status"] < 300]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

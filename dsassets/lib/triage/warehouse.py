@@ -1,7 +1,7 @@
 """The analyst's relations in ``warehouse.duckdb``: ``alerts`` with triage status, the triage
 ledgers, and what the investigation macros (``sql/forensics/alert_events.sql``,
 ``user_insights.sql``) read: ``org_ip_ranges`` and ``ip_list_entries`` from dsassets.yaml, and
-``alerts`` / ``governance_actions`` as empty views while they have no data yet (DuckDB binds a
+``alerts`` / ``governance_actions`` / ``notifications`` as empty views while they have no data yet (DuckDB binds a
 macro's tables when it is created)."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dsassets.lib.detections.engine import empty_alerts_query
 from dsassets.lib.governance import actions as governance
 from dsassets.lib.intel import ip_intel
 from dsassets.lib.lake.lake import Lake
+from dsassets.lib.notify import deliver
 from dsassets.lib.transform import sql
 from dsassets.lib.triage import status, suppressions
 
@@ -46,8 +47,9 @@ def warehouse_views(con, lake: Lake, config: ProjectConfig, created: dict[str, l
         rules = sql.sql_literal(lake.url(suppressions.SUPPRESSIONS_PATH))
         con.execute(f"create or replace view alert_suppressions as select * from read_parquet({rules})")
         out.append("alert_suppressions")
-    if "governance_actions" not in created.get("governance", []):
-        con.execute(f"create or replace view governance_actions as {_empty_select(governance.LEDGER_SCHEMA)}")
+    for name, schema in (("governance_actions", governance.LEDGER_SCHEMA), ("notifications", deliver.LEDGER_SCHEMA)):
+        if name not in created.get("governance", []):
+            con.execute(f"create or replace view {name} as {_empty_select(schema)}")
     lists, _ = ip_intel.ip_list_table(config)
     for name, table in (("org_ip_ranges", ip_intel.org_range_table(config)), ("ip_list_entries", lists)):
         con.register(f"{name}__arrow", table)
