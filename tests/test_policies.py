@@ -45,6 +45,7 @@ def event(i, at=T0, user=ALICE, object="Envelope", action="Downloaded", result="
 def connection(events, admins=()):
     con = duckdb.connect()
     sql.configure(con)
+    sql.install_support(con, ProjectConfig())  # the shared macros, as the policy asset has them
     con.register("events_arrow", pa.Table.from_pylist(events))
     con.execute("create temp table activities as select * from events_arrow")
     days = sorted({e["dt"] for e in events}) or [DAY]

@@ -358,6 +358,7 @@ def test_score_arithmetic_weighted_by_severity():
         ") t(dt, organization_id, account_id, account_name, severity, status, "
         "points_possible, points_achieved)"
     )
+    sql.install_support(con, ProjectConfig())  # the shared macros every model may use
     sql.set_window(con, date(2026, 11, 2), date(2026, 11, 3))
     query = sql.model_query(posture.POSTURE_BY_NAME["posture_scores"])
     rel = con.sql(query)

@@ -278,130 +278,68 @@ def _actor_context(life, slot: int) -> dict:
     return {"ua": int(life["desktop"][slot]), "ip": ip, "loc": loc}
 
 
+def _by_admin(rb: RowBuilder, life, t: int, actor: int, acct: int, kind: int, data: dict, *, subject=(-1, 0), key=""):
+    """One administration event by ``actor`` from their desk, about the user ``subject`` (slot, tenure)."""
+    rb.add(
+        t,
+        actor,
+        int(life["ten"][actor]),
+        acct,
+        kind,
+        rslot=subject[0],
+        rten=subject[1],
+        extra=(key, "", data),
+        **_actor_context(life, actor),
+    )
+
+
+def _memberships(world: World, rb: RowBuilder, life, s: int, t: int, actor: int, bits: int, kinds, with_profile=False):
+    """A user added or closed: one event per account in ``bits``, then the organisation's, then the admin role's.
+
+    ``kinds`` is (account event, organisation event, org-admin event).
+    """
+    ten = int(life["ten"][s])
+    uid = world.user_id(s, ten)
+    for b in range(len(world.accounts)):
+        if (bits >> b) & 1:
+            data = {"AffectedUserId": uid, "AffectedMembershipId": world.membership_ids([s], [ten], [b])[0]}
+            if with_profile:
+                is_admin = (int(life["admin"][s]) >> b) & 1
+                data["PermissionProfileId"] = str(PERMISSION_PROFILES[0 if is_admin else int(life["profile"][s])][0])
+            _by_admin(rb, life, t + b * TICKS_PER_SECOND, actor, b, kinds[0], data, subject=(s, ten))
+    _by_admin(rb, life, t + 10 * TICKS_PER_SECOND, actor, -1, kinds[1], {"AffectedUserId": uid}, subject=(s, ten))
+    if life["org_admin"][s]:
+        _by_admin(rb, life, t + 20 * TICKS_PER_SECOND, actor, -1, kinds[2], {"AffectedUserId": uid}, subject=(s, ten))
+
+
 def _lifecycle_events(world: World, day: int, life) -> EventBatch:
     """Joins, membership closures/reopenings and org-admin changes happening on ``day``."""
     d0, d1 = day_start(day), day_start(day + 1)
     rb = RowBuilder(day, ADMIN_ID_BASE)
-    A = len(world.accounts)
     slots = life["slot"]
 
     def in_day(col: str) -> np.ndarray:
         return np.flatnonzero((life[col] >= d0) & (life[col] < d1) & (world.kind[slots] != SERVICE))
 
+    joined = (voc.ACC_USER_ADDED, voc.ORG_USER_ADDED, voc.ORG_ADMIN_ADDED)
     for s in in_day("join").tolist():
         t = int(life["join"][s])
-        ten = int(life["ten"][s])
-        actor = _actor(world, life, t)
-        ctx = _actor_context(life, actor)
-        uid = world.user_id(s, ten)
-        for b in range(A):
-            if (int(life["members"][s]) >> b) & 1:
-                is_admin = (int(life["admin"][s]) >> b) & 1
-                profile = PERMISSION_PROFILES[0 if is_admin else int(life["profile"][s])]
-                data = {
-                    "AffectedUserId": uid,
-                    "AffectedMembershipId": world.membership_ids([s], [ten], [b])[0],
-                    "PermissionProfileId": str(profile[0]),
-                }
-                rb.add(
-                    t + b * TICKS_PER_SECOND,
-                    actor,
-                    int(life["ten"][actor]),
-                    b,
-                    voc.ACC_USER_ADDED,
-                    rslot=s,
-                    rten=ten,
-                    extra=("", "", data),
-                    **ctx,
-                )
-        rb.add(
-            t + 10 * TICKS_PER_SECOND,
-            actor,
-            int(life["ten"][actor]),
-            -1,
-            voc.ORG_USER_ADDED,
-            rslot=s,
-            rten=ten,
-            extra=("", "", {"AffectedUserId": uid}),
-            **ctx,
-        )
-        if life["org_admin"][s]:
-            rb.add(
-                t + 20 * TICKS_PER_SECOND,
-                actor,
-                int(life["ten"][actor]),
-                -1,
-                voc.ORG_ADMIN_ADDED,
-                rslot=s,
-                rten=ten,
-                extra=("", "", {"AffectedUserId": uid}),
-                **ctx,
-            )
+        _memberships(world, rb, life, s, t, _actor(world, life, t), int(life["members"][s]), joined, with_profile=True)
     for col, kind in (("pc_close", voc.ACC_USER_CLOSED), ("pc_reopen", voc.ACC_USER_REACTIVATED)):
         for s in in_day(col).tolist():
             t = int(life[col][s])
             ten = int(life["ten"][s])
             b = int(life["pc_acct"][s])
-            actor = _actor(world, life, t)
             data = {
                 "AffectedUserId": world.user_id(s, ten),
                 "AffectedMembershipId": world.membership_ids([s], [ten], [b])[0],
             }
-            rb.add(
-                t,
-                actor,
-                int(life["ten"][actor]),
-                b,
-                kind,
-                rslot=s,
-                rten=ten,
-                extra=("", "", data),
-                **_actor_context(life, actor),
-            )
+            _by_admin(rb, life, t, _actor(world, life, t), b, kind, data, subject=(s, ten))
+    closed = (voc.ACC_USER_CLOSED, voc.ORG_USER_CLOSED, voc.ORG_ADMIN_REMOVED)
     for s in in_day("close").tolist():
         t = int(life["close"][s])
-        ten = int(life["ten"][s])
-        actor = _actor(world, life, t - 1)
-        ctx = _actor_context(life, actor)
-        uid = world.user_id(s, ten)
         open_bits = int(active_members({k: v[s : s + 1] for k, v in life.items()}, t - 1)[0])
-        for b in range(A):
-            if (open_bits >> b) & 1:
-                data = {"AffectedUserId": uid, "AffectedMembershipId": world.membership_ids([s], [ten], [b])[0]}
-                rb.add(
-                    t + b * TICKS_PER_SECOND,
-                    actor,
-                    int(life["ten"][actor]),
-                    b,
-                    voc.ACC_USER_CLOSED,
-                    rslot=s,
-                    rten=ten,
-                    extra=("", "", data),
-                    **ctx,
-                )
-        rb.add(
-            t + 10 * TICKS_PER_SECOND,
-            actor,
-            int(life["ten"][actor]),
-            -1,
-            voc.ORG_USER_CLOSED,
-            rslot=s,
-            rten=ten,
-            extra=("", "", {"AffectedUserId": uid}),
-            **ctx,
-        )
-        if life["org_admin"][s]:
-            rb.add(
-                t + 20 * TICKS_PER_SECOND,
-                actor,
-                int(life["ten"][actor]),
-                -1,
-                voc.ORG_ADMIN_REMOVED,
-                rslot=s,
-                rten=ten,
-                extra=("", "", {"AffectedUserId": uid}),
-                **ctx,
-            )
+        _memberships(world, rb, life, s, t, _actor(world, life, t - 1), open_bits, closed)
     return rb.batch()
 
 
@@ -425,39 +363,21 @@ def _admin_chores(world: World, day: int, rng: np.random.Generator, life) -> Eve
             if rng.random() < 0.5
             else (PERMISSION_PROFILES[2], PERMISSION_PROFILES[1])
         )
-        actor = _actor(world, life, t)
         data = {
             "AffectedUserId": world.user_id(s, int(life["ten"][s])),
             "PermissionProfileId": str(new[0]),
             "OldValue": old[1],
             "NewValue": new[1],
         }
-        rb.add(
-            t,
-            actor,
-            int(life["ten"][actor]),
-            b,
-            voc.ACC_PROFILE_CHANGED,
-            rslot=s,
-            rten=int(life["ten"][s]),
-            extra=("", "", data),
-            **_actor_context(life, actor),
-        )
+        subject = (s, int(life["ten"][s]))
+        _by_admin(rb, life, t, _actor(world, life, t), b, voc.ACC_PROFILE_CHANGED, data, subject=subject)
     # Settings weakened and restored (the posture history a drift check can trace).
     for a in range(len(world.accounts)):
         for t0, t1, key, good, weak in world.drift_episodes(a, day - 4, day):
             for t, old, new in ((t0, good, weak), (t1, weak, good)):
                 if d0 <= t < d1:
-                    actor = _actor(world, life, t)
-                    rb.add(
-                        t,
-                        actor,
-                        int(life["ten"][actor]),
-                        a,
-                        voc.ACC_UPDATED,
-                        extra=(key, "", {"OldValue": old, "NewValue": new}),
-                        **_actor_context(life, actor),
-                    )
+                    data = {"OldValue": old, "NewValue": new}
+                    _by_admin(rb, life, t, _actor(world, life, t), a, voc.ACC_UPDATED, data, key=key)
     # Rare organisation-level changes (a few a year).
     h = int(h64(world.seed, day, tag("org change"))[0] % np.uint64(1000))
     if h < 12:
@@ -466,16 +386,8 @@ def _admin_chores(world: World, day: int, rng: np.random.Generator, life) -> Eve
             1: (voc.ORG_IDP_UPDATED, {"IdentityProviderId": world.identity_provider_id}),
             2: (voc.ORG_ACCOUNT_LINKED, {"AccountId": world.accounts[-1].id}),
         }[h % 3]
-        actor = _actor(world, life, mid)
-        rb.add(
-            mid + int(rng.integers(0, 4 * TICKS_PER_HOUR)),
-            actor,
-            int(life["ten"][actor]),
-            -1,
-            kind,
-            extra=("", "", data),
-            **_actor_context(life, actor),
-        )
+        t = mid + int(rng.integers(0, 4 * TICKS_PER_HOUR))
+        _by_admin(rb, life, t, _actor(world, life, mid), -1, kind, data)
     return rb.batch()
 
 

@@ -9,10 +9,6 @@ checks and fault injection live in ``transport.py``.
 from __future__ import annotations
 
 import json
-import secrets
-import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import jwt
@@ -20,59 +16,17 @@ import numpy as np
 
 from dsassets.simulator.directory import Snapshot
 from dsassets.simulator.ids import TICKS_PER_DAY, iso_admin, iso_esign
+from dsassets.simulator.serving import TOKEN_LIFETIME, Reply, Served, error, oauth_error
 from dsassets.simulator.stream import DEFAULT_LIMIT, MAX_LIMIT, CursorError
 from dsassets.simulator.world import PASSWORD_KEYS, PERMISSION_PROFILES
 
-if TYPE_CHECKING:
-    from dsassets.simulator.simulator import DocuSignSimulator
-
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-TOKEN_LIFETIME = 3600
-DEMO_BASE_URI = "https://demo.docusign.net"
 ADMIN_MAX_TAKE = 250
 ESIGN_MAX_COUNT = 100
 
 
-@dataclass
-class Reply:
-    status: int
-    body: object = None  # dict/list -> JSON; str -> already JSON text; None -> empty
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def error(status: int, code: str, message: str) -> Reply:
-    """DocuSign's error shape (``errorDetails``)."""
-    return Reply(status, {"errorCode": code, "message": message})
-
-
-def oauth_error(code: str, description: str) -> Reply:
-    return Reply(400, {"error": code, "error_description": description})
-
-
-class TokenStore:
-    """Opaque access tokens issued by the simulator; expiry on the wall clock (tokens are the client's)."""
-
-    def __init__(self) -> None:
-        self._tokens: dict[str, tuple[str, float]] = {}
-
-    def issue(self, audience: str, lifetime: int = TOKEN_LIFETIME) -> str:
-        token = f"sim.{audience}.{secrets.token_urlsafe(24)}"
-        self._tokens[token] = (audience, time.monotonic() + lifetime)
-        return token
-
-    def check(self, authorization: str | None, audience: str) -> bool:
-        if not authorization or not authorization.startswith("Bearer "):
-            return False
-        found = self._tokens.get(authorization[7:].strip())
-        return found is not None and found[0] == audience and time.monotonic() < found[1]
-
-    def revoke_all(self) -> None:
-        """Expire every token (tests of the client's renew-on-401 path)."""
-        self._tokens.clear()
-
-
 class DocuSignAPI:
-    def __init__(self, sim: DocuSignSimulator):
+    def __init__(self, sim: Served):
         self.sim = sim
         self.world = sim.world
 

@@ -154,7 +154,8 @@ HOME_WEIGHTS = np.array([CITIES[i].weight for i in HOME_CITIES], dtype=np.float6
 HOME_WEIGHTS /= HOME_WEIGHTS.sum()
 
 
-def _v4(text: str) -> int:
+def ipv4_int(text: str) -> int:
+    """A dotted-quad address as an integer."""
     return int(ipaddress.IPv4Address(text))
 
 
@@ -194,7 +195,7 @@ CITY_NBLOCKS = np.array([len(ISP_BLOCKS.get(c.iso, [])) for c in CITIES], dtype=
 CITY_BLOCKS = np.zeros((len(CITIES), _MAXB), dtype=np.uint64)
 for _i, _c in enumerate(CITIES):
     for _k, _b in enumerate(ISP_BLOCKS.get(_c.iso, [])):
-        CITY_BLOCKS[_i, _k] = _v4(_b)
+        CITY_BLOCKS[_i, _k] = ipv4_int(_b)
 # Cities per country (where a visitor or attacker in that country is placed).
 CITIES_OF: dict[str, list[int]] = {}
 for _i, _c in enumerate(CITIES):

@@ -10,18 +10,14 @@ with the real recycle-bin renaming of the UPN (``<id without dashes><upn>``;
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import numpy as np
 
 from dsassets.simulator.directory import DISABLED, ENABLED, SOFT_DELETED
-from dsassets.simulator.docusign_api import Reply
 from dsassets.simulator.ids import TICKS_PER_DAY, guid1, iso_graph, tag
+from dsassets.simulator.serving import Reply, Served, graph_error
 from dsassets.simulator.stream import CursorError, parse_iso
-
-if TYPE_CHECKING:
-    from dsassets.simulator.simulator import DocuSignSimulator
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 999
@@ -38,12 +34,8 @@ USER_FIELDS = (
 )
 
 
-def graph_error(status: int, code: str, message: str) -> Reply:
-    return Reply(status, {"error": {"code": code, "message": message}})
-
-
 class GraphAPI:
-    def __init__(self, sim: DocuSignSimulator):
+    def __init__(self, sim: Served):
         self.sim = sim
         self.world = sim.world
 

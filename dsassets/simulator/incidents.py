@@ -110,6 +110,28 @@ def scheduled(day: int) -> list[tuple[int, bool]]:
     return out
 
 
+@dataclass(frozen=True)
+class Victim:
+    """A seat chosen for an incident, with its attributes on the day (``account`` is open that day)."""
+
+    slot: int
+    ten: int
+    ctx: dict
+
+    @property
+    def home(self) -> int:
+        return int(self.ctx["home"])
+
+    @property
+    def account(self) -> int:
+        return int(self.ctx["account"])
+
+    def usual(self) -> dict:
+        """How the person usually signs in: home broadband and their desktop browser."""
+        c = self.ctx
+        return {"ip": int(c["home_ip"]), "ip6": bool(c["home_v6"]), "loc": self.home, "ua": int(c["desktop"])}
+
+
 class Planter:
     """Builds the incidents of a day from the world (never from the organic stream)."""
 
@@ -157,15 +179,24 @@ class Planter:
             return None
         return int(order[hit[0]]), int(tens[hit[0]])
 
-    def _context(self, slot: int, ten: int, day: int) -> dict:
-        """The victim's attributes; ``account`` is one whose membership is open on ``day``."""
+    def _pick(self, day: int, candidates: np.ndarray, rotation: int, **eligibility) -> Victim | None:
+        """``_victim`` with the chosen seat's attributes."""
+        found = self._victim(day, candidates, rotation, **eligibility)
+        return None if found is None else self._seat(*found, day)
+
+    def _own_class_victim(self, day: int, k: int, decoy: bool) -> Victim | None:
+        """A seat of policy ``k``'s own class, rotating weekly (a decoy three seats further on)."""
+        return self._pick(day, self.classes[k], day // 7 + (3 if decoy else 0))
+
+    def _seat(self, slot: int, ten: int, day: int) -> Victim:
+        """The seat's attributes; ``account`` is one whose membership is open on ``day``."""
         w = self.world
         life = w.lifecycle(np.array([slot]), np.array([ten]))
         ppl = w.people(np.array([slot]), np.array([ten]))
         ctx = {k: v[0] for k, v in {**life, **ppl}.items()}
         bits = int(active_members(life, day_start(day) + TICKS_PER_DAY // 2)[0]) or int(ctx["members"])
         ctx["account"] = (bits & -bits).bit_length() - 1
-        return ctx
+        return Victim(slot, ten, ctx)
 
     # -- the day -------------------------------------------------------------------------------
 
@@ -173,17 +204,20 @@ class Planter:
         out = []
         for k, decoy in scheduled(day):
             builder = getattr(self, f"_{PLANTED[k]}")
-            inc = builder(day, decoy)
+            # Each (policy, decoy) pair owns a block of event id keys.
+            inc = builder(day, decoy, k, RowBuilder(day, INCIDENT_ID_BASE + (k * 2 + int(decoy)) * 4096))
             if inc is not None:
                 out.append(inc)
         return out
 
-    def _new(self, day: int, k: int, decoy: bool) -> RowBuilder:
-        return RowBuilder(day, INCIDENT_ID_BASE + (k * 2 + int(decoy)) * 4096)
-
-    def _incident_id(self, day: int, k: int, decoy: bool) -> str:
+    def _incident(
+        self, day: int, k: int, decoy: bool, v: Victim, text: str, rb: RowBuilder, suppress=(), also=()
+    ) -> Incident:
         d = date.fromordinal(day)
-        return f"sim-{d:%Y%m%d}-{PLANTED[k]}-{'decoy' if decoy else 'true'}"
+        incident_id = f"sim-{d:%Y%m%d}-{PLANTED[k]}-{'decoy' if decoy else 'true'}"
+        return Incident(
+            incident_id, PLANTED[k], decoy, v.slot, v.ten, v.account, text, rb.batch(), list(suppress), list(also)
+        )
 
     def _start(self, day: int, home: int, key: str) -> int:
         """An instant in the victim's local working day, kept well inside the UTC day."""
@@ -197,9 +231,7 @@ class Planter:
         self,
         rb: RowBuilder,
         t: int,
-        slot: int,
-        ten: int,
-        acct: int,
+        v: Victim,
         *,
         ip: int,
         loc: int,
@@ -214,203 +246,112 @@ class Planter:
         """A successful interactive sign-in followed by envelope activity; returns the last instant."""
         login = voc.LOGIN_MOBILE if source_mobile else voc.LOGIN_WEB
         env_base = voc.ENV_MOBILE if source_mobile else voc.ENV_WEB
-        rb.add(t, slot, ten, acct, login, ua=ua, ip=ip, ip6=ip6, loc=loc, proxy=proxy, literal_ip=literal_ip)
+        where = {"ua": ua, "ip": ip, "ip6": ip6, "loc": loc, "proxy": proxy, "literal_ip": literal_ip}
+        rb.add(t, v.slot, v.ten, v.account, login, **where)
         for j in range(n_env):
             t += 30 * TICKS_PER_SECOND + int(h64(self.world.seed, t, j)[0] % np.uint64(90 * TICKS_PER_SECOND))
-            action = actions[j % len(actions)]
-            rb.add(
-                t,
-                slot,
-                ten,
-                acct,
-                env_base + action,
-                ua=ua,
-                ip=ip,
-                ip6=ip6,
-                loc=loc,
-                proxy=proxy,
-                aux=int(h64(self.world.seed, rb.day, rb.id_base, j)[0] >> np.uint64(1)),
-                literal_ip=literal_ip,
-            )
+            aux = int(h64(self.world.seed, rb.day, rb.id_base, j)[0] >> np.uint64(1))
+            rb.add(t, v.slot, v.ten, v.account, env_base + actions[j % len(actions)], aux=aux, **where)
         return t
 
-    def _window(self, slot: int, ten: int, t0: int, t1: int, km: float) -> tuple[int, int, int, int]:
+    @staticmethod
+    def _failures(rb: RowBuilder, v: Victim, times, *, ua: int, ip: int, loc: int, ip6=False, literal_ip=None) -> None:
+        """Failed web sign-ins at ``times``."""
+        for t in times:
+            rb.add(t, v.slot, v.ten, v.account, voc.FAIL_WEB, ua=ua, ip=ip, ip6=ip6, loc=loc, literal_ip=literal_ip)
+
+    @staticmethod
+    def _window(v: Victim, t0: int, t1: int, km: float, since: int | None = None) -> tuple[int, int, int, int]:
         """Quiet period around a far-away appearance: long enough that no organic event is 'impossible'."""
         hours = km / 600.0 + 2.0
         pad = int(hours * TICKS_PER_HOUR)
-        return (slot, ten, t0 - pad, t1 + pad)
+        return (v.slot, v.ten, t0 - pad if since is None else since, t1 + pad)
 
-    @staticmethod
-    def _finish(rb: RowBuilder) -> EventBatch:
-        return rb.batch()
+    def _at_one_place(self, day: int, k: int, v: Victim, text: str, rb: RowBuilder, t: int, t_end: int, loc: int):
+        """A true incident at one place ``loc``, quiet around it; in another country it is an infrequent one too."""
+        km = geo.city_distance_km(v.home, loc)
+        also = [] if geo.CITIES[loc].iso == geo.CITIES[v.home].iso else ["infrequent_country"]
+        return self._incident(day, k, False, v, text, rb, [self._window(v, t, t_end, km)], also)
 
     # -- anonymous IP ----------------------------------------------------------------------------
 
-    def _anonymous_ip(self, day: int, decoy: bool) -> Incident | None:
-        k = 0
+    def _anonymous_ip(self, day: int, decoy: bool, k: int, rb: RowBuilder) -> Incident | None:
         week = day // 7
-        rb = self._new(day, k, decoy)
         if decoy and week % 2 == 0:
-            victim = self._victim(day, np.concatenate([self.classes[k], self.far]), week + 3, home_days=True, office=0)
-            if victim is not None:
-                slot, ten = victim
-                c = self._context(slot, ten, day)
+            v = self._pick(day, np.concatenate([self.classes[k], self.far]), week + 3, home_days=True, office=0)
+            if v is not None:
                 ip_text, loc = geo.CORPORATE_TOR_EXIT
-                t = self._start(day, int(c["home"]), "anon decoy")
-                self._session(rb, t, slot, ten, c["account"], ip=_v4(ip_text), loc=loc, ua=int(c["desktop"]), n_env=2)
-                return Incident(
-                    self._incident_id(day, k, True),
-                    POLICIES[k],
-                    True,
-                    slot,
-                    ten,
-                    c["account"],
+                t = self._start(day, v.home, "anon decoy")
+                self._session(rb, t, v, ip=geo.ipv4_int(ip_text), loc=loc, ua=int(v.ctx["desktop"]), n_env=2)
+                text = (
                     f"Sign-in from {ip_text}, listed as a Tor exit but inside the HQ Corporate range "
-                    "(the security team's relay): a Corporate tag overrides the Tor tag.",
-                    rb.batch(),
+                    "(the security team's relay): a Corporate tag overrides the Tor tag."
                 )
-        victim = self._victim(day, self.classes[k], week + (3 if decoy else 0))
-        if victim is None:
+                return self._incident(day, k, True, v, text, rb)
+        v = self._own_class_victim(day, k, decoy)
+        if v is None:
             return None
-        slot, ten = victim
-        c = self._context(slot, ten, day)
-        home = int(c["home"])
+        home = v.home
         exits = [e for e in geo.TOR_EXITS if e != geo.CORPORATE_TOR_EXIT]
         same = [e for e in exits if geo.CITIES[e[1]].iso == geo.CITIES[home].iso]
         pool = same or exits
         ip_text, loc = pool[int(h64(self.world.seed, day, tag("tor pick"))[0] % np.uint64(len(pool)))]
         t = self._start(day, home, "anon")
         v6 = ":" in ip_text
-        ip_val = 0 if v6 else _v4(ip_text)
+        where = {"ip": 0 if v6 else geo.ipv4_int(ip_text), "ip6": v6, "loc": loc, "literal_ip": ip_text if v6 else None}
         if decoy:
-            for j in range(1 + week % 2):
-                rb.add(
-                    t + j * 40 * TICKS_PER_SECOND,
-                    slot,
-                    ten,
-                    c["account"],
-                    voc.FAIL_WEB,
-                    ua=voc.TOR_BROWSER,
-                    ip=ip_val,
-                    ip6=v6,
-                    loc=loc,
-                    literal_ip=ip_text if v6 else None,
-                )
-            return Incident(
-                self._incident_id(day, k, True),
-                POLICIES[k],
-                True,
-                slot,
-                ten,
-                c["account"],
-                f"Failed sign-in only from Tor exit {ip_text}: failed logins are not evaluated.",
-                rb.batch(),
-            )
+            times = [t + j * 40 * TICKS_PER_SECOND for j in range(1 + week % 2)]
+            self._failures(rb, v, times, ua=voc.TOR_BROWSER, **where)
+            text = f"Failed sign-in only from Tor exit {ip_text}: failed logins are not evaluated."
+            return self._incident(day, k, True, v, text, rb)
         variant = week % 3
         proxy = (voc.PROXY_TOR, voc.PROXY_NONE, voc.PROXY_ANON)[variant]
-        t_end = self._session(
-            rb,
-            t,
-            slot,
-            ten,
-            c["account"],
-            ip=ip_val,
-            ip6=v6,
-            loc=loc,
-            ua=voc.TOR_BROWSER,
-            n_env=3 + variant,
-            actions=(3, 3, 2),
-            proxy=proxy,
-            literal_ip=ip_text if v6 else None,
-        )
-        km = geo.city_distance_km(home, loc)
-        also = [] if geo.CITIES[loc].iso == geo.CITIES[home].iso else ["infrequent_country"]
+        t_end = self._session(rb, t, v, ua=voc.TOR_BROWSER, n_env=3 + variant, actions=(3, 3, 2), proxy=proxy, **where)
         tagging = {
             0: "proxyStatus=Proxy, proxyType=TOR",
             1: "no proxy fields (only the Tor list tells)",
             2: "proxyStatus=Proxy, proxyType=Anonymous",
         }[variant]
-        return Incident(
-            self._incident_id(day, k, False),
-            POLICIES[k],
-            False,
-            slot,
-            ten,
-            c["account"],
-            f"Successful sign-in and downloads from Tor exit {ip_text} ({geo.CITIES[loc].name}); {tagging}.",
-            rb.batch(),
-            [self._window(slot, ten, t, t_end, km)],
-            also,
-        )
+        text = f"Successful sign-in and downloads from Tor exit {ip_text} ({geo.CITIES[loc].name}); {tagging}."
+        return self._at_one_place(day, k, v, text, rb, t, t_end, loc)
 
     # -- infrequent country --------------------------------------------------------------------
 
-    def _infrequent_country(self, day: int, decoy: bool) -> Incident | None:
-        k = 1
+    def _infrequent_country(self, day: int, decoy: bool, k: int, rb: RowBuilder) -> Incident | None:
         week = day // 7
-        rb = self._new(day, k, decoy)
         if decoy:
             pool = self.far if week % 2 == 0 else self.neighbour
-            victim = self._victim(day, pool, week, home_days=True) or self._victim(
+            v = self._pick(day, pool, week, home_days=True) or self._pick(
                 day, self.neighbour if week % 2 == 0 else self.far, week, home_days=True
             )
-            if victim is None:
+            if v is None:
                 return None
-            slot, ten = victim
-            c = self._context(slot, ten, day)
-            dest = int(c["second"])
+            dest = int(v.ctx["second"])
             ip = int(geo.isp_addresses(np.array([dest]), h64(self.world.seed, day, tag("ic decoy ip")))[0])
             t = self._start(day, dest, "ic decoy")
-            t_end = self._session(
-                rb, t, slot, ten, c["account"], ip=ip, loc=dest, ua=int(c["mobile"]), n_env=2, source_mobile=True
-            )
-            km = geo.city_distance_km(int(c["home"]), dest)
-            return Incident(
-                self._incident_id(day, k, True),
-                POLICIES[k],
-                True,
-                slot,
-                ten,
-                c["account"],
+            t_end = self._session(rb, t, v, ip=ip, loc=dest, ua=int(v.ctx["mobile"]), n_env=2, source_mobile=True)
+            km = geo.city_distance_km(v.home, dest)
+            text = (
                 f"Frequent traveller signs in from {geo.CITIES[dest].name} "
-                f"({geo.COUNTRIES[geo.CITIES[dest].iso].name}), their usual second country.",
-                rb.batch(),
-                [self._window(slot, ten, t, t_end, km)],
+                f"({geo.COUNTRIES[geo.CITIES[dest].iso].name}), their usual second country."
             )
-        victim = self._victim(day, self.classes[k], week)
-        if victim is None:
+            return self._incident(day, k, True, v, text, rb, [self._window(v, t, t_end, km)])
+        v = self._pick(day, self.classes[k], week)
+        if v is None:
             return None
-        slot, ten = victim
-        c = self._context(slot, ten, day)
-        home = int(c["home"])
+        home = v.home
         dest = self._foreign_city(home, day, min_km=800, max_km=10_000, allow_neighbours=True, key="ic")
         ip = int(geo.isp_addresses(np.array([dest]), h64(self.world.seed, day, tag("ic ip")))[0])
         t = self._start(day, dest, "ic")
-        t_end = self._session(
-            rb,
-            t,
-            slot,
-            ten,
-            c["account"],
-            ip=ip,
-            loc=dest,
-            ua=voc.DESKTOP_AGENTS[(int(c["desktop"]) + 1) % len(voc.DESKTOP_AGENTS)],
-            n_env=4,
-        )
+        ua = voc.DESKTOP_AGENTS[(int(v.ctx["desktop"]) + 1) % len(voc.DESKTOP_AGENTS)]
+        t_end = self._session(rb, t, v, ip=ip, loc=dest, ua=ua, n_env=4)
         km = geo.city_distance_km(home, dest)
-        return Incident(
-            self._incident_id(day, k, False),
-            POLICIES[k],
-            False,
-            slot,
-            ten,
-            c["account"],
+        text = (
             f"First ever activity from {geo.COUNTRIES[geo.CITIES[dest].iso].name} "
             f"({geo.CITIES[dest].name}); the user has only ever worked from "
-            f"{geo.COUNTRIES[geo.CITIES[home].iso].name}.",
-            rb.batch(),
-            [self._window(slot, ten, t, t_end, km)],
+            f"{geo.COUNTRIES[geo.CITIES[home].iso].name}."
         )
+        return self._incident(day, k, False, v, text, rb, [self._window(v, t, t_end, km)])
 
     def _foreign_city(
         self, home: int, day: int, *, min_km: float, max_km: float, allow_neighbours: bool, key: str
@@ -428,127 +369,59 @@ class Planter:
 
     # -- suspicious IP -------------------------------------------------------------------------
 
-    def _suspicious_ip(self, day: int, decoy: bool) -> Incident | None:
-        k = 2
-        week = day // 7
-        rb = self._new(day, k, decoy)
-        victim = self._victim(day, self.classes[k], week + (3 if decoy else 0))
-        if victim is None:
+    def _suspicious_ip(self, day: int, decoy: bool, k: int, rb: RowBuilder) -> Incident | None:
+        v = self._own_class_victim(day, k, decoy)
+        if v is None:
             return None
-        slot, ten = victim
-        c = self._context(slot, ten, day)
-        home = int(c["home"])
-        same = [e for e in geo.THREAT_INTEL if geo.CITIES[e[1]].iso == geo.CITIES[home].iso]
-        foreign = [e for e in geo.THREAT_INTEL if geo.CITIES[e[1]].iso != geo.CITIES[home].iso]
+        country = geo.CITIES[v.home].iso
+        same = [e for e in geo.THREAT_INTEL if geo.CITIES[e[1]].iso == country]
+        foreign = [e for e in geo.THREAT_INTEL if geo.CITIES[e[1]].iso != country]
         pool = foreign if decoy else (same or foreign)
         ip_text, loc, label = pool[int(h64(self.world.seed, day, tag("ti pick"), int(decoy))[0] % np.uint64(len(pool)))]
-        t = self._start(day, home, "ti")
+        t = self._start(day, v.home, "ti")
         if decoy:
-            for j in range(2 + week % 2):
-                rb.add(
-                    t + j * 25 * TICKS_PER_SECOND,
-                    slot,
-                    ten,
-                    c["account"],
-                    voc.FAIL_WEB,
-                    ua=voc.API_AGENTS[1],
-                    ip=_v4(ip_text),
-                    loc=loc,
-                )
-            return Incident(
-                self._incident_id(day, k, True),
-                POLICIES[k],
-                True,
-                slot,
-                ten,
-                c["account"],
-                f"Failed sign-ins only from threat-intel IP {ip_text} ({label}): no successful logon.",
-                rb.batch(),
-            )
+            times = [t + j * 25 * TICKS_PER_SECOND for j in range(2 + day // 7 % 2)]
+            self._failures(rb, v, times, ua=voc.API_AGENTS[1], ip=geo.ipv4_int(ip_text), loc=loc)
+            text = f"Failed sign-ins only from threat-intel IP {ip_text} ({label}): no successful logon."
+            return self._incident(day, k, True, v, text, rb)
         t_end = self._session(
-            rb,
-            t,
-            slot,
-            ten,
-            c["account"],
-            ip=_v4(ip_text),
-            loc=loc,
-            ua=voc.DESKTOP_AGENTS[0],
-            n_env=5,
-            actions=(3, 2, 3),
+            rb, t, v, ip=geo.ipv4_int(ip_text), loc=loc, ua=voc.DESKTOP_AGENTS[0], n_env=5, actions=(3, 2, 3)
         )
-        km = geo.city_distance_km(home, loc)
-        also = [] if geo.CITIES[loc].iso == geo.CITIES[home].iso else ["infrequent_country"]
-        return Incident(
-            self._incident_id(day, k, False),
-            POLICIES[k],
-            False,
-            slot,
-            ten,
-            c["account"],
-            f"Successful sign-in and downloads from threat-intel IP {ip_text} ({label}, {geo.CITIES[loc].name}).",
-            rb.batch(),
-            [self._window(slot, ten, t, t_end, km)],
-            also,
-        )
+        text = f"Successful sign-in and downloads from threat-intel IP {ip_text} ({label}, {geo.CITIES[loc].name})."
+        return self._at_one_place(day, k, v, text, rb, t, t_end, loc)
 
     # -- impossible travel ---------------------------------------------------------------------
 
-    def _impossible_travel(self, day: int, decoy: bool) -> Incident | None:
-        k = 3
+    def _impossible_travel(self, day: int, decoy: bool, k: int, rb: RowBuilder) -> Incident | None:
         week = day // 7
-        rb = self._new(day, k, decoy)
         if not decoy:
-            victim = self._victim(day, self.classes[k], week)
-            if victim is None:
+            v = self._pick(day, self.classes[k], week)
+            if v is None:
                 return None
-            slot, ten = victim
-            c = self._context(slot, ten, day)
-            home = int(c["home"])
+            home = v.home
             dest = self._foreign_city(home, day, min_km=3000, max_km=12_000, allow_neighbours=False, key="it")
             t = self._start(day, home, "it")
-            ip6 = bool(c["home_v6"])
-            t_a = self._session(
-                rb, t, slot, ten, c["account"], ip=int(c["home_ip"]), ip6=ip6, loc=home, ua=int(c["desktop"]), n_env=1
-            )
+            t_a = self._session(rb, t, v, **v.usual(), n_env=1)
             gap_min = 20 + int(h64(self.world.seed, day, tag("it gap"))[0] % np.uint64(31))
             t_b = t_a + gap_min * TICKS_PER_MINUTE
             ip = int(geo.isp_addresses(np.array([dest]), h64(self.world.seed, day, tag("it ip")))[0])
-            t_end = self._session(
-                rb,
-                t_b,
-                slot,
-                ten,
-                c["account"],
-                ip=ip,
-                loc=dest,
-                ua=voc.DESKTOP_AGENTS[(int(c["desktop"]) + 2) % 6],
-                n_env=3,
-            )
+            ua = voc.DESKTOP_AGENTS[(int(v.ctx["desktop"]) + 2) % 6]
+            t_end = self._session(rb, t_b, v, ip=ip, loc=dest, ua=ua, n_env=3)
             km = geo.city_distance_km(home, dest)
             speed = km / (gap_min / 60)
-            win = self._window(slot, ten, t_b, t_end, km)
-            return Incident(
-                self._incident_id(day, k, False),
-                POLICIES[k],
-                False,
-                slot,
-                ten,
-                c["account"],
+            text = (
                 f"Sign-ins from {geo.CITIES[home].name} then {geo.CITIES[dest].name} "
-                f"({km:.0f} km) {gap_min} minutes apart: {speed:.0f} km/h.",
-                rb.batch(),
-                [(slot, ten, t - TICKS_PER_HOUR, win[3])],
-                ["infrequent_country"],
+                f"({km:.0f} km) {gap_min} minutes apart: {speed:.0f} km/h."
             )
+            quiet = self._window(v, t_b, t_end, km, since=t - TICKS_PER_HOUR)
+            return self._incident(day, k, False, v, text, rb, [quiet], ["infrequent_country"])
         variant = week % 3
         pool = self.neighbour if variant == 1 else self.far
-        victim = self._victim(day, pool, week, home_days=True)
-        if victim is None:
+        v = self._pick(day, pool, week, home_days=True)
+        if v is None:
             return None
-        slot, ten = victim
-        c = self._context(slot, ten, day)
-        home, dest = int(c["home"]), int(c["second"])
+        c = v.ctx
+        home, dest = v.home, int(c["second"])
         km = geo.city_distance_km(home, dest)
         t = self._start(day, home, "it decoy")
         if variant == 2:  # a long flight must still land inside the UTC day: leave early enough
@@ -556,30 +429,18 @@ class Planter:
         if variant == 0 and int(c["office"]) >= 0 and geo.CITY_HUB[dest] >= 0:
             office = int(c["office"])
             ip_a = int(geo.site_addresses("office", office, h64(self.world.seed, day, 1))[0])
-            t_a = self._session(rb, t, slot, ten, c["account"], ip=ip_a, loc=home, ua=int(c["desktop"]), n_env=1)
+            t_a = self._session(rb, t, v, ip=ip_a, loc=home, ua=int(c["desktop"]), n_env=1)
             hub = int(geo.CITY_HUB[dest])
             ip_b = int(geo.site_addresses("hub", hub, h64(self.world.seed, day, 2))[0])
             t_b = t_a + 25 * TICKS_PER_MINUTE
-            t_end = self._session(
-                rb,
-                t_b,
-                slot,
-                ten,
-                c["account"],
-                ip=ip_b,
-                loc=int(geo.SITE_CITY["hub"][hub]),
-                ua=int(c["desktop"]),
-                n_env=1,
-            )
+            hub_city = int(geo.SITE_CITY["hub"][hub])
+            t_end = self._session(rb, t_b, v, ip=ip_b, loc=hub_city, ua=int(c["desktop"]), n_env=1)
             text = (
                 f"Office ({geo.OFFICES[office].name}) then VPN egress {geo.VPN_HUBS[hub].name} "
                 f"({km:.0f} km) 25 minutes apart: both sides are Corporate/VPN ranges."
             )
         else:
-            ip_a = int(c["home_ip"])
-            t_a = self._session(
-                rb, t, slot, ten, c["account"], ip=ip_a, ip6=bool(c["home_v6"]), loc=home, ua=int(c["desktop"]), n_env=1
-            )
+            t_a = self._session(rb, t, v, **v.usual(), n_env=1)
             ip_b = int(geo.isp_addresses(np.array([dest]), h64(self.world.seed, day, 3))[0])
             if variant == 1:
                 gap = 30 * TICKS_PER_MINUTE
@@ -594,55 +455,25 @@ class Planter:
                     f"{gap / TICKS_PER_HOUR:.1f} h between sign-ins: feasible travel to the usual second country."
                 )
             t_b = t_a + gap
-            t_end = self._session(
-                rb, t_b, slot, ten, c["account"], ip=ip_b, loc=dest, ua=int(c["mobile"]), n_env=1, source_mobile=True
-            )
-        win = self._window(slot, ten, t_b, t_end, km)
-        return Incident(
-            self._incident_id(day, k, True),
-            POLICIES[k],
-            True,
-            slot,
-            ten,
-            c["account"],
-            text,
-            rb.batch(),
-            [(slot, ten, t - TICKS_PER_HOUR, win[3])],
-        )
+            t_end = self._session(rb, t_b, v, ip=ip_b, loc=dest, ua=int(c["mobile"]), n_env=1, source_mobile=True)
+        quiet = self._window(v, t_b, t_end, km, since=t - TICKS_PER_HOUR)
+        return self._incident(day, k, True, v, text, rb, [quiet])
 
     # -- terminated user -----------------------------------------------------------------------
 
-    def _terminated_user_activity(self, day: int, decoy: bool) -> Incident | None:
-        k = 4
+    def _terminated_user_activity(self, day: int, decoy: bool, k: int, rb: RowBuilder) -> Incident | None:
         w = self.world
-        rb = self._new(day, k, decoy)
         if decoy:
             i = day // 7
             slot = w.decoy_pool_base + i % 7
         else:
             i = (day + 4) // 7
             slot = w.term_pool_base + i % 7
-        ten = i
-        c = self._context(slot, ten, day)
-        home = int(c["home"])
-        t = self._start(day, home, "term decoy" if decoy else "term")
-        if c["office"] >= 0 and not decoy:
-            ip, loc = int(c["home_ip"]), home  # working from home after being let go
-        else:
-            ip, loc = int(c["home_ip"]), home
-        self._session(
-            rb,
-            t,
-            slot,
-            ten,
-            int(c["account"]),
-            ip=ip,
-            ip6=bool(c["home_v6"]),
-            loc=loc,
-            ua=int(c["desktop"]),
-            n_env=4 if decoy else 6,
-            actions=(3, 3, 2),
-        )
+        v = self._seat(slot, i, day)
+        c = v.ctx
+        t = self._start(day, v.home, "term decoy" if decoy else "term")
+        # Working from home, as usual (after being let go, for the true incident).
+        self._session(rb, t, v, **v.usual(), n_env=4 if decoy else 6, actions=(3, 3, 2))
         if decoy:
             if int(c["gap_mode"]) == GAP_DELETE:
                 text = (
@@ -660,151 +491,85 @@ class Planter:
                 f"Activity after the Entra ID account was {how} at "
                 f"{to_datetime(int(c['term'])):%Y-%m-%d %H:%M} UTC; DocuSign memberships still open."
             )
-        return Incident(
-            self._incident_id(day, k, decoy), POLICIES[k], decoy, slot, ten, int(c["account"]), text, rb.batch()
-        )
+        return self._incident(day, k, decoy, v, text, rb)
 
     # -- multiple failed logins ----------------------------------------------------------------
 
-    def _multiple_failed_logins(self, day: int, decoy: bool) -> Incident | None:
-        k = 5
+    def _multiple_failed_logins(self, day: int, decoy: bool, k: int, rb: RowBuilder) -> Incident | None:
         week = day // 7
-        rb = self._new(day, k, decoy)
-        victim = self._victim(day, self.classes[k], week + (3 if decoy else 0))
-        if victim is None:
+        v = self._own_class_victim(day, k, decoy)
+        if v is None:
             return None
-        slot, ten = victim
-        c = self._context(slot, ten, day)
-        home = int(c["home"])
+        home = v.home
         t = self._start(day, home, "mfl")
-        acct = int(c["account"])
         if decoy:
             n = 3 + week % 2
-            for j in range(n):
-                rb.add(
-                    t + j * 15 * TICKS_PER_SECOND,
-                    slot,
-                    ten,
-                    acct,
-                    voc.FAIL_WEB,
-                    ua=int(c["desktop"]),
-                    ip=int(c["home_ip"]),
-                    ip6=bool(c["home_v6"]),
-                    loc=home,
-                )
-            self._session(
-                rb,
-                t + n * 15 * TICKS_PER_SECOND + 20 * TICKS_PER_SECOND,
-                slot,
-                ten,
-                acct,
-                ip=int(c["home_ip"]),
-                ip6=bool(c["home_v6"]),
-                loc=home,
-                ua=int(c["desktop"]),
-                n_env=1,
-            )
-            return Incident(
-                self._incident_id(day, k, True),
-                POLICIES[k],
-                True,
-                slot,
-                ten,
-                acct,
-                f"{n} mistyped passwords then a successful sign-in from the usual address.",
-                rb.batch(),
-            )
+            self._failures(rb, v, [t + j * 15 * TICKS_PER_SECOND for j in range(n)], **v.usual())
+            self._session(rb, t + n * 15 * TICKS_PER_SECOND + 20 * TICKS_PER_SECOND, v, **v.usual(), n_env=1)
+            text = f"{n} mistyped passwords then a successful sign-in from the usual address."
+            return self._incident(day, k, True, v, text, rb)
         n = 15 + int(h64(self.world.seed, day, tag("mfl n"))[0] % np.uint64(26))
         span = (2 + int(h64(self.world.seed, day, tag("mfl span"))[0] % np.uint64(5))) * TICKS_PER_MINUTE
         ip = int(geo.isp_addresses(np.array([home]), h64(self.world.seed, day, tag("mfl ip")))[0])
-        for j in range(n):
-            rb.add(t + span * j // n, slot, ten, acct, voc.FAIL_WEB, ua=voc.DESKTOP_AGENTS[5], ip=ip, loc=home)
+        self._failures(rb, v, [t + span * j // n for j in range(n)], ua=voc.DESKTOP_AGENTS[5], ip=ip, loc=home)
         success = week % 2 == 0
         if success:
-            self._session(
-                rb,
-                t + span + 30 * TICKS_PER_SECOND,
-                slot,
-                ten,
-                acct,
-                ip=ip,
-                loc=home,
-                ua=voc.DESKTOP_AGENTS[5],
-                n_env=2,
-                actions=(3,),
-            )
+            t_success = t + span + 30 * TICKS_PER_SECOND
+            self._session(rb, t_success, v, ip=ip, loc=home, ua=voc.DESKTOP_AGENTS[5], n_env=2, actions=(3,))
         text = f"{n} failed sign-ins within {span // TICKS_PER_MINUTE} minutes from {geo.ipv4_text([ip])[0]}" + (
             ", then a successful one (password guessed)." if success else "."
         )
-        return Incident(self._incident_id(day, k, False), POLICIES[k], False, slot, ten, acct, text, rb.batch())
-
+        return self._incident(day, k, False, v, text, rb)
 
     # -- example activity policies ---------------------------------------------------------------
 
-    def _burst(self, day: int, decoy: bool, k: int, n: tuple[int, int], gap_s: tuple[int, int], actions, what: str):
+    def _burst(
+        self, day: int, decoy: bool, k: int, rb: RowBuilder, n: tuple[int, int], gap_s: tuple[int, int], actions, what: str
+    ) -> Incident | None:
         """One user doing ``n`` envelope ``actions`` ``gap_s`` seconds apart from their usual place."""
         week = day // 7
-        victim = self._victim(day, self.classes[k % len(self.classes)], week + 11 + (5 if decoy else 0))
-        if victim is None:
+        v = self._pick(day, self.classes[k % len(self.classes)], week + 11 + (5 if decoy else 0))
+        if v is None:
             return None
-        slot, ten = victim
-        c = self._context(slot, ten, day)
-        home, acct = int(c["home"]), int(c["account"])
-        rb = self._new(day, k, decoy)
-        t0 = t = self._start(day, home, PLANTED[k])
+        t0 = t = self._start(day, v.home, PLANTED[k])
         count = n[0] + int(h64(self.world.seed, day, tag(PLANTED[k]))[0] % np.uint64(n[1] - n[0] + 1))
         for j in range(count):
-            rb.add(
-                t, slot, ten, acct, voc.ENV_WEB + actions[j % len(actions)],
-                ua=int(c["desktop"]), ip=int(c["home_ip"]), ip6=bool(c["home_v6"]), loc=home,
-                aux=int(h64(self.world.seed, day, rb.id_base, j)[0] >> np.uint64(1)),
-            )
+            aux = int(h64(self.world.seed, day, rb.id_base, j)[0] >> np.uint64(1))
+            rb.add(t, v.slot, v.ten, v.account, voc.ENV_WEB + actions[j % len(actions)], aux=aux, **v.usual())
             t += (gap_s[0] + int(h64(self.world.seed, t, j)[0] % np.uint64(gap_s[1] - gap_s[0] + 1))) * TICKS_PER_SECOND
         text = f"{count} envelopes {what} within {(t - t0) // TICKS_PER_MINUTE + 1} minutes."
-        return Incident(self._incident_id(day, k, decoy), PLANTED[k], decoy, slot, ten, acct, text, rb.batch())
+        return self._incident(day, k, decoy, v, text, rb)
 
-    def _mass_envelope_deletion(self, day: int, decoy: bool) -> Incident | None:
+    def _mass_envelope_deletion(self, day: int, decoy: bool, k: int, rb: RowBuilder) -> Incident | None:
         # examples.yaml: 10 in 15 minutes. True: 12-25 at most 50 s apart; decoy: 4-7.
         actions = (voc.ENVELOPE_ACTIONS.index("Deleted"), voc.ENVELOPE_ACTIONS.index("Voided"))
         n = (4, 7) if decoy else (12, 25)
-        return self._burst(day, decoy, 6, n, (20, 50), actions, "deleted or voided")
+        return self._burst(day, decoy, k, rb, n, (20, 50), actions, "deleted or voided")
 
-    def _mass_download(self, day: int, decoy: bool) -> Incident | None:
+    def _mass_download(self, day: int, decoy: bool, k: int, rb: RowBuilder) -> Incident | None:
         # examples.yaml: 30 in 10 minutes. True: 35-60 at most 12 s apart; decoy: 10-20.
         n = (10, 20) if decoy else (35, 60)
-        return self._burst(day, decoy, 7, n, (4, 12), (voc.DOWNLOADED,), "downloaded")
+        return self._burst(day, decoy, k, rb, n, (4, 12), (voc.DOWNLOADED,), "downloaded")
 
-    def _admin_added(self, day: int, decoy: bool) -> Incident | None:
+    def _admin_added(self, day: int, decoy: bool, k: int, rb: RowBuilder) -> Incident | None:
         """An org admin grants a colleague org-admin rights and takes them back 40 minutes later.
 
         Granted and revoked the same day, so every end-of-day snapshot stays true.
         """
         if decoy:
             return None
-        k = 8
         week = day // 7
-        admins = np.flatnonzero(self.world.org_admin_slot)
-        actor = self._victim(day, admins, week)
+        actor = self._pick(day, np.flatnonzero(self.world.org_admin_slot), week)
         target = self._victim(day, self.classes[(week + 2) % len(self.classes)], week + 23)
         if actor is None or target is None:
             return None
-        slot, ten = actor
-        c = self._context(slot, ten, day)
-        home = int(c["home"])
-        acct = int(c["account"])
         email = self.world.names([target[0]], [target[1]])[0][2]
         uid = self.world.user_id(*target)
-        rb = self._new(day, k, False)
-        t = self._start(day, home, "admin added")
+        t = self._start(day, actor.home, "admin added")
         for at, kind in ((t, voc.ORG_ADMIN_ADDED), (t + 40 * TICKS_PER_MINUTE, voc.ORG_ADMIN_REMOVED)):
             rb.add(
-                at, slot, ten, -1, kind, rslot=target[0], rten=target[1],
-                ua=int(c["desktop"]), ip=int(c["home_ip"]), ip6=bool(c["home_v6"]), loc=home,
-                extra=("", "", {"AffectedUserId": uid}),
+                at, actor.slot, actor.ten, -1, kind, rslot=target[0], rten=target[1],
+                extra=("", "", {"AffectedUserId": uid}), **actor.usual(),
             )
         text = f"{email} made an organization administrator, and removed again 40 minutes later."
-        return Incident(self._incident_id(day, k, False), PLANTED[k], False, slot, ten, acct, text, rb.batch())
-
-
-def _v4(text: str) -> int:
-    return int(geo.ipaddress.IPv4Address(text))
+        return self._incident(day, k, False, actor, text, rb)

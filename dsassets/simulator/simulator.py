@@ -13,9 +13,9 @@ from dsassets.lib.config.settings import DocuSignSettings, GraphSettings, Monito
 from dsassets.simulator import geography as geo
 from dsassets.simulator.config import SimulatorConfig
 from dsassets.simulator.directory import Snapshot, snapshot
-from dsassets.simulator.docusign_api import TokenStore
 from dsassets.simulator.events import render
 from dsassets.simulator.ids import TICKS_PER_SECOND, to_ticks
+from dsassets.simulator.serving import TokenStore
 from dsassets.simulator.stream import EventStore
 from dsassets.simulator.transport import Fault, SimulatorTransport
 from dsassets.simulator.world import World

@@ -69,6 +69,14 @@ class _LRU:
         while len(self.data) > self.size:
             self.data.popitem(last=False)
 
+    def get_or_make(self, key, make):
+        """The cached value, else ``make()``'s, remembered (callers hold the store's lock)."""
+        found = self.get(key)
+        if found is None:
+            found = make()
+            self.put(key, found)
+        return found
+
 
 class EventStore:
     """Generates, caches and serves the stream (thread-safe)."""
@@ -85,20 +93,12 @@ class EventStore:
 
     def incidents(self, day: int) -> list[Incident]:
         with self._lock:
-            found = self._incidents.get(day)
-            if found is None:
-                found = self.planter.incidents(day)
-                self._incidents.put(day, found)
-            return found
+            return self._incidents.get_or_make(day, lambda: self.planter.incidents(day))
 
     def day(self, day: int) -> EventBatch:
         """All events with a timestamp on ``day``, sorted by timestamp, lags assigned."""
         with self._lock:
-            batch = self._days.get(day)
-            if batch is None:
-                batch = self._generate(day)
-                self._days.put(day, batch)
-            return batch
+            return self._days.get_or_make(day, lambda: self._generate(day))
 
     def _generate(self, day: int) -> EventBatch:
         suppress = []
@@ -112,11 +112,7 @@ class EventStore:
 
     def bucket(self, day: int) -> Bucket:
         with self._lock:
-            found = self._buckets.get(day)
-            if found is None:
-                found = self._build_bucket(day)
-                self._buckets.put(day, found)
-            return found
+            return self._buckets.get_or_make(day, lambda: self._build_bucket(day))
 
     def _build_bucket(self, day: int) -> Bucket:
         lo, hi = day_start(day), day_start(day + 1)

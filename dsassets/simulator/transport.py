@@ -13,16 +13,14 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import httpx
 
-from dsassets.simulator.docusign_api import DEMO_BASE_URI, DocuSignAPI, Reply, error
-from dsassets.simulator.graph_api import GraphAPI, graph_error
-
-if TYPE_CHECKING:
-    from dsassets.simulator.simulator import DocuSignSimulator
+from dsassets.simulator.docusign_api import DocuSignAPI
+from dsassets.simulator.graph_api import GraphAPI
+from dsassets.simulator.serving import DEMO_BASE_URI, Reply, Served, error, graph_error
 
 
 @dataclass
@@ -78,7 +76,7 @@ _OPEN = {"ds_token", "graph_token"}
 class SimulatorTransport(httpx.BaseTransport):
     """Serves DocuSign and Microsoft Graph from one ``DocuSignSimulator``."""
 
-    def __init__(self, sim: DocuSignSimulator, faults: list[Fault] | None = None, base_uri: str | None = None):
+    def __init__(self, sim: Served, faults: list[Fault] | None = None, base_uri: str | None = None):
         self.sim = sim
         self.faults = list(faults or [])
         self.base_uri = base_uri

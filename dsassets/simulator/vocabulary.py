@@ -52,32 +52,49 @@ LOGIN_API = _k("User", "Login", "Success", "API")
 FAIL_WEB = _k("User", "Login", "Failed", "Web")
 FAIL_MOBILE = _k("User", "Login", "Failed", "Mobile")
 ENVELOPE_ACTIONS = ("Created", "Sent", "Viewed", "Downloaded", "Voided", "Deleted", "Completed")
-# Three copies of the envelope actions, one per source, laid out so kind = base + action index.
-ENV_WEB = len(KINDS)
-for _a in ENVELOPE_ACTIONS:
-    _k("Envelope", _a, "Success", "Web")
-ENV_MOBILE = len(KINDS)
-for _a in ENVELOPE_ACTIONS:
-    _k("Envelope", _a, "Success", "Mobile")
-ENV_API = len(KINDS)
-for _a in ENVELOPE_ACTIONS:
-    _k("Envelope", _a, "Success", "API")
+
+
+def _envelope_kinds(source: str) -> int:
+    """All envelope actions from one source, laid out so kind = base + action index; the base."""
+    base = len(KINDS)
+    for action in ENVELOPE_ACTIONS:
+        _k("Envelope", action, "Success", source)
+    return base
+
+
+# Three copies of the envelope actions, one per source.
+ENV_WEB, ENV_MOBILE, ENV_API = (_envelope_kinds(source) for source in ("Web", "Mobile", "API"))
 # Typical mix of envelope actions inside a session (Viewed/Downloaded dominate).
 ENVELOPE_MIX = (0.14, 0.14, 0.30, 0.22, 0.03, 0.03, 0.14)
 DOWNLOADED = ENVELOPE_ACTIONS.index("Downloaded")
 
-ACC_USER_ADDED = _k("Account", "UserAdded", "Success", "Web")
-ACC_USER_CLOSED = _k("Account", "UserClosed", "Success", "Web")
-ACC_USER_REACTIVATED = _k("Account", "UserReactivated", "Success", "Web")
-ACC_PROFILE_CHANGED = _k("Account", "PermissionProfileChanged", "Success", "Web")
-ACC_UPDATED = _k("Account", "Updated", "Success", "Web")
-ORG_ADMIN_ADDED = _k("Organization", "AdminAdded", "Success", "Web")
-ORG_ADMIN_REMOVED = _k("Organization", "AdminRemoved", "Success", "Web")
-ORG_USER_ADDED = _k("Organization", "UserAdded", "Success", "Web")
-ORG_USER_CLOSED = _k("Organization", "UserClosed", "Success", "Web")
-ORG_ACCOUNT_LINKED = _k("Organization", "AccountLinked", "Success", "Web")
-ORG_DOMAIN_CLAIMED = _k("Organization", "DomainClaimed", "Success", "Web")
-ORG_IDP_UPDATED = _k("Organization", "IdentityProviderUpdated", "Success", "Web")
+
+def _console_kinds(obj: str, *actions: str) -> tuple[int, ...]:
+    """Administration: successful, from the web console."""
+    return tuple(_k(obj, action, "Success", "Web") for action in actions)
+
+
+ACC_USER_ADDED, ACC_USER_CLOSED, ACC_USER_REACTIVATED, ACC_PROFILE_CHANGED, ACC_UPDATED = _console_kinds(
+    "Account", "UserAdded", "UserClosed", "UserReactivated", "PermissionProfileChanged", "Updated"
+)
+(
+    ORG_ADMIN_ADDED,
+    ORG_ADMIN_REMOVED,
+    ORG_USER_ADDED,
+    ORG_USER_CLOSED,
+    ORG_ACCOUNT_LINKED,
+    ORG_DOMAIN_CLAIMED,
+    ORG_IDP_UPDATED,
+) = _console_kinds(
+    "Organization",
+    "AdminAdded",
+    "AdminRemoved",
+    "UserAdded",
+    "UserClosed",
+    "AccountLinked",
+    "DomainClaimed",
+    "IdentityProviderUpdated",
+)
 ALERT_IP_RANGES = _k("Alert", "IpAddressOutsideAllowedRanges", "", "Other")
 
 LOGIN_KINDS = frozenset({LOGIN_WEB, LOGIN_MOBILE, LOGIN_API, FAIL_WEB, FAIL_MOBILE})

@@ -10,16 +10,14 @@ create or replace macro ip_activity(ip_or_cidr, from_date, to_date) as table
 
 with
 
-events as (
-    select * from activities
-    where dt between from_date and to_date
-),
-
 matched as (
-    select * from events
+    select * from activities
     where
-        ip_in_cidr(ip_hex, trim(ip_or_cidr))
-        or ip_address_raw = trim(ip_or_cidr)
+        dt between from_date and to_date
+        and (
+            ip_in_cidr(ip_hex, trim(ip_or_cidr))
+            or ip_address_raw = trim(ip_or_cidr)
+        )
 ),
 
 final as (

@@ -10,10 +10,7 @@ with
 
 events as (
     select * from stg_docusign__audit_events
-    where
-        dt >= getvariable('window_start')
-        and dt < getvariable('window_end')
-        and ip_address_raw is not null
+    where in_window(dt) and ip_address_raw is not null
 ),
 
 final as (

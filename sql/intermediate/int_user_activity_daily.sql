@@ -9,10 +9,7 @@ with
 
 events as (
     select * from stg_docusign__audit_events
-    where
-        dt >= getvariable('window_start')
-        and dt < getvariable('window_end')
-        and user_id is not null
+    where in_window(dt) and user_id is not null
 ),
 
 final as (

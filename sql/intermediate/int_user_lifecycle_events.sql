@@ -11,8 +11,7 @@ with
 events as (
     select * from stg_docusign__audit_events
     where
-        dt >= getvariable('window_start')
-        and dt < getvariable('window_end')
+        in_window(dt)
         and event_type is not null
         and event_type <> 'account_setting_changed'
         and coalesce(lower(result), '') not in ('failed', 'failure')

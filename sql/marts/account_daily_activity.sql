@@ -3,75 +3,29 @@
 --              event
 -- primary key: (dt, account_id)
 -- window:      window_start <= dt < window_end
+-- measures:    daily_activity() in sql/macros/activity.sql, shared with
+--              organization_daily_activity
 
 with
 
 events as (
     select * from activities
-    where
-        dt >= getvariable('window_start')
-        and dt < getvariable('window_end')
-        and scope = 'account'
+    where in_window(dt) and scope = 'account'
 ),
 
 final as (
     select
         dt,
         account_id,
-        any_value(organization_id) as organization_id,
-
-        ---------- volume
-        count(*) as event_count,
-        count(distinct user_id) as user_count,
-        count(*) filter (where user_match = 'unknown')
-            as unknown_user_event_count,
-        count(distinct ip_address_raw) as ip_address_count,
-        count(distinct country_code) as country_count,
-        list_sort(
-            list(distinct country_code) filter (where country_code is not null)
+        any_organization_id as organization_id,
+        * exclude (
+            dt,
+            account_id,
+            any_organization_id,
+            account_count,
+            organization_scope_event_count
         )
-            as country_codes,
-        count(*) filter (where location_source = 'ip_lookup')
-            as ip_lookup_location_count,
-        min(event_at) as first_event_at,
-        max(event_at) as last_event_at,
-
-        ---------- sign-ins
-        count(*) filter (where signin_class = 'interactive_success')
-            as interactive_signin_success_count,
-        count(*) filter (where signin_class = 'interactive_failure')
-            as interactive_signin_failure_count,
-        count(*) filter (where signin_class = 'non_interactive_success')
-            as non_interactive_signin_success_count,
-        count(*) filter (where signin_class = 'non_interactive_failure')
-            as non_interactive_signin_failure_count,
-
-        ---------- envelopes
-        count(*) filter (where object = 'Envelope' and action = 'Created')
-            as envelopes_created_count,
-        count(*) filter (where object = 'Envelope' and action = 'Sent')
-            as envelopes_sent_count,
-        count(*) filter (where object = 'Envelope' and action = 'Viewed')
-            as envelopes_viewed_count,
-        count(*) filter (where object = 'Envelope' and action = 'Downloaded')
-            as envelopes_downloaded_count,
-        count(*) filter (where object = 'Envelope' and action = 'Voided')
-            as envelopes_voided_count,
-        count(*) filter (where object = 'Envelope' and action = 'Deleted')
-            as envelopes_deleted_count,
-        count(*) filter (where object = 'Envelope' and action = 'Completed')
-            as envelopes_completed_count,
-
-        ---------- administration
-        count(*) filter (where event_type = 'account_setting_changed')
-            as setting_change_count,
-        count(*) filter (
-            where event_type is not null
-            and event_type <> 'account_setting_changed'
-        ) as user_lifecycle_event_count,
-        count(*) filter (where object = 'Alert') as monitor_alert_count
-    from events
-    group by all
+    from daily_activity(events, 'account_id')
 )
 
 select * from final

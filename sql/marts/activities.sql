@@ -13,16 +13,12 @@ with
 
 events as (
     select * from stg_docusign__audit_events
-    where
-        dt >= getvariable('window_start')
-        and dt < getvariable('window_end')
+    where in_window(dt)
 ),
 
 ip_addresses as (
     select * from int_ip_addresses
-    where
-        dt >= getvariable('window_start')
-        and dt < getvariable('window_end')
+    where in_window(dt)
 ),
 
 directory as (

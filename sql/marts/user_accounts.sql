@@ -14,14 +14,7 @@
 with
 
 days as (
-    select
-        unnest(
-            generate_series(
-                getvariable('window_start'),
-                getvariable('window_end') - 1,
-                interval 1 day
-            )
-        )::date as day
+    select day from window_days()
 ),
 
 admin_memberships as (

@@ -17,14 +17,7 @@
 with
 
 days as (
-    select
-        unnest(
-            generate_series(
-                getvariable('window_start'),
-                getvariable('window_end') - 1,
-                interval 1 day
-            )
-        )::date as day
+    select day from window_days()
 ),
 
 organization_users as (
@@ -56,9 +49,7 @@ admin_events as (
 
 memberships as (
     select * from user_accounts
-    where
-        dt >= getvariable('window_start')
-        and dt < getvariable('window_end')
+    where in_window(dt)
 ),
 
 activity as (

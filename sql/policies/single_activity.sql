@@ -9,9 +9,7 @@ with
 
 matches as (
     select * from policy_matches
-    where
-        dt >= getvariable('window_start')
-        and dt < getvariable('window_end')
+    where in_window(dt)
 ),
 
 final as (

@@ -67,3 +67,10 @@ create or replace macro posture_sample(items, n) as
         when len(items) > n then ' and ' || (len(items) - n) || ' more'
         else ''
     end;
+
+-- ': a@x, b@y and 3 more' after `prefix`; '' when the list is empty.
+create or replace macro posture_listed(prefix, items) as
+    case
+        when len(items) > 0 then prefix || posture_sample(items, 5)
+        else ''
+    end;

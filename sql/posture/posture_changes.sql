@@ -22,9 +22,7 @@ with
 
 current_findings as (
     select * from posture_findings
-    where
-        dt >= getvariable('window_start')
-        and dt < getvariable('window_end')
+    where in_window(dt)
 ),
 
 earlier_findings as (
@@ -137,21 +135,8 @@ linked_events as (
             }
             order by event_at, event_id
         ) as events,
-        max_by(
-            {
-                'event_at': event_at,
-                'user_email': user_email,
-                'user_id': user_id,
-                'setting': setting,
-                'old_value': old_value,
-                'new_value': new_value,
-                'ip_address': ip_address,
-                'country_code': country_code,
-                'city': city,
-                'event_id': event_id
-            },
-            event_at
-        ) as latest
+        -- the latest linked event, ties broken by event_id as in `events`
+        events[-1] as latest
     from linked
     group by all
 ),

@@ -15,9 +15,7 @@ with
 
 findings as (
     select * from posture_findings
-    where
-        dt >= getvariable('window_start')
-        and dt < getvariable('window_end')
+    where in_window(dt)
 ),
 
 accounts as (

@@ -182,6 +182,7 @@ def _materialize(context: dg.AssetExecutionContext, lake_resource: LakeResource,
                 f"{'it' if len(missing) == 1 else 'them'} for this window first"
             )
         posture.install(con, config, audit_history_start(lake))
+        posture.install_parts(con, model.name)
         sql.set_window(con, start, end)
         result = f"{model.name}__result"
         con.execute(f"create temp view {result} as {sql.model_query(model)}")

@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from dsassets.lib.config.project import PostureConfig, ProjectConfig
-from dsassets.lib.transform.sql import SQL_DIR, Model, read_sql, statements
+from dsassets.lib.transform.sql import SQL_DIR, Model, query_file, read_sql, statements
 
 MACROS_FILE = SQL_DIR / "posture" / "macros.sql"
 
@@ -52,6 +52,26 @@ POSTURE_MODELS: tuple[Model, ...] = (
     ),
 )
 POSTURE_BY_NAME = {m.name: m for m in POSTURE_MODELS}
+
+# The views a posture model reads, created in this order (each reads the ones before it) right
+# before the model's select: one model-style file each in sql/posture/<model>/, named after the
+# view. They split posture_findings by control family instead of one file with every control.
+MODEL_PARTS: dict[str, tuple[str, ...]] = {
+    "posture_findings": (
+        "posture_day_settings",
+        "posture_day_rules",
+        "posture_account_days",
+        "posture_snapshot_findings",
+        "posture_member_findings",
+    ),
+}
+
+
+def install_parts(con: duckdb.DuckDBPyConnection, model_name: str) -> None:
+    """The temp views of ``MODEL_PARTS[model_name]``; they read the window when queried."""
+    for part in MODEL_PARTS.get(model_name, ()):
+        query = query_file(SQL_DIR / "posture" / model_name / f"{part}.sql")
+        con.execute(f"create or replace temp view {part} as {query}")
 
 Severity = Literal["high", "medium", "low"]
 Source = Literal["account_settings", "password_rules", "users"]

@@ -43,7 +43,7 @@ from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.schemas import RAW_SCHEMAS
 
 SQL_DIR = PROJECT_ROOT / "sql"
-MACRO_FILES = ("parsing.sql", "ip.sql")
+MACRO_FILES = ("window.sql", "parsing.sql", "ip.sql", "activity.sql")
 MEMORY_LIMIT_ENV = "DSASSETS_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "4GB"
 WAREHOUSE_FILE = "warehouse.duckdb"
@@ -83,12 +83,16 @@ def statements(text: str) -> list[str]:
     return [p.strip() for p in re.split(r";\s*(?:\n|$)", code) if p.strip()]
 
 
-def model_query(model: Model) -> str:
-    """The model's single ``select`` with any trailing ``;`` removed."""
-    stmts = statements(read_sql(model.path))
+def query_file(path: Path) -> str:
+    """The single ``select`` of a model-style file, with any trailing ``;`` removed."""
+    stmts = statements(read_sql(path))
     if len(stmts) != 1:
-        raise ValueError(f"{model.path}: a model file holds exactly one select statement")
+        raise ValueError(f"{path}: a model file holds exactly one select statement")
     return stmts[0]
+
+
+def model_query(model: Model) -> str:
+    return query_file(model.path)
 
 
 def sql_literal(value: str) -> str:
