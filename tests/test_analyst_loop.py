@@ -3,7 +3,7 @@
 import json
 import shutil
 import subprocess
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 import duckdb

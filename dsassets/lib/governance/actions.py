@@ -39,7 +39,7 @@ from __future__ import annotations
 import hashlib
 import re
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
 from urllib.parse import quote
@@ -49,7 +49,7 @@ import pyarrow as pa
 from dsassets.lib.clients.graph import GraphClient
 from dsassets.lib.clients.http import ApiError
 from dsassets.lib.lake.lake import Lake
-from dsassets.lib.lake.ledger import ParquetLedger
+from dsassets.lib.lake.ledger import OutcomeReport, ParquetLedger
 from dsassets.lib.policies.settings import ACTION_TYPES, GovernanceConfig
 
 LEDGER_DIR = "governance"
@@ -200,33 +200,20 @@ class Outcome:
     recorded: bool = False
 
 
-@dataclass
-class Report:
-    outcomes: list[Outcome] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        out = {s: 0 for s in (*STATUSES, "done")}
-        for o in self.outcomes:
-            out[o.status] += 1
-        return out
+class Report(OutcomeReport):
+    STATUSES = STATUSES
 
     def markdown(self, limit: int = 50) -> str:
-        if not self.outcomes:
-            return "_no governance actions for the alerts of this window_"
-        lines = ["| alert started (UTC) | policy | user | action | mode | status | detail |",
-                 "|---|---|---|---|---|---|---|"]
         order = {"executed": 0, "failed": 1, "planned": 2, "skipped": 3, "done": 4}
-        shown = sorted(self.outcomes, key=lambda o: (order[o.status], o.alert.started_at, o.alert.alert_id))
-        for o in shown[:limit]:
+
+        def cells(o: Outcome) -> list[str]:
             detail = o.reason + (f" (HTTP {o.http_status})" if o.http_status else "")
-            lines.append(
-                f"| {o.alert.started_at:%Y-%m-%d %H:%M} | {o.alert.policy} | "
-                f"{o.alert.user_email or o.alert.user_id or ''} | {o.action} | {o.mode} | **{o.status}** | "
-                f"{detail.replace('|', '/')} |"
-            )
-        if len(shown) > limit:
-            lines.append(f"| ... {len(shown) - limit} more | | | | | | |")
-        return "\n".join(lines)
+            return [f"{o.alert.started_at:%Y-%m-%d %H:%M}", o.alert.policy, o.alert.user_email or o.alert.user_id or "",
+                    o.action, o.mode, f"**{o.status}**", detail]
+
+        return self.table(["alert started (UTC)", "policy", "user", "action", "mode", "status", "detail"], cells,
+                          empty="_no governance actions for the alerts of this window_", limit=limit,
+                          order=lambda o: (order[o.status], o.alert.started_at, o.alert.alert_id))
 
 
 GraphFactory = Callable[[], AbstractContextManager[GraphClient]]

@@ -18,7 +18,7 @@ The ledger is saved after every delivery, so a crash repeats at most the deliver
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Iterable
@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from dsassets.lib.clients.http import ApiError
 from dsassets.lib.lake.lake import Lake
-from dsassets.lib.lake.ledger import ParquetLedger
+from dsassets.lib.lake.ledger import OutcomeReport, ParquetLedger
 from dsassets.lib.notify import channels as ch
 from dsassets.lib.notify.config import Channel, NotifyConfig
 
@@ -83,28 +83,17 @@ class Outcome:
     recorded: bool = False
 
 
-@dataclass
-class Report:
-    outcomes: list[Outcome] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        out = {s: 0 for s in (*STATUSES, "done")}
-        for o in self.outcomes:
-            out[o.status] += 1
-        return out
+class Report(OutcomeReport):
+    STATUSES = STATUSES
 
     def markdown(self, limit: int = 50) -> str:
-        if not self.outcomes:
-            return "_no notifications for the alerts of this window_"
-        lines = ["| alert started (UTC) | policy | severity | channel | mode | status | detail |",
-                 "|---|---|---|---|---|---|---|"]
-        for o in self.outcomes[:limit]:
-            detail = (o.reason + (f" (HTTP {o.http_status})" if o.http_status else "")).replace("|", "/")
-            lines.append(f"| {o.alert['started_at']:%Y-%m-%d %H:%M} | {o.alert['policy']} | {o.alert['severity']} | "
-                         f"{o.channel.name} | {o.mode} | **{o.status}** | {detail} |")
-        if len(self.outcomes) > limit:
-            lines.append(f"| ... {len(self.outcomes) - limit} more | | | | | | |")
-        return "\n".join(lines)
+        def cells(o: Outcome) -> list[str]:
+            detail = o.reason + (f" (HTTP {o.http_status})" if o.http_status else "")
+            return [f"{o.alert['started_at']:%Y-%m-%d %H:%M}", o.alert["policy"], o.alert["severity"],
+                    o.channel.name, o.mode, f"**{o.status}**", detail]
+
+        return self.table(["alert started (UTC)", "policy", "severity", "channel", "mode", "status", "detail"],
+                          cells, empty="_no notifications for the alerts of this window_", limit=limit)
 
 
 Sender = Callable[[Channel, dict], int | None]
