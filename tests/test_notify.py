@@ -13,7 +13,7 @@ from dsassets.lib.lake.lake import Lake
 from dsassets.lib.notify import channels, deliver
 from dsassets.lib.notify.config import NotifyConfig
 from dsassets.simulator import DocuSignSimulator, SimulatorConfig
-from loopback_receiver import Receiver
+from loopback_receiver import Receiver, SmtpReceiver
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 
@@ -174,6 +174,27 @@ def test_graph_mail_goes_from_the_mailbox_once(tmp_path):
     message = mails[0]["body"]["message"]
     assert message["toRecipients"] == [{"emailAddress": {"address": "soc@acme.example.com"}}]
     assert "Impossible travel" in message["subject"]
+
+
+def test_smtp_mail_logs_in_with_env_credentials_retries_a_busy_server_and_sends_once(tmp_path, monkeypatch):
+    smtp = SmtpReceiver(busy=1)
+    monkeypatch.setenv("SOC_SMTP_USER", "relay-user")
+    monkeypatch.setenv("SOC_SMTP_PASSWORD", "pa55-w0rd-xyz")
+    cfg = NotifyConfig.model_validate({"channels": [
+        {"name": "soc-smtp", "type": "email", "transport": "smtp", "smtp_host": "127.0.0.1", "smtp_port": smtp.port,
+         "starttls": False, "sender": "dsassets@acme.example.com", "to": ["soc@acme.example.com"],
+         "username_env": "SOC_SMTP_USER", "password_env": "SOC_SMTP_PASSWORD", "execute": True}]})
+    try:
+        run(tmp_path, ALERTS[:1], cfg)
+        run(tmp_path, ALERTS[:1], cfg)
+    finally:
+        smtp.close()
+    assert smtp.busy == 0 and len(smtp.messages) == 1 and len(smtp.auth) == 1
+    message = smtp.messages[0]
+    assert "To: soc@acme.example.com" in message and "Impossible travel" in message
+    rows = ledger_rows(tmp_path)
+    assert [r["status"] for r in rows] == ["sent"] and rows[0]["destination"] == f"smtp://127.0.0.1:{smtp.port}"
+    assert "pa55" not in json.dumps(rows, default=str)
 
 
 @pytest.mark.parametrize(
