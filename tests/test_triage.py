@@ -176,3 +176,18 @@ def test_expiry_syntax():
     for bad in ("0d", "2026-11-01", "forever", ""):
         with pytest.raises(status.TriageError, match="--expires"):
             suppressions.parse_expiry(bad, now)
+
+
+def test_governance_does_not_act_on_a_suppressed_alert_it_reads_from_policy_alerts(lake_dir):
+    from dsassets.defs.governance.assets import read_window_alerts
+
+    lake = Lake.at(lake_dir)
+    with sql.session(lake) as con:  # the same alert also in policy_alerts, which governance reads first
+        scan = sql.parquet_scan(sql.model_glob(lake, sql.Model("marts", "det_impossible_travel", (), "", True)))
+        con.execute(f"create temp table p as select * from {scan}")
+        sql.write_partitions(con, lake, "policy_alerts", "p", DAY, DAY + timedelta(days=1))
+    assert alerts_cli("dismiss", "1111111111aa", "--suppress", "user+ip", "--expires", "30d") == 0
+    materialize_alerts(lake_dir)
+    alerts, read = read_window_alerts(lake, DAY, DAY + timedelta(days=1))
+    assert read == ["alerts", "policy_alerts"]
+    assert {a.alert_id for a in alerts} == {"2222222222bb", "3333333333cc"}

@@ -16,6 +16,7 @@ from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, 
 from dsassets.defs.models.assets import window_dates
 from dsassets.lib.governance import actions as governance
 from dsassets.lib.transform import sql
+from dsassets.lib.triage import suppressions
 from dsassets.lib.config.project import load_config
 from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
 
@@ -45,6 +46,13 @@ def read_window_alerts(lake, start, end) -> tuple[list[governance.Alert], list[s
             cols = [d[0] for d in cur.description]
             rows.extend(dict(zip(cols, r)) for r in cur.fetchall())
             read.append(name)
+        # policy_alerts is read before the alerts union: an analyst's suppression must hold here too.
+        held = sql.Model("marts", suppressions.SUPPRESSED_ALERTS, (), "", True)
+        if sql.has_output(lake, held):
+            hidden = {r[0] for r in con.execute(
+                f"select alert_id from {sql.parquet_scan(sql.model_glob(lake, held))} where dt >= ? and dt < ?",
+                [start, end]).fetchall()}
+            rows = [r for r in rows if r["alert_id"] not in hidden]
     return governance.alerts_from_rows(rows), read
 
 
