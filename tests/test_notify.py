@@ -107,7 +107,8 @@ def test_an_unreachable_webhook_is_one_line_and_loses_nothing(tmp_path, receiver
     assert len(ledger_rows(tmp_path)) == 2
 
 
-def test_no_secret_of_the_url_reaches_the_ledger(tmp_path, receiver, monkeypatch):
+def test_no_secret_of_the_url_reaches_the_ledger_or_the_logs(tmp_path, receiver, monkeypatch, caplog):
+    caplog.set_level("DEBUG")
     monkeypatch.setenv("SOC_HOOK", receiver.url)
     receiver.script = [400]
     cfg = NotifyConfig.model_validate(
@@ -116,6 +117,8 @@ def test_no_secret_of_the_url_reaches_the_ledger(tmp_path, receiver, monkeypatch
     text = json.dumps(ledger_rows(tmp_path), default=str)
     assert "s3cr3t" not in text and "/services" not in text
     assert f"http://127.0.0.1:{receiver.server.server_port}" in text
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "HTTP Request: POST" in logged and "s3cr3t" not in logged and "/services" not in logged
 
 
 def test_old_alerts_are_not_sent_unless_asked(tmp_path, receiver):

@@ -16,6 +16,7 @@ URLs carry their secret in the path, so no path, query or body is ever logged or
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import smtplib
@@ -109,6 +110,24 @@ def payload(channel: Channel, alert: dict) -> dict:
     return alert_record(alert)
 
 
+class _HideWebhookPaths(logging.Filter):
+    """httpx logs every request's full URL at INFO; for webhooks the path is the secret, so the
+    records of the URLs registered here show only ``scheme://host``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.urls and isinstance(record.args, tuple):
+            record.args = tuple(origin(str(a)) + "/[REDACTED]" if str(a) in self.urls else a for a in record.args)
+        return True
+
+
+_HIDE = _HideWebhookPaths()
+logging.getLogger("httpx").addFilter(_HIDE)
+
+
 def _backoff(attempt: int, rng: random.Random, base: float = 1.0, cap: float = 30.0) -> float:
     return rng.uniform(0.0, min(cap, base * 2 ** (attempt - 1)))
 
@@ -123,6 +142,7 @@ def post_webhook(
 ) -> int:
     """POST the channel's payload; returns the HTTP status or raises ``DeliveryError``."""
     url = channel.webhook_url()
+    _HIDE.urls.add(url)
     where = f"notify channel {channel.name!r} ({origin(url)})"
     rng = rng or random.Random()
     with httpx.Client(transport=transport, timeout=channel.timeout_seconds) as client:
