@@ -15,9 +15,10 @@ from pathlib import Path
 
 def _lake():
     """The lake the Dagster definitions will use (raises ConfigError naming a bad setting)."""
+    from dsassets.lib.config.settings import DATA_DIR, LOCAL_DIR
     from dsassets.lib.lake.lake import Lake
 
-    return Lake.at(os.environ.get("DSASSETS_DATA_DIR", "data"), os.environ.get("DSASSETS_LOCAL_DIR") or None)
+    return Lake.at(DATA_DIR.get(), LOCAL_DIR.value())
 
 
 def _use_instance_home() -> Path:
@@ -202,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         start, end = args.start, args.end
         if end < start:
             parser.error(f"end {end} is before start {start}")
-    source = "DocuSign" if os.environ.get("DOCUSIGN_INTEGRATION_KEY") else "the embedded simulator"
+    from dsassets.lib.config.settings import DOCUSIGN_INTEGRATION_KEY
+
+    source = "DocuSign" if DOCUSIGN_INTEGRATION_KEY.value() else "the embedded simulator"
     lake = _lake()
     print(f"Backfilling {start}..{end} from {source} into {lake.root}")
     if not backfill(start, end, getattr(args, "parallel", 0), getattr(args, "days_per_run", None)):

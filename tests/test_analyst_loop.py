@@ -11,8 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from loopback_receiver import Receiver
-from simulated_env import use_simulator
+from support.loopback_receiver import Receiver
 
 from dsassets import cli
 from dsassets.lib.config.project import DEFAULT_CONFIG_PATH, PROJECT_ROOT
@@ -24,9 +23,9 @@ CHARTS = 8  # charts the report draws when every dataset has rows
 
 
 @pytest.fixture(scope="module")
-def loop(tmp_path_factory):
+def loop(simulator_env):
     """One backfill with a high-severity webhook channel (execute on) and a JSONL channel."""
-    data = tmp_path_factory.mktemp("data")
+    data, patch = simulator_env
     receiver = Receiver()
     config = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
     config["activity_policies"]["files"] = [str(PROJECT_ROOT / "policies" / "*.yaml")]
@@ -42,8 +41,6 @@ def loop(tmp_path_factory):
     }
     config_file = data / "dsassets.yaml"
     config_file.write_text(yaml.safe_dump(config))
-    patch = pytest.MonkeyPatch()
-    use_simulator(patch, data, seed=SEED, events_per_day=EVENTS_PER_DAY)
     patch.setenv("DAGSTER_HOME", str(data / "dagster"))
     patch.setenv("DSASSETS_CONFIG", str(config_file))
     patch.setenv("TEST_SOC_WEBHOOK", receiver.url)
@@ -52,7 +49,6 @@ def loop(tmp_path_factory):
         first_posts = list(receiver.posts)
         yield {"data": data, "receiver": receiver, "first_posts": first_posts}
     finally:
-        patch.undo()
         receiver.close()
 
 

@@ -3,7 +3,6 @@ declares the pools it configures."""
 
 from pathlib import Path
 
-import dagster as dg
 import pytest
 import yaml
 from dagster._config import process_config

@@ -13,7 +13,6 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from simulated_env import use_simulator
 
 from dsassets.defs import resources
 from dsassets.defs.detections.assets import ALERTS
@@ -44,18 +43,13 @@ def _run(definitions, selection, start: date, end: date, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory):
-    data = tmp_path_factory.mktemp("detections")
-    patch = pytest.MonkeyPatch()
-    use_simulator(patch, data, seed=SEED, events_per_day=EVENTS_PER_DAY)
-    try:
-        definitions = defs()
-        # History needs the marts only; the detections run for the evaluated week.
-        _run(definitions, NEEDED - DETECTIONS, START - timedelta(days=HISTORY_DAYS), END, "history_backfill")
-        _run(definitions, DETECTIONS, START, END, "detections_backfill")
-        yield data, definitions
-    finally:
-        patch.undo()
+def lake(simulator_env):
+    data, _ = simulator_env
+    definitions = defs()
+    # History needs the marts only; the detections run for the evaluated week.
+    _run(definitions, NEEDED - DETECTIONS, START - timedelta(days=HISTORY_DAYS), END, "history_backfill")
+    _run(definitions, DETECTIONS, START, END, "detections_backfill")
+    return data, definitions
 
 
 def _alerts(data) -> list[dict]:
@@ -111,13 +105,22 @@ def test_materialization_metadata_has_count_and_newest_alerts(lake):
     result = merged.resolve_job_def("det_meta").execute_in_process(
         tags={"dagster/asset_partition_range_start": START.isoformat(),
               "dagster/asset_partition_range_end": END.isoformat()})
-    # One materialization event per day of the range, each with the run's window metadata.
+    # One materialization event per day of the range, each with that day's own alerts.
     mats = result.asset_materializations_for_node("alerts")
     assert len(mats) == (END - START).days + 1
-    assert mats[0].metadata["alert_count"].value == len(_alerts(data))
-    assert "| started (UTC) | policy |" in mats[0].metadata["newest_alerts"].value
+    per_day: dict[str, int] = {}
+    for alert in _alerts(data):
+        day = str(alert["dt"])[:10]
+        per_day[day] = per_day.get(day, 0) + 1
+    for mat in mats:
+        assert mat.metadata["alert_count"].value == per_day.get(mat.partition, 0), mat.partition
+        assert mat.metadata["dagster/row_count"].value == per_day.get(mat.partition, 0)
+        assert sum(mat.metadata["alerts_per_policy"].value.values()) == per_day.get(mat.partition, 0)
+    assert sum(m.metadata["alert_count"].value for m in mats) == len(_alerts(data))
+    busiest = max(mats, key=lambda m: m.metadata["alert_count"].value)
+    assert "| started (UTC) | policy |" in busiest.metadata["newest_alerts"].value
     travel = result.asset_materializations_for_node("det_impossible_travel")
-    assert travel[0].metadata["alert_count"].value >= 1
+    assert sum(m.metadata["alert_count"].value for m in travel) >= 1
 
 
 def test_switching_execution_on_performs_each_action_exactly_once_against_the_graph_stand_in(lake, tmp_path):

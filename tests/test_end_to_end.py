@@ -6,7 +6,6 @@ import dagster as dg
 import duckdb
 import pytest
 
-from simulated_env import use_simulator
 
 from dsassets import cli
 from dsassets.lib.lake.lake import Lake
@@ -18,16 +17,11 @@ SEED, EVENTS_PER_DAY = 5, 300
 
 
 @pytest.fixture(scope="module")
-def backfilled(tmp_path_factory):
-    data = tmp_path_factory.mktemp("data")
-    patch = pytest.MonkeyPatch()
-    use_simulator(patch, data, seed=SEED, events_per_day=EVENTS_PER_DAY)
+def backfilled(simulator_env):
+    data, patch = simulator_env
     patch.setenv("DAGSTER_HOME", str(data / "dagster"))
-    try:
-        assert cli.main(["backfill", START.isoformat(), END.isoformat()]) == 0
-        yield data
-    finally:
-        patch.undo()
+    assert cli.main(["backfill", START.isoformat(), END.isoformat()]) == 0
+    return data
 
 
 def test_every_raw_dataset_has_every_day(backfilled):

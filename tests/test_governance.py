@@ -1,7 +1,7 @@
 """Governance actions against the simulator's Graph: dry run, exactly once, safe backfills, failures retried."""
 
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pyarrow.parquet as pq
 import pytest

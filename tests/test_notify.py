@@ -13,7 +13,7 @@ from dsassets.lib.lake.lake import Lake
 from dsassets.lib.notify import channels, deliver
 from dsassets.lib.notify.config import NotifyConfig
 from dsassets.simulator import DocuSignSimulator, SimulatorConfig
-from loopback_receiver import Receiver, SmtpReceiver
+from support.loopback_receiver import Receiver, SmtpReceiver
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 

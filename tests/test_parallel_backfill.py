@@ -20,7 +20,7 @@ from dsassets import cli
 from dsassets.lib.detections.config import POLICIES
 from dsassets.lib.lake.lake import Lake
 
-from s3_server import MotoServer
+from support.s3_server import MotoServer
 
 pytestmark = pytest.mark.slow
 

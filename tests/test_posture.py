@@ -19,21 +19,18 @@ import dagster as dg
 import duckdb
 import pytest
 
-from dsassets.defs.jobs import DAILY_GROUPS, daily_job
 from dsassets.defs.posture.assets import posture_assets
 from dsassets.defs.resources import LakeResource
 from dsassets.defs.models.assets import model_assets
 from dsassets.defs.warehouse.warehouse import warehouse
 from dsassets.lib.posture import controls as posture
 from dsassets.lib.transform import sql
+from dsassets.lib.transform.files import SQL_DIR
+from dsassets.lib.transform.models import BY_NAME, POSTURE_MODELS
 from dsassets.lib.config.project import ConfigError, ProjectConfig, load_config, parse_config
-from dsassets.lib.clients.docusign import (
-    DocuSignDataError,
-    parse_account_settings,
-    parse_password_rules,
-)
+from dsassets.lib.clients.docusign_data import DocuSignDataError, parse_account_settings, parse_password_rules
 from dsassets.lib.lake.lake import Lake
-from fixtures.warehouse_lake import ORG, LakeBuilder, ts
+from support.warehouse_lake import ORG, LakeBuilder, ts
 
 D0, D1, D2 = date(2026, 7, 25), date(2026, 11, 2), date(2026, 11, 3)
 A = "00000000-0000-0000-0000-0000000000a1"
@@ -164,7 +161,7 @@ def run(tmp_path_factory):
 def read(root, model: str, where: str = "true") -> list[dict]:
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
-    glob = sql.model_glob(Lake.at(root), posture.POSTURE_BY_NAME[model])
+    glob = sql.model_glob(Lake.at(root), model)
     rel = con.sql(f"select * from {sql.parquet_scan(glob)} where {where}")
     return [dict(zip(rel.columns, row)) for row in rel.fetchall()]
 
@@ -360,7 +357,7 @@ def test_score_arithmetic_weighted_by_severity():
     )
     sql.install_support(con, ProjectConfig())  # the shared macros every model may use
     sql.set_window(con, date(2026, 11, 2), date(2026, 11, 3))
-    query = sql.model_query(posture.POSTURE_BY_NAME["posture_scores"])
+    query = sql.model_query(BY_NAME["posture_scores"])
     rel = con.sql(query)
     got = {r[rel.columns.index("scope_id")]: dict(zip(rel.columns, r)) for r in rel.fetchall()}
     assert set(got) == {"a", "b", "o"}  # the window holds one day
@@ -423,6 +420,18 @@ def test_materialization_shows_scores_and_failing_controls(run):
     assert "a1@acme.example" in changes["changes"].value and changes["traced_to_an_event"].value == 1
 
 
+def test_each_day_of_a_range_run_carries_that_days_score(run):
+    """One materialization per day, each with its own day's scores (not the window's last day)."""
+    scores = {(r["dt"].isoformat(), r["scope_name"]): r for r in read(run["root"], "posture_scores")}
+    mats = run["result"].asset_materializations_for_node("posture_findings")
+    assert len(mats) == len({m.partition for m in mats}) >= 2
+    for mat in mats:
+        assert mat.metadata["posture_day"].value == mat.partition
+        alpha = scores[(mat.partition, "Alpha")]
+        assert mat.metadata["score_pct: Alpha"].value == alpha["score_pct"]
+    assert len({m.metadata["score_pct: Alpha"].value for m in mats}) > 1  # Alpha's score changed on D2
+
+
 def test_warehouse_has_posture_views(run):
     con = duckdb.connect(str(run["root"] / "warehouse.duckdb"), read_only=True)
     try:
@@ -434,26 +443,15 @@ def test_warehouse_has_posture_views(run):
         con.close()
 
 
-def test_posture_assets_are_daily_single_run_in_the_daily_job():
-    assert "posture" in DAILY_GROUPS
-    job_keys = {k.path[-1] for k in daily_job.selection.resolve([*model_assets, *posture_assets])}
-    assert {m.name for m in posture.POSTURE_MODELS} <= job_keys
-    for asset in posture_assets:
-        spec = next(iter(asset.specs))
-        model = posture.POSTURE_BY_NAME[spec.key.path[-1]]
-        assert spec.group_name == "posture" and spec.description and spec.kinds >= {"duckdb"}
-        assert {d.asset_key.path[-1] for d in spec.deps} == set(model.deps)
-        assert asset.partitions_def is not None
-        assert asset.backfill_policy is not None and asset.backfill_policy.max_partitions_per_run is None
-
-
 def test_every_posture_sql_file_is_a_model():
-    files = {p.stem for p in (sql.SQL_DIR / "posture").glob("*.sql")} - {"macros"}
-    assert files == set(posture.POSTURE_BY_NAME)
-    for model in posture.POSTURE_MODELS:
+    files = {p.stem for p in (SQL_DIR / "posture").glob("*.sql")} - {"macros"}
+    assert files == {m.name for m in POSTURE_MODELS}
+    for model in POSTURE_MODELS:
         text = model.path.read_text()
         assert text.startswith(f"-- {model.name}\n")
         assert text.rstrip().endswith("select * from final")
+        # every file of the model's folder is one of its parts, and every part has its file
+        assert {p.stem for p in model.path.with_suffix("").glob("*.sql")} == set(model.parts)
 
 
 def test_catalog_is_complete_and_config_validated():

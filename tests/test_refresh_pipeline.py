@@ -10,7 +10,6 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from simulated_env import use_simulator
 
 from dsassets.definitions import defs
 from dsassets.lib.lake.lake import Lake
@@ -23,15 +22,10 @@ POLICY = "failed_signin_burst"  # policies/examples.yaml: more than 10 failed si
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    data = tmp_path_factory.mktemp("refresh")
-    patch = pytest.MonkeyPatch()
-    use_simulator(patch, data, seed=SEED, events_per_day=EVENTS_PER_DAY)
-    try:
-        with dg.instance_for_test() as instance:
-            yield data, defs(), instance, patch
-    finally:
-        patch.undo()
+def env(simulator_env):
+    data, patch = simulator_env
+    with dg.instance_for_test() as instance:
+        yield data, defs(), instance, patch
 
 
 def tick(env, schedule: str, at: datetime) -> dg.RunRequest:

@@ -9,11 +9,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from dsassets import cli
-from dsassets.defs.detections.assets import alerts as alerts_asset
+from dsassets.defs.detections.assets import alerts_asset
 from dsassets.defs.resources import LakeResource
 from dsassets.lib.config.project import ProjectConfig
 from dsassets.lib.detections import engine
-from dsassets.lib.detections.config import POLICIES
+from dsassets.lib.detections.registry import POLICIES
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.transform import sql
 from dsassets.lib.triage import status, suppressions, warehouse
@@ -67,7 +67,7 @@ def write_lake(root) -> Lake:
 
 
 def materialize_alerts(root) -> None:
-    result = dg.materialize([alerts_asset], partition_key=DAY.isoformat(),
+    result = dg.materialize([alerts_asset()], partition_key=DAY.isoformat(),
                             resources={"lake": LakeResource(data_dir=str(root))})
     assert result.success
 
@@ -105,7 +105,7 @@ def test_resolve_changes_the_warehouse_view_and_the_latest_row_wins(lake_dir, ca
     assert alerts_cli("resolve", "1111111111aa", "--verdict", "true_positive", "--comment", "called kim") == 0
     lake = Lake.at(lake_dir)
     with duckdb.connect() as con:
-        scan = sql.parquet_scan(sql.model_glob(lake, sql.Model("marts", "alerts", (), "", True)))
+        scan = sql.scan_output(lake, "alerts")
         con.execute(f"create view alerts as select * from {scan}")
         warehouse.warehouse_views(con, lake, ProjectConfig(), {"detections": ["alerts"]})
         rows = {r[0]: r[1:] for r in con.sql("select alert_id, status, verdict, assignee from alerts").fetchall()}
@@ -183,7 +183,7 @@ def test_governance_does_not_act_on_a_suppressed_alert_it_reads_from_policy_aler
 
     lake = Lake.at(lake_dir)
     with sql.session(lake) as con:  # the same alert also in policy_alerts, which governance reads first
-        scan = sql.parquet_scan(sql.model_glob(lake, sql.Model("marts", "det_impossible_travel", (), "", True)))
+        scan = sql.scan_output(lake, "det_impossible_travel")
         con.execute(f"create temp table p as select * from {scan}")
         sql.write_partitions(con, lake, "policy_alerts", "p", DAY, DAY + timedelta(days=1))
     assert alerts_cli("dismiss", "1111111111aa", "--suppress", "user+ip", "--expires", "30d") == 0

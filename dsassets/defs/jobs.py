@@ -11,14 +11,13 @@
 - Backfills (``dsassets backfill``, the UI) read days whole, replacing what they held.
 """
 
-import os
 from datetime import timedelta
 
 import dagster as dg
 
 from dsassets.defs.extract.snapshots import raw_docusign_esignature, raw_docusign_organization
 from dsassets.lib.lake.raw_events import DATASET as AUDIT_EVENTS
-from dsassets.lib.config.settings import ConfigError, int_setting
+from dsassets.lib.config.settings import REFRESH_MINUTES, ConfigError
 
 # Every daily-partitioned layer. Unpartitioned assets (the warehouse file) live in group
 # `warehouse` and run in their own job, since one run cannot mix partitioned and unpartitioned assets.
@@ -31,9 +30,9 @@ DAILY_SNAPSHOTS = [*raw_docusign_organization.keys, *raw_docusign_esignature.key
 
 
 def refresh_minutes() -> int:
-    minutes = int_setting(os.environ, "DSASSETS_REFRESH_MINUTES", 15)
+    minutes = REFRESH_MINUTES.integer()
     if minutes not in (5, 10, 15, 20, 30, 60):
-        raise ConfigError(f"DSASSETS_REFRESH_MINUTES={minutes}: must divide the hour (5, 10, 15, 20, 30 or 60)")
+        raise ConfigError(f"{REFRESH_MINUTES.name}={minutes}: must divide the hour (5, 10, 15, 20, 30 or 60)")
     return minutes
 
 

@@ -7,7 +7,6 @@ materialization says so in its metadata.
 
 
 import functools
-import os
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,7 +17,8 @@ import dagster as dg
 from dsassets.lib.clients.docusign import DocuSignClient
 from dsassets.lib.clients.graph import GraphClient
 from dsassets.lib.lake.lake import Lake
-from dsassets.lib.config.settings import ConfigError, docusign_settings_from_env, graph_settings_from_env, int_setting
+from dsassets.lib.config import settings
+from dsassets.lib.config.settings import ConfigError, docusign_settings_from_env, graph_settings_from_env
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -29,7 +29,7 @@ class LakeResource(dg.ConfigurableResource):
     ``AWS_*`` variables at run time, so they never show in the UI or in run storage.
     """
 
-    data_dir: str = "data"
+    data_dir: str = settings.DATA_DIR.default  # type: ignore[assignment]
     local_dir: str = ""
 
     @property
@@ -60,13 +60,13 @@ class _SimulatedClock:
 def simulated_now() -> datetime:
     """The simulator's present: ``DSASSETS_SIMULATOR_NOW`` (ISO time, to replay a moment of a
     day, e.g. in tests or to demo the intra-day refresh) or the real time."""
-    value = os.environ.get("DSASSETS_SIMULATOR_NOW")
+    value = settings.SIMULATOR_NOW.value()
     if not value:
         return datetime.now(timezone.utc)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ConfigError(f"DSASSETS_SIMULATOR_NOW={value!r}: not an ISO time such as 2026-11-20T10:15:00Z") from None
+        raise ConfigError(f"{settings.SIMULATOR_NOW.name}={value!r}: not an ISO time such as 2026-11-20T10:15:00Z") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
@@ -77,8 +77,8 @@ class DocuSignResource(dg.ConfigurableResource):
     this resource's config, so they cannot show in the UI or in run storage.
     """
 
-    simulator_seed: int = 20240601
-    simulator_events_per_day: int = 600
+    simulator_seed: int = settings.SIMULATOR_SEED.default  # type: ignore[assignment]
+    simulator_events_per_day: int = settings.SIMULATOR_EVENTS_PER_DAY.default  # type: ignore[assignment]
 
     @property
     def source(self) -> str:
@@ -158,16 +158,11 @@ class IdentityProviderResource(dg.ConfigurableResource):
 def resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
-            "lake": LakeResource(
-                data_dir=os.environ.get("DSASSETS_DATA_DIR", "data"),
-                local_dir=os.environ.get("DSASSETS_LOCAL_DIR", ""),
-            ),
+            "lake": LakeResource(data_dir=settings.DATA_DIR.get(), local_dir=settings.LOCAL_DIR.value() or ""),
             "docusign": DocuSignResource(
-                simulator_seed=int_setting(os.environ, "DSASSETS_SIMULATOR_SEED", 20240601),
-                simulator_events_per_day=int_setting(os.environ, "DSASSETS_SIMULATOR_EVENTS_PER_DAY", 600),
+                simulator_seed=settings.SIMULATOR_SEED.integer(),
+                simulator_events_per_day=settings.SIMULATOR_EVENTS_PER_DAY.integer(),
             ),
-            "identity_provider": IdentityProviderResource(
-                export_file=os.environ.get("DSASSETS_IDP_EXPORT_FILE") or None
-            ),
+            "identity_provider": IdentityProviderResource(export_file=settings.IDP_EXPORT_FILE.value()),
         }
     )

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import date, timedelta
+
+from dsassets.lib.config.settings import DATA_DIR, SIMULATOR_EVENTS_PER_DAY
+from dsassets.tools.measure import count_events, run_child
 
 STAGES = ("extract_events", "extract_snapshots", "models", "detections", "detections_floor")
 # The floor printed beside the detections: one bare DuckDB scan of the activities columns the
@@ -30,7 +32,7 @@ def run_floor(start: date, end: date) -> None:
 
     from dsassets.lib.transform import sql
 
-    data_dir = os.environ["DSASSETS_DATA_DIR"]
+    data_dir = DATA_DIR.get()
     glob = f"{data_dir}/warehouse/activities/dt=*/*.parquet"
     cols = ", ".join(f"count(distinct {c})" if c in ("user_id", "ip_hex") else f"count({c})" for c in FLOOR_COLUMNS)
     with duckdb.connect() as con:
@@ -106,34 +108,6 @@ def _count_rows(data_dir: str, sub: str) -> int:
         return con.sql(f"select count(*) from read_parquet('{data_dir}/{sub}/*/*.parquet')").fetchall()[0][0]
 
 
-def count_events(data_dir: str, day: date | None = None) -> int:
-    """Audit events in the lake, or in one day of it."""
-    import duckdb
-
-    partition = f"dt={day.isoformat()}" if day else "*"
-    with duckdb.connect() as con:
-        return con.sql(
-            f"select count(*) from read_parquet('{data_dir}/raw/docusign/audit_events/{partition}/*.parquet')"
-        ).fetchall()[0][0]
-
-
-def run_child(args: list[str], env: dict, module: str = "dsassets.tools.bench") -> tuple[float, float] | None:
-    """Run ``python -m module args`` in a child process: (wall seconds, its own peak RSS in MiB).
-
-    None when it failed, after printing the end of its stderr.
-    """
-    began = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", module, *args], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    stderr = child.stderr.read() if child.stderr else b""
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - began
-    if os.waitstatus_to_exitcode(status) != 0:
-        print(stderr.decode(errors="replace")[-4000:], file=sys.stderr)
-        return None
-    return wall, usage.ru_maxrss / 1024
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dsassets bench", description=__doc__.splitlines()[0])
     parser.add_argument("--events-per-day", type=int, default=1_000_000)
@@ -163,9 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="dsassets-bench-")
     env = {
         **os.environ,
-        "DSASSETS_DATA_DIR": data_dir,
+        DATA_DIR.name: data_dir,
         "DAGSTER_HOME": os.path.join(data_dir, "dagster"),
-        "DSASSETS_SIMULATOR_EVENTS_PER_DAY": str(args.events_per_day),
+        SIMULATOR_EVENTS_PER_DAY.name: str(args.events_per_day),
     }
     os.makedirs(env["DAGSTER_HOME"], exist_ok=True)
     for name in list(env):
@@ -183,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
 
         from dsassets.tools import bench_backfill
 
-        return bench_backfill.compare(start, args.end, Path(data_dir), env, args.parallel, count_events)
+        return bench_backfill.compare(start, args.end, Path(data_dir), env, args.parallel)
     print(f"{'stage':<20}{'wall s':>10}{'peak RSS MiB':>15}{'events/s':>12}")
     events = extracted = None
     for stage in STAGES:

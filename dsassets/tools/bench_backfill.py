@@ -17,6 +17,9 @@ import time
 from datetime import date
 from pathlib import Path
 
+from dsassets.lib.config.settings import DATA_DIR
+from dsassets.tools.measure import count_events
+
 STAGE_ORDER = ("raw", "staging", "intermediate", "marts", "posture", "detections", "policies",
                "governance", "warehouse")
 
@@ -71,7 +74,7 @@ def run_backfill(start: date, end: date, data_dir: Path, env: dict[str, str], pa
     args = [sys.executable, "-m", "dsassets.cli", "backfill", start.isoformat(), end.isoformat()]
     if parallel:
         args += ["--parallel", str(parallel)]
-    env = {**env, "DSASSETS_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster")}
+    env = {**env, DATA_DIR.name: str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster")}
     log = data_dir / "backfill.log"
     data_dir.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
@@ -89,7 +92,7 @@ def run_backfill(start: date, end: date, data_dir: Path, env: dict[str, str], pa
     return wall, peak[0]
 
 
-def compare(start: date, end: date, data_dir: Path, env: dict[str, str], parallel: int, count_events) -> int:
+def compare(start: date, end: date, data_dir: Path, env: dict[str, str], parallel: int) -> int:
     results = {}
     for label, workers in (("serial", 0), (f"parallel {parallel}", parallel)):
         target = data_dir / label.replace(" ", "-")

@@ -22,6 +22,9 @@ import os
 import sys
 from datetime import UTC, date, datetime, timedelta
 
+from dsassets.lib.config.settings import SIMULATOR_NOW
+from dsassets.tools.measure import count_events, run_child
+
 FAST_POLICIES = {"anonymous_ip": "alerts", "suspicious_ip": "alerts", "terminated_user_activity": "alerts",
                  "mass_envelope_deletion": "policy_alerts", "mass_download": "policy_alerts",
                  "admin_added": "policy_alerts"}
@@ -33,7 +36,7 @@ def run_tick(at: datetime) -> None:
 
     from dsassets.definitions import defs
 
-    os.environ["DSASSETS_SIMULATOR_NOW"] = at.isoformat()
+    os.environ[SIMULATOR_NOW.name] = at.isoformat()
     definitions = defs()
     repo = definitions.get_repository_def()
     schedule = repo.get_schedule_def("intraday_refresh_schedule")
@@ -102,8 +105,6 @@ def main(data_dir: str, env: dict, day: date, events_per_day: int, interval: int
 
 def _tick(data_dir: str, env: dict, day: date, truth: dict, at: datetime, counted: int, label: str):
     """One refresh in a child process; prints its line and returns (wall, events so far, alert found)."""
-    from dsassets.tools.bench import count_events, run_child
-
     measured = run_child([at.isoformat()], env, module="dsassets.tools.bench_refresh")
     if measured is None:
         return None, counted, False

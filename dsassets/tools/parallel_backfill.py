@@ -15,7 +15,7 @@ import math
 import sys
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any, Mapping
 

@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from dsassets.lib.detections.config import POLICIES
+from dsassets.lib.detections.registry import POLICIES
 
 
 @dataclass
@@ -132,12 +132,12 @@ def read_alerts(lake, start: date, end: date) -> tuple[list[dict], list[date]]:
 
 def quality_command(args, lake, backfill) -> int:
     """``dsassets quality --start A --end B [--backfill]``: print precision/recall per policy."""
-    import os
     from datetime import timedelta
 
+    from dsassets.lib.config.settings import SIMULATOR_EVENTS_PER_DAY, SIMULATOR_SEED, docusign_settings_from_env
     from dsassets.simulator import DocuSignSimulator, SimulatorConfig
 
-    if os.environ.get("DOCUSIGN_INTEGRATION_KEY"):
+    if docusign_settings_from_env() is not None:
         print("quality compares with the simulator's planted incidents: unset DOCUSIGN_*", file=sys.stderr)
         return 1
     if args.backfill:
@@ -154,9 +154,7 @@ def quality_command(args, lake, backfill) -> int:
             file=sys.stderr,
         )
         return 1
-    seed = int(os.environ.get("DSASSETS_SIMULATOR_SEED") or 20240601)
-    per_day = int(os.environ.get("DSASSETS_SIMULATOR_EVENTS_PER_DAY") or 600)
-    sim = DocuSignSimulator(SimulatorConfig(seed=seed, events_per_day=per_day))
+    sim = DocuSignSimulator(SimulatorConfig(seed=SIMULATOR_SEED.integer(), events_per_day=SIMULATOR_EVENTS_PER_DAY.integer()))
     truth = sim.ground_truth(args.start, args.end + timedelta(days=1))
     report = evaluate(alerts, truth)
     print(format_report(report, args.start, args.end))

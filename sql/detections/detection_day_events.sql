@@ -7,11 +7,7 @@
 with
 
 final as (
-    select *
-    from detection_events
-    where
-        dt >= getvariable('window_start')
-        and dt < getvariable('window_end')
+    select * from detection_events where in_lookback_window(dt, 0)
 )
 
 select * from final

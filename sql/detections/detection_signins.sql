@@ -14,9 +14,7 @@ final as (
     select *
     from detection_events
     where
-        dt >= getvariable('window_start')
-            - getvariable('det_lookback_days')::integer
-        and dt < getvariable('window_end')
+        in_lookback_window(dt, getvariable('det_lookback_days'))
         and (signin_class is not null or getvariable('det_lookback_all_events'))
 )
 

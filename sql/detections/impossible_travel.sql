@@ -26,35 +26,9 @@
 with
 
 evaluated as (
-    -- narrow: this relation is read three times
-    select
-        event_id,
-        event_at,
-        dt,
-        account_id,
-        user_id,
-        user_email,
-        ip_address,
-        ip_hex,
-        country_code,
-        city,
-        latitude,
-        longitude,
-        org_category,
-        is_trusted_ip,
-        anonymous_matches is not null or suspicious_matches is not null
-            as is_listed_ip
-    from detection_activity as activity
-    where
-        user_id is not null
-        and latitude is not null
-        and longitude is not null
-        and country_code is not null
-        and list_contains(getvariable('det_location_sources'), location_source)
-        and case getvariable('det_evaluate')
-            when 'signins' then coalesce(signin_class = 'interactive_success', false)
-            else coalesce(signin_class = 'interactive_success', true)
-        end
+    -- read three times
+    select * from detection_located
+    where latitude is not null and longitude is not null
 ),
 
 pairs as (
@@ -117,62 +91,50 @@ candidates as (
         and coalesce(org_category, '') <> 'cloud_provider'
         and distance_km >= getvariable('det_min_distance_km')
         and distance_km / hours > getvariable('det_max_speed_kmh')
-        and seen.first_dt + getvariable('det_learning_user_days')::integer
-        <= measured.dt
-        and seen.org_first_dt
-        + getvariable('det_learning_organization_days')::integer
-        <= measured.dt
+        and past_learning_period(seen.first_dt, seen.org_first_dt, measured.dt)
         and (
             getvariable('det_sensitivity') = 'high'
             or not (from_trusted and is_trusted_ip)
         )
 ),
 
-user_common as (
+-- how much the baseline used the destination country: the user's own days
+-- there, and how many other users were there
+destination_use as (
     select
         candidates.event_id,
-        count(distinct evaluated.dt) as days_in_country
-    from candidates
-    inner join evaluated
-        on candidates.user_id = evaluated.user_id
-        and candidates.country_code = evaluated.country_code
-        and evaluated.dt < candidates.dt
-        and evaluated.dt >= candidates.dt
-        - getvariable('det_baseline_days')::integer
-    group by all
-),
-
-tenant_common as (
-    select
-        candidates.event_id,
-        count(distinct evaluated.user_id) as users_in_country
+        count(distinct evaluated.dt)
+            filter (where evaluated.user_id = candidates.user_id)
+            as user_days_in_country,
+        count(distinct evaluated.user_id)
+            filter (where evaluated.user_id <> candidates.user_id)
+            as tenant_users_in_country
     from candidates
     inner join evaluated
         on candidates.country_code = evaluated.country_code
-        and candidates.user_id <> evaluated.user_id
-        and evaluated.dt < candidates.dt
-        and evaluated.dt >= candidates.dt
-        - getvariable('det_baseline_days')::integer
+        and in_baseline(evaluated.dt, candidates.dt)
     group by all
 ),
 
 qualifying as (
     select
         candidates.*,
-        coalesce(user_common.days_in_country, 0) as user_days_in_country,
-        coalesce(tenant_common.users_in_country, 0) as tenant_users_in_country
+        coalesce(destination_use.user_days_in_country, 0)
+            as user_days_in_country,
+        coalesce(destination_use.tenant_users_in_country, 0)
+            as tenant_users_in_country
     from candidates
-    left join user_common on candidates.event_id = user_common.event_id
-    left join tenant_common on candidates.event_id = tenant_common.event_id
+    left join destination_use
+        on candidates.event_id = destination_use.event_id
     where
         (
             getvariable('det_sensitivity') = 'high'
-            or coalesce(user_common.days_in_country, 0)
+            or coalesce(destination_use.user_days_in_country, 0)
             < getvariable('det_user_common_min_days')
         )
         and (
             getvariable('det_sensitivity') <> 'low'
-            or coalesce(tenant_common.users_in_country, 0)
+            or coalesce(destination_use.tenant_users_in_country, 0)
             < getvariable('det_tenant_common_min_users')
         )
 ),
@@ -237,12 +199,10 @@ incidents as (
         incident_events.anchor_id,
         any_value(pair_counts.pairs) as pairs,
         any_value(pair_counts.ended_at) as ended_at,
-        list(incident_events.event_id order by incident_events.event_at,
-            incident_events.event_id) as event_ids,
-        list_sort(list_distinct(list(incident_events.ip_address)))
-            as ip_addresses,
-        list_sort(list_distinct(list(incident_events.country_code)))
-            as countries
+        incident_event_ids(incident_events.event_id, incident_events.event_at)
+            as event_ids,
+        sorted_distinct(incident_events.ip_address) as ip_addresses,
+        sorted_distinct(incident_events.country_code) as countries
     from incident_events
     inner join pair_counts
         on incident_events.anchor_id = pair_counts.anchor_id
@@ -252,11 +212,7 @@ incidents as (
 final as (
     select
         anchors.dt,
-        substr(sha256(
-            getvariable('det_policy') || '|' || anchors.user_id || '|'
-            || anchors.event_id
-        ), 1, 32) as alert_id,
-        getvariable('det_policy') as policy,
+        anchors.event_id as opening_event_id,
         case
             when anchors.from_listed or anchors.is_listed_ip then 'high'
             else getvariable('det_severity')
@@ -314,8 +270,7 @@ final as (
             'other_users_in_destination_country':
                 anchors.tenant_users_in_country,
             'pairs_in_incident': incidents.pairs
-        })::varchar as evidence,
-        anchors.dt as partition_date
+        })::varchar as evidence
     from anchors
     inner join incidents on anchors.event_id = incidents.anchor_id
 )

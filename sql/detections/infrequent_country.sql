@@ -17,26 +17,8 @@
 with
 
 evaluated as (
-    -- narrow: this relation is read four times
-    select
-        event_id,
-        event_at,
-        dt,
-        account_id,
-        user_id,
-        user_email,
-        ip_address,
-        country_code,
-        city
-    from detection_activity as activity
-    where
-        country_code is not null
-        and user_id is not null
-        and list_contains(getvariable('det_location_sources'), location_source)
-        and case getvariable('det_evaluate')
-            when 'signins' then coalesce(signin_class = 'interactive_success', false)
-            else coalesce(signin_class = 'interactive_success', true)
-        end
+    -- read four times
+    select * from detection_located
 ),
 
 -- the last use of each (user, country) before the day, then the day's own
@@ -78,11 +60,7 @@ new_country as (
             or event_at - previous_same_country_at
             > to_days(getvariable('det_baseline_days'))
         )
-        and seen.first_dt + getvariable('det_learning_user_days')::integer
-        <= with_previous.dt
-        and seen.org_first_dt
-        + getvariable('det_learning_organization_days')::integer
-        <= with_previous.dt
+        and past_learning_period(seen.first_dt, seen.org_first_dt, with_previous.dt)
 ),
 
 baseline as (
@@ -94,9 +72,7 @@ baseline as (
     from new_country
     inner join evaluated
         on new_country.user_id = evaluated.user_id
-        and evaluated.event_at < new_country.event_at
-        and evaluated.event_at >= new_country.event_at
-        - to_days(getvariable('det_baseline_days'))
+        and in_baseline(evaluated.event_at, new_country.event_at)
     group by all
 ),
 
@@ -108,9 +84,7 @@ organization_users as (
     inner join evaluated
         on new_country.country_code = evaluated.country_code
         and new_country.user_id <> evaluated.user_id
-        and evaluated.event_at < new_country.event_at
-        and evaluated.event_at >= new_country.event_at
-        - to_days(getvariable('det_baseline_days'))
+        and in_baseline(evaluated.event_at, new_country.event_at)
     group by all
 ),
 
@@ -148,8 +122,8 @@ incidents as (
     select
         anchor_id,
         max(event_at) as ended_at,
-        list(event_id order by event_at, event_id) as event_ids,
-        list_sort(list_distinct(list(ip_address))) as ip_addresses,
+        incident_event_ids(event_id, event_at) as event_ids,
+        sorted_distinct(ip_address) as ip_addresses,
         count(*) as event_count
     from incident_events
     group by all
@@ -158,11 +132,7 @@ incidents as (
 final as (
     select
         anchors.dt,
-        substr(sha256(
-            getvariable('det_policy') || '|' || anchors.user_id || '|'
-            || anchors.event_id
-        ), 1, 32) as alert_id,
-        getvariable('det_policy') as policy,
+        anchors.event_id as opening_event_id,
         getvariable('det_severity') as severity,
         'Activity from infrequent country/region' as title,
         printf(
@@ -197,8 +167,7 @@ final as (
             'organization_users_in_country': anchors.other_users,
             'organization_baseline': getvariable('det_organization_baseline'),
             'events_from_country_that_day': incidents.event_count
-        })::varchar as evidence,
-        anchors.dt as partition_date
+        })::varchar as evidence
     from anchors
     inner join incidents on anchors.event_id = incidents.anchor_id
 )

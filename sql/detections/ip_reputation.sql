@@ -117,8 +117,8 @@ incidents as (
         anchor_id,
         min(event_at) as started_at,
         max(event_at) as ended_at,
-        list(event_id order by event_at, event_id) as event_ids,
-        list_sort(list_distinct(list(country_code))) as countries,
+        incident_event_ids(event_id, event_at) as event_ids,
+        sorted_distinct(country_code) as countries,
         count(*) as event_count
     from incident_events
     group by all
@@ -127,11 +127,7 @@ incidents as (
 final as (
     select
         anchors.dt,
-        substr(sha256(
-            getvariable('det_policy') || '|' || anchors.user_id || '|'
-            || anchors.event_id
-        ), 1, 32) as alert_id,
-        getvariable('det_policy') as policy,
+        anchors.event_id as opening_event_id,
         getvariable('det_severity') as severity,
         case getvariable('det_policy')
             when 'anonymous_ip' then 'Activity from anonymous IP address'
@@ -187,8 +183,7 @@ final as (
                 'region': anchors.region,
                 'city': anchors.city
             }
-        })::varchar as evidence,
-        anchors.dt as partition_date
+        })::varchar as evidence
     from anchors
     inner join incidents on anchors.event_id = incidents.anchor_id
 )

@@ -148,12 +148,8 @@ chained as (
         on qualifying.user_id = seen.user_id
     where
         not getvariable('det_apply_learning_period')
-        or (
-            seen.first_dt + getvariable('det_learning_user_days')::integer
-            <= qualifying.trigger_dt
-            and seen.org_first_dt
-            + getvariable('det_learning_organization_days')::integer
-            <= qualifying.trigger_dt
+        or past_learning_period(
+            seen.first_dt, seen.org_first_dt, qualifying.trigger_dt
         )
 ),
 
@@ -176,10 +172,9 @@ incidents as (
         any_value(running.user_email) as user_email,
         arg_min(running.account_id, running.event_at) as account_id,
         max(running.event_at) as ended_at,
-        list(running.event_id order by running.event_at, running.event_id)
-            as event_ids,
-        list_sort(list_distinct(list(running.ip_address))) as ip_addresses,
-        list_sort(list_distinct(list(running.country_code))) as countries,
+        incident_event_ids(running.event_id, running.event_at) as event_ids,
+        sorted_distinct(running.ip_address) as ip_addresses,
+        sorted_distinct(running.country_code) as countries,
         count(*) filter (where running.is_failure) as failures,
         count(*) filter (
             where not running.is_failure
@@ -198,11 +193,7 @@ incidents as (
 final as (
     select
         anchors.trigger_dt as dt,
-        substr(sha256(
-            getvariable('det_policy') || '|' || anchors.user_id || '|'
-            || anchors.first_event_id
-        ), 1, 32) as alert_id,
-        getvariable('det_policy') as policy,
+        anchors.first_event_id as opening_event_id,
         case
             when incidents.successes_after_threshold > 0 then 'high'
             else getvariable('det_severity')
@@ -250,8 +241,7 @@ final as (
             'session_gap_minutes': getvariable('det_session_gap_minutes'),
             'threshold_crossed_at': anchors.trigger_at,
             'threshold_event_id': anchors.trigger_event_id
-        })::varchar as evidence,
-        anchors.trigger_dt as partition_date
+        })::varchar as evidence
     from anchors
     inner join incidents
         on anchors.user_id = incidents.user_id

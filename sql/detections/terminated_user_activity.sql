@@ -181,16 +181,14 @@ incidents as (
         any_value(after_termination.idp_status) as idp_status,
         bool_or(after_termination.purged) as purged,
         max(after_termination.event_at) as ended_at,
-        list(after_termination.event_id
-            order by after_termination.event_at, after_termination.event_id)
-            as event_ids,
-        list_sort(list_distinct(list(after_termination.ip_address)))
-            as ip_addresses,
-        list_sort(list_distinct(list(after_termination.country_code)))
-            as countries,
-        list_sort(list_distinct(list(
+        incident_event_ids(
+            after_termination.event_id, after_termination.event_at
+        ) as event_ids,
+        sorted_distinct(after_termination.ip_address) as ip_addresses,
+        sorted_distinct(after_termination.country_code) as countries,
+        sorted_distinct(
             after_termination.object || '/' || after_termination.action
-        ))) as activities,
+        ) as activities,
         count(*) as event_count
     from anchors
     inner join after_termination
@@ -203,11 +201,7 @@ incidents as (
 final as (
     select
         anchors.first_dt as dt,
-        substr(sha256(
-            getvariable('det_policy') || '|' || anchors.user_id || '|'
-            || anchors.anchor_id
-        ), 1, 32) as alert_id,
-        getvariable('det_policy') as policy,
+        anchors.anchor_id as opening_event_id,
         getvariable('det_severity') as severity,
         'Activity performed by terminated user' as title,
         printf(
@@ -242,8 +236,7 @@ final as (
                 round(epoch(anchors.first_at - anchors.terminated_at) / 60),
             'activities': incidents.activities,
             'event_count': incidents.event_count
-        })::varchar as evidence,
-        anchors.first_dt as partition_date
+        })::varchar as evidence
     from anchors
     inner join incidents on anchors.anchor_id = incidents.anchor_id
 )

@@ -39,37 +39,13 @@ events as (
         old_value,
         new_value
     from activities
-    where
-        dt >= getvariable('window_start')
-            - getvariable('pol_lookback_days')::integer
-        and dt < getvariable('window_end')
+    where in_lookback_window(dt, getvariable('pol_lookback_days'))
 ),
 
-addresses as (
-    select distinct ip_hex from events where ip_hex is not null
-),
-
-org_matches as (
-    select
-        addresses.ip_hex,
-        org_ip_ranges.range_name as ip_range,
-        lower(org_ip_ranges.category) as ip_category,
-        org_ip_ranges.tags as range_tags
-    from addresses
-    inner join org_ip_ranges
-        on addresses.ip_hex between org_ip_ranges.start_hex
-        and org_ip_ranges.end_hex
-),
-
-list_matches as (
-    select
-        addresses.ip_hex,
-        list(distinct ip_list_entries.tag) as list_tags
-    from addresses
-    inner join ip_list_entries
-        on addresses.ip_hex between ip_list_entries.start_hex
-        and ip_list_entries.end_hex
-    group by all
+-- organization range and IP-list matches: the detections' ip_classes macro
+-- (sql/detections/macros.sql)
+ip_classes as (
+    select * from ip_classes(getvariable('pol_lookback_days'))
 ),
 
 admins as (
@@ -78,28 +54,30 @@ admins as (
         user_id,
         is_admin
     from users
-    where
-        dt >= getvariable('window_start')
-            - getvariable('pol_lookback_days')::integer
-        and dt < getvariable('window_end')
+    where in_lookback_window(dt, getvariable('pol_lookback_days'))
 ),
 
 final as (
     select
         events.*,
-        org_matches.ip_range,
-        org_matches.ip_category,
+        ip_classes.org_range as ip_range,
+        lower(ip_classes.org_category) as ip_category,
         list_sort(list_distinct(list_transform(
             list_concat(
-                coalesce(org_matches.range_tags, []::varchar[]),
-                coalesce(list_matches.list_tags, []::varchar[])
+                coalesce(ip_classes.org_tags, []::varchar[]),
+                list_transform(
+                    list_concat(
+                        coalesce(ip_classes.anonymous_matches, []),
+                        coalesce(ip_classes.suspicious_matches, [])
+                    ),
+                    lambda match: match.tag
+                )
             ),
             lambda tag: lower(tag)
         ))) as ip_tags,
         coalesce(admins.is_admin, false) as is_admin
     from events
-    left join org_matches on events.ip_hex = org_matches.ip_hex
-    left join list_matches on events.ip_hex = list_matches.ip_hex
+    left join ip_classes on events.ip_hex = ip_classes.ip_hex
     left join admins
         on events.dt = admins.dt
         and events.user_id = admins.user_id

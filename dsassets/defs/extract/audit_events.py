@@ -1,13 +1,13 @@
 """Raw DocuSign Monitor audit events, one Parquet partition per UTC day."""
 
 
-import os
 from datetime import timedelta
 
 import dagster as dg
 
+from dsassets.defs.extract.raw import daily_raw_asset
 from dsassets.defs.resources import DocuSignResource, LakeResource
-from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
+from dsassets.lib.config.settings import DUCKDB_MEMORY_LIMIT
 from dsassets.lib.lake.raw_events import DATASET, refresh_day, write_event_partitions
 
 
@@ -19,13 +19,7 @@ class AuditEventsConfig(dg.Config):
     incremental: bool = False
 
 
-@dg.asset(
-    name=DATASET,
-    group_name="raw",
-    kinds={"python", "parquet"},
-    partitions_def=DAILY,
-    backfill_policy=BACKFILL_POLICY,
-)
+@daily_raw_asset(DATASET)
 def raw_docusign_audit_events(
     context: dg.AssetExecutionContext, config: AuditEventsConfig, docusign: DocuSignResource, lake: LakeResource
 ) -> dg.MaterializeResult:
@@ -40,7 +34,7 @@ def raw_docusign_audit_events(
     start, end = context.partition_time_window
     source = docusign.source
     extracted_at = docusign.now()
-    memory_limit = os.environ.get("DSASSETS_DUCKDB_MEMORY_LIMIT", "2GB")
+    memory_limit = DUCKDB_MEMORY_LIMIT.get()
     path = dg.MetadataValue.path(str(lake.lake.dataset_dir(DATASET)))
     if config.incremental:
         if len(context.partition_keys) != 1:

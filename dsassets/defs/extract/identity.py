@@ -9,11 +9,11 @@ from pathlib import Path
 import dagster as dg
 import pyarrow as pa
 
+from dsassets.defs.extract.raw import daily_raw_asset
 from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource
 from dsassets.lib.lake import schemas
-from dsassets.lib.clients.docusign import parse_docusign_timestamp
+from dsassets.lib.clients.docusign_data import parse_docusign_timestamp
 from dsassets.lib.clients.graph import GraphClient
-from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
 from dsassets.lib.lake.raw_events import days_in
 from dsassets.lib.config.settings import ConfigError
 from dsassets.lib.lake.snapshots import snapshot_table
@@ -25,13 +25,7 @@ EXPORT_COLUMNS = ("email", "status", "status_changed_at")
 STATUSES = ("deleted", "disabled")
 
 
-@dg.asset(
-    name=DATASET,
-    group_name="raw",
-    kinds={"python", "parquet"},
-    partitions_def=DAILY,
-    backfill_policy=BACKFILL_POLICY,
-)
+@daily_raw_asset(DATASET)
 def raw_idp_users(
     context: dg.AssetExecutionContext,
     docusign: DocuSignResource,

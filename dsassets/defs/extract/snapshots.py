@@ -14,9 +14,11 @@ from typing import Callable, Iterator
 import dagster as dg
 import pyarrow as pa
 
+from dsassets.defs.extract.raw import raw_spec
 from dsassets.defs.resources import DocuSignResource, LakeResource
 from dsassets.lib.lake import schemas
-from dsassets.lib.clients.docusign import DocuSignClient, parse_account_settings, parse_password_rules
+from dsassets.lib.clients.docusign import DocuSignClient
+from dsassets.lib.clients.docusign_data import parse_account_settings, parse_password_rules
 from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
 from dsassets.lib.lake.raw_events import days_in
 from dsassets.lib.lake.snapshots import snapshot_table
@@ -74,31 +76,21 @@ def _snapshots_per_day(
         )
 
 
-def _spec(name: str, description: str) -> dg.AssetSpec:
-    return dg.AssetSpec(name, group_name="raw", kinds={"python", "parquet"}, description=description)
+def _snapshot_asset(name: str, description: str, take: Callable[[DocuSignClient, str, datetime], Tables],
+                    datasets: dict[str, str]) -> dg.AssetsDefinition:
+    """One multi-asset per API: a snapshot call writes all of ``datasets`` (name -> description)."""
 
+    @dg.multi_asset(
+        name=name,
+        description=description,
+        specs=[raw_spec(dataset, text) for dataset, text in datasets.items()],
+        partitions_def=DAILY,
+        backfill_policy=BACKFILL_POLICY,
+    )
+    def _asset(context: dg.AssetExecutionContext, docusign: DocuSignResource, lake: LakeResource):
+        yield from _snapshots_per_day(context, docusign, lake, take)
 
-@dg.multi_asset(
-    specs=[
-        _spec("raw_docusign_accounts", "Accounts of the organization (Admin API), one row per account per snapshot."),
-        _spec(
-            "raw_docusign_organization_users",
-            "Organization users (Admin API dsprofile), one row per user per snapshot.",
-        ),
-        _spec(
-            "raw_docusign_memberships",
-            "Each user's membership in each account: status, admin flag, permission profile, "
-            "created/closed dates (Admin API dsprofile), one row per membership per snapshot.",
-        ),
-    ],
-    partitions_def=DAILY,
-    backfill_policy=BACKFILL_POLICY,
-)
-def raw_docusign_organization(
-    context: dg.AssetExecutionContext, docusign: DocuSignResource, lake: LakeResource
-):
-    """Admin API snapshot: the organization's accounts, its users and their per-account memberships."""
-    yield from _snapshots_per_day(context, docusign, lake, take_organization_snapshot)
+    return _asset
 
 
 def take_organization_snapshot(client: DocuSignClient, source: str, taken_at: datetime) -> Tables:
@@ -149,33 +141,6 @@ def take_organization_snapshot(client: DocuSignClient, source: str, taken_at: da
     }
 
 
-@dg.multi_asset(
-    specs=[
-        _spec(
-            "raw_docusign_account_users",
-            "Users of each account as the eSignature API lists them (strings as sent), per snapshot.",
-        ),
-        _spec(
-            "raw_docusign_account_settings",
-            "Security-relevant account settings (session timeouts, multiple sessions, signer "
-            "authentication), cast from strings, plus the full settings document; per account per snapshot.",
-        ),
-        _spec(
-            "raw_docusign_password_rules",
-            "Account password rules (length, strength, classes, expiry, lockout, questions), cast "
-            "from strings; per account per snapshot.",
-        ),
-    ],
-    partitions_def=DAILY,
-    backfill_policy=BACKFILL_POLICY,
-)
-def raw_docusign_esignature(
-    context: dg.AssetExecutionContext, docusign: DocuSignResource, lake: LakeResource
-):
-    """eSignature API snapshot per account: its users, its settings and its password rules."""
-    yield from _snapshots_per_day(context, docusign, lake, take_esignature_snapshot)
-
-
 def take_esignature_snapshot(client: DocuSignClient, source: str, taken_at: datetime) -> Tables:
     accounts = client.organization_accounts()
     users, settings, rules = [], [], []
@@ -198,3 +163,32 @@ def take_esignature_snapshot(client: DocuSignClient, source: str, taken_at: date
             "raw_docusign_password_rules", schemas.PASSWORD_RULES, rules, **kw
         ),
     }
+
+
+raw_docusign_organization = _snapshot_asset(
+    "raw_docusign_organization",
+    "Admin API snapshot: the organization's accounts, its users and their per-account memberships.",
+    take_organization_snapshot,
+    {
+        "raw_docusign_accounts": "Accounts of the organization (Admin API), one row per account per snapshot.",
+        "raw_docusign_organization_users": "Organization users (Admin API dsprofile), one row per user per snapshot.",
+        "raw_docusign_memberships": (
+            "Each user's membership in each account: status, admin flag, permission profile, "
+            "created/closed dates (Admin API dsprofile), one row per membership per snapshot."),
+    },
+)
+raw_docusign_esignature = _snapshot_asset(
+    "raw_docusign_esignature",
+    "eSignature API snapshot per account: its users, its settings and its password rules.",
+    take_esignature_snapshot,
+    {
+        "raw_docusign_account_users": (
+            "Users of each account as the eSignature API lists them (strings as sent), per snapshot."),
+        "raw_docusign_account_settings": (
+            "Security-relevant account settings (session timeouts, multiple sessions, signer "
+            "authentication), cast from strings, plus the full settings document; per account per snapshot."),
+        "raw_docusign_password_rules": (
+            "Account password rules (length, strength, classes, expiry, lockout, questions), cast "
+            "from strings; per account per snapshot."),
+    },
+)

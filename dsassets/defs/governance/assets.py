@@ -11,14 +11,14 @@ is the record; the materialization shows what was planned and what was done.
 
 import dagster as dg
 
-from dsassets.defs.policies.assets import LOADED, POLICY_ALERTS
+from dsassets.defs.policies.assets import POLICY_ALERTS, loaded_policies
+from dsassets.defs.owners import OWNERS
 from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource
-from dsassets.defs.models.assets import window_dates
+from dsassets.lib.config.project import project_config
 from dsassets.lib.governance import actions as governance
+from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, window_dates
 from dsassets.lib.transform import sql
 from dsassets.lib.triage import suppressions
-from dsassets.lib.config.project import load_config
-from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
 
 GROUP = "governance"
 ALERT_SOURCES = ("alerts", POLICY_ALERTS)
@@ -36,28 +36,19 @@ def read_window_alerts(lake, start, end) -> tuple[list[governance.Alert], list[s
     rows, read = [], []
     with sql.session(lake) as con:
         for name in ALERT_SOURCES:
-            model = sql.Model("marts", name, (), "", True)
-            if not sql.has_output(lake, model):
+            if not sql.has_output(lake, name):
                 continue
-            cur = con.execute(
-                f"select * from {sql.parquet_scan(sql.model_glob(lake, model))} where dt >= ? and dt < ?",
-                [start, end],
-            )
-            cols = [d[0] for d in cur.description]
-            rows.extend(dict(zip(cols, r)) for r in cur.fetchall())
+            rows.extend(sql.read_rows(con, lake, name, start, end))
             read.append(name)
         # policy_alerts is read before the alerts union: an analyst's suppression must hold here too.
-        held = sql.Model("marts", suppressions.SUPPRESSED_ALERTS, (), "", True)
-        if sql.has_output(lake, held):
-            hidden = {r[0] for r in con.execute(
-                f"select alert_id from {sql.parquet_scan(sql.model_glob(lake, held))} where dt >= ? and dt < ?",
-                [start, end]).fetchall()}
+        if sql.has_output(lake, suppressions.SUPPRESSED_ALERTS):
+            hidden = {r["alert_id"] for r in sql.read_rows(con, lake, suppressions.SUPPRESSED_ALERTS, start, end)}
             rows = [r for r in rows if r["alert_id"] not in hidden]
     return governance.alerts_from_rows(rows), read
 
 
 def actions_resolver(config):
-    custom = {p.id: (list(p.actions), p.notify_message) for p in LOADED.policies}
+    custom = {p.id: (list(p.actions), p.notify_message) for p in loaded_policies().policies}
     builtin = {k: (list(v), "") for k, v in config.activity_policies.governance.builtin_policy_actions.items()}
 
     def actions_for(alert: governance.Alert) -> tuple[list[str], str]:
@@ -67,6 +58,7 @@ def actions_resolver(config):
 
 
 @dg.asset(
+    owners=OWNERS,
     name="governance_actions",
     group_name=GROUP,
     kinds={"python", "parquet"},
@@ -92,7 +84,7 @@ def governance_actions(
 ) -> dg.MaterializeResult:
     lake_ = lake.lake
     start, end = window_dates(context)
-    project = load_config()
+    project = project_config()
     gov = project.activity_policies.governance
     alerts, read = read_window_alerts(lake_, start, end)
     missing = [n for n in ALERT_SOURCES if n not in read]

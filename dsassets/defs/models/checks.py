@@ -10,10 +10,10 @@ from contextlib import contextmanager
 import dagster as dg
 
 from dsassets.defs.resources import LakeResource
-from dsassets.defs.models.assets import MODELS, window_dates
+from dsassets.lib.config.project import project_config
+from dsassets.lib.lake.partitions import DAILY, window_dates
 from dsassets.lib.transform import sql
-from dsassets.lib.config.project import load_config
-from dsassets.lib.lake.partitions import DAILY
+from dsassets.lib.transform.models import MODELS
 
 SAMPLE = 20
 
@@ -32,7 +32,7 @@ def _connection(lake_resource: LakeResource, context: dg.AssetCheckExecutionCont
     """An in-memory session over the Parquet with the check's partition window set."""
     lake = lake_resource.lake
     with sql.session(lake) as con:
-        sql.prepare(con, lake, load_config(), MODELS)
+        sql.prepare(con, lake, project_config(), MODELS)
         start, end = window_dates(context)
         sql.set_window(con, start, end)
         yield con

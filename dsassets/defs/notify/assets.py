@@ -9,10 +9,10 @@ config says ``send_old_alerts: true`` (a backfill pages nobody).
 
 import dagster as dg
 
-from dsassets.defs.models.assets import window_dates
+from dsassets.defs.owners import OWNERS
 from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource
-from dsassets.lib.config.project import load_config
-from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
+from dsassets.lib.config.project import project_config
+from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, window_dates
 from dsassets.lib.notify import deliver
 from dsassets.lib.transform import sql
 
@@ -28,18 +28,14 @@ class NotifyRunConfig(dg.Config):
 
 def read_alerts(lake, start, end) -> list[dict]:
     """The ``alerts`` mart's rows of ``[start, end)``."""
-    model = sql.Model("marts", "alerts", (), "", True)
-    if not sql.has_output(lake, model):
+    if not sql.has_output(lake, "alerts"):
         raise RuntimeError("notifications needs alerts: materialize it for this window first")
     with sql.session(lake) as con:
-        cur = con.execute(
-            f"select * from {sql.parquet_scan(sql.model_glob(lake, model))} where dt >= ? and dt < ?", [start, end]
-        )
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r)) for r in cur.fetchall()]
+        return sql.read_rows(con, lake, "alerts", start, end)
 
 
 @dg.asset(
+    owners=OWNERS,
     name="notifications",
     group_name=GROUP,
     kinds={"python", "parquet"},
@@ -62,7 +58,7 @@ def notifications(
 ) -> dg.MaterializeResult:
     lake_ = lake.lake
     start, end = window_dates(context)
-    notify = load_config().notify
+    notify = project_config().notify
     alerts = read_alerts(lake_, start, end)
     send = deliver.default_sender(lake_, lambda: identity_provider.graph_client(docusign))
     ledger = deliver.Ledger(lake_)

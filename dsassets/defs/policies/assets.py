@@ -13,25 +13,27 @@ import logging
 
 import dagster as dg
 
-from dsassets.defs.resources import LakeResource
-from dsassets.defs.models.assets import BY_NAME, MODELS, window_dates
-from dsassets.lib.detections import engine as detections
-from dsassets.lib.transform import sql
-from dsassets.lib.config.project import ConfigError, config_path, load_config
-from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, deps, last_days
+from dsassets.defs.sql_asset import daily_sql_asset
+from dsassets.lib.config.project import ConfigError, ProjectConfig, config_path, project_config
+from dsassets.lib.detections.engine import empty_alerts_query
+from dsassets.lib.detections.report import alert_report
+from dsassets.lib.lake.partitions import deps, last_days
 from dsassets.lib.policies import compile as policy_sql
 from dsassets.lib.policies.model import LoadError, Loaded, Policy, load_policies
+from dsassets.lib.transform import runner, sql
+from dsassets.lib.transform.models import MODELS
 
 GROUP = "policies"
 POLICY_ALERTS = policy_sql.POLICY_ALERTS
 INPUTS = ("activities", "users")
 log = logging.getLogger("dsassets.policies")
+_LOADED: dict[int, tuple[ProjectConfig, Loaded]] = {}
 
 
 def load() -> Loaded:
     """The configured policy files; a config error becomes a load error, never a failed location."""
     try:
-        config = load_config()
+        config = project_config()
     except ConfigError as exc:
         loaded = Loaded()
         loaded.errors.append(LoadError(str(config_path()), None, f"activity policies not loaded: {exc}"))
@@ -39,48 +41,39 @@ def load() -> Loaded:
     return load_policies(list(config.activity_policies.files), config_path().parent)
 
 
-def _mart(name: str) -> sql.Model:
-    return sql.Model("marts", name, (), "", True)
+def loaded_policies() -> Loaded:
+    """The policies of the current configuration, read once per configuration and process."""
+    try:
+        config = project_config()
+    except ConfigError:
+        return load()
+    if id(config) not in _LOADED:
+        _LOADED[id(config)] = (config, load())
+    return _LOADED[id(config)][1]
 
 
-def _rows(con, lake, name: str, start, end) -> list[dict]:
-    cur = con.execute(
-        f"select * from {sql.parquet_scan(sql.model_glob(lake, _mart(name)))} where dt >= ? and dt < ?",
-        [start, end],
-    )
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, row)) for row in cur.fetchall()]
-
-
-def materialize_policy(context: dg.AssetExecutionContext, lake_resource: LakeResource, policy: Policy):
-    lake = lake_resource.lake
-    start, end = window_dates(context)
-    config = load_config()
-    name = policy.asset_name
-    with sql.session(lake) as con:
-        bound = sql.prepare(con, lake, config, MODELS)
-        missing = [d for d in INPUTS if d in BY_NAME and d not in bound]
-        if missing:
-            raise RuntimeError(f"{name} needs {', '.join(missing)}: materialize the marts for this window first")
-        sql.set_window(con, start, end)
-        policy_sql.install(con, config)
-        matched = policy_sql.evaluate(con, policy, f"{name}__result")
-        counts = sql.write_partitions(con, lake, name, f"{name}__result", start, end)
-        rows = _rows(con, lake, name, start, end)
+def _evaluate(policy: Policy, run: runner.Run) -> dict:
+    """The matching events and the alerts, as a temp table (prepared parameters need one statement)."""
+    policy_sql.install(run.con, run.config)
+    matched = policy_sql.evaluate(run.con, policy, f"{policy.asset_name}__alerts")
     condition, params = policy_sql.where_clause(policy)
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": sum(counts.values()),
-            "alert_count": dg.MetadataValue.int(sum(counts.values())),
-            "matching_events": dg.MetadataValue.int(matched),
-            "alerts_per_day": dg.MetadataValue.json({d.isoformat(): n for d, n in counts.items()}),
-            "newest_alerts": dg.MetadataValue.md(detections.newest_alerts_markdown(rows)),
-            "where": dg.MetadataValue.md(f"```sql\n{condition}\n```"),
-            "parameters": dg.MetadataValue.json({k: str(v) for k, v in params.items()}),
-            "lookback_days": policy_sql.lookback_days(policy),
-            "window": f"{start.isoformat()} .. {end.isoformat()} (end exclusive)",
-            "location": dg.MetadataValue.path(str(sql.model_dir(lake, name))),
-        }
+    return {
+        "matching_events": dg.MetadataValue.int(matched),
+        "where": dg.MetadataValue.md(f"```sql\n{condition}\n```"),
+        "parameters": dg.MetadataValue.json({k: str(v) for k, v in params.items()}),
+        "lookback_days": policy_sql.lookback_days(policy),
+    }
+
+
+def policy_asset(policy: Policy) -> runner.SqlAsset:
+    return runner.SqlAsset(
+        name=policy.asset_name,
+        setup=lambda run: _evaluate(policy, run),
+        query=lambda run: f"select * from {policy.asset_name}__alerts",
+        requires=INPUTS,
+        binds=MODELS,
+        day_report=lambda run, day, count: alert_report(run, policy.asset_name, day, count),
+        per_day_key="alerts_per_day",
     )
 
 
@@ -88,17 +81,13 @@ def build_policy_asset(policy: Policy, source: str) -> dg.AssetsDefinition:
     match = (f"{policy.threshold.count}+ matching events within {policy.threshold.minutes} minutes "
              f"({'same user' if policy.threshold.same_user else 'across users'})"
              if policy.threshold else "every matching event")
-
-    @dg.asset(
-        name=policy.asset_name,
-        group_name=GROUP,
-        kinds={"duckdb", "sql"},
+    return daily_sql_asset(
+        policy_asset(policy),
+        group=GROUP,
         description=(f"Activity policy `{policy.id}` ({source}): {policy.title}. Alerts on {match}; "
                      "one row per alert."),
         # A repeated-activity policy reads its lookback of both marts (bursts across midnight).
         deps=deps(INPUTS, {name: last_days(policy_sql.lookback_days(policy)) for name in INPUTS}),
-        partitions_def=DAILY,
-        backfill_policy=BACKFILL_POLICY,
         metadata={
             "policy": policy.id,
             "severity": policy.severity,
@@ -106,65 +95,49 @@ def build_policy_asset(policy: Policy, source: str) -> dg.AssetsDefinition:
             "definition": dg.MetadataValue.json(policy.model_dump(mode="json")),
         },
     )
-    def _asset(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-        return materialize_policy(context, lake, policy)
-
-    return _asset
 
 
-LOADED = load()
-for _error in LOADED.errors:
-    log.warning("activity policy rejected: %s", _error)
-policy_assets = [build_policy_asset(p, LOADED.sources.get(p.id, "")) for p in LOADED.policies]
+def policy_alerts_asset(loaded: Loaded) -> runner.SqlAsset:
+    names = [p.asset_name for p in loaded.policies]
+    errors = [str(e) for e in loaded.errors]
 
+    def union(run: runner.Run) -> str:
+        for error in errors:
+            run.log.warning(f"activity policy rejected: {error}")
+        parts = [sql.window_select(run.lake, name) for name in names]
+        return " union all by name ".join(parts) if parts else empty_alerts_query()
 
-@dg.asset(
-    name=POLICY_ALERTS,
-    group_name=GROUP,
-    kinds={"duckdb", "sql"},
-    description=(
-        "One row per alert of the custom activity policies (the union of pol_*), in the columns of "
-        "`alerts`, with policy = the policy's id. Its metadata lists policies rejected at load."
-    ),
-    deps=[dg.AssetKey(p.asset_name) for p in LOADED.policies],
-    partitions_def=DAILY,
-    backfill_policy=BACKFILL_POLICY,
-)
-def policy_alerts(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-    lake_ = lake.lake
-    start, end = window_dates(context)
-    for error in LOADED.errors:
-        context.log.warning(f"activity policy rejected: {error}")
-    with sql.session(lake_) as con:
-        parts = []
-        for policy in LOADED.policies:
-            if not sql.has_output(lake_, _mart(policy.asset_name)):
-                raise RuntimeError(f"{POLICY_ALERTS} needs {policy.asset_name}: materialize it for this window first")
-            parts.append(
-                f"select * from {sql.parquet_scan(sql.model_glob(lake_, _mart(policy.asset_name)))} "
-                "where dt >= getvariable('window_start') and dt < getvariable('window_end')"
-            )
-        sql.set_window(con, start, end)
-        query = " union all by name ".join(parts) if parts else detections.empty_alerts_query()
-        con.execute(f"create temp view {POLICY_ALERTS}__result as {query}")
-        counts = sql.write_partitions(con, lake_, POLICY_ALERTS, f"{POLICY_ALERTS}__result", start, end)
-        rows = _rows(con, lake_, POLICY_ALERTS, start, end)
-    by_policy: dict[str, int] = {p.id: 0 for p in LOADED.policies}
-    for r in rows:
-        by_policy[r["policy"]] = by_policy.get(r["policy"], 0) + 1
-    errors = [str(e) for e in LOADED.errors]
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": sum(counts.values()),
-            "alert_count": dg.MetadataValue.int(sum(counts.values())),
-            "alerts_per_policy": dg.MetadataValue.json(by_policy),
-            "alerts_per_day": dg.MetadataValue.json({d.isoformat(): n for d, n in counts.items()}),
-            "newest_alerts": dg.MetadataValue.md(detections.newest_alerts_markdown(rows)),
-            "policy_files": dg.MetadataValue.json(LOADED.files),
+    return runner.SqlAsset(
+        name=POLICY_ALERTS,
+        query=union,
+        requires=tuple(names),
+        day_report=lambda run, day, count: alert_report(
+            run, POLICY_ALERTS, day, count, {p.id: 0 for p in loaded.policies}),
+        report=lambda run, counts: {
+            "policy_files": dg.MetadataValue.json(loaded.files),
             "policy_load_errors": dg.MetadataValue.md(
                 "\n".join(f"- {e}" for e in errors) if errors else "_none: every policy loaded_"),
             "policy_load_error_count": dg.MetadataValue.int(len(errors)),
-            "window": f"{start.isoformat()} .. {end.isoformat()} (end exclusive)",
-            "location": dg.MetadataValue.path(str(sql.model_dir(lake_, POLICY_ALERTS))),
-        }
+        },
+        per_day_key="alerts_per_day",
     )
+
+
+@dg.definitions
+def definitions() -> dg.Definitions:
+    """Built when the code location loads (the policy files come from dsassets.yaml), never at import."""
+    loaded = loaded_policies()
+    for error in loaded.errors:
+        log.warning("activity policy rejected: %s", error)
+    policy_alerts = daily_sql_asset(
+        policy_alerts_asset(loaded),
+        group=GROUP,
+        description=(
+            "One row per alert of the custom activity policies (the union of pol_*), in the columns of "
+            "`alerts`, with policy = the policy's id. Its metadata lists policies rejected at load."
+        ),
+        deps=[dg.AssetKey(p.asset_name) for p in loaded.policies],
+    )
+
+    policy_assets = [build_policy_asset(p, loaded.sources.get(p.id, "")) for p in loaded.policies]
+    return dg.Definitions(assets=[*policy_assets, policy_alerts])

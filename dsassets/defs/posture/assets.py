@@ -1,25 +1,21 @@
 """Posture assets (group ``posture``): findings, scores and drift, one per file of ``sql/posture/``.
 
-A sibling of the model factory in ``defs/models/assets.py``: same daily partitions,
-single-run backfills and Parquet-per-day output, plus the control catalog and the
+Run like every SQL model (``dsassets.lib.transform.runner``), with the control catalog and the
 ``posture_*`` threshold variables (``dsassets.lib.posture.controls.install``) in the connection,
 and materialization metadata meant for people: the score per account and the failing
 controls with their remediation.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import duckdb
 
-from dsassets.defs.resources import LakeResource
-from dsassets.defs.models.assets import BY_NAME, MODELS, window_dates
-from dsassets.lib.posture import controls as posture
-from dsassets.lib.transform import sql
-from dsassets.lib.config.project import load_config
+from dsassets.defs.sql_asset import model_asset
 from dsassets.lib.lake.lake import Lake
-from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, EVERY_EARLIER_DAY, deps
-from dsassets.lib.transform.sql import Model
+from dsassets.lib.posture import controls as posture
+from dsassets.lib.transform import runner, sql
+from dsassets.lib.transform.models import BY_NAME, MODELS, POSTURE_MODELS, Model
 
 GROUP = "posture"
 
@@ -144,13 +140,12 @@ def scores_metadata(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> di
 
 
 def changes_metadata(con: duckdb.DuckDBPyConnection, lake: Lake, start: date, end: date) -> dict:
-    glob = sql.model_glob(lake, posture.POSTURE_BY_NAME["posture_changes"])
     rows = _rows(
         con,
         f"select *, from_status || ' -> ' || to_status as transition, "
         f"coalesce(account_name, account_id) as account, "
         f"changed_setting || ': ' || changed_old_value || ' -> ' || changed_new_value as change "
-        f"from {sql.parquet_scan(glob)} where dt >= ? and dt < ? "
+        f"from {sql.scan_output(lake, 'posture_changes')} where dt >= ? and dt < ? "
         f"order by dt, account, control_id",
         [start, end],
     )
@@ -168,63 +163,29 @@ def changes_metadata(con: duckdb.DuckDBPyConnection, lake: Lake, start: date, en
     }
 
 
-def _materialize(context: dg.AssetExecutionContext, lake_resource: LakeResource, model: Model):
-    lake = lake_resource.lake
-    start, end = window_dates(context)
-    config = load_config()
-    known = {**BY_NAME, **posture.POSTURE_BY_NAME}
-    with sql.session(lake) as con:
-        bound = sql.prepare(con, lake, config, (*MODELS, *posture.POSTURE_MODELS))
-        missing = [d for d in model.deps if d in known and d not in bound]
-        if missing:
-            raise RuntimeError(
-                f"{model.name} needs {', '.join(missing)}: materialize "
-                f"{'it' if len(missing) == 1 else 'them'} for this window first"
-            )
-        posture.install(con, config, audit_history_start(lake))
-        posture.install_parts(con, model.name)
-        sql.set_window(con, start, end)
-        result = f"{model.name}__result"
-        con.execute(f"create temp view {result} as {sql.model_query(model)}")
-        counts = sql.write_partitions(con, lake, model.name, result, start, end)
-        last_day = max(sql.days_in(start, end))
-        if model.name == "posture_findings":
-            report = findings_metadata(con, lake, last_day)
-        elif model.name == "posture_scores":
-            report = scores_metadata(con, lake, last_day)
-        else:
-            report = changes_metadata(con, lake, start, end)
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": sum(counts.values()),
-            "rows_per_day": dg.MetadataValue.json({d.isoformat(): n for d, n in counts.items()}),
-            "window": f"{start.isoformat()} .. {end.isoformat()} (end exclusive)",
-            "location": dg.MetadataValue.path(str(sql.model_dir(lake, model.name))),
-            **report,
-        }
-    )
+def _changes_of_day(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> dict:
+    return changes_metadata(con, lake, day, day + timedelta(days=1))
 
 
-# posture_changes pairs each finding with the previous one, however old, and links the activities
-# since then; posture_findings reads only its own day.
-LOOKBACKS = {"posture_changes": {"posture_findings": EVERY_EARLIER_DAY, "activities": EVERY_EARLIER_DAY}}
+# Each day's partition: its score per account and failing controls, its scores, its drift.
+DAY_REPORTS = {"posture_findings": findings_metadata, "posture_scores": scores_metadata,
+               "posture_changes": _changes_of_day}
 
 
-def build_posture_asset(model: Model) -> dg.AssetsDefinition:
-    @dg.asset(
+def _install(model: Model, run: runner.Run) -> None:
+    posture.install(run.con, run.config, audit_history_start(run.lake))
+    sql.install_parts(run.con, model)
+
+
+def posture_run(model: Model) -> runner.SqlAsset:
+    return runner.SqlAsset(
         name=model.name,
-        group_name=GROUP,
-        kinds={"duckdb", "sql"},
-        description=model.description,
-        deps=deps(model.deps, LOOKBACKS.get(model.name)),
-        partitions_def=DAILY,
-        backfill_policy=BACKFILL_POLICY,
-        metadata={"layer": "posture", "sql": dg.MetadataValue.path(str(model.path))},
+        query=lambda run: sql.model_query(model),
+        requires=tuple(d for d in model.deps if d in BY_NAME),
+        binds=(*MODELS, *POSTURE_MODELS),
+        setup=lambda run: _install(model, run),
+        day_report=lambda run, day, count: DAY_REPORTS[model.name](run.con, run.lake, day),
     )
-    def _asset(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-        return _materialize(context, lake, model)
-
-    return _asset
 
 
-posture_assets = [build_posture_asset(m) for m in posture.POSTURE_MODELS]
+posture_assets = [model_asset(m, posture_run(m)) for m in POSTURE_MODELS]

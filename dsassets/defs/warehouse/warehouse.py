@@ -8,22 +8,26 @@ fails naming the process to close); every model asset keeps running because
 none of them opens the file.
 """
 
+import re
 from pathlib import Path
 
 import dagster as dg
 
+from dsassets.defs.owners import OWNERS
 from dsassets.defs.resources import LakeResource
-from dsassets.defs.models.assets import MODELS
-from dsassets.lib.governance import actions as governance
-from dsassets.lib.posture import controls as posture
-from dsassets.lib.triage import suppressions, warehouse as triage
-from dsassets.lib.transform import sql
-from dsassets.lib.config.project import load_config
-from dsassets.lib.detections.config import POLICIES
+from dsassets.lib.config.project import project_config
+from dsassets.lib.detections.registry import DETECTIONS
+from dsassets.lib.governance import ledger as governance
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.schemas import RAW_SCHEMAS
+from dsassets.lib.notify import deliver as notify
+from dsassets.lib.posture import controls as posture
+from dsassets.lib.transform import sql
+from dsassets.lib.transform.files import SQL_DIR, file_statements
+from dsassets.lib.transform.models import MODELS, POSTURE_MODELS
+from dsassets.lib.triage import suppressions, warehouse as triage
 
-FORENSICS_DIR = sql.SQL_DIR / "forensics"
+FORENSICS_DIR = SQL_DIR / "forensics"
 # Dagster concurrency pool of the one asset that writes warehouse.duckdb (limit 1 in dagster.yaml).
 WAREHOUSE_POOL = "warehouse_file"
 
@@ -36,7 +40,7 @@ def warehouse_path(lake: Lake) -> Path:
 
 def refresh_warehouse(lake: Lake, *, attempts: int = 6, wait_seconds: float = 5.0, log=None) -> dict:
     """(Re)create every view and macro in ``warehouse.duckdb``; returns what it created."""
-    config = load_config()
+    config = project_config()
     path = warehouse_path(lake)
     con = sql.open_warehouse(path, attempts=attempts, wait_seconds=wait_seconds, log=log)
     created: dict[str, list[str]] = {"raw": [], "staging": [], "intermediate": [], "marts": [],
@@ -51,8 +55,8 @@ def refresh_warehouse(lake: Lake, *, attempts: int = 6, wait_seconds: float = 5.
         for model in MODELS:
             if model.is_view:
                 con.execute(f"create or replace view {model.name} as {sql.model_query(model)}")
-            elif sql.has_output(lake, model):
-                scan = sql.parquet_scan(sql.model_glob(lake, model))
+            elif sql.has_output(lake, model.name):
+                scan = sql.scan_output(lake, model.name)
                 if model.latest_view:
                     history = f"{model.name}_history"
                     con.execute(f"create or replace view {history} as select * from {scan}")
@@ -69,26 +73,19 @@ def refresh_warehouse(lake: Lake, *, attempts: int = 6, wait_seconds: float = 5.
         # Posture findings, scores and drift: views over their Parquet, plus the control catalog.
         posture.install(con, config, None, temp=False)
         created["posture"].append("posture_controls")
-        for model in posture.POSTURE_MODELS:
-            if sql.has_output(lake, model):
-                scan = sql.parquet_scan(sql.model_glob(lake, model))
-                con.execute(f"create or replace view {model.name} as select * from {scan}")
-                created["posture"].append(model.name)
-        # Alerts of the six anomaly policies (dsassets/defs/detections): the alerts mart and each
-        # policy's own output.
-        for name in ("alerts", suppressions.SUPPRESSED_ALERTS, *(f"det_{p}" for p in POLICIES)):
-            alert_model = sql.Model("marts", name, (), "", True)
-            if sql.has_output(lake, alert_model):
-                scan = sql.parquet_scan(sql.model_glob(lake, alert_model))
-                con.execute(f"create or replace view {name} as select * from {scan}")
-                created.setdefault("detections", []).append(name)
-        # Activity-policy alerts and the governance ledger.
-        created["governance"] = governance.warehouse_views(con, lake)
+        created["posture"] += sql.output_views(con, lake, [m.name for m in POSTURE_MODELS])
+        # Alerts of the built-in anomaly policies (dsassets/defs/detections): the alerts mart and
+        # each policy's own output.
+        detections = sql.output_views(con, lake, ["alerts", suppressions.SUPPRESSED_ALERTS, *(d.asset_name for d in DETECTIONS)])
+        if detections:
+            created["detections"] = detections
+        # Activity-policy alerts and the governance and notification ledgers.
+        created["governance"] = governance_views(con, lake)
         # Triage: alerts gain status, verdict and assignee; what the investigation macros read.
         created["triage"] = triage.warehouse_views(con, lake, config, created)
         if {"activities", "user_accounts", "users"} <= set(created["marts"]):
             for file in sorted(FORENSICS_DIR.glob("*.sql")):
-                for stmt in sql.statements(file.read_text()):
+                for stmt in file_statements(file):
                     con.execute(stmt)
                 created["forensics"].append(file.stem)
         con.execute("commit")
@@ -100,10 +97,29 @@ def refresh_warehouse(lake: Lake, *, attempts: int = 6, wait_seconds: float = 5.
     return created
 
 
+def governance_views(con, lake: Lake) -> list[str]:
+    """Views in ``warehouse.duckdb``: the ``governance_actions`` and ``notifications`` ledgers,
+    ``policy_alerts``, ``pol_*``.
+
+    Called by ``refresh_warehouse`` inside its transaction; only relations with output are created.
+    """
+    created = []
+    for name, path in (("governance_actions", governance.LEDGER_PATH), ("notifications", notify.LEDGER_PATH)):
+        if lake.exists(path):
+            con.execute(f"create or replace view {name} as select * from read_parquet({sql.sql_literal(lake.url(path))})")
+            created.append(name)
+    # One listing for every activity policy's output (object stores have no directories to list).
+    found = {rel.split("/")[1] for rel in lake.files(f"{sql.model_path('pol_*')}/dt=*/*.parquet")}
+    names = sorted(n for n in found if re.fullmatch(r"pol_[a-z][a-z0-9_]*", n))
+    names.append("policy_alerts")
+    return created + sql.output_views(con, lake, names)
+
+
 @dg.asset(
+    owners=OWNERS,
     group_name="warehouse",
     kinds={"duckdb"},
-    deps=[dg.AssetKey(m.name) for m in (*MODELS, *posture.POSTURE_MODELS)] + [dg.AssetKey("alerts"), dg.AssetKey("governance_actions"), dg.AssetKey("notifications")],
+    deps=[dg.AssetKey(m.name) for m in (*MODELS, *POSTURE_MODELS)] + [dg.AssetKey("alerts"), dg.AssetKey("governance_actions"), dg.AssetKey("notifications")],
     # DuckDB lets one process write the file: runs that refresh it wait for the pool's one slot
     # instead of failing on the file lock.
     pool=WAREHOUSE_POOL,

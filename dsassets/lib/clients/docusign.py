@@ -7,156 +7,24 @@ simulator and the tests run exactly this code against a different server.
 
 from __future__ import annotations
 
-import random
-import re
-import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 from urllib.parse import quote
 
 import httpx
-import orjson
 import jwt
 
+from dsassets.lib.clients.docusign_data import DocuSignDataError, MonitorPage, as_int, parse_docusign_timestamp
 from dsassets.lib.clients.http import ApiError, BearerApiClient, same_origin
 from dsassets.lib.config.settings import ConfigError, DocuSignSettings, check_url
 
 JWT_LIFETIME_SECONDS = 3600
-# Renew a cached token when less than this remains, so a long page loop never sends a dying token.
-TOKEN_RENEW_MARGIN_SECONDS = 300
 ADMIN_USERS_PAGE_SIZE = 250  # the Admin API's practical maximum (DOCUSIGN_API.md §2.2)
 ESIGN_USERS_PAGE_SIZE = 100  # the eSignature maximum `count` (DOCUSIGN_API.md §3.1)
 
 
-class DocuSignDataError(ValueError):
-    """DocuSign returned a document we cannot use; the message names the endpoint or field."""
-
-
 class ConsentRequiredError(ConfigError):
     """The integration key has not been granted consent for the impersonated user."""
-
-
-@dataclass(frozen=True)
-class MonitorPage:
-    """One Monitor stream page: its events, the cursor that was sent and the ``endCursor`` returned."""
-
-    events: list[dict]
-    cursor: str
-    end_cursor: str
-    # True on the page that held an event at or after the window end plus the ingestion lag:
-    # every event of the window has been read (the window is complete).
-    past_window: bool = False
-
-
-# -- value helpers ------------------------------------------------------------------------------
-
-_TIMESTAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?\s*(Z|z|[+-]\d{2}:?\d{2})?")
-
-
-def parse_docusign_timestamp(value: str) -> datetime:
-    """Parse a DocuSign timestamp into an aware UTC ``datetime``.
-
-    Handles any number of fractional digits (Monitor sends 7, truncated to
-    microseconds), ``Z`` or ``±HH:MM`` zones, and no zone at all, which the
-    Admin API uses for UTC (DOCUSIGN_API.md §1.4, §2.3).
-    """
-    match = _TIMESTAMP.fullmatch(value.strip()) if isinstance(value, str) else None
-    if not match:
-        raise ValueError(f"not a DocuSign timestamp: {value!r}")
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    micros = int((fraction or "0")[:6].ljust(6, "0"))
-    tz = timezone.utc
-    if zone and zone not in ("Z", "z"):
-        sign = -1 if zone[0] == "-" else 1
-        digits = zone[1:].replace(":", "")
-        tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
-    try:
-        parsed = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micros, tz)
-    except ValueError:
-        raise ValueError(f"not a DocuSign timestamp: {value!r}") from None
-    return parsed.astimezone(timezone.utc)
-
-
-def as_bool(value: Any, *, where: str) -> bool | None:
-    """Cast an eSignature string boolean (``"true"``, ``"False"``); ``""``/``None`` mean unset."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise DocuSignDataError(f"{where}: expected a boolean, got {value!r}")
-
-
-def as_int(value: Any, *, where: str) -> int | None:
-    """Cast an eSignature string integer (``"30"``); ``""``/``None`` mean unset."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
-        return int(value)
-    raise DocuSignDataError(f"{where}: expected an integer, got {value!r}")
-
-
-def as_str(value: Any, *, where: str) -> str | None:
-    """An enum-like string field; ``""``/``None`` mean unset."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return value
-    raise DocuSignDataError(f"{where}: expected a string, got {value!r}")
-
-
-_CASTS = {"bool": as_bool, "int": as_int, "str": as_str}
-
-# output column -> (eSignature key, type). Keys checked against the spec in tests/test_openapi_requests.py.
-PASSWORD_RULE_FIELDS: dict[str, tuple[str, str]] = {
-    "expire_password": ("expirePassword", "bool"),
-    "expire_password_days": ("expirePasswordDays", "int"),
-    "lockout_duration_minutes": ("lockoutDurationMinutes", "int"),
-    "lockout_duration_type": ("lockoutDurationType", "str"),
-    "minimum_password_age_days": ("minimumPasswordAgeDays", "int"),
-    "minimum_password_length": ("minimumPasswordLength", "int"),
-    "password_include_digit": ("passwordIncludeDigit", "bool"),
-    "password_include_digit_or_special_character": ("passwordIncludeDigitOrSpecialCharacter", "bool"),
-    "password_include_lower_case": ("passwordIncludeLowerCase", "bool"),
-    "password_include_special_character": ("passwordIncludeSpecialCharacter", "bool"),
-    "password_include_upper_case": ("passwordIncludeUpperCase", "bool"),
-    "password_strength_type": ("passwordStrengthType", "str"),
-    "questions_required": ("questionsRequired", "int"),
-}
-
-ACCOUNT_SETTING_FIELDS: dict[str, tuple[str, str]] = {
-    "session_timeout": ("sessionTimeout", "int"),
-    "mobile_session_timeout": ("mobileSessionTimeout", "int"),
-    "signing_session_timeout": ("signingSessionTimeout", "int"),
-    "disable_multiple_sessions": ("disableMultipleSessions", "bool"),
-    "enable_sms_authentication": ("enableSMSAuthentication", "bool"),
-    "allow_phone_authentication": ("allowPhoneAuthentication", "bool"),
-    "signer_must_login_to_sign": ("signerMustLoginToSign", "bool"),
-    "sender_must_authenticate_signing": ("senderMustAuthenticateSigning", "bool"),
-}
-
-
-def _cast_fields(raw: dict, fields: dict[str, tuple[str, str]], prefix: str, account_id: str) -> dict:
-    if not isinstance(raw, dict):
-        raise DocuSignDataError(f"{prefix} (account {account_id}): expected an object, got {type(raw).__name__}")
-    return {
-        column: _CASTS[kind](raw.get(key), where=f"{prefix}.{key} (account {account_id})")
-        for column, (key, kind) in fields.items()
-    }
-
-
-def parse_password_rules(raw: dict, account_id: str) -> dict:
-    """Typed, snake_case password rules from ``GET .../settings/password_rules`` (missing keys → ``None``)."""
-    return _cast_fields(raw, PASSWORD_RULE_FIELDS, "password_rules", account_id)
-
-
-def parse_account_settings(raw: dict, account_id: str) -> dict:
-    """The security-relevant account settings, typed and snake_case (missing keys → ``None``)."""
-    return _cast_fields(raw, ACCOUNT_SETTING_FIELDS, "account_settings", account_id)
 
 
 def _iso_cursor(moment: datetime) -> str:
@@ -176,27 +44,16 @@ class DocuSignClient(BearerApiClient):
     retries and token expiry can be tested without waiting.
     """
 
-    def __init__(
-        self,
-        settings: DocuSignSettings,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
-    ) -> None:
-        super().__init__(
-            timeout=settings.timeout_seconds,
-            max_attempts=settings.max_attempts,
-            secrets=[settings.private_key_pem],
-            transport=transport,
-            clock=clock,
-            sleep=sleep,
-            rng=rng,
-        )
-        self.settings = settings
+    TOKEN_ENDPOINT = "DocuSign OAuth token (JWT grant)"
+    DataError = DocuSignDataError
+
+    def __init__(self, settings: DocuSignSettings, **kwargs: Any) -> None:
+        super().__init__(settings, **kwargs)
         self._userinfo: dict | None = None
         self._organization: dict | None = None
+
+    def _secrets(self) -> list[str]:
+        return [self.settings.private_key_pem]
 
     # -- OAuth (DOCUSIGN_API.md §4) --------------------------------------------------------------
 
@@ -225,18 +82,18 @@ class DocuSignClient(BearerApiClient):
             f"&client_id={quote(s.integration_key)}&redirect_uri=<a redirect URI registered for the key>"
         )
 
-    def _access_token(self) -> str:
-        if self._token is not None and self._clock() < self._token_renew_at:
-            return self._token
-        now = int(self._clock())
-        assertion = self._assertion(now)
+    def _now(self) -> float:
+        return int(self._clock())  # the JWT's iat/exp are whole seconds
+
+    def _request_token(self, now: float) -> httpx.Response:
+        assertion = self._assertion(int(now))
         self._http.redact(assertion)
         try:
-            response = self._http.request(
+            return self._http.request(
                 "POST",
                 f"{self.settings.auth_server}/oauth/token",
                 data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion},
-                endpoint_name="DocuSign OAuth token (JWT grant)",
+                endpoint_name=self.TOKEN_ENDPOINT,
             )
         except ApiError as exc:
             if exc.error_code == "consent_required":
@@ -246,40 +103,10 @@ class DocuSignClient(BearerApiClient):
                     f"Have the user (or an organization admin) open {self._consent_url()} once."
                 ) from None
             raise
-        body = self._json(response, "DocuSign OAuth token (JWT grant)")
-        body = body if isinstance(body, dict) else {}
-        token, expires_in = body.get("access_token"), body.get("expires_in")
-        try:
-            lifetime = float(expires_in)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            lifetime = -1.0
-        if not isinstance(token, str) or not token or lifetime <= 0:
-            raise DocuSignDataError("DocuSign OAuth token: response lacks access_token or a positive expires_in")
-        self._http.redact(token)
-        self._token = token
-        self._token_renew_at = now + lifetime - min(TOKEN_RENEW_MARGIN_SECONDS, lifetime / 2)
-        return token
 
     def _get(self, url: str, endpoint_name: str, params: dict[str, Any] | None = None) -> Any:
-        """Authenticated GET returning JSON; on a 401 the token is renewed and the call retried once."""
-        for renewed in (False, True):
-            headers = {"Authorization": f"Bearer {self._access_token()}", "Accept": "application/json"}
-            try:
-                response = self._http.request("GET", url, params=params, headers=headers, endpoint_name=endpoint_name)
-            except ApiError as exc:
-                if exc.status == 401 and not renewed:
-                    self._token = None  # revoked or expired early: one fresh token, then give up
-                    continue
-                raise
-            return self._json(response, endpoint_name)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    @staticmethod
-    def _json(response: httpx.Response, endpoint_name: str) -> Any:
-        try:
-            return orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            raise DocuSignDataError(f"{endpoint_name}: response is not JSON (HTTP {response.status_code})") from None
+        """Authenticated GET returning JSON."""
+        return self._json(self._authorized("GET", url, params=params, endpoint_name=endpoint_name), endpoint_name)
 
     def userinfo(self) -> dict:
         """``GET /oauth/userinfo`` for the impersonated user, cached (DocuSign limits userinfo calls)."""

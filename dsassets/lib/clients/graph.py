@@ -6,18 +6,13 @@ wrappers over ``post_json``/``patch_json`` so each is a few lines.
 
 from __future__ import annotations
 
-import random
-import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 from urllib.parse import quote
 
 import httpx
 
-from dsassets.lib.clients.http import ApiError, BearerApiClient, same_origin
-from dsassets.lib.config.settings import GraphSettings
-
-TOKEN_RENEW_MARGIN_SECONDS = 300
+from dsassets.lib.clients.http import BearerApiClient, same_origin
 
 # Audit activities that change whether a person can sign in (Entra audit log display names).
 ACCOUNT_ACTIVITIES = ("Disable account", "Enable account", "Delete user", "Restore user", "Add user")
@@ -46,34 +41,17 @@ class GraphClient(BearerApiClient):
     ``sleep`` and ``rng`` make retries and token expiry testable without waiting.
     """
 
-    def __init__(
-        self,
-        settings: GraphSettings,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
-    ) -> None:
-        super().__init__(
-            timeout=settings.timeout_seconds,
-            max_attempts=settings.max_attempts,
-            secrets=[settings.client_secret],
-            transport=transport,
-            clock=clock,
-            sleep=sleep,
-            rng=rng,
-        )
-        self.settings = settings
+    TOKEN_ENDPOINT = "Entra ID token (client credentials)"
+    DataError = GraphDataError
+
+    def _secrets(self) -> list[str]:
+        return [self.settings.client_secret]
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    def _access_token(self) -> str:
-        if self._token is not None and self._clock() < self._token_renew_at:
-            return self._token
+    def _request_token(self, now: float) -> httpx.Response:
         s = self.settings
-        now = self._clock()
-        response = self._http.request(
+        return self._http.request(
             "POST",
             f"{s.authority_url}/{s.tenant_id}/oauth2/v2.0/token",
             data={
@@ -82,20 +60,8 @@ class GraphClient(BearerApiClient):
                 "scope": f"{s.graph_url}/.default",
                 "grant_type": "client_credentials",
             },
-            endpoint_name="Entra ID token (client credentials)",
+            endpoint_name=self.TOKEN_ENDPOINT,
         )
-        body = _json(response, "Entra ID token (client credentials)")
-        token = body.get("access_token") if isinstance(body, dict) else None
-        try:
-            lifetime = float(body.get("expires_in"))  # type: ignore[union-attr, arg-type]
-        except (AttributeError, TypeError, ValueError):
-            lifetime = -1.0
-        if not isinstance(token, str) or not token or lifetime <= 0:
-            raise GraphDataError("Entra ID token: response lacks access_token or a positive expires_in")
-        self._http.redact(token)
-        self._token = token
-        self._token_renew_at = now + lifetime - min(TOKEN_RENEW_MARGIN_SECONDS, lifetime / 2)
-        return token
 
     def _url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
@@ -112,35 +78,24 @@ class GraphClient(BearerApiClient):
 
         A 401 renews the token and retries the call once.
         """
-        for renewed in (False, True):
-            headers = {"Authorization": f"Bearer {self._access_token()}", "Accept": "application/json"}
-            try:
-                return self._http.request(
-                    method, self._url(path), params=params, json=json, headers=headers, endpoint_name=endpoint_name
-                )
-            except ApiError as exc:
-                if exc.status == 401 and not renewed:
-                    self._token = None
-                    continue
-                raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._authorized(method, self._url(path), params=params, json=json, endpoint_name=endpoint_name)
 
     def get_json(self, path: str, params: dict[str, Any] | None = None, *, endpoint_name: str | None = None) -> Any:
         """GET ``path`` and return the decoded JSON body."""
         name = endpoint_name or f"Graph GET {path.split('?')[0]}"
-        return _json(self.request("GET", path, params=params, endpoint_name=name), name)
+        return self._json(self.request("GET", path, params=params, endpoint_name=name), name)
 
     def post_json(self, path: str, json: Any, *, endpoint_name: str | None = None) -> Any:
         """POST ``json`` to ``path``; returns the decoded body, or ``None`` for an empty (202/204) reply."""
         name = endpoint_name or f"Graph POST {path}"
         response = self.request("POST", path, json=json, endpoint_name=name)
-        return _json(response, name) if response.content else None
+        return self._json(response, name) if response.content else None
 
     def patch_json(self, path: str, json: Any, *, endpoint_name: str | None = None) -> Any:
         """PATCH ``json`` to ``path``; returns the decoded body, or ``None`` for an empty (204) reply."""
         name = endpoint_name or f"Graph PATCH {path}"
         response = self.request("PATCH", path, json=json, endpoint_name=name)
-        return _json(response, name) if response.content else None
+        return self._json(response, name) if response.content else None
 
     def paged(self, path: str, *, endpoint_name: str) -> Iterator[dict]:
         """Yield every ``value`` item of a collection, following ``@odata.nextLink``."""
@@ -210,9 +165,3 @@ class GraphClient(BearerApiClient):
             f"/v1.0/users/{quote(user_id)}", {"accountEnabled": enabled}, endpoint_name="Graph set accountEnabled"
         )
 
-
-def _json(response: httpx.Response, endpoint_name: str) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise GraphDataError(f"{endpoint_name}: response is not JSON (HTTP {response.status_code})") from None

@@ -16,6 +16,7 @@ import time
 from typing import Any, Callable, Iterable, Mapping
 
 import httpx
+import orjson
 
 log = logging.getLogger("dsassets.http")
 
@@ -118,13 +119,9 @@ class RetryingHttp:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self._client = httpx.Client(transport=transport, timeout=timeout)
-        self.max_attempts = max_attempts
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
-        self.max_wait = max_wait
-        self._clock = clock
-        self._sleep = sleep
-        self._rng = rng or random.Random()
+        self.max_attempts, self.max_wait = max_attempts, max_wait
+        self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
+        self._clock, self._sleep, self._rng = clock, sleep, rng or random.Random()
         self._secrets: set[str] = set()
         self._not_before = 0.0  # epoch seconds before which no request may be sent
 
@@ -261,32 +258,91 @@ def _error_fields(response: httpx.Response) -> tuple[str | None, str]:
     return (str(code) if isinstance(code, (str, int)) else None), ": ".join(dict.fromkeys(texts))
 
 
+# Renew a cached token when less than this remains, so a long page loop never sends a dying token.
+TOKEN_RENEW_MARGIN_SECONDS = 300
+
+
 class BearerApiClient:
     """What the DocuSign and Graph clients share: one retrying connection pool, the secrets it
-    must never echo, a cached bearer token, and context-manager closing.
+    must never echo, a cached bearer token renewed before it expires (and once on a 401), JSON
+    bodies, and context-manager closing.
 
-    ``transport`` is the only seam for tests, the simulator and stand-in servers; ``clock``,
-    ``sleep`` and ``rng`` make retries and token expiry testable without waiting.
+    A client says which secrets its settings hold, how to ask for a token, and which error
+    a document it cannot use raises. ``transport`` is the only seam for tests, the simulator and
+    stand-in servers; ``clock``, ``sleep`` and ``rng`` make retries and token expiry testable
+    without waiting.
     """
+
+    # The token endpoint's name in errors, and the error for a document the client cannot use.
+    TOKEN_ENDPOINT = "token"
+    DataError: type[ValueError] = ValueError
 
     def __init__(
         self,
+        settings: Any,
         *,
-        timeout: float,
-        max_attempts: int,
-        secrets: Iterable[str],
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
+        self.settings = settings
         self._clock = clock
         self._http = RetryingHttp(
-            transport=transport, timeout=timeout, max_attempts=max_attempts, clock=clock, sleep=sleep, rng=rng
+            transport=transport, timeout=settings.timeout_seconds, max_attempts=settings.max_attempts,
+            clock=clock, sleep=sleep, rng=rng,
         )
-        self._http.redact(*secrets)
+        self._http.redact(*self._secrets())
         self._token: str | None = None
         self._token_renew_at = 0.0
+
+    def _secrets(self) -> Iterable[str]:
+        """The credentials in ``settings`` that no error message may show."""
+        raise NotImplementedError
+
+    def _request_token(self, now: float) -> httpx.Response:
+        """Ask the authorization server for a token at ``now``."""
+        raise NotImplementedError
+
+    def _now(self) -> float:
+        return self._clock()
+
+    def _access_token(self) -> str:
+        if self._token is not None and self._clock() < self._token_renew_at:
+            return self._token
+        now = self._now()
+        body = self._json(self._request_token(now), self.TOKEN_ENDPOINT)
+        token = body.get("access_token") if isinstance(body, dict) else None
+        try:
+            lifetime = float(body.get("expires_in"))  # type: ignore[union-attr, arg-type]
+        except (AttributeError, TypeError, ValueError):
+            lifetime = -1.0
+        if not isinstance(token, str) or not token or lifetime <= 0:
+            name = self.TOKEN_ENDPOINT.split(" (")[0]
+            raise self.DataError(f"{name}: response lacks access_token or a positive expires_in")
+        self._http.redact(token)
+        self._token = token
+        self._token_renew_at = now + lifetime - min(TOKEN_RENEW_MARGIN_SECONDS, lifetime / 2)
+        return token
+
+    def _authorized(self, method: str, url: str, *, endpoint_name: str, **kwargs: Any) -> httpx.Response:
+        """The request with the bearer token; a 401 renews the token and retries the call once."""
+        for renewed in (False, True):
+            headers = {"Authorization": f"Bearer {self._access_token()}", "Accept": "application/json"}
+            try:
+                return self._http.request(method, url, headers=headers, endpoint_name=endpoint_name, **kwargs)
+            except ApiError as exc:
+                if exc.status == 401 and not renewed:
+                    self._token = None  # revoked or expired early: one fresh token, then give up
+                    continue
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _json(self, response: httpx.Response, endpoint_name: str) -> Any:
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise self.DataError(f"{endpoint_name}: response is not JSON (HTTP {response.status_code})") from None
 
     def __enter__(self):
         return self

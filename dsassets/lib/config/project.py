@@ -6,28 +6,32 @@ missing default file means "all defaults"; a missing file named by
 unknown keys and wrong types, and errors name the file and the key path
 (``dsassets.yaml: signin.rules[2].outcome: ...``).
 
-To add a section: write a ``_Section`` subclass with defaults and add it as a
+To add a section: write a ``Section`` subclass with defaults and add it as a
 field of ``ProjectConfig``. Older files keep working because every section
 has a default.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from dsassets.lib.config import settings
-from dsassets.lib.detections.config import DetectionsConfig, IpRange, check_overlaps, default_ip_ranges
+from dsassets.lib.config.section import Section
+from dsassets.lib.detections.config import DetectionsConfig
+from dsassets.lib.detections.thresholds import IpRange, check_overlaps, default_ip_ranges
 from dsassets.lib.notify.config import NotifyConfig
 from dsassets.lib.policies.settings import ActivityPoliciesConfig
+from dsassets.lib.posture.config import PostureConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "dsassets.yaml"
-CONFIG_ENV = "DSASSETS_CONFIG"
+CONFIG_ENV = settings.CONFIG_FILE.name
 
 
 class ConfigError(settings.ConfigError):
@@ -37,16 +41,13 @@ class ConfigError(settings.ConfigError):
     """
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
 
 # A match field: absent or null matches anything; a string or a list of strings matches any of them.
 # Matching trims and ignores case, because DocuSign's casing is not documented either.
 Match = str | list[str] | None
 
 
-class MatchRule(_Section):
+class MatchRule(Section):
     """Matches audit events on object/action/result/source (absent = any)."""
 
     object: Match = None
@@ -91,7 +92,7 @@ def _default_signin_rules() -> list[SigninRule]:
     ]
 
 
-class SigninConfig(_Section):
+class SigninConfig(Section):
     """Which audit events are sign-ins; the first matching rule wins, no match means not a sign-in."""
 
     rules: list[SigninRule] = Field(default_factory=_default_signin_rules)
@@ -131,13 +132,13 @@ def _default_event_type_rules() -> list[EventTypeRule]:
     return [EventTypeRule(object=o, action=a, event_type=t) for o, a, t in pairs]  # type: ignore[arg-type]
 
 
-class EventTypesConfig(_Section):
+class EventTypesConfig(Section):
     """Classification of non-sign-in audit events; the first matching rule wins."""
 
     rules: list[EventTypeRule] = Field(default_factory=_default_event_type_rules)
 
 
-class GeoConfig(_Section):
+class GeoConfig(Section):
     """Country normalization and the offline IP-location fallback."""
 
     # Extra country spellings -> ISO 3166 alpha-2, on top of pycountry's names and the built-in aliases.
@@ -154,50 +155,7 @@ class GeoConfig(_Section):
         return {k.strip().lower(): v.upper() for k, v in value.items()}
 
 
-class SeverityPoints(_Section):
-    """Points a posture control is worth, by severity (Secure Score style)."""
-
-    high: int = Field(default=3, ge=0)
-    medium: int = Field(default=2, ge=0)
-    low: int = Field(default=1, ge=0)
-
-
-class PostureConfig(_Section):
-    """Thresholds of the posture controls (dsassets/lib/posture/controls.py, sql/posture/)."""
-
-    session_timeout_max_minutes: int = Field(default=30, ge=1)
-    mobile_session_timeout_max_minutes: int = Field(default=30, ge=1)
-    password_min_length: int = Field(default=8, ge=1)
-    password_complexity_min_classes: int = Field(default=3, ge=0, le=4)
-    password_length_without_complexity: int = Field(default=15, ge=1)
-    password_expiry: Literal["never", "max_days"] = "never"
-    password_expiry_max_days: int = Field(default=365, ge=1)
-    password_lockout_min_minutes: int = Field(default=15, ge=1)
-    password_min_age_days: int = Field(default=1, ge=0)
-    password_max_security_questions: int = Field(default=0, ge=0)
-    two_step_verification_min_percent: int = Field(default=100, ge=0, le=100)
-    two_step_verification_exempt_federated: bool = False
-    admin_max_percent: int = Field(default=10, ge=0, le=100)
-    admin_max_count: int = Field(default=4, ge=0)
-    inactive_admin_days: int = Field(default=90, ge=1)
-    idp_statuses: list[Literal["deleted", "disabled"]] = Field(
-        default_factory=lambda: ["deleted", "disabled"], min_length=1
-    )
-    severity_points: SeverityPoints = Field(default_factory=SeverityPoints)
-    disabled_controls: list[str] = Field(default_factory=list)
-
-    @field_validator("disabled_controls")
-    @classmethod
-    def _known_controls(cls, value: list[str]) -> list[str]:
-        from dsassets.lib.posture.controls import CONTROL_IDS  # the catalog imports this module
-
-        unknown = [v for v in value if v not in CONTROL_IDS]
-        if unknown:
-            raise ValueError(f"unknown control ids {unknown}; known: {', '.join(CONTROL_IDS)}")
-        return value
-
-
-class ProjectConfig(_Section):
+class ProjectConfig(Section):
     """The whole ``dsassets.yaml``. Every section is optional."""
 
     signin: SigninConfig = Field(default_factory=SigninConfig)
@@ -221,14 +179,35 @@ class ProjectConfig(_Section):
 
 def config_path() -> Path:
     """``$DSASSETS_CONFIG`` if set, else ``dsassets.yaml`` at the repository root."""
-    env = os.environ.get(CONFIG_ENV)
+    env = settings.CONFIG_FILE.value()
     return Path(env).expanduser() if env else DEFAULT_CONFIG_PATH
 
 
+def project_config() -> ProjectConfig:
+    """The configuration every asset uses: read once per process, and again only when
+    ``DSASSETS_CONFIG`` or the file itself changes (tests and long-lived code servers)."""
+    file = config_path()
+    try:
+        stamp = file.stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    return _read_once(file, stamp, bool(settings.CONFIG_FILE.value()))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_once(file: Path, stamp: int | None, explicit: bool) -> ProjectConfig:
+    return _read(file, explicit)
+
+
 def load_config(path: str | os.PathLike[str] | None = None) -> ProjectConfig:
-    """Read and validate the config file; defaults when the default file does not exist."""
-    explicit = path is not None or bool(os.environ.get(CONFIG_ENV))
-    file = Path(path).expanduser() if path is not None else config_path()
+    """Read and validate a config file (``project_config()`` for the project's own, cached)."""
+    if path is None:
+        return project_config()
+    return _read(Path(path).expanduser(), explicit=True)
+
+
+def _read(file: Path, explicit: bool) -> ProjectConfig:
+    """Defaults when the default file does not exist; a named file that does not is an error."""
     if not file.exists():
         if explicit:
             raise ConfigError(f"{file}: config file not found (set by {CONFIG_ENV} or the caller)")

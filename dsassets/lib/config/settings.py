@@ -1,8 +1,10 @@
-"""Connection settings read from the environment.
+"""Every environment variable the project reads, and the connection settings built from them.
 
-Every variable is documented in the README's configuration table. Secrets (the
-private key, the Entra client secret) are held in fields that never appear in
-``repr`` so they cannot leak into logs, exceptions or Dagster metadata.
+Each variable is one :class:`Env` constant below with its one default; nothing else in the
+package reads ``os.environ`` by name. The README's configuration table documents the same
+variables and defaults (a test compares them). Secrets (the private key, the Entra client
+secret) are held in fields that never appear in ``repr`` so they cannot leak into logs,
+exceptions or Dagster metadata.
 """
 
 from __future__ import annotations
@@ -24,6 +26,71 @@ PRODUCTION_MONITOR_URLS: dict[str, str] = {
 }
 PRODUCTION_ADMIN_URL = "https://api.docusign.net/Management"
 DEFAULT_SCOPES = "signature impersonation organization_read user_read account_read"
+
+
+@dataclass(frozen=True)
+class Env:
+    """One environment variable and its default (``None``: unset means "not configured")."""
+
+    name: str
+    default: str | int | None = None
+
+    def get(self, env: Mapping[str, str] | None = None) -> str | None:
+        """The value as set (an empty string included), else the default as text."""
+        env = os.environ if env is None else env
+        value = env.get(self.name)
+        if value is not None:
+            return value
+        return None if self.default is None else str(self.default)
+
+    def value(self, env: Mapping[str, str] | None = None) -> str | None:
+        """The value when set and not empty, else ``None`` (for "unset means off" variables)."""
+        env = os.environ if env is None else env
+        return env.get(self.name) or None
+
+    def integer(self, env: Mapping[str, str] | None = None) -> int:
+        """An integer variable, or the default when unset or empty; garbage is an error naming it."""
+        assert isinstance(self.default, int), self.name
+        return int_setting(os.environ if env is None else env, self.name, self.default)
+
+
+# DocuSign (all four required ones unset: the embedded simulator).
+DOCUSIGN_INTEGRATION_KEY = Env("DOCUSIGN_INTEGRATION_KEY")
+DOCUSIGN_USER_ID = Env("DOCUSIGN_USER_ID")
+DOCUSIGN_PRIVATE_KEY_FILE = Env("DOCUSIGN_PRIVATE_KEY_FILE")
+DOCUSIGN_ORGANIZATION_ID = Env("DOCUSIGN_ORGANIZATION_ID")
+DOCUSIGN_AUTH_SERVER = Env("DOCUSIGN_AUTH_SERVER", PRODUCTION_AUTH_SERVER)
+DOCUSIGN_MONITOR_GENERATION = Env("DOCUSIGN_MONITOR_GENERATION", "current")
+# Default: PRODUCTION_MONITOR_URLS of the generation.
+DOCUSIGN_MONITOR_URL = Env("DOCUSIGN_MONITOR_URL")
+DOCUSIGN_ADMIN_URL = Env("DOCUSIGN_ADMIN_URL", PRODUCTION_ADMIN_URL)
+DOCUSIGN_ACCOUNT_IDS = Env("DOCUSIGN_ACCOUNT_IDS")
+DOCUSIGN_SCOPES = Env("DOCUSIGN_SCOPES", DEFAULT_SCOPES)
+DOCUSIGN_MONITOR_PAGE_LIMIT = Env("DOCUSIGN_MONITOR_PAGE_LIMIT", 2000)
+# Monitor pages are in ingestion order and lag event time by up to ~5 minutes (DOCUSIGN_API.md §1.1).
+DOCUSIGN_MONITOR_LAG_MINUTES = Env("DOCUSIGN_MONITOR_LAG_MINUTES", 15)
+# Microsoft Entra ID (Graph), for terminated users and governance actions.
+ENTRA_TENANT_ID = Env("ENTRA_TENANT_ID")
+ENTRA_CLIENT_ID = Env("ENTRA_CLIENT_ID")
+ENTRA_CLIENT_SECRET = Env("ENTRA_CLIENT_SECRET")
+ENTRA_AUTHORITY_URL = Env("ENTRA_AUTHORITY_URL", "https://login.microsoftonline.com")
+ENTRA_GRAPH_URL = Env("ENTRA_GRAPH_URL", "https://graph.microsoft.com")
+# The project.
+IDP_EXPORT_FILE = Env("DSASSETS_IDP_EXPORT_FILE")
+DATA_DIR = Env("DSASSETS_DATA_DIR", "data")
+# Only with an s3:// data directory; with a local one everything stays there.
+LOCAL_DIR = Env("DSASSETS_LOCAL_DIR", "data")
+START_DATE = Env("DSASSETS_START_DATE", "2025-01-01")
+BACKFILL_DAYS_PER_RUN = Env("DSASSETS_BACKFILL_DAYS_PER_RUN")
+DUCKDB_MEMORY_LIMIT = Env("DSASSETS_DUCKDB_MEMORY_LIMIT", "2GB")
+SIMULATOR_SEED = Env("DSASSETS_SIMULATOR_SEED", 20240601)
+SIMULATOR_EVENTS_PER_DAY = Env("DSASSETS_SIMULATOR_EVENTS_PER_DAY", 600)
+SIMULATOR_NOW = Env("DSASSETS_SIMULATOR_NOW")
+REFRESH_MINUTES = Env("DSASSETS_REFRESH_MINUTES", 15)
+CONFIG_FILE = Env("DSASSETS_CONFIG")
+# The analyst's loop: who a triage change is recorded as when `dsassets alerts ... --by` is not given.
+USER = Env("USER")
+VARIABLES: tuple[Env, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Env))
 
 
 class ConfigError(ValueError):
@@ -69,9 +136,8 @@ class DocuSignSettings:
     scopes: str = DEFAULT_SCOPES
     # Restrict extraction to these accounts; empty means every account of the organization.
     account_ids: tuple[str, ...] = ()
-    monitor_page_limit: int = 2000
-    # Monitor pages are in ingestion order and lag event time by up to ~5 minutes (DOCUSIGN_API.md §1.1).
-    monitor_lag_minutes: int = 15
+    monitor_page_limit: int = DOCUSIGN_MONITOR_PAGE_LIMIT.default  # type: ignore[assignment]
+    monitor_lag_minutes: int = DOCUSIGN_MONITOR_LAG_MINUTES.default  # type: ignore[assignment]
     max_attempts: int = 6
     timeout_seconds: float = 60.0
 
@@ -99,8 +165,8 @@ class GraphSettings:
     tenant_id: str
     client_id: str
     client_secret: str = field(repr=False)
-    authority_url: str = "https://login.microsoftonline.com"
-    graph_url: str = "https://graph.microsoft.com"
+    authority_url: str = ENTRA_AUTHORITY_URL.default  # type: ignore[assignment]
+    graph_url: str = ENTRA_GRAPH_URL.default  # type: ignore[assignment]
     max_attempts: int = 6
     timeout_seconds: float = 60.0
 
@@ -109,68 +175,76 @@ class GraphSettings:
         object.__setattr__(self, "graph_url", check_url("ENTRA_GRAPH_URL", self.graph_url))
 
 
-DOCUSIGN_REQUIRED = (
-    "DOCUSIGN_INTEGRATION_KEY",
-    "DOCUSIGN_USER_ID",
-    "DOCUSIGN_PRIVATE_KEY_FILE",
-    "DOCUSIGN_ORGANIZATION_ID",
-)
+DOCUSIGN_REQUIRED = (DOCUSIGN_INTEGRATION_KEY, DOCUSIGN_USER_ID, DOCUSIGN_PRIVATE_KEY_FILE, DOCUSIGN_ORGANIZATION_ID)
+ENTRA_REQUIRED = (ENTRA_TENANT_ID, ENTRA_CLIENT_ID, ENTRA_CLIENT_SECRET)
+
+
+def _configured(env: Mapping[str, str], required: tuple[Env, ...], what: str, hint: str) -> bool:
+    """Whether any of ``required`` is set; some but not all of them is an error.
+
+    Silently falling back to the simulator would hide a broken production configuration.
+    """
+    present = [v.name for v in required if env.get(v.name)]
+    if not present:
+        return False
+    missing = [v.name for v in required if not env.get(v.name)]
+    if missing:
+        raise ConfigError(f"{what} is partly configured: set {', '.join(missing)}{hint.format(', '.join(present))}")
+    return True
 
 
 def docusign_settings_from_env(env: Mapping[str, str] | None = None) -> DocuSignSettings | None:
-    """Build settings from ``DOCUSIGN_*`` variables, or ``None`` when none is set (simulator mode).
-
-    Setting some but not all required variables is an error: silently falling
-    back to the simulator would hide a broken production configuration.
-    """
+    """Build settings from ``DOCUSIGN_*`` variables, or ``None`` when none is set (simulator mode)."""
     env = os.environ if env is None else env
-    present = [name for name in DOCUSIGN_REQUIRED if env.get(name)]
-    if not present:
+    if not _configured(env, DOCUSIGN_REQUIRED, "DocuSign", " (or unset {})"):
         return None
-    missing = [name for name in DOCUSIGN_REQUIRED if not env.get(name)]
-    if missing:
-        raise ConfigError(f"DocuSign is partly configured: set {', '.join(missing)} (or unset {', '.join(present)})")
-    key_path = Path(env["DOCUSIGN_PRIVATE_KEY_FILE"]).expanduser()
+    key_path = Path(env[DOCUSIGN_PRIVATE_KEY_FILE.name]).expanduser()
     try:
         private_key_pem = key_path.read_text()
     except OSError as exc:
-        raise ConfigError(f"DOCUSIGN_PRIVATE_KEY_FILE={key_path}: cannot read ({exc.strerror})") from None
+        raise ConfigError(f"{DOCUSIGN_PRIVATE_KEY_FILE.name}={key_path}: cannot read ({exc.strerror})") from None
     if "PRIVATE KEY" not in private_key_pem:
-        raise ConfigError(f"DOCUSIGN_PRIVATE_KEY_FILE={key_path}: not a PEM private key")
-    generation = env.get("DOCUSIGN_MONITOR_GENERATION", "current")
+        raise ConfigError(f"{DOCUSIGN_PRIVATE_KEY_FILE.name}={key_path}: not a PEM private key")
+    generation = DOCUSIGN_MONITOR_GENERATION.get(env)
     return DocuSignSettings(
-        integration_key=env["DOCUSIGN_INTEGRATION_KEY"],
-        user_id=env["DOCUSIGN_USER_ID"],
-        organization_id=env["DOCUSIGN_ORGANIZATION_ID"],
+        integration_key=env[DOCUSIGN_INTEGRATION_KEY.name],
+        user_id=env[DOCUSIGN_USER_ID.name],
+        organization_id=env[DOCUSIGN_ORGANIZATION_ID.name],
         private_key_pem=private_key_pem,
-        auth_server=env.get("DOCUSIGN_AUTH_SERVER", PRODUCTION_AUTH_SERVER),
+        auth_server=DOCUSIGN_AUTH_SERVER.get(env),
         monitor_generation=generation,  # type: ignore[arg-type]  # validated in __post_init__
-        monitor_url=env.get("DOCUSIGN_MONITOR_URL", PRODUCTION_MONITOR_URLS.get(generation, "")),
-        admin_url=env.get("DOCUSIGN_ADMIN_URL", PRODUCTION_ADMIN_URL),
-        scopes=env.get("DOCUSIGN_SCOPES", DEFAULT_SCOPES),
-        account_ids=tuple(a.strip() for a in env.get("DOCUSIGN_ACCOUNT_IDS", "").split(",") if a.strip()),
-        monitor_page_limit=int_setting(env, "DOCUSIGN_MONITOR_PAGE_LIMIT", 2000),
-        monitor_lag_minutes=int_setting(env, "DOCUSIGN_MONITOR_LAG_MINUTES", 15),
+        monitor_url=env.get(DOCUSIGN_MONITOR_URL.name, PRODUCTION_MONITOR_URLS.get(generation, "")),
+        admin_url=DOCUSIGN_ADMIN_URL.get(env),
+        scopes=DOCUSIGN_SCOPES.get(env),
+        account_ids=tuple(a.strip() for a in (DOCUSIGN_ACCOUNT_IDS.get(env) or "").split(",") if a.strip()),
+        monitor_page_limit=DOCUSIGN_MONITOR_PAGE_LIMIT.integer(env),
+        monitor_lag_minutes=DOCUSIGN_MONITOR_LAG_MINUTES.integer(env),
     )
 
 
 def graph_settings_from_env(env: Mapping[str, str] | None = None) -> GraphSettings | None:
     """Build Entra ID settings from ``ENTRA_*`` variables, or ``None`` when none is set."""
     env = os.environ if env is None else env
-    names = ("ENTRA_TENANT_ID", "ENTRA_CLIENT_ID", "ENTRA_CLIENT_SECRET")
-    present = [n for n in names if env.get(n)]
-    if not present:
+    if not _configured(env, ENTRA_REQUIRED, "Entra ID", ""):
         return None
-    missing = [n for n in names if not env.get(n)]
-    if missing:
-        raise ConfigError(f"Entra ID is partly configured: set {', '.join(missing)}")
     return GraphSettings(
-        tenant_id=env["ENTRA_TENANT_ID"],
-        client_id=env["ENTRA_CLIENT_ID"],
-        client_secret=env["ENTRA_CLIENT_SECRET"],
-        authority_url=env.get("ENTRA_AUTHORITY_URL", "https://login.microsoftonline.com"),
-        graph_url=env.get("ENTRA_GRAPH_URL", "https://graph.microsoft.com"),
+        tenant_id=env[ENTRA_TENANT_ID.name],
+        client_id=env[ENTRA_CLIENT_ID.name],
+        client_secret=env[ENTRA_CLIENT_SECRET.name],
+        authority_url=ENTRA_AUTHORITY_URL.get(env),
+        graph_url=ENTRA_GRAPH_URL.get(env),
     )
+
+
+def named_variable(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The value of a variable whose name ``dsassets.yaml`` gives, or ``None`` when unset or empty.
+
+    Notify channels name where their secrets are (``url_env``, ``username_env``,
+    ``password_env``), so these names are the user's, not constants in :data:`VARIABLES`; the
+    README's table describes them in one row.
+    """
+    env = os.environ if env is None else env
+    return env.get(name) or None
 
 
 def int_setting(env: Mapping[str, str], name: str, default: int) -> int:

@@ -1,4 +1,4 @@
-"""Running the six anomaly policies: config as DuckDB variables, IP tables, the alert schema.
+"""Running the anomaly policies of the registry: config as DuckDB variables, IP tables, the alert schema.
 
 Each policy is one ``select`` in ``sql/detections/<file>.sql`` over two shared views,
 ``detection_activity`` (the window plus the policy's lookback, with IP ranges and list
@@ -7,7 +7,8 @@ variables named ``det_<key>`` (``getvariable('det_min_failures')``), set from
 ``dsassets.yaml``; the window is ``window_start``/``window_end`` as for every model.
 
 Determinism: a day's alerts depend only on that day, its lookback and the config.
-``sql.write_partitions`` narrows the window to one day at a time and the views re-evaluate,
+``sql.write_partitions`` narrows the window to one day at a time, :func:`prepare_day` rebuilds
+the day's shared tables (the runner's ``each_day``) and the views re-evaluate,
 so a range run gives exactly the alerts of single-day runs in any order. An incident belongs
 to the day of the event that makes it alert (the opening sign-in, the failure that crosses
 the threshold, the first activity after termination); its ``alert_id`` hashes the policy,
@@ -16,7 +17,6 @@ the user and that event's id, and later days see it in their lookback and stay q
 
 from __future__ import annotations
 
-import math
 from datetime import date, timedelta
 from typing import Any
 
@@ -24,14 +24,18 @@ import duckdb
 
 from dsassets.lib.intel import ip_intel
 from dsassets.lib.config.project import ProjectConfig
-from dsassets.lib.detections.config import POLICIES  # noqa: F401  (re-exported)
-from dsassets.lib.transform.sql import SQL_DIR, sql_literal, statements
+from dsassets.lib.detections.registry import BY_ID
+from dsassets.lib.transform import sql
+from dsassets.lib.transform.files import SQL_DIR, file_statements, select_file
 
 DETECTIONS_DIR = SQL_DIR / "detections"
+# Macros the shared views and the policies use (window, alert id, IP classes).
+MACROS_FILE = DETECTIONS_DIR / "macros.sql"
 # Shared relations, in dependency order, each either a plain view or a table materialized
 # once per run or once per day. `detection_events` (activities with their IP classes) is what
 # the run's sign-ins and the day's events both select from; `detection_activity` is what the
-# policies read (the day's events plus the lookback's sign-ins).
+# policies read (the day's events plus the lookback's sign-ins); `detection_located` is its
+# located, evaluated events, the input of the two location policies.
 SHARED: tuple[tuple[str, str], ...] = (
     ("detection_ip_classes", "run"),
     ("detection_events", "view"),
@@ -39,24 +43,10 @@ SHARED: tuple[tuple[str, str], ...] = (
     ("detection_day_events", "day"),
     ("detection_first_seen", "day"),
     ("detection_activity", "view"),
+    ("detection_located", "view"),
 )
 RUN_TABLES = tuple(name for name, kind in SHARED if kind == "run")
 DAY_TABLES = tuple(name for name, kind in SHARED if kind == "day")
-SQL_FILE = {
-    "anonymous_ip": "ip_reputation",
-    "suspicious_ip": "ip_reputation",
-    "infrequent_country": "infrequent_country",
-    "impossible_travel": "impossible_travel",
-    "terminated_user_activity": "terminated_user_activity",
-    "multiple_failed_logins": "multiple_failed_logins",
-}
-# Upstream relations each policy reads (besides the shared views' activities and
-# int_user_activity_daily).
-EXTRA_INPUTS = {
-    "terminated_user_activity": ("stg_idp__users", "int_user_lifecycle_events"),
-}
-BASE_INPUTS = ("activities", "int_user_activity_daily")
-
 ALERT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("alert_id", "varchar"),
     ("policy", "varchar"),
@@ -77,34 +67,16 @@ ALERT_COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 def asset_name(policy: str) -> str:
-    return f"det_{policy}"
+    return BY_ID[policy].asset_name
 
 
 def inputs(policy: str) -> tuple[str, ...]:
-    return BASE_INPUTS + EXTRA_INPUTS.get(policy, ())
-
-
-def _days(hours: int) -> int:
-    return math.ceil(hours / 24)
+    return BY_ID[policy].inputs
 
 
 def lookback_days(config: ProjectConfig, policy: str) -> int:
     """How many days before the window the policy reads (baselines, de-duplication)."""
-    d = config.detections
-    if policy in ("anonymous_ip", "suspicious_ip"):
-        p = d.policy(policy)
-        return max(p.widely_used_days, _days(p.dedup_hours) + 1)
-    if policy == "infrequent_country":
-        return d.infrequent_country.baseline_days + 1
-    if policy == "impossible_travel":
-        p = d.impossible_travel
-        return p.baseline_days + _days(p.dedup_hours) + 1
-    if policy == "terminated_user_activity":
-        return d.terminated_user_activity.realert_after_days
-    if policy == "multiple_failed_logins":
-        p = d.multiple_failed_logins
-        return p.baseline_days + _days(p.dedup_hours) + 1
-    raise KeyError(policy)
+    return BY_ID[policy].lookback(config.detections.policy(policy))
 
 
 def policy_variables(config: ProjectConfig, policy: str) -> dict[str, Any]:
@@ -124,44 +96,21 @@ def policy_variables(config: ProjectConfig, policy: str) -> dict[str, Any]:
     return values
 
 
-def _literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value) + "::double"
-    if isinstance(value, str):
-        return sql_literal(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(sql_literal(str(v).lower()) for v in value) + "]::varchar[]"
-    raise TypeError(f"cannot render {value!r} as a DuckDB literal")
-
-
 def set_variables(con: duckdb.DuckDBPyConnection, values: dict[str, Any]) -> None:
-    for key, value in values.items():
-        con.execute(f"set variable det_{key} = {_literal(value)}")
-
-
-def register_ip_tables(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> list[ip_intel.ListFile]:
-    """``org_ip_ranges``, ``ip_list_entries`` and ``country_borders`` as temp tables."""
-    lists, files = ip_intel.ip_list_table(config)
-    for name, table in (
-        ("org_ip_ranges", ip_intel.org_range_table(config)),
-        ("ip_list_entries", lists),
-        ("country_borders", ip_intel.country_borders()),
-    ):
-        con.register(f"{name}__arrow", table)
-        con.execute(f"create or replace temp table {name} as select * from {name}__arrow")
-        con.unregister(f"{name}__arrow")
-    return files
+    """The policy's settings as ``det_<key>`` variables; list values compare lowercased."""
+    sql.set_variables(con, {
+        f"det_{key}": [str(v).lower() for v in value] if isinstance(value, list) else value
+        for key, value in values.items()
+    })
 
 
 def _query(name: str) -> str:
-    stmts = statements((DETECTIONS_DIR / f"{name}.sql").read_text())
-    if len(stmts) != 1:
-        raise ValueError(f"sql/detections/{name}.sql: a detection file holds exactly one select")
-    return stmts[0]
+    return select_file(DETECTIONS_DIR / f"{name}.sql")
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    for stmt in file_statements(MACROS_FILE):
+        con.execute(stmt)
 
 
 def install(con: duckdb.DuckDBPyConnection, config: ProjectConfig, policy: str) -> list[ip_intel.ListFile]:
@@ -171,7 +120,8 @@ def install(con: duckdb.DuckDBPyConnection, config: ProjectConfig, policy: str) 
     as ``<name>`` for the current window, because a policy reads them several times.
     """
     set_variables(con, policy_variables(config, policy))
-    files = register_ip_tables(con, config)
+    files = ip_intel.register_tables(con, config)
+    install_macros(con)
     for name, kind in SHARED:
         if kind == "view":
             con.execute(f"create or replace temp view {name} as {_query(name)}")
@@ -194,30 +144,20 @@ def prepare_day(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create or replace temp table {view} as select * from {view}__view")
 
 
-def write_alerts(con: duckdb.DuckDBPyConnection, lake, policy: str, start: date, end: date) -> dict[date, int]:
-    """Compute and write the policy's alerts day by day: each day sees exactly its own lookback."""
-    from dsassets.lib.transform import sql
-
-    name = asset_name(policy)
-    counts: dict[date, int] = {}
-    sql.set_window(con, start, end)
-    prepare_run(con)
-    day = start
-    while day < end:
-        sql.set_window(con, day, day + timedelta(days=1))
-        prepare_day(con)
-        con.execute(f"create or replace temp table {name}__day as {alert_query(policy)}")
-        counts.update(sql.write_partitions(con, lake, name, f"{name}__day", day, day + timedelta(days=1)))
-        day += timedelta(days=1)
-    sql.set_window(con, start, end)
-    return counts
+# Alert columns every policy fills the same way, so a policy file returns its incident (with
+# the id of the event that opened it) and not these.
+COMMON_COLUMNS = {
+    "alert_id": "detection_alert_id(user_id, opening_event_id)",
+    "policy": "getvariable('det_policy')",
+    "partition_date": "dt",
+}
 
 
 def alert_query(policy: str) -> str:
-    """The policy's alerts with the common column types; nothing when the policy is disabled."""
-    cols = ",\n    ".join(f"{name}::{kind} as {name}" for name, kind in ALERT_COLUMNS)
+    """The policy's alerts with the common columns and types; nothing when the policy is disabled."""
+    cols = ",\n    ".join(f"({COMMON_COLUMNS.get(name, name)})::{kind} as {name}" for name, kind in ALERT_COLUMNS)
     return (
-        f"select\n    dt::date as dt,\n    {cols}\nfrom (\n{_query(SQL_FILE[policy])}\n) as alerts\n"
+        f"select\n    dt::date as dt,\n    {cols}\nfrom (\n{_query(BY_ID[policy].sql_file)}\n) as alerts\n"
         "where getvariable('det_enabled')"
     )
 

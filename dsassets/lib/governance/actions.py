@@ -36,157 +36,17 @@ already scrubbed.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
-from urllib.parse import quote
-
-import pyarrow as pa
 
 from dsassets.lib.clients.graph import GraphClient
 from dsassets.lib.clients.http import ApiError
-from dsassets.lib.lake.lake import Lake
-from dsassets.lib.lake.ledger import OutcomeReport, ParquetLedger
+from dsassets.lib.governance.entra import Directory, perform
+from dsassets.lib.governance.ledger import LEDGER_PATH, LEDGER_POOL, STATUSES, Alert, Ledger, action_key  # noqa: F401
+from dsassets.lib.lake.ledger import OutcomeReport
 from dsassets.lib.policies.settings import ACTION_TYPES, GovernanceConfig
-
-LEDGER_DIR = "governance"
-LEDGER_FILE = "governance_actions.parquet"
-# Dagster concurrency pool of the ledger's writer (limit 1 in dagster.yaml).
-LEDGER_POOL = "governance_ledger"
-STATUSES = ("planned", "executed", "skipped", "failed")
-
-LEDGER_SCHEMA = pa.schema([
-    ("recorded_at", pa.timestamp("us", tz="UTC")),
-    ("run_id", pa.string()),
-    ("action_key", pa.string()),
-    ("alert_id", pa.string()),
-    ("policy", pa.string()),
-    ("severity", pa.string()),
-    ("alert_title", pa.string()),
-    ("alert_started_at", pa.timestamp("us", tz="UTC")),
-    ("alert_ended_at", pa.timestamp("us", tz="UTC")),
-    ("alert_partition_date", pa.date32()),
-    ("action", pa.string()),
-    ("mode", pa.string()),
-    ("status", pa.string()),
-    ("reason", pa.string()),
-    ("target_user_id", pa.string()),
-    ("target_email", pa.string()),
-    ("entra_user_id", pa.string()),
-    ("attempt", pa.int32()),
-    ("http_status", pa.int32()),
-])
-
-
-@dataclass(frozen=True)
-class Alert:
-    alert_id: str
-    policy: str
-    severity: str
-    title: str
-    description: str
-    user_id: str | None
-    user_email: str | None
-    started_at: datetime
-    ended_at: datetime
-    partition_date: date
-
-    @classmethod
-    def from_row(cls, row: dict) -> Alert:
-        return cls(*(row.get(k) for k in cls.__dataclass_fields__))  # type: ignore[arg-type]
-
-
-def action_key(alert_id: str, action: str) -> str:
-    return hashlib.sha256(f"{alert_id}|{action}".encode()).hexdigest()[:32]
-
-
-LEDGER_PATH = f"{LEDGER_DIR}/{LEDGER_FILE}"
-
-
-class Ledger(ParquetLedger):
-    """The persistent record of every governance action, read whole and rewritten atomically."""
-
-    def __init__(self, lake: Lake) -> None:
-        super().__init__(lake, LEDGER_DIR, LEDGER_FILE, LEDGER_SCHEMA, "action_key")
-
-    def attempts(self, key: str) -> int:
-        return sum(1 for r in self.rows if r["action_key"] == key and r["status"] in ("executed", "failed"))
-
-
-class Directory:
-    """DocuSign e-mail -> Entra user id, from one listing of the tenant's users per run."""
-
-    def __init__(self, client: GraphClient) -> None:
-        self._client = client
-        self._by_mail: dict[str, set[str]] | None = None
-        self._by_upn: dict[str, set[str]] = {}
-
-    def _load(self) -> None:
-        self._by_mail = {}
-        for user in self._client.paged("/v1.0/users?$select=id,mail,userPrincipalName,accountEnabled",
-                                       endpoint_name="Graph users (governance)"):
-            if user.get("mail"):
-                self._by_mail.setdefault(user["mail"].strip().lower(), set()).add(user["id"])
-            if user.get("userPrincipalName"):
-                self._by_upn.setdefault(user["userPrincipalName"].strip().lower(), set()).add(user["id"])
-
-    def match(self, email: str) -> tuple[str | None, str]:
-        """``(entra id, "")`` or ``(None, why not)``; several candidates is never a match."""
-        if self._by_mail is None:
-            self._load()
-        assert self._by_mail is not None
-        key = email.strip().lower()
-        ids = self._by_mail.get(key) or self._by_upn.get(key) or set()
-        if len(ids) == 1:
-            return next(iter(ids)), ""
-        if not ids:
-            return None, f"no Entra ID user with mail or userPrincipalName {key}"
-        return None, f"{len(ids)} Entra ID users share {key}; not guessing which one"
-
-
-def notify_body(alert: Alert, message: str) -> str:
-    lines = [
-        "Hello,",
-        "",
-        f"Security monitoring raised an alert on activity by your DocuSign account: {alert.title}.",
-        "",
-        alert.description,
-        "",
-        f"When (UTC): {alert.started_at:%Y-%m-%d %H:%M} - {alert.ended_at:%Y-%m-%d %H:%M}",
-        f"Alert id: {alert.alert_id}",
-    ]
-    if message:
-        lines += ["", message]
-    lines += ["", "If this was not you, contact your security team right away."]
-    return "\n".join(lines)
-
-
-def _call(client: GraphClient, action: str, entra_id: str, email: str, alert: Alert,
-          config: GovernanceConfig, message: str) -> int:
-    """Perform one action; returns the HTTP status (raises ``ApiError`` on failure)."""
-    if action == "notify_user":
-        payload = {
-            "message": {
-                "subject": config.notify_subject.replace("{title}", alert.title),
-                "body": {"contentType": "Text", "content": notify_body(alert, message)},
-                "toRecipients": [{"emailAddress": {"address": email}}],
-            },
-            "saveToSentItems": False,
-        }
-        response = client.request("POST", f"/v1.0/users/{quote(config.mailbox or '')}/sendMail",
-                                  json=payload, endpoint_name="Graph sendMail")
-    elif action == "require_sign_in_again":
-        response = client.request("POST", f"/v1.0/users/{quote(entra_id)}/revokeSignInSessions",
-                                  json={}, endpoint_name="Graph revokeSignInSessions")
-    elif action == "suspend_user":
-        response = client.request("PATCH", f"/v1.0/users/{quote(entra_id)}", json={"accountEnabled": False},
-                                  endpoint_name="Graph set accountEnabled")
-    else:  # pragma: no cover - validated by the config model
-        raise ValueError(action)
-    return response.status_code
 
 
 @dataclass
@@ -317,7 +177,7 @@ def run(
                     report.outcomes.append(o)
                     continue
                 try:
-                    status = _call(client, action, entra_id, alert.user_email, alert, config, message)
+                    status = perform(client, action, entra_id, alert.user_email, alert, config, message)
                     o = Outcome(alert, action, mode, "executed", "", status)
                 except Exception as exc:
                     o = Outcome(alert, action, mode, "failed", _safe(exc),
@@ -343,35 +203,3 @@ def alerts_from_rows(rows: Iterable[dict[str, Any]]) -> list[Alert]:
     for row in rows:
         seen.setdefault(row["alert_id"], Alert.from_row(row))
     return list(seen.values())
-
-
-def warehouse_views(con, lake) -> list[str]:
-    """Views in ``warehouse.duckdb``: the ``governance_actions`` and ``notifications`` ledgers, ``policy_alerts``, ``pol_*``.
-
-    Called by ``refresh_warehouse`` inside its transaction; only relations with output are created.
-    """
-    from dsassets.lib.transform import sql
-
-    created = []
-    if lake.exists(LEDGER_PATH):
-        con.execute(
-            f"create or replace view governance_actions as select * from "
-            f"read_parquet({sql.sql_literal(lake.url(LEDGER_PATH))})"
-        )
-        created.append("governance_actions")
-    from dsassets.lib.notify import deliver
-
-    if lake.exists(deliver.LEDGER_PATH):
-        con.execute(f"create or replace view notifications as select * from "
-                    f"read_parquet({sql.sql_literal(lake.url(deliver.LEDGER_PATH))})")
-        created.append("notifications")
-    # One listing for every activity policy's output (object stores have no directories to list).
-    found = {rel.split("/")[1] for rel in lake.files(f"{sql.model_path('pol_*')}/dt=*/*.parquet")}
-    names = sorted(n for n in found if re.fullmatch(r"pol_[a-z][a-z0-9_]*", n))
-    names.append("policy_alerts")
-    for name in names:
-        model = sql.Model("marts", name, (), "", True)
-        if sql.has_output(lake, model):
-            con.execute(f"create or replace view {name} as select * from {sql.parquet_scan(sql.model_glob(lake, model))}")
-            created.append(name)
-    return created

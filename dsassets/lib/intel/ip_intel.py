@@ -21,7 +21,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from dsassets.lib.config.project import ConfigError, ProjectConfig, config_path
-from dsassets.lib.detections.config import IpList, parse_network
+from dsassets.lib.detections.thresholds import IpList, parse_network
+from dsassets.lib.transform.sql import register_table
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 LIST_DIR = DATA_DIR / "ip_lists"
@@ -133,3 +134,12 @@ def country_borders() -> pa.Table:
     a = [r[0] for r in rows] + [r[1] for r in rows]
     b = [r[1] for r in rows] + [r[0] for r in rows]
     return pa.table({"country_a": a, "country_b": b})
+
+
+def register_tables(con, config: ProjectConfig) -> list[ListFile]:
+    """``org_ip_ranges``, ``ip_list_entries`` and ``country_borders`` as temp tables; the list files read."""
+    lists, files = ip_list_table(config)
+    register_table(con, "org_ip_ranges", org_range_table(config))
+    register_table(con, "ip_list_entries", lists)
+    register_table(con, "country_borders", country_borders())
+    return files

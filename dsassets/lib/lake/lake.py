@@ -31,12 +31,12 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dsassets.lib.config.settings import ConfigError
+from dsassets.lib.config.settings import LOCAL_DIR, ConfigError
 from dsassets.lib.lake.storage import DATA_DIR_ENV, Store, open_store
 
 PARQUET_OPTIONS = {"compression": "zstd"}
-LOCAL_DIR_ENV = "DSASSETS_LOCAL_DIR"
-DEFAULT_LOCAL_DIR = "data"
+LOCAL_DIR_ENV = LOCAL_DIR.name
+DEFAULT_LOCAL_DIR = LOCAL_DIR.default
 DATA_FILE = "data.parquet"
 
 

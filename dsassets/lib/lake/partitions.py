@@ -7,21 +7,24 @@ backfill could compute day D before day D-1's marts exist and silently differ fr
 """
 
 import os
+from datetime import date
 from typing import Iterable, Mapping
 
 import dagster as dg
+
+from dsassets.lib.config.settings import BACKFILL_DAYS_PER_RUN, START_DATE
 
 # UTC days. The newest partition is today (end_offset=1): the intra-day refresh fills it as
 # the day goes, and the 00:20 schedule completes it once it is over plus the Monitor
 # ingestion-lag overlap. The default start leaves room for a quarter of backtesting; set
 # DSASSETS_START_DATE for more.
 DAILY = dg.DailyPartitionsDefinition(
-    start_date=os.environ.get("DSASSETS_START_DATE", "2025-01-01"),
+    start_date=START_DATE.get(),
     timezone="UTC",
     end_offset=1,
 )
 
-DAYS_PER_RUN_ENV = "DSASSETS_BACKFILL_DAYS_PER_RUN"
+DAYS_PER_RUN_ENV = BACKFILL_DAYS_PER_RUN.name
 
 
 def backfill_policy(env: Mapping[str, str] = os.environ) -> dg.BackfillPolicy:
@@ -68,3 +71,9 @@ def deps(names: Iterable[str], mappings: Mapping[str, dg.PartitionMapping] | Non
     """``AssetDep``s on ``names``: identity (same day) unless ``mappings`` names another mapping."""
     mappings = mappings or {}
     return [dg.AssetDep(name, partition_mapping=mappings.get(name)) for name in names]
+
+
+def window_dates(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> tuple[date, date]:
+    """The run's partition window as dates: ``[start, end)``."""
+    window = context.partition_time_window
+    return window.start.date(), window.end.date()

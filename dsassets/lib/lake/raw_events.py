@@ -35,7 +35,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dsassets.lib.clients.docusign import MonitorPage
+from dsassets.lib.clients.docusign_data import MonitorPage
 from dsassets.lib.lake.lake import PARQUET_OPTIONS, Lake
 from dsassets.lib.lake.schemas import AUDIT_EVENTS
 from dsassets.lib.transform.sql import sql_literal

@@ -14,185 +14,76 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from dsassets.lib.clients.docusign_data import ACCOUNT_SETTING_FIELDS, PASSWORD_RULE_FIELDS
+
 UTC_TS = pa.timestamp("us", tz="UTC")
+TYPES = {"string": pa.string(), "bool": pa.bool_(), "int32": pa.int32(), "int64": pa.int64(),
+         "float64": pa.float64(), "date": pa.date32(), "ts": UTC_TS}
 
-# One Monitor audit event (DOCUSIGN_API.md §1.4). Nested objects are JSON text.
-AUDIT_EVENTS = pa.schema(
-    [
-        ("eventId", pa.string()),
-        ("timestamp", pa.string()),
-        ("site", pa.string()),
-        ("accountId", pa.string()),
-        ("organizationId", pa.string()),
-        ("userId", pa.string()),
-        ("integratorKey", pa.string()),
-        ("userAgent", pa.string()),
-        ("userAgentClientInfo", pa.string()),
-        ("ipAddress", pa.string()),
-        ("ipAddressLocation", pa.string()),
-        ("object", pa.string()),
-        ("action", pa.string()),
-        ("property", pa.string()),
-        ("field", pa.string()),
-        ("result", pa.string()),
-        ("source", pa.string()),
-        ("isUserMemberOfDomain", pa.bool_()),
-        ("referencedUserIsMemberOfDomain", pa.bool_()),
-        ("referencedUserId", pa.string()),
-        ("affectedUserId", pa.string()),
-        ("affectedUserIsMemberOfDomain", pa.bool_()),
-        ("proxyStatus", pa.string()),
-        ("proxyType", pa.string()),
-        ("proxyLevel", pa.string()),
-        ("latitude", pa.float64()),
-        ("longitude", pa.float64()),
-        ("city", pa.string()),
-        ("state", pa.string()),
-        ("country", pa.string()),
-        ("device", pa.string()),
-        ("browser", pa.string()),
-        ("os", pa.string()),
-        ("data", pa.string()),
-        # Parsed from `timestamp` at extraction: it decides the partition.
-        ("_event_time", UTC_TS),
-        ("_raw", pa.string()),
-        ("_page_cursor", pa.string()),
-        ("_source", pa.string()),
-        ("_extracted_at", UTC_TS),
-    ]
-)
 
-_SNAPSHOT_META = [
-    ("_raw", pa.string()),
-    ("_source", pa.string()),
-    ("_snapshot_taken_at", UTC_TS),
-]
+def schema(columns: str) -> pa.Schema:
+    """A schema from ``name`` / ``name:type`` words (type one of ``TYPES``; a bare name is a string)."""
+    fields = []
+    for word in columns.split():
+        name, _, kind = word.partition(":")
+        fields.append((name, TYPES[kind or "string"]))
+    return pa.schema(fields)
+
+
+# One Monitor audit event (DOCUSIGN_API.md §1.4). Nested objects are JSON text. `_event_time` is
+# parsed from `timestamp` at extraction: it decides the partition.
+AUDIT_EVENTS = schema("""
+    eventId timestamp site accountId organizationId userId integratorKey userAgent userAgentClientInfo
+    ipAddress ipAddressLocation object action property field result source
+    isUserMemberOfDomain:bool referencedUserIsMemberOfDomain:bool referencedUserId affectedUserId
+    affectedUserIsMemberOfDomain:bool proxyStatus proxyType proxyLevel latitude:float64 longitude:float64
+    city state country device browser os data
+    _event_time:ts _raw _page_cursor _source _extracted_at:ts
+""")
+# What every snapshot row carries after the API's fields.
+SNAPSHOT_META = " _raw _source _snapshot_taken_at:ts"
 
 # Admin API: GET /v2/organizations -> organizations[].accounts[]
-ACCOUNTS = pa.schema(
-    [
-        ("organization_id", pa.string()),
-        ("id", pa.string()),
-        ("name", pa.string()),
-        ("external_account_id", pa.int64()),
-        ("site_id", pa.int32()),
-        *_SNAPSHOT_META,
-    ]
-)
+ACCOUNTS = schema("organization_id id name external_account_id:int64 site_id:int32" + SNAPSHOT_META)
 
 # Admin API dsprofile users[] (one row per organization user).
-ORGANIZATION_USERS = pa.schema(
-    [
-        ("organization_id", pa.string()),
-        ("id", pa.string()),
-        ("user_name", pa.string()),
-        ("first_name", pa.string()),
-        ("last_name", pa.string()),
-        ("email", pa.string()),
-        ("user_status", pa.string()),
-        ("default_account_id", pa.string()),
-        ("is_organization_admin", pa.bool_()),
-        ("federated_status", pa.string()),
-        ("require_two_step_verification", pa.bool_()),
-        ("device_verification_enabled", pa.bool_()),
-        ("created_on", pa.string()),
-        *_SNAPSHOT_META,
-    ]
-)
+ORGANIZATION_USERS = schema("""
+    organization_id id user_name first_name last_name email user_status default_account_id
+    is_organization_admin:bool federated_status require_two_step_verification:bool
+    device_verification_enabled:bool created_on
+""" + SNAPSHOT_META)
 
 # Admin API dsprofile users[].memberships[] (one row per user and account).
-MEMBERSHIPS = pa.schema(
-    [
-        ("organization_id", pa.string()),
-        ("user_id", pa.string()),
-        ("id", pa.string()),
-        ("account_id", pa.string()),
-        ("account_name", pa.string()),
-        ("email", pa.string()),
-        ("status", pa.string()),
-        ("is_admin", pa.bool_()),
-        ("permission_profile_id", pa.string()),
-        ("permission_profile_name", pa.string()),
-        ("created_on", pa.string()),
-        ("closed_on", pa.string()),
-        *_SNAPSHOT_META,
-    ]
-)
+MEMBERSHIPS = schema("""
+    organization_id user_id id account_id account_name email status is_admin:bool
+    permission_profile_id permission_profile_name created_on closed_on
+""" + SNAPSHOT_META)
 
 # eSignature GET /v2.1/accounts/{id}/users: every scalar arrives as a string; kept as sent.
-ACCOUNT_USERS = pa.schema(
-    [
-        ("account_id", pa.string()),
-        ("userId", pa.string()),
-        ("userName", pa.string()),
-        ("email", pa.string()),
-        ("userStatus", pa.string()),
-        ("isAdmin", pa.string()),
-        ("userType", pa.string()),
-        ("permissionProfileId", pa.string()),
-        ("permissionProfileName", pa.string()),
-        ("createdDateTime", pa.string()),
-        ("userAddedToAccountDateTime", pa.string()),
-        ("lastLogin", pa.string()),
-        ("loginStatus", pa.string()),
-        *_SNAPSHOT_META,
-    ]
-)
+ACCOUNT_USERS = schema("""
+    account_id userId userName email userStatus isAdmin userType permissionProfileId
+    permissionProfileName createdDateTime userAddedToAccountDateTime lastLogin loginStatus
+""" + SNAPSHOT_META)
 
-# eSignature settings: the security-relevant subset, cast at extraction (garbage fails loudly),
-# plus the whole 588-key document in `_raw`.
-ACCOUNT_SETTINGS = pa.schema(
-    [
-        ("account_id", pa.string()),
-        ("session_timeout", pa.int32()),
-        ("mobile_session_timeout", pa.int32()),
-        ("signing_session_timeout", pa.int32()),
-        ("disable_multiple_sessions", pa.bool_()),
-        ("enable_sms_authentication", pa.bool_()),
-        ("allow_phone_authentication", pa.bool_()),
-        ("signer_must_login_to_sign", pa.bool_()),
-        ("sender_must_authenticate_signing", pa.bool_()),
-        *_SNAPSHOT_META,
-    ]
-)
+# eSignature settings and password rules: the security-relevant subset of the clients' field
+# tables, cast at extraction (garbage fails loudly), plus the whole document in `_raw`.
+_SETTING_TYPES = {"bool": "bool", "int": "int32", "str": "string"}
 
-PASSWORD_RULES = pa.schema(
-    [
-        ("account_id", pa.string()),
-        ("expire_password", pa.bool_()),
-        ("expire_password_days", pa.int32()),
-        ("lockout_duration_minutes", pa.int32()),
-        ("lockout_duration_type", pa.string()),
-        ("minimum_password_age_days", pa.int32()),
-        ("minimum_password_length", pa.int32()),
-        ("password_include_digit", pa.bool_()),
-        ("password_include_digit_or_special_character", pa.bool_()),
-        ("password_include_lower_case", pa.bool_()),
-        ("password_include_special_character", pa.bool_()),
-        ("password_include_upper_case", pa.bool_()),
-        ("password_strength_type", pa.string()),
-        ("questions_required", pa.int32()),
-        *_SNAPSHOT_META,
-    ]
-)
+
+def _settings(fields: dict[str, tuple[str, str]]) -> pa.Schema:
+    typed = " ".join(f"{column}:{_SETTING_TYPES[kind]}" for column, (_, kind) in fields.items())
+    return schema(f"account_id {typed}" + SNAPSHOT_META)
+
+
+ACCOUNT_SETTINGS = _settings(ACCOUNT_SETTING_FIELDS)
+PASSWORD_RULES = _settings(PASSWORD_RULE_FIELDS)
 
 # Identity-provider view of users who are disabled or deleted, and when that happened.
 # From Microsoft Graph (deletedItems, disabled users, directory audits) or a file export.
-IDP_USERS = pa.schema(
-    [
-        ("idp_user_id", pa.string()),
-        ("user_principal_name", pa.string()),
-        ("email", pa.string()),
-        # deleted | disabled
-        ("status", pa.string()),
-        # When the IdP deleted or disabled the user; null when the IdP does not say.
-        ("status_changed_at", UTC_TS),
-        # JSON list of {at, activity} lifecycle events (disable/enable/delete/restore/add) for the
-        # re-hired and temporarily-disabled cases.
-        ("lifecycle", pa.string()),
-        *_SNAPSHOT_META,
-    ]
-)
+# status: deleted | disabled; status_changed_at: when the IdP deleted or disabled the user (null
+# when it does not say); lifecycle: JSON list of {at, activity} lifecycle events
+# (disable/enable/delete/restore/add) for the re-hired and temporarily-disabled cases.
+IDP_USERS = schema("idp_user_id user_principal_name email status status_changed_at:ts lifecycle" + SNAPSHOT_META)
 
 RAW_SCHEMAS: dict[str, pa.Schema] = {
     "raw_docusign_audit_events": AUDIT_EVENTS,

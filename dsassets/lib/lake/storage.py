@@ -33,9 +33,9 @@ from urllib.parse import urlsplit
 
 import duckdb
 
-from dsassets.lib.config.settings import ConfigError, check_url
+from dsassets.lib.config.settings import DATA_DIR, ConfigError, check_url
 
-DATA_DIR_ENV = "DSASSETS_DATA_DIR"
+DATA_DIR_ENV = DATA_DIR.name
 # Botocore's own names: the service-specific endpoint wins over the global one.
 ENDPOINT_ENVS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 REGION_ENVS = ("AWS_REGION", "AWS_DEFAULT_REGION")

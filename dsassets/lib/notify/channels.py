@@ -25,11 +25,12 @@ import time
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import httpx
 
 from dsassets.lib.clients.http import RETRY_STATUSES
+from dsassets.lib.config.settings import named_variable
 from dsassets.lib.notify.config import Channel
 
 SCHEMA = "dsassets.alert/v1"
@@ -176,14 +177,13 @@ def send_smtp(
     channel: Channel,
     alert: dict,
     *,
-    env: dict[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
 ) -> None:
     """Send the alert mail through ``smtp_host``; STARTTLS and login as configured."""
-    env = env if env is not None else dict(os.environ)
-    user = env.get(channel.username_env or "", "") if channel.username_env else ""
-    password = env.get(channel.password_env or "", "") if channel.password_env else ""
+    user = (named_variable(channel.username_env, env) or "") if channel.username_env else ""
+    password = (named_variable(channel.password_env, env) or "") if channel.password_env else ""
     if channel.password_env and not password:
         raise DeliveryError(f"notify channel {channel.name!r}: environment variable {channel.password_env} is not set")
     message = EmailMessage()

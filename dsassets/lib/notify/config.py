@@ -8,20 +8,18 @@ environment variable (``url_env``, ``password_env``) so they need not sit in the
 
 from __future__ import annotations
 
-import os
-from typing import Literal
+from typing import Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from dsassets.lib.config.section import Section
+from dsassets.lib.config.settings import named_variable
 
 SEVERITIES: tuple[str, ...] = ("informational", "low", "medium", "high")
 Severity = Literal["informational", "low", "medium", "high"]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class Channel(_Section):
+class Channel(Section):
     """One destination. Which keys apply depends on ``type``; the others must be left out."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -75,11 +73,11 @@ class Channel(_Section):
             raise ValueError(f"channel {self.name!r}: url must start with https:// or http://")
         return self
 
-    def webhook_url(self, env: dict[str, str] | None = None) -> str:
+    def webhook_url(self, env: Mapping[str, str] | None = None) -> str:
         """The URL to post to; a missing environment variable is an error naming it."""
         if self.url:
             return self.url
-        value = (env if env is not None else os.environ).get(self.url_env or "", "").strip()
+        value = (named_variable(self.url_env or "", env) or "").strip()
         if not value:
             raise ValueError(f"notify channel {self.name!r}: environment variable {self.url_env} is not set")
         return value
@@ -92,7 +90,7 @@ class Channel(_Section):
         return rank >= SEVERITIES.index(self.min_severity)
 
 
-class NotifyConfig(_Section):
+class NotifyConfig(Section):
     """Alert notifications: channels, and how old an alert may be and still be sent."""
 
     channels: list[Channel] = Field(default_factory=list)

@@ -21,10 +21,11 @@ from typing import Any
 
 import duckdb
 
-from dsassets.lib.intel import ip_intel
 from dsassets.lib.config.project import ProjectConfig
+from dsassets.lib.detections.engine import install_macros
+from dsassets.lib.intel import ip_intel
 from dsassets.lib.policies.model import FIELDS, Policy
-from dsassets.lib.transform.sql import SQL_DIR, statements
+from dsassets.lib.transform.files import SQL_DIR, select_file
 
 POLICIES_SQL = "policies"  # sql/policies/
 ACTIVITY_VIEW = "policy_activity"
@@ -58,24 +59,24 @@ class _Params:
         return f"${name}::{cast}"
 
 
+# Text operators: the condition with ``{e}`` for the column and ``{v}`` for the parameter, and
+# the parameter's type. Negations keep events that lack the attribute (MDCA's behaviour).
+TEXT_OPS: dict[str, tuple[str, str]] = {
+    "eq": ("{e} = {v}", "varchar"),
+    "ne": ("({e} is null or {e} <> {v})", "varchar"),
+    "in": ("list_contains({v}, {e})", "varchar[]"),
+    "not_in": ("({e} is null or not list_contains({v}, {e}))", "varchar[]"),
+    "contains": ("contains({e}, {v})", "varchar"),
+    "not_contains": ("({e} is null or not contains({e}, {v}))", "varchar"),
+    "starts_with": ("starts_with({e}, {v})", "varchar"),
+}
+
+
 def _text(expr: str, op: str, value: Any, p: _Params) -> str:
-    if op == "eq":
-        return f"{expr} = {p.add(value, 'varchar')}"
-    if op == "ne":
-        return f"({expr} is null or {expr} <> {p.add(value, 'varchar')})"
-    if op == "in":
-        return f"list_contains({p.add(value, 'varchar[]')}, {expr})"
-    if op == "not_in":
-        return f"({expr} is null or not list_contains({p.add(value, 'varchar[]')}, {expr}))"
     if op == "is_set":
         return f"({expr} is not null and {expr} <> '')" if value else f"({expr} is null or {expr} = '')"
-    if op == "contains":
-        return f"contains({expr}, {p.add(value, 'varchar')})"
-    if op == "not_contains":
-        return f"({expr} is null or not contains({expr}, {p.add(value, 'varchar')}))"
-    if op == "starts_with":
-        return f"starts_with({expr}, {p.add(value, 'varchar')})"
-    raise ValueError(f"operator {op!r}")  # unreachable: validated by the model
+    template, cast = TEXT_OPS[op]  # the model validated the operator
+    return template.replace("{v}", p.add(value, cast)).replace("{e}", expr)
 
 
 def _condition(name: str, op: str, value: Any, p: _Params) -> str:
@@ -212,24 +213,13 @@ def build_alerts(con: duckdb.DuckDBPyConnection, policy: Policy, query: str, rel
 
 
 def query_file(name: str) -> str:
-    stmts = statements((SQL_DIR / POLICIES_SQL / f"{name}.sql").read_text())
-    if len(stmts) != 1:
-        raise ValueError(f"sql/policies/{name}.sql: holds exactly one select")
-    return stmts[0]
-
-
-def register_ip_tables(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> None:
-    """``org_ip_ranges`` and ``ip_list_entries`` (dsassets/lib/intel/ip_intel.py) as temp tables."""
-    lists, _ = ip_intel.ip_list_table(config)
-    for name, table in (("org_ip_ranges", ip_intel.org_range_table(config)), ("ip_list_entries", lists)):
-        con.register(f"{name}__arrow", table)
-        con.execute(f"create or replace temp table {name} as select * from {name}__arrow")
-        con.unregister(f"{name}__arrow")
+    return select_file(SQL_DIR / POLICIES_SQL / f"{name}.sql")
 
 
 def install(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> None:
     """IP tables and the ``policy_activity`` view over ``activities`` and ``users``; the window must be set."""
-    register_ip_tables(con, config)
+    ip_intel.register_tables(con, config)
+    install_macros(con)  # the detections' ip_classes and in_lookback_window
     con.execute("set variable pol_lookback_days = 0")  # the view binds it now; build_matches sets it
     con.execute(f"create or replace temp view {ACTIVITY_VIEW} as {query_file(ACTIVITY_VIEW)}")
 
@@ -247,14 +237,3 @@ def evaluate(con: duckdb.DuckDBPyConnection, policy: Policy, relation: str) -> i
 
 
 POLICY_ALERTS = "policy_alerts"
-
-
-def policy_alerts_part(lake) -> str:
-    """``select`` over the ``policy_alerts`` mart for the window variables (for the ``alerts`` union)."""
-    from dsassets.lib.transform import sql
-
-    model = sql.Model("marts", POLICY_ALERTS, (), "", True)
-    return (
-        f"select * from {sql.parquet_scan(sql.model_glob(lake, model))} "
-        "where dt >= getvariable('window_start') and dt < getvariable('window_end')"
-    )

@@ -32,6 +32,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from dsassets.lib.detections.registry import POLICIES
 from dsassets.lib.policies.settings import ActionType
 
 Severity = Literal["informational", "low", "medium", "high"]
@@ -39,10 +40,9 @@ ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,50}$")
 IP_CATEGORIES = ("corporate", "vpn", "risky", "cloud_provider", "administrative")
 SCOPES = ("account", "organization")
 TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-# Policy ids the built-in detections use (dsassets/lib/detections/config.py): a custom policy may
-# not take one, since `alerts.policy` must say which is which.
-BUILTIN_IDS = frozenset({"anonymous_ip", "infrequent_country", "suspicious_ip", "impossible_travel",
-                         "terminated_user_activity", "multiple_failed_logins"})
+# Policy ids the built-in detections use: a custom policy may not take one, since `alerts.policy`
+# must say which is which.
+BUILTIN_IDS = frozenset(POLICIES)
 
 Kind = Literal["text", "bool", "tags", "time"]
 

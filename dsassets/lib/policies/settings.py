@@ -14,19 +14,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from dsassets.lib.detections.config import POLICIES as BUILTIN_POLICIES
+from dsassets.lib.config.section import Section
+
+from dsassets.lib.detections.registry import POLICIES as BUILTIN_POLICIES
 
 ActionType = Literal["notify_user", "require_sign_in_again", "suspend_user"]
 ACTION_TYPES: tuple[str, ...] = ("notify_user", "require_sign_in_again", "suspend_user")
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-
-class ExecuteConfig(_Section):
+class ExecuteConfig(Section):
     """Which action types really call Microsoft Graph; the others are recorded as dry runs."""
 
     notify_user: bool = False
@@ -37,7 +36,7 @@ class ExecuteConfig(_Section):
         return bool(getattr(self, action))
 
 
-class GovernanceConfig(_Section):
+class GovernanceConfig(Section):
     """Governance actions through Microsoft Entra ID (Graph), their safety limits and mail text."""
 
     execute: ExecuteConfig = Field(default_factory=ExecuteConfig)
@@ -69,7 +68,7 @@ class GovernanceConfig(_Section):
         return self
 
 
-class ActivityPoliciesConfig(_Section):
+class ActivityPoliciesConfig(Section):
     """Custom activity policy files and the governance actions alerts may trigger."""
 
     # Policy files, relative to dsassets.yaml; globs allowed. Each holds `policies: [...]`.

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 
 from dsassets.lib.lake.lake import Lake
-from dsassets.lib.transform.sql import SQL_DIR
+from dsassets.lib.transform.files import SQL_DIR
 
 REPORT_SQL = SQL_DIR / "report"
 DATASETS = ("alerts_per_day", "alerts_by_severity_status", "top_users", "top_ips", "top_countries",

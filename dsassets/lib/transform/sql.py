@@ -22,81 +22,77 @@ registered s3fs filesystem. Only the ``warehouse`` asset opens ``warehouse.duckd
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Literal, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dsassets.lib.config.project import PROJECT_ROOT, MatchRule, ProjectConfig
+from dsassets.lib.config.project import MatchRule, ProjectConfig
+from dsassets.lib.config.settings import DUCKDB_MEMORY_LIMIT
 from dsassets.lib.intel.geo import country_rows
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.schemas import RAW_SCHEMAS
+from dsassets.lib.transform.files import SQL_DIR, file_statements, select_file
+from dsassets.lib.transform.models import Model
 
-SQL_DIR = PROJECT_ROOT / "sql"
 MACRO_FILES = ("window.sql", "parsing.sql", "ip.sql", "activity.sql")
-MEMORY_LIMIT_ENV = "DSASSETS_DUCKDB_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "4GB"
 WAREHOUSE_FILE = "warehouse.duckdb"
-
-Layer = Literal["staging", "intermediate", "marts"]
-
-
-@dataclass(frozen=True)
-class Model:
-    """One SQL model: asset key = file stem = DuckDB relation name."""
-
-    layer: Layer
-    name: str
-    deps: tuple[str, ...]
-    description: str
-    partitioned: bool = True
-    # Snapshot-style marts (one state per day) are exposed in warehouse.duckdb as
-    # `<name>` = the latest day and `<name>_history` = every day.
-    latest_view: bool = False
-
-    @property
-    def path(self) -> Path:
-        return SQL_DIR / self.layer / f"{self.name}.sql"
-
-    @property
-    def is_view(self) -> bool:
-        return self.layer == "staging"
-
-
-def read_sql(path: Path) -> str:
-    return path.read_text()
-
-
-def statements(text: str) -> list[str]:
-    """Drop ``--`` comments, then split on ``;`` at line ends (the files keep both out of literals)."""
-    code = re.sub(r"--[^\n]*", "", text)
-    return [p.strip() for p in re.split(r";\s*(?:\n|$)", code) if p.strip()]
-
-
-def query_file(path: Path) -> str:
-    """The single ``select`` of a model-style file, with any trailing ``;`` removed."""
-    stmts = statements(read_sql(path))
-    if len(stmts) != 1:
-        raise ValueError(f"{path}: a model file holds exactly one select statement")
-    return stmts[0]
 
 
 def model_query(model: Model) -> str:
-    return query_file(model.path)
+    """The model's single ``select`` with any trailing ``;`` removed."""
+    return select_file(model.path)
+
+
+def install_parts(con: duckdb.DuckDBPyConnection, model: Model) -> None:
+    """The temp views the model's select reads (``Model.parts``), in order; they read the window when queried."""
+    for part in model.parts:
+        query = select_file(model.path.with_suffix("") / f"{part}.sql")
+        con.execute(f"create or replace temp view {part} as {query}")
 
 
 def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def literal(value: object) -> str:
+    """A setting as a DuckDB literal (``None`` is a null date: the only optional variable is one)."""
+    if value is None:
+        return "null::date"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value) + "::double"
+    if isinstance(value, date):
+        return f"date '{value.isoformat()}'"
+    if isinstance(value, str):
+        return sql_literal(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(sql_literal(str(v)) for v in value) + "]::varchar[]"
+    raise TypeError(f"cannot render {value!r} as a DuckDB literal")
+
+
+def set_variables(con: duckdb.DuckDBPyConnection, values: dict[str, object]) -> None:
+    """``set variable <name> = <literal>`` for each entry (what the SQL reads with ``getvariable``)."""
+    for name, value in values.items():
+        con.execute(f"set variable {name} = {literal(value)}")
+
+
+def register_table(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table, *, temp: bool = True) -> None:
+    """Copy an Arrow table into the connection as table ``name``."""
+    con.register(f"{name}__arrow", table)
+    con.execute(f"create or replace {'temp table' if temp else 'table'} {name} as select * from {name}__arrow")
+    con.unregister(f"{name}__arrow")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -104,7 +100,7 @@ def sql_literal(value: str) -> str:
 
 
 def memory_limit() -> str:
-    return os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
+    return DUCKDB_MEMORY_LIMIT.get()
 
 
 def configure(con: duckdb.DuckDBPyConnection, temp_dir: Path | None = None) -> None:
@@ -181,7 +177,7 @@ def rule_macros(config: ProjectConfig) -> list[str]:
 def install_support(con: duckdb.DuckDBPyConnection, config: ProjectConfig, *, temp: bool = True) -> None:
     """Macros and the ``country_codes`` lookup table."""
     for file in MACRO_FILES:
-        for stmt in statements(read_sql(SQL_DIR / "macros" / file)):
+        for stmt in file_statements(SQL_DIR / "macros" / file):
             con.execute(stmt)
     for stmt in rule_macros(config):
         con.execute(stmt)
@@ -193,10 +189,7 @@ def install_support(con: duckdb.DuckDBPyConnection, config: ProjectConfig, *, te
             "matched_by": [r[2] for r in rows],
         }
     )
-    con.register("country_codes__arrow", table)
-    kind = "temp table" if temp else "table"
-    con.execute(f"create or replace {kind} country_codes as select * from country_codes__arrow")
-    con.unregister("country_codes__arrow")
+    register_table(con, "country_codes", table, temp=temp)
 
 
 def bind_raw(con: duckdb.DuckDBPyConnection, lake: Lake, *, temp: bool = True) -> None:
@@ -243,16 +236,41 @@ def model_day_file(lake: Lake, name: str, day: date) -> str:
     return lake.url(f"{model_path(name)}/dt={day.isoformat()}/data.parquet")
 
 
-def model_glob(lake: Lake, model: Model) -> str:
-    base = model_path(model.name)
-    return lake.url(f"{base}/dt=*/*.parquet" if model.partitioned else f"{base}/data.parquet")
+def model_glob(lake: Lake, name: str) -> str:
+    """Every day's Parquet of the partitioned output ``name`` (a model, detection or policy)."""
+    return lake.url(f"{model_path(name)}/dt=*/*.parquet")
 
 
-def has_output(lake: Lake, model: Model) -> bool:
-    base = model_path(model.name)
-    if model.partitioned:
-        return bool(lake.files(f"{base}/dt=*/*.parquet"))
-    return lake.exists(f"{base}/data.parquet")
+def has_output(lake: Lake, name: str) -> bool:
+    return bool(lake.files(f"{model_path(name)}/dt=*/*.parquet"))
+
+
+def scan_output(lake: Lake, name: str) -> str:
+    """``read_parquet(...)`` over every day of the output ``name``."""
+    return parquet_scan(model_glob(lake, name))
+
+
+def read_rows(con: duckdb.DuckDBPyConnection, lake: Lake, name: str, start: date, end: date) -> list[dict]:
+    """The rows of the output ``name`` for the days ``[start, end)``, as dicts."""
+    cur = con.execute(f"select * from {scan_output(lake, name)} where dt >= ? and dt < ?", [start, end])
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+
+def output_views(con: duckdb.DuckDBPyConnection, lake: Lake, names: Iterable[str]) -> list[str]:
+    """A view over every day of each output that has any (in ``warehouse.duckdb``); the views made."""
+    created = [name for name in names if has_output(lake, name)]
+    for name in created:
+        con.execute(f"create or replace view {name} as select * from {scan_output(lake, name)}")
+    return created
+
+
+def window_select(lake: Lake, name: str) -> str:
+    """The rows of the output ``name`` within the window variables."""
+    return (
+        f"select * from {scan_output(lake, name)} "
+        "where dt >= getvariable('window_start') and dt < getvariable('window_end')"
+    )
 
 
 def bind_models(
@@ -264,11 +282,8 @@ def bind_models(
     for model in models:
         if model.is_view:
             con.execute(f"create or replace {view} {model.name} as {model_query(model)}")
-        elif has_output(lake, model):
-            con.execute(
-                f"create or replace {view} {model.name} as select * from "
-                f"{parquet_scan(model_glob(lake, model))}"
-            )
+        elif has_output(lake, model.name):
+            con.execute(f"create or replace {view} {model.name} as select * from {scan_output(lake, model.name)}")
         else:
             continue
         bound.append(model.name)
@@ -298,6 +313,7 @@ def write_partitions(
     relation: str,
     start: date,
     end: date,
+    each_day: Callable[[], None] | None = None,
 ) -> dict[date, int]:
     """Write ``relation`` (which has a ``dt`` column) as the days ``[start, end)`` of model ``name``.
 
@@ -307,12 +323,15 @@ def write_partitions(
     atomically (:meth:`Lake.publish_file`); any other Parquet file left in that day is
     then removed, so the day is exactly this run's rows. Day by day keeps memory
     bounded on long backfills and is faster than ``COPY ... PARTITION_BY`` here.
+    ``each_day`` runs once the window is that day (to materialize what the relation reads).
     The window is restored after.
     """
     counts: dict[date, int] = {}
     try:
         for day in days_in(start, end):
             set_window(con, day, day + timedelta(days=1))
+            if each_day is not None:
+                each_day()
             day_dir = f"{model_path(name)}/dt={day.isoformat()}"
             target = f"{day_dir}/data.parquet"
             with lake.temp_path() as tmp:

@@ -8,18 +8,18 @@ An alert id may be shortened to a unique prefix of at least 8 characters, as ``l
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 from datetime import date, datetime, timezone
 
+from dsassets.lib.config import settings
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.notify.config import SEVERITIES
 from dsassets.lib.transform import sql
 from dsassets.lib.triage import status, suppressions
 from dsassets.lib.triage.status import Change, TriageError
 
-ALERTS_MODEL = sql.Model("marts", "alerts", (), "", True)
-ACTIVITIES_MODEL = sql.Model("marts", "activities", (), "", True)
+ALERTS = "alerts"
+ACTIVITIES = "activities"
 
 
 def add_parser(sub) -> None:
@@ -52,7 +52,7 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace, lake: Lake, now: datetime | None = None) -> int:
     """Execute one ``alerts`` subcommand; ``TriageError`` messages are printed by the caller."""
     now = now or datetime.now(timezone.utc)
-    if not sql.has_output(lake, ALERTS_MODEL):
+    if not sql.has_output(lake, ALERTS):
         raise TriageError("no alerts yet: run `dsassets demo` or `dsassets backfill` first")
     with sql.session(lake) as con:
         con.execute(f"create temp view alerts_with_status as {_alerts_sql(lake)}")
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace, lake: Lake, now: datetime | None = None) -> in
 
 
 def _alerts_sql(lake: Lake) -> str:
-    scan = sql.parquet_scan(sql.model_glob(lake, ALERTS_MODEL))
+    scan = sql.scan_output(lake, ALERTS)
     if lake.exists(status.STATUS_PATH):
         return status.alerts_view_sql(scan, sql.sql_literal(lake.url(status.STATUS_PATH)))
     return (f"select *, 'open' as status, null::varchar as verdict, null::varchar as assignee, "
@@ -138,11 +138,11 @@ def _show(con, lake: Lake, alert: dict) -> int:
         if history:
             print("status history:")
             _table(["recorded_at", "status", "verdict", "assignee", "by", "comment"], history)
-    if sql.has_output(lake, ACTIVITIES_MODEL) and alert.get("event_ids"):
+    if sql.has_output(lake, ACTIVITIES) and alert.get("event_ids"):
         events = con.execute(
             "select strftime(event_at at time zone 'UTC', '%Y-%m-%d %H:%M:%S') as time_utc, object, action, result, "
             "ip_address, city, country_code as country "
-            f"from {sql.parquet_scan(sql.model_glob(lake, ACTIVITIES_MODEL))} "
+            f"from {sql.scan_output(lake, ACTIVITIES)} "
             "where dt between ?::date - 1 and ?::date + 1 and list_contains(?, event_id) order by event_at",
             [alert["started_at"].date(), alert["ended_at"].date(), list(alert["event_ids"])],
         )
@@ -152,7 +152,7 @@ def _show(con, lake: Lake, alert: dict) -> int:
 
 
 def _change(args, lake: Lake, alert: dict, now: datetime) -> int:
-    by = (args.by or getpass.getuser() or "").strip()
+    by = (args.by or settings.USER.value() or "").strip()
     if not by:
         raise TriageError("who made the change is unknown: pass --by NAME (or set $USER)")
     command = args.alerts_command

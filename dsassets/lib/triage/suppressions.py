@@ -20,8 +20,12 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pyarrow as pa
 
+import dagster as dg
+
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.ledger import ParquetLedger
+from dsassets.lib.transform import sql
+from dsassets.lib.transform.runner import Run
 from dsassets.lib.triage.status import FOLDER, TriageError
 
 SUPPRESSIONS_FILE = "suppressions.parquet"
@@ -90,8 +94,6 @@ def make_rule(alert: dict, kind: str, expires_at: datetime, *, by: str, now: dat
 
 def install(con, lake: Lake) -> None:
     """Temp table ``alert_suppressions`` with every rule (empty when there are none)."""
-    from dsassets.lib.transform import sql
-
     if lake.exists(SUPPRESSIONS_PATH):
         source = f"select * from read_parquet({sql.sql_literal(lake.url(SUPPRESSIONS_PATH))})"
     else:
@@ -127,3 +129,29 @@ def split_sql(relation: str) -> tuple[str, str]:
     kept = f"select * from {relation} where alert_id not in (select alert_id from ({matches}))"
     suppressed = f"select a.*, m.* exclude (alert_id) from {relation} as a join ({matches}) as m using (alert_id)"
     return kept, suppressed
+
+
+def hold_back(run: Run, relation: str) -> str:
+    """The ``alerts`` runner's transform: the alerts of ``relation`` no rule matches; the rest are
+    written to ``suppressed_alerts`` (one file per day of the window, so a re-run replaces them)."""
+    install(run.con, run.lake)
+    kept, hidden = split_sql(relation)
+    run.con.execute(f"create temp view {relation}__kept as {kept}")
+    run.con.execute(f"create temp view {relation}__suppressed as {hidden}")
+    sql.write_partitions(run.con, run.lake, SUPPRESSED_ALERTS, f"{relation}__suppressed", run.start, run.end)
+    return f"{relation}__kept"
+
+
+def suppressed_report(run: Run, day_from: date, day_to: date) -> dict:
+    """``suppressed`` (how many) and ``suppressed_alerts`` (the first 50, with their rule) of ``[day_from, day_to)``."""
+    rows = sql.read_rows(run.con, run.lake, SUPPRESSED_ALERTS, day_from, day_to)
+    rows.sort(key=lambda r: (r["started_at"], r["alert_id"]))
+    return {
+        "suppressed": dg.MetadataValue.int(len(rows)),
+        "suppressed_alerts": dg.MetadataValue.json([
+            {"alert_id": r["alert_id"], "policy": r["policy"], "user": r["user_email"],
+             "suppression_id": r["suppression_id"], "kind": r["suppression_kind"], "by": r["suppressed_by"],
+             "expires_at": r["suppression_expires_at"].isoformat()}
+            for r in rows[:50]
+        ]),
+    }

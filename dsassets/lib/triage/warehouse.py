@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from dsassets.lib.config.project import ProjectConfig
 from dsassets.lib.detections.engine import empty_alerts_query
-from dsassets.lib.governance import actions as governance
+from dsassets.lib.governance import ledger as governance
 from dsassets.lib.intel import ip_intel
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.notify import deliver
@@ -38,7 +38,7 @@ def warehouse_views(con, lake: Lake, config: ProjectConfig, created: dict[str, l
     con.execute(f"create or replace view alert_status as select * from read_parquet({ledger})")
     out.append("alert_status")
     if "alerts" in created.get("detections", []):
-        scan = sql.parquet_scan(sql.model_glob(lake, sql.Model("marts", "alerts", (), "", True)))
+        scan = sql.scan_output(lake, "alerts")
     else:
         scan = f"({empty_alerts_query()})"
     con.execute(f"create or replace view alerts as {status.alerts_view_sql(scan, ledger)}")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
+from dsassets.lib.config import settings
 from dsassets.lib.config.settings import ConfigError, docusign_settings_from_env, graph_settings_from_env
 
 KEY = "-----BEGIN PRIVATE KEY-----\nMIIsecretmaterial\n-----END PRIVATE KEY-----\n"
@@ -71,3 +75,42 @@ def test_secrets_never_in_repr(env):
     assert "secretmaterial" not in repr(s)
     g = graph_settings_from_env({"ENTRA_TENANT_ID": "t", "ENTRA_CLIENT_ID": "c", "ENTRA_CLIENT_SECRET": "hunter2"})
     assert "hunter2" not in repr(g)
+
+
+# ---------- the README's configuration table
+
+
+def _readme_table() -> dict[str, str]:
+    """``{variable: its default cell}`` from the README's configuration table.
+
+    A row may name several variables (`` `A`, `B` | `a`, `b` ``): the i-th default is the i-th's.
+    """
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table: dict[str, str] = {}
+    for line in readme.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or not cells[0].startswith("`"):
+            continue
+        names = re.findall(r"`([A-Z][A-Z0-9_]+)`", cells[0])
+        defaults = [f"`{d}`" for d in re.findall(r"`([^`]+)`", cells[1])]
+        for i, name in enumerate(names):
+            table[name] = defaults[i] if len(names) > 1 and len(defaults) == len(names) else cells[1]
+    return table
+
+
+def test_readme_table_lists_every_variable_with_its_one_default():
+    table = _readme_table()
+    assert {v.name for v in settings.VARIABLES} == set(table)
+    for variable in settings.VARIABLES:
+        cell = table[variable.name]
+        if variable.default is None:
+            # unset, or a default that depends on something else: described in words
+            assert not re.fullmatch(r"`[^`]*`", cell), variable.name
+        else:
+            assert cell == f"`{variable.default}`", variable.name
+
+
+def test_monitor_url_default_follows_the_generation_as_the_readme_says():
+    cell = _readme_table()["DOCUSIGN_MONITOR_URL"]
+    for generation, url in settings.PRODUCTION_MONITOR_URLS.items():
+        assert f"`{url}` ({generation})" in cell

@@ -17,9 +17,10 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from openapi import check_request, field_schema, find_operation, validate_response
+from support.openapi import check_request, field_schema, find_operation, validate_response
 
-from dsassets.lib.clients.docusign import ACCOUNT_SETTING_FIELDS, PASSWORD_RULE_FIELDS, DocuSignClient
+from dsassets.lib.clients.docusign import DocuSignClient
+from dsassets.lib.clients.docusign_data import ACCOUNT_SETTING_FIELDS, PASSWORD_RULE_FIELDS
 from dsassets.lib.config.settings import DocuSignSettings
 
 ORG = "0e9b9f0a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"

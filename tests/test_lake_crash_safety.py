@@ -13,7 +13,7 @@ from datetime import date, datetime, timezone
 import pyarrow.parquet as pq
 
 from dsassets.lib.lake.lake import Lake
-from dsassets.lib.clients.docusign import MonitorPage
+from dsassets.lib.clients.docusign_data import MonitorPage
 from dsassets.lib.lake.raw_events import DATASET, write_event_partitions
 
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)
@@ -25,7 +25,7 @@ WRITER = textwrap.dedent(
     from datetime import datetime, timezone
     from pathlib import Path
     from dsassets.lib.lake.lake import Lake
-    from dsassets.lib.clients.docusign import MonitorPage
+    from dsassets.lib.clients.docusign_data import MonitorPage
     from dsassets.lib.lake.raw_events import write_event_partitions
 
     root, ready = Path(sys.argv[1]), Path(sys.argv[2])

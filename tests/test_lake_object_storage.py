@@ -28,7 +28,7 @@ from dsassets.lib.lake.schemas import RAW_SCHEMAS
 from dsassets.lib.config.settings import ConfigError
 from dsassets.lib.lake.storage import StorageError
 
-from s3_server import FaultyLink, MotoServer
+from support.s3_server import FaultyLink, MotoServer
 
 BUCKET = "dsassets-test"
 # Never printed, stored or raised anywhere: asserted below.

@@ -21,7 +21,7 @@ import httpx
 import jsonschema
 import pytest
 
-SPEC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "docusign-openapi"
+SPEC_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "docusign-openapi"
 SPEC_FILES = {
     "monitor": "monitor.rest.swagger-v2.0.json",
     "admin": "admin.rest.swagger-v2.1.json",

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dsassets.lib.lake.lake import Lake
-from dsassets.lib.clients.docusign import MonitorPage
+from dsassets.lib.clients.docusign_data import MonitorPage
 from dsassets.lib.lake.raw_events import DATASET, MalformedEventError, events_to_batch, write_event_partitions
 
 UTC = timezone.utc

@@ -14,9 +14,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from dsassets.lib.clients.docusign import (
-    ConsentRequiredError,
-    DocuSignClient,
+from dsassets.lib.clients.docusign import ConsentRequiredError, DocuSignClient
+from dsassets.lib.clients.docusign_data import (
     DocuSignDataError,
     MonitorPage,
     as_bool,

@@ -1,5 +1,6 @@
 """The project config file: defaults, validation errors naming file and key, DSASSETS_CONFIG."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,18 @@ def test_top_level_must_be_a_mapping(tmp_path):
     path.write_text("- 1\n- 2\n")
     with pytest.raises(ConfigError, match="list.yaml: expected a mapping"):
         load_config(path)
+
+
+def test_project_config_is_read_once_and_again_only_when_the_file_changes(monkeypatch, tmp_path):
+    from dsassets.lib.config.project import project_config
+
+    path = tmp_path / "dsassets.yaml"
+    path.write_text("geo:\n  ip_lookup: false\n")
+    monkeypatch.setenv("DSASSETS_CONFIG", str(path))
+    first = project_config()
+    assert first.geo.ip_lookup is False
+    assert project_config() is first  # cached: every asset of the process shares one read
+    path.write_text("geo:\n  ip_lookup: true\n")
+    later = path.stat().st_mtime_ns + 10**9  # a coarse filesystem clock may not have moved
+    os.utime(path, ns=(later, later))
+    assert project_config().geo.ip_lookup is True

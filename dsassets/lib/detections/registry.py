@@ -1,0 +1,102 @@
+"""The built-in detections, one record each: everything the assets, the engine, the config and the
+quality report know about a detection.
+
+Adding a detection: one ``Detection`` here, its ``select`` in ``sql/detections/<sql_file>.sql``,
+its settings class in ``thresholds.py`` (which becomes the ``detections.<id>`` section of
+``dsassets.yaml``), and its tests.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Generic, TypeVar
+
+from dsassets.lib.detections.thresholds import (
+    AnonymousIpConfig,
+    FailedLoginsConfig,
+    ImpossibleTravelConfig,
+    InfrequentCountryConfig,
+    PolicyConfig,
+    SuspiciousIpConfig,
+    TerminatedUserConfig,
+)
+
+C = TypeVar("C", bound=PolicyConfig)
+# Relations every detection reads through the shared views (sql/detections/detection_*.sql).
+BASE_INPUTS = ("activities", "int_user_activity_daily")
+
+
+def days(hours: int) -> int:
+    return math.ceil(hours / 24)
+
+
+@dataclass(frozen=True)
+class Detection(Generic[C]):
+    """One anomaly policy: its id (``alerts.policy``), SQL, inputs, lookback and settings."""
+
+    id: str
+    # sql/detections/<sql_file>.sql: one select over the shared views.
+    sql_file: str
+    description: str
+    # The ``detections.<id>`` section of dsassets.yaml; its defaults are the documented ones.
+    config_model: type[C]
+    # How many days before the window the policy reads (baselines, de-duplication).
+    lookback: Callable[[C], int]
+    # Upstream relations read besides BASE_INPUTS.
+    extra_inputs: tuple[str, ...] = ()
+    # Matches addresses against the configured IP lists (their files show in its metadata).
+    uses_ip_lists: bool = False
+
+    @property
+    def asset_name(self) -> str:
+        return f"det_{self.id}"
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return BASE_INPUTS + self.extra_inputs
+
+    @property
+    def default_severity(self) -> str:
+        return self.config_model.model_fields["severity"].default
+
+
+def _ip_reputation(p: AnonymousIpConfig | SuspiciousIpConfig) -> int:
+    return max(p.widely_used_days, days(p.dedup_hours) + 1)
+
+
+DETECTIONS: tuple[Detection, ...] = (
+    Detection(
+        "anonymous_ip", "ip_reputation",
+        "Activity from anonymous IP addresses (Tor exits, anonymizers, DocuSign proxyType).",
+        AnonymousIpConfig, _ip_reputation, uses_ip_lists=True,
+    ),
+    Detection(
+        "infrequent_country", "infrequent_country",
+        "Activity from a country the user has not used in the baseline window.",
+        InfrequentCountryConfig, lambda p: p.baseline_days + 1,
+    ),
+    Detection(
+        "suspicious_ip", "ip_reputation",
+        "Successful sign-ins from threat-intelligence IPs or the organization's Risky ranges.",
+        SuspiciousIpConfig, _ip_reputation, uses_ip_lists=True,
+    ),
+    Detection(
+        "impossible_travel", "impossible_travel",
+        "Two activities of a user too far apart for the time between them (country level).",
+        ImpossibleTravelConfig, lambda p: p.baseline_days + days(p.dedup_hours) + 1,
+    ),
+    Detection(
+        "terminated_user_activity", "terminated_user_activity",
+        "DocuSign activity after the identity provider deleted or disabled the user.",
+        TerminatedUserConfig, lambda p: p.realert_after_days,
+        extra_inputs=("stg_idp__users", "int_user_lifecycle_events"),
+    ),
+    Detection(
+        "multiple_failed_logins", "multiple_failed_logins",
+        "More failed sign-ins in a session than the user's baseline and the floor allow.",
+        FailedLoginsConfig, lambda p: p.baseline_days + days(p.dedup_hours) + 1,
+    ),
+)
+BY_ID: dict[str, Detection] = {d.id: d for d in DETECTIONS}
+POLICIES: tuple[str, ...] = tuple(BY_ID)

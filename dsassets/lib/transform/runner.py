@@ -1,0 +1,135 @@
+"""One run of a partitioned SQL asset, whatever it computes: models, posture, detections, policies, alerts.
+
+Every such asset is a :class:`SqlAsset` record, and :func:`materialize` does the same steps
+for each: open a session, bind the models it reads, check that its inputs have output, set the
+window variables, install what its SQL needs, create the result as a temp view, write one
+Parquet file per day (or only count a staging view's rows) and return the standard metadata
+(rows per day, window, location) plus the asset's own report.
+
+A run over several days gives one materialization per day (Dagster's single-run backfill), and
+each carries that day's own numbers (``dagster/row_count``, the asset's ``day_report``), so
+counts and scores plot correctly over partitions; the window's metadata is on all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Callable
+
+import dagster as dg
+import duckdb
+
+from dsassets.lib.config.project import ProjectConfig, project_config
+from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.partitions import window_dates
+from dsassets.lib.transform import sql
+from dsassets.lib.transform.models import Model
+
+
+@dataclass(frozen=True)
+class Run:
+    """What an asset's hooks see: the open connection, the lake, the config and the window."""
+
+    con: duckdb.DuckDBPyConnection
+    lake: Lake
+    config: ProjectConfig
+    start: date
+    end: date
+    log: Any
+
+    def rows(self, name: str) -> list[dict]:
+        """The window's rows of the output ``name`` as dicts."""
+        return sql.read_rows(self.con, self.lake, name, self.start, self.end)
+
+
+Hook = Callable[[Run], Any]
+
+
+@dataclass(frozen=True)
+class SqlAsset:
+    """A partitioned SQL asset: its output ``name`` and the steps that differ between assets."""
+
+    name: str
+    # The select that gives the output (with a ``dt`` column), for the window variables.
+    query: Callable[[Run], str]
+    # Outputs that must exist before it runs (models not yet materialized, det_*, pol_*).
+    requires: tuple[str, ...] = ()
+    # Models bound as views in the connection (with the macros and raw views); () binds nothing.
+    binds: tuple[Model, ...] = ()
+    # Variables and tables the SQL reads, installed once the window is set; may return metadata.
+    setup: Callable[[Run], dict | None] | None = None
+    # Turns the result view into the relation written (Python enrichment); returns its name.
+    transform: Callable[[Run, str], str] | None = None
+    # Runs for each day once the window is narrowed to it, before that day is written.
+    each_day: Hook | None = None
+    # False: a view; its rows are counted per day, nothing is written.
+    writes: bool = True
+    # The asset's own metadata about the whole window, from the run and the rows per day.
+    report: Callable[[Run, dict[date, int]], dict] | None = None
+    # The asset's metadata of one day (its partition), from the run, the day and its row count.
+    day_report: Callable[[Run, date, int], dict] | None = None
+    per_day_key: str = "rows_per_day"
+    location: str | None = None
+
+
+def missing_inputs(lake: Lake, asset: SqlAsset, bound: list[str]) -> list[str]:
+    return [name for name in asset.requires if name not in bound and not sql.has_output(lake, name)]
+
+
+def _count(con: duckdb.DuckDBPyConnection, relation: str, start: date, end: date) -> dict[date, int]:
+    found = dict(con.execute(
+        f"select dt, count(*) from {relation} "
+        "where dt >= getvariable('window_start') and dt < getvariable('window_end') group by dt"
+    ).fetchall())
+    return {day: found.get(day, 0) for day in sql.days_in(start, end)}
+
+
+def execute(
+    context: dg.AssetExecutionContext, lake: Lake, asset: SqlAsset
+) -> tuple[dict[date, int], dict, dict[date, dict]]:
+    """Run ``asset`` for the context's partition window: rows per day, the window's report, each day's."""
+    start, end = window_dates(context)
+    config = project_config()
+    with sql.session(lake) as con:
+        bound = sql.prepare(con, lake, config, asset.binds) if asset.binds else []
+        missing = missing_inputs(lake, asset, bound)
+        if missing:
+            raise RuntimeError(
+                f"{asset.name} needs {', '.join(missing)}: materialize "
+                f"{'it' if len(missing) == 1 else 'them'} for this window first"
+            )
+        sql.set_window(con, start, end)
+        run = Run(con, lake, config, start, end, context.log)
+        notes = (asset.setup(run) if asset.setup is not None else None) or {}
+        relation = f"{asset.name}__result"
+        con.execute(f"create temp view {relation} as {asset.query(run)}")
+        if asset.transform is not None:
+            relation = asset.transform(run, relation)
+        if asset.writes:
+            each_day = (lambda: asset.each_day(run)) if asset.each_day is not None else None
+            counts = sql.write_partitions(con, lake, asset.name, relation, start, end, each_day)
+        else:
+            counts = _count(con, relation, start, end)
+        report = asset.report(run, counts) if asset.report is not None else {}
+        days = {
+            day: {"dagster/row_count": n, **(asset.day_report(run, day, n) if asset.day_report else {})}
+            for day, n in counts.items()
+        }
+    return counts, {**report, **notes}, days
+
+
+def materialize(context: dg.AssetExecutionContext, lake: Lake, asset: SqlAsset) -> dg.MaterializeResult:
+    """:func:`execute`; each day's metadata goes to its own partition's materialization."""
+    counts, report, days = execute(context, lake, asset)
+    for day, metadata in days.items():
+        context.add_asset_metadata(metadata, partition_key=day.isoformat())
+    start, end = window_dates(context)
+    return dg.MaterializeResult(
+        metadata={
+            asset.per_day_key: dg.MetadataValue.json({d.isoformat(): n for d, n in counts.items()}),
+            "window": f"{start.isoformat()} .. {end.isoformat()} (end exclusive)",
+            "location": dg.MetadataValue.path(asset.location or str(sql.model_dir(lake, asset.name))),
+            **report,
+        }
+    )
