@@ -18,7 +18,7 @@ from dsassets.lib.clients.docusign_data import ACCOUNT_SETTING_FIELDS, PASSWORD_
 
 UTC_TS = pa.timestamp("us", tz="UTC")
 TYPES = {"string": pa.string(), "bool": pa.bool_(), "int32": pa.int32(), "int64": pa.int64(),
-         "float64": pa.float64(), "date": pa.date32(), "ts": UTC_TS}
+         "float64": pa.float64(), "date": pa.date32(), "ts": UTC_TS, "strings": pa.list_(pa.string())}
 
 
 def schema(columns: str) -> pa.Schema:

@@ -23,11 +23,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Iterable
 
-import pyarrow as pa
-
 from dsassets.lib.clients.http import ApiError
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.ledger import OutcomeReport, ParquetLedger
+from dsassets.lib.lake.schemas import schema
 from dsassets.lib.notify import channels as ch
 from dsassets.lib.notify.config import Channel, NotifyConfig
 
@@ -37,25 +36,11 @@ LEDGER_PATH = f"{LEDGER_DIR}/{LEDGER_FILE}"
 LEDGER_POOL = "notify_ledger"
 STATUSES = ("planned", "sent", "skipped", "failed")
 
-LEDGER_SCHEMA = pa.schema([
-    ("recorded_at", pa.timestamp("us", tz="UTC")),
-    ("run_id", pa.string()),
-    ("delivery_key", pa.string()),
-    ("alert_id", pa.string()),
-    ("policy", pa.string()),
-    ("severity", pa.string()),
-    ("alert_title", pa.string()),
-    ("alert_ended_at", pa.timestamp("us", tz="UTC")),
-    ("alert_partition_date", pa.date32()),
-    ("channel", pa.string()),
-    ("channel_type", pa.string()),
-    ("destination", pa.string()),
-    ("mode", pa.string()),
-    ("status", pa.string()),
-    ("reason", pa.string()),
-    ("attempt", pa.int32()),
-    ("http_status", pa.int32()),
-])
+LEDGER_SCHEMA = schema("""
+    recorded_at:ts run_id delivery_key alert_id policy severity alert_title alert_ended_at:ts
+    alert_partition_date:date channel channel_type destination mode status reason attempt:int32
+    http_status:int32
+""")
 
 
 def delivery_key(alert_id: str, channel: str) -> str:

@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import pyarrow as pa
-
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.ledger import ParquetLedger
+from dsassets.lib.lake.schemas import schema
 
 FOLDER = "triage"
 STATUS_FILE = "alert_status.parquet"
@@ -23,16 +22,9 @@ STATUS_PATH = f"{FOLDER}/{STATUS_FILE}"
 STATUSES = ("open", "in_progress", "resolved", "dismissed")
 VERDICTS = ("true_positive", "benign_true_positive", "false_positive")
 
-SCHEMA = pa.schema([
-    ("recorded_at", pa.timestamp("us", tz="UTC")),
-    ("alert_id", pa.string()),
-    ("status", pa.string()),
-    ("verdict", pa.string()),
-    ("assignee", pa.string()),
-    ("comment", pa.string()),
-    ("changed_by", pa.string()),
-    ("suppression_id", pa.string()),
-])
+SCHEMA = schema("""
+    recorded_at:ts alert_id status verdict assignee comment changed_by suppression_id
+""")
 
 
 class TriageError(ValueError):

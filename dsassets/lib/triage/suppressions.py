@@ -18,12 +18,11 @@ import hashlib
 import re
 from datetime import date, datetime, time, timedelta, timezone
 
-import pyarrow as pa
-
 import dagster as dg
 
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.ledger import ParquetLedger
+from dsassets.lib.lake.schemas import schema
 from dsassets.lib.transform import sql
 from dsassets.lib.transform.runner import Run
 from dsassets.lib.triage.status import FOLDER, TriageError
@@ -33,19 +32,10 @@ SUPPRESSIONS_PATH = f"{FOLDER}/{SUPPRESSIONS_FILE}"
 KINDS = ("user+ip", "user+country", "ip")
 SUPPRESSED_ALERTS = "suppressed_alerts"
 
-SCHEMA = pa.schema([
-    ("suppression_id", pa.string()),
-    ("created_at", pa.timestamp("us", tz="UTC")),
-    ("created_by", pa.string()),
-    ("alert_id", pa.string()),
-    ("policy", pa.string()),
-    ("kind", pa.string()),
-    ("user_id", pa.string()),
-    ("ip_addresses", pa.list_(pa.string())),
-    ("countries", pa.list_(pa.string())),
-    ("expires_at", pa.timestamp("us", tz="UTC")),
-    ("comment", pa.string()),
-])
+SCHEMA = schema("""
+    suppression_id created_at:ts created_by alert_id policy kind user_id ip_addresses:strings
+    countries:strings expires_at:ts comment
+""")
 
 
 class SuppressionLedger(ParquetLedger):
