@@ -425,7 +425,7 @@ def test_settings_drift_matches_audit_events(sim):
 
 
 def test_responses_match_openapi_specs(sim):
-    openapi = pytest.importorskip("tests.openapi")
+    openapi = pytest.importorskip("support.openapi")
     c = client(sim)
     org = sim.organization_id
     account = sim.account_ids[1]

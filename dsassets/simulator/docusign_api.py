@@ -244,6 +244,11 @@ class DocuSignAPI:
         r = snap.row_of(user_id)
         if r is None or int(snap.life["join"][r]) > snap.t:
             return error(404, "USER_NOT_FOUND", f"user {user_id} not found in organization {org}")
+        return Reply(200, {"users": [self._profile(snap, r)]})
+
+    def _profile(self, snap: Snapshot, r: int, membership_ids: dict[tuple[int, int], str] | None = None) -> dict:
+        """One dsprofile user; ``membership_ids`` ((row, account) -> id) when a caller made them all at once."""
+        w = self.world
         L = snap.life
         first, last, email = snap.name_of(r)
         slot, ten = int(L["slot"][r]), int(L["ten"][r])
@@ -255,7 +260,7 @@ class DocuSignAPI:
             is_admin = bool((admin >> a.index) & 1)
             profile = PERMISSION_PROFILES[0 if is_admin else int(L["profile"][r])]
             m = {
-                "id": w.membership_ids([slot], [ten], [a.index])[0],
+                "id": membership_ids[r, a.index] if membership_ids else w.membership_ids([slot], [ten], [a.index])[0],
                 "email": email,
                 "account_id": a.id,
                 "external_account_id": str(a.external_id),
@@ -294,7 +299,7 @@ class DocuSignAPI:
             "allow_extend_org_admin_rights_to_self": False,
             "is_managed_by_scim": False,
         }
-        return Reply(200, {"users": [user]})
+        return user
 
     # -- eSignature ----------------------------------------------------------------------------
 

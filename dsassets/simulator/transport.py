@@ -21,6 +21,7 @@ import httpx
 from dsassets.simulator.docusign_api import DocuSignAPI
 from dsassets.simulator.graph_api import GraphAPI
 from dsassets.simulator.serving import DEMO_BASE_URI, Reply, Served, error, graph_error
+from dsassets.simulator.user_export import UserExportAPI
 
 
 @dataclass
@@ -57,6 +58,17 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", r"(?:/[Mm]anagement)?/v2/organizations", "organizations"),
         ("GET", r"(?P<prefix>(?:/[Mm]anagement)?)/v2/organizations/(?P<org>[^/]+)/users", "org_users"),
         ("GET", r"(?:/[Mm]anagement)?/v2\.1/organizations/(?P<org>[^/]+)/users/(?P<user>[^/]+)/dsprofile", "dsprofile"),
+        ("POST", r"(?P<prefix>(?:/[Mm]anagement)?)/v2/organizations/(?P<org>[^/]+)/exports/user_list", "export_create"),
+        (
+            "GET",
+            r"(?:/[Mm]anagement)?/v2/organizations/(?P<org>[^/]+)/exports/user_list/(?P<id>[^/]+)",
+            "export_status",
+        ),
+        (
+            "GET",
+            r"(?:/[Mm]anagement)?/v2/organizations/(?P<org>[^/]+)/exports/user_list/(?P<id>[^/]+)/results/[^/]+",
+            "export_download",
+        ),
         ("GET", r"/restapi/v2\.1/accounts/(?P<account>[^/]+)/users", "esign_users"),
         ("GET", r"/restapi/v2\.1/accounts/(?P<account>[^/]+)/settings", "esign_settings"),
         ("GET", r"/restapi/v2\.1/accounts/(?P<account>[^/]+)/settings/password_rules", "esign_password_rules"),
@@ -82,6 +94,7 @@ class SimulatorTransport(httpx.BaseTransport):
         self.base_uri = base_uri
         self.docusign = DocuSignAPI(sim)
         self.graph = GraphAPI(sim)
+        self.exports = UserExportAPI(self.docusign)
         self._lock = threading.Lock()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -141,6 +154,13 @@ class SimulatorTransport(httpx.BaseTransport):
                 params["org"], query, f"{origin}{params['prefix']}/v2/organizations/{params['org']}/users"
             ),
             "dsprofile": lambda: ds.dsprofile(params["org"], params["user"]),
+            "export_create": lambda: self.exports.create(
+                params["org"],
+                _json(request),
+                f"{origin}{params['prefix']}/v2/organizations/{params['org']}/exports/user_list",
+            ),
+            "export_status": lambda: self.exports.status(params["org"], params["id"]),
+            "export_download": lambda: self.exports.download(params["org"], params["id"]),
             "esign_users": lambda: ds.account_users(params["account"], query),
             "esign_settings": lambda: ds.account_settings(params["account"]),
             "esign_password_rules": lambda: ds.password_rules(params["account"]),

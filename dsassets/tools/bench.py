@@ -3,48 +3,48 @@
 ``dsassets bench --events-per-day 1000000 --days 1`` extracts from the embedded
 simulator (through the real client, in process) into a scratch data directory and
 runs the models over it. Each stage runs in its own process so its peak RSS is
-its own. ``--backfills --days 30`` instead times the whole serial and parallel backfill
+its own, and beside each its floor, measured in the same run on the same data
+(``dsassets.tools.bench_floors``): decoding the same Monitor pages with pyarrow.json
+for the extraction, a bare DuckDB scan for the models and the detections. ``--backfills --days 30`` instead times the whole serial and parallel backfill
 (``dsassets.tools.bench_backfill``). Numbers are printed, never asserted: targets belong here, not in tests.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
 import time
 from datetime import date, timedelta
 
-from dsassets.lib.config.settings import DATA_DIR, SIMULATOR_EVENTS_PER_DAY
+from dsassets.lib.config.settings import DATA_DIR, SIMULATOR_EVENTS_PER_DAY, SIMULATOR_SEED
 from dsassets.tools.measure import count_events, run_child
 
-STAGES = ("extract_events", "extract_snapshots", "models", "detections", "detections_floor")
-# The floor printed beside the detections: one bare DuckDB scan of the activities columns the
-# detections read, over the same days (no lookback, no joins): what reading the Parquet costs.
-FLOOR_COLUMNS = ("event_id", "event_at", "dt", "account_id", "user_id", "user_email", "signin_class",
-                 "ip_address", "ip_hex", "country_code", "latitude", "longitude", "proxy_type")
+STAGES = ("extract_events", "extract_snapshots", "models", "detections")
+FLOORS = {"extract_events": "extract_floor", "models": "models_floor", "detections": "detections_floor"}
 
 
-def run_floor(start: date, end: date) -> None:
-    """Scan the detections' activities columns once with bare DuckDB (the floor for that stage)."""
-    import duckdb
+def run_floor(floor: str, start: date, end: date, events_per_day: int) -> None:
+    """Measure one floor and leave ``{seconds, events}`` for the parent in the data directory."""
+    from dsassets.tools import bench_floors
 
-    from dsassets.lib.transform import sql
+    if floor == "extract_floor":
+        seconds, events = bench_floors.decode_floor(start, end, events_per_day, SIMULATOR_SEED.integer())
+    else:
+        seconds, events = bench_floors.scan_floor(floor.removesuffix("_floor"), start, end), None
+    with open(_result_file(floor), "w") as out:
+        json.dump({"seconds": seconds, "events": events}, out)
 
-    data_dir = DATA_DIR.get()
-    glob = f"{data_dir}/warehouse/activities/dt=*/*.parquet"
-    cols = ", ".join(f"count(distinct {c})" if c in ("user_id", "ip_hex") else f"count({c})" for c in FLOOR_COLUMNS)
-    with duckdb.connect() as con:
-        sql.configure(con)
-        con.execute(f"select {cols} from {sql.parquet_scan(glob)} where dt between ? and ?", [start, end]).fetchall()
+
+def _result_file(name: str, data_dir: str | None = None) -> str:
+    """Where a child leaves what it measured (a floor) or saw (how snapshots were taken) for the parent."""
+    return os.path.join(data_dir or DATA_DIR.get(), f"bench-{name}.json")
 
 
 def run_stage(stage: str, start: date, end: date) -> None:
     """Materialize one stage's assets in this process (called in a child by :func:`main`)."""
-    if stage == "detections_floor":
-        run_floor(start, end)
-        return
     import dagster as dg
 
     from dsassets.definitions import defs
@@ -66,6 +66,14 @@ def run_stage(stage: str, start: date, end: date) -> None:
         raise_on_error=True,
     )
     assert result.success
+    if stage == "extract_snapshots":  # how the users were taken (bulk export or per user), for the parent
+        how = {}
+        for event in result.get_asset_materialization_events():
+            found = event.materialization.metadata.get("how_taken")
+            if found is not None:
+                how.update(found.value)
+        with open(_result_file(stage), "w") as out:
+            json.dump(how, out)
 
 
 # What the detections read, replicated by --replicate-days: (lake sub-directory, id column).
@@ -114,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=None,
                         help="days extracted (default 1; with --backfills 30, the issue's month)")
     parser.add_argument("--end", type=date.fromisoformat, default=date.today() - timedelta(days=2))
-    parser.add_argument("--stage", choices=STAGES, help=argparse.SUPPRESS)
+    parser.add_argument("--stage", choices=[*STAGES, *FLOORS.values()], help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help="scratch data directory (default: a temporary one)")
     parser.add_argument("--backfills", action="store_true",
                         help="instead of the stages: time `dsassets backfill` serially and with --parallel")
@@ -130,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     args.days = args.days or (30 if args.backfills else 1)
     start = args.end - timedelta(days=args.days - 1)
 
+    if args.stage in FLOORS.values():  # child process
+        run_floor(args.stage, start, args.end, args.events_per_day)
+        return 0
     if args.stage:  # child process
         run_stage(args.stage, start, args.end)
         return 0
@@ -158,30 +169,44 @@ def main(argv: list[str] | None = None) -> int:
         from dsassets.tools import bench_backfill
 
         return bench_backfill.compare(start, args.end, Path(data_dir), env, args.parallel)
-    print(f"{'stage':<20}{'wall s':>10}{'peak RSS MiB':>15}{'events/s':>12}")
+    print(f"{'stage':<20}{'wall s':>9}{'peak MiB':>10}{'events/s':>11}   "
+          f"{'floor':<18}{'wall s':>8}{'peak MiB':>10}{'events/s':>11}{'x floor':>9}")
     events = extracted = None
     for stage in STAGES:
         days = args.days
-        if args.replicate_days and stage.startswith("detections"):
+        if args.replicate_days and stage == "detections":
             days = args.replicate_days
-            if stage == "detections":
-                began = time.perf_counter()
-                replicate(data_dir, args.end, days)
-                rows = _count_rows(data_dir, "warehouse/activities")
-                print(f"{'(replicated ' + str(days) + ' days)':<20}{time.perf_counter() - began:>10.1f}"
-                      f"{'':>15}{'':>12}  {rows:,} activities")
-                events = rows
-        measured = run_child(
-            ["--stage", stage, "--days", str(days), "--end", args.end.isoformat(),
-             "--events-per-day", str(args.events_per_day)], env)
+            began = time.perf_counter()
+            replicate(data_dir, args.end, days)
+            events = _count_rows(data_dir, "warehouse/activities")
+            print(f"{'(replicated ' + str(days) + ' days)':<20}{time.perf_counter() - began:>9.1f}"
+                  f"  {events:,} activities")
+        child_args = ["--days", str(days), "--end", args.end.isoformat(), "--events-per-day", str(args.events_per_day)]
+        measured = run_child(["--stage", stage, *child_args], env)
         if measured is None:
             print(f"stage {stage} failed", file=sys.stderr)
             return 1
         wall, peak_mib = measured
         if events is None:
             events = extracted = count_events(data_dir)
-        rate = f"{events / wall:,.0f}" if stage != "extract_snapshots" else "-"
-        print(f"{stage:<20}{wall:>10.1f}{peak_mib:>15.0f}{rate:>12}")
+        if stage == "extract_snapshots":
+            users = _count_rows(data_dir, "raw/docusign/organization_users")
+            with open(_result_file(stage, data_dir)) as found:
+                via = sorted({how.get("users_via", "?") for how in json.load(found).values()})
+            print(f"{stage:<20}{wall:>9.1f}{peak_mib:>10.0f}{'-':>11}   "
+                  f"{users:,} user rows, {users / wall:,.0f}/s (users via {', '.join(via)})")
+            continue
+        line = f"{stage:<20}{wall:>9.1f}{peak_mib:>10.0f}{events / wall:>11,.0f}   "
+        floor = FLOORS[stage]
+        floor_measured = run_child(["--stage", floor, *child_args], env)
+        if floor_measured is None:
+            print(f"floor {floor} failed", file=sys.stderr)
+            return 1
+        with open(_result_file(floor, data_dir)) as found:
+            result = json.load(found)
+        floor_events = result["events"] or events
+        print(line + f"{floor:<18}{result['seconds']:>8.2f}{floor_measured[1]:>10.0f}"
+              f"{floor_events / result['seconds']:>11,.0f}{wall / result['seconds']:>9.1f}")
     print(f"events extracted: {extracted:,}")
     return 0
 

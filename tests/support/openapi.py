@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +22,20 @@ import httpx
 import jsonschema
 import pytest
 
-SPEC_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "docusign-openapi"
+def _spec_dir() -> Path:
+    """``DOCUSIGN_OPENAPI_DIR``, else ``shared/reference/docusign-openapi`` beside the checkout or above it
+    (a git worktree sits deeper than the main checkout)."""
+    if os.environ.get("DOCUSIGN_OPENAPI_DIR"):
+        return Path(os.environ["DOCUSIGN_OPENAPI_DIR"])
+    relative = Path("shared") / "reference" / "docusign-openapi"
+    repo = Path(__file__).resolve().parents[2]
+    for parent in repo.parents:
+        if (parent / relative).is_dir():
+            return parent / relative
+    return repo.parent / relative
+
+
+SPEC_DIR = _spec_dir()
 SPEC_FILES = {
     "monitor": "monitor.rest.swagger-v2.0.json",
     "admin": "admin.rest.swagger-v2.1.json",
@@ -112,7 +126,26 @@ def check_request(spec_name: str, request: httpx.Request) -> tuple[str, dict]:
             _check_value(template, declared[name], value)
     for name, param in declared.items():
         assert not param.get("required") or name in sent, f"{request.method} {template}: missing required {name!r}"
+    bodies = [p for p in parameters if p.get("in") == "body"]
+    if bodies:
+        _check_body(spec_name, template, request, bodies[0])
     return template, operation
+
+
+def _check_body(spec_name: str, template: str, request: httpx.Request, param: dict) -> None:
+    """A JSON body fits the declared schema, and sends no property the schema does not declare."""
+    content = request.read()
+    assert content or not param.get("required"), f"{request.method} {template}: missing required body"
+    if not content:
+        return
+    body = json.loads(content)
+    spec = load_spec(spec_name)
+    schema = _resolve(spec, param["schema"])
+    strict = {**schema, "additionalProperties": False} if schema.get("type") == "object" else schema
+    validator = jsonschema.Draft4Validator({**strict, "definitions": spec["definitions"]})
+    error = jsonschema.exceptions.best_match(validator.iter_errors(body))
+    if error is not None:
+        raise AssertionError(f"{request.method} {template}: request body: {error.message}")
 
 
 def _check_value(template: str, param: dict, value: str) -> None:

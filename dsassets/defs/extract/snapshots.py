@@ -22,8 +22,11 @@ from dsassets.lib.clients.docusign_data import parse_account_settings, parse_pas
 from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY
 from dsassets.lib.lake.raw_events import days_in
 from dsassets.lib.lake.snapshots import snapshot_table
+from dsassets.defs.extract.organization_users import take_users_in_bulk
 
 Tables = dict[str, pa.Table]
+# What a snapshot function returns: its tables, and metadata for every asset it materializes.
+Taken = tuple[Tables, dict]
 
 
 def _day_end(day: date) -> datetime:
@@ -34,12 +37,13 @@ def _snapshots_per_day(
     context: dg.AssetExecutionContext,
     docusign: DocuSignResource,
     lake: LakeResource,
-    take: Callable[[DocuSignClient, str, datetime], Tables],
+    take: Callable[[DocuSignClient, str, datetime], Taken],
 ) -> Iterator[dg.MaterializeResult]:
     start, end = context.partition_time_window
     days = days_in(start, end)
     source = docusign.source
     taken: dict[date, tuple[datetime, Tables]] = {}
+    how: dict[str, dict] = {}
     # Take every snapshot before writing any, so a failure leaves the lake unchanged.
     reuse: tuple[datetime, Tables] | None = None
     for day in days:
@@ -48,7 +52,8 @@ def _snapshots_per_day(
             continue
         taken_at = docusign.snapshot_time(_day_end(day))
         with docusign.client(as_of=taken_at) as client:
-            taken[day] = reuse = (taken_at, take(client, source, taken_at))
+            tables, how[day.isoformat()] = take(client, source, taken_at)
+            taken[day] = reuse = (taken_at, tables)
     backdated = [d.isoformat() for d, (at, _) in taken.items() if at > _day_end(d)]
     if backdated:
         context.log.warning(
@@ -71,12 +76,13 @@ def _snapshots_per_day(
                     {d.isoformat(): at.isoformat() for d, (at, _) in taken.items()}
                 ),
                 "backdated_partitions": dg.MetadataValue.json(backdated),
+                **({"how_taken": dg.MetadataValue.json(how)} if any(how.values()) else {}),
                 "path": dg.MetadataValue.path(str(lake.lake.dataset_dir(dataset))),
             },
         )
 
 
-def _snapshot_asset(name: str, description: str, take: Callable[[DocuSignClient, str, datetime], Tables],
+def _snapshot_asset(name: str, description: str, take: Callable[[DocuSignClient, str, datetime], Taken],
                     datasets: dict[str, str]) -> dg.AssetsDefinition:
     """One multi-asset per API: a snapshot call writes all of ``datasets`` (name -> description)."""
 
@@ -93,10 +99,27 @@ def _snapshot_asset(name: str, description: str, take: Callable[[DocuSignClient,
     return _asset
 
 
-def take_organization_snapshot(client: DocuSignClient, source: str, taken_at: datetime) -> Tables:
+def take_organization_snapshot(client: DocuSignClient, source: str, taken_at: datetime) -> Taken:
     org = client.organization()
     org_id = org["id"]
     accounts = client.organization_accounts()
+    kw = {"source": source, "taken_at": taken_at}
+    tables = {
+        "raw_docusign_accounts": snapshot_table(
+            "raw_docusign_accounts",
+            schemas.ACCOUNTS,
+            (({**a, "organization_id": org_id}, a) for a in accounts),
+            **kw,
+        )
+    }
+    users, how = take_users_in_bulk(client, org_id, accounts, **kw)
+    if users is None:
+        users = per_user_tables(client, org_id, accounts, **kw)
+    return {**tables, **users}, how
+
+
+def per_user_tables(client: DocuSignClient, org_id: str, accounts: list[dict], **kw) -> Tables:
+    """Users and memberships with one ``dsprofile`` call per user."""
     user_ids: dict[str, None] = {}
     for account in accounts:
         for user in client.organization_users(account["id"]):
@@ -121,14 +144,7 @@ def take_organization_snapshot(client: DocuSignClient, source: str, taken_at: da
                 }
                 yield row, m
 
-    kw = {"source": source, "taken_at": taken_at}
     return {
-        "raw_docusign_accounts": snapshot_table(
-            "raw_docusign_accounts",
-            schemas.ACCOUNTS,
-            (({**a, "organization_id": org_id}, a) for a in accounts),
-            **kw,
-        ),
         "raw_docusign_organization_users": snapshot_table(
             "raw_docusign_organization_users",
             schemas.ORGANIZATION_USERS,
@@ -141,7 +157,7 @@ def take_organization_snapshot(client: DocuSignClient, source: str, taken_at: da
     }
 
 
-def take_esignature_snapshot(client: DocuSignClient, source: str, taken_at: datetime) -> Tables:
+def take_esignature_snapshot(client: DocuSignClient, source: str, taken_at: datetime) -> Taken:
     accounts = client.organization_accounts()
     users, settings, rules = [], [], []
     for account in accounts:
@@ -162,7 +178,7 @@ def take_esignature_snapshot(client: DocuSignClient, source: str, taken_at: date
         "raw_docusign_password_rules": snapshot_table(
             "raw_docusign_password_rules", schemas.PASSWORD_RULES, rules, **kw
         ),
-    }
+    }, {}
 
 
 raw_docusign_organization = _snapshot_asset(
@@ -171,7 +187,9 @@ raw_docusign_organization = _snapshot_asset(
     take_organization_snapshot,
     {
         "raw_docusign_accounts": "Accounts of the organization (Admin API), one row per account per snapshot.",
-        "raw_docusign_organization_users": "Organization users (Admin API dsprofile), one row per user per snapshot.",
+        "raw_docusign_organization_users": (
+            "Organization users (Admin API dsprofile, or its bulk user-list export above "
+            "DSASSETS_BULK_EXPORT_MIN_USERS), one row per user per snapshot."),
         "raw_docusign_memberships": (
             "Each user's membership in each account: status, admin flag, permission profile, "
             "created/closed dates (Admin API dsprofile), one row per membership per snapshot."),

@@ -108,6 +108,20 @@ class DocuSignClient(BearerApiClient):
         """Authenticated GET returning JSON."""
         return self._json(self._authorized("GET", url, params=params, endpoint_name=endpoint_name), endpoint_name)
 
+    def send(
+        self,
+        method: str,
+        url: str,
+        endpoint_name: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        accept: str = "application/json",
+    ) -> httpx.Response:
+        """Authenticated request returning the response, for bodies that are not JSON (the user-list
+        export's CSV) and headers (its ``Retry-After``)."""
+        return self._authorized(method, url, params=params, json=json, accept=accept, endpoint_name=endpoint_name)
+
     def userinfo(self) -> dict:
         """``GET /oauth/userinfo`` for the impersonated user, cached (DocuSign limits userinfo calls)."""
         if self._userinfo is None:

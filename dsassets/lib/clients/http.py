@@ -325,10 +325,12 @@ class BearerApiClient:
         self._token_renew_at = now + lifetime - min(TOKEN_RENEW_MARGIN_SECONDS, lifetime / 2)
         return token
 
-    def _authorized(self, method: str, url: str, *, endpoint_name: str, **kwargs: Any) -> httpx.Response:
+    def _authorized(
+        self, method: str, url: str, *, endpoint_name: str, accept: str = "application/json", **kwargs: Any
+    ) -> httpx.Response:
         """The request with the bearer token; a 401 renews the token and retries the call once."""
         for renewed in (False, True):
-            headers = {"Authorization": f"Bearer {self._access_token()}", "Accept": "application/json"}
+            headers = {"Authorization": f"Bearer {self._access_token()}", "Accept": accept}
             try:
                 return self._http.request(method, url, headers=headers, endpoint_name=endpoint_name, **kwargs)
             except ApiError as exc:

@@ -88,6 +88,8 @@ SIMULATOR_EVENTS_PER_DAY = Env("DSASSETS_SIMULATOR_EVENTS_PER_DAY", 600)
 SIMULATOR_NOW = Env("DSASSETS_SIMULATOR_NOW")
 REFRESH_MINUTES = Env("DSASSETS_REFRESH_MINUTES", 15)
 CONFIG_FILE = Env("DSASSETS_CONFIG")
+# From this many organization users (memberships listed), the users snapshot is one bulk export.
+BULK_EXPORT_MIN_USERS = Env("DSASSETS_BULK_EXPORT_MIN_USERS", 2000)
 # The analyst's loop: who a triage change is recorded as when `dsassets alerts ... --by` is not given.
 USER = Env("USER")
 VARIABLES: tuple[Env, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Env))
@@ -256,3 +258,11 @@ def int_setting(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not an integer") from None
+
+
+def bulk_export_min_users(env: Mapping[str, str] | None = None) -> int:
+    """``DSASSETS_BULK_EXPORT_MIN_USERS``: from how many users the snapshot uses the bulk export."""
+    value = BULK_EXPORT_MIN_USERS.integer(env)
+    if value < 0:
+        raise ConfigError(f"DSASSETS_BULK_EXPORT_MIN_USERS={value}: must be 0 (always bulk) or more")
+    return value
