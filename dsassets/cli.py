@@ -22,9 +22,9 @@ def _lake():
 
 
 def _use_instance_home() -> Path:
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(_lake().local_dir / "dagster")))
-    home.mkdir(parents=True, exist_ok=True)
-    return home
+    from dsassets.console.instance import prepare_home
+
+    return prepare_home(Path(os.environ.setdefault("DAGSTER_HOME", str(_lake().local_dir / "dagster"))))
 
 
 def backfill(start: date, end: date, parallel: int = 0, days_per_run: int | None = None) -> bool:
@@ -54,58 +54,41 @@ def backfill(start: date, end: date, parallel: int = 0, days_per_run: int | None
             return False
     import dagster as dg
 
+    from dsassets.console import progress
     from dsassets.definitions import defs
 
     definitions = defs()
     instance = dg.DagsterInstance.get()
+    log_file = progress.log_path(_lake().local_dir)
     if not parallel:
         daily = definitions.resolve_job_def("daily_pipeline")
-        result = daily.execute_in_process(
-            instance=instance,
+        result = progress.execute(
+            daily,
+            instance,
+            log_file,
             tags={
                 "dagster/asset_partition_range_start": start.isoformat(),
                 "dagster/asset_partition_range_end": end.isoformat(),
             },
-            raise_on_error=False,
         )
         if not result.success:
-            print(f"daily_pipeline failed for {start}..{end}: see run {result.run_id} in the UI", file=sys.stderr)
+            print(f"daily_pipeline failed for {start}..{end}: see run {result.run_id} in the UI "
+                  f"and {log_file}", file=sys.stderr)
             return False
     warehouse = definitions.resolve_job_def("warehouse_refresh")
     if warehouse.nodes_in_topological_order:
-        result = warehouse.execute_in_process(instance=instance, raise_on_error=False)
+        result = progress.execute(warehouse, instance, log_file)
         if not result.success:
-            print(f"warehouse_refresh failed: see run {result.run_id} in the UI", file=sys.stderr)
+            print(f"warehouse_refresh failed: see run {result.run_id} in the UI and {log_file}", file=sys.stderr)
             return False
     return True
 
 
-def _query(sql: str) -> int:
-    """Print a query's result from warehouse.duckdb, for machines without the DuckDB CLI."""
-    import duckdb
-
-    lake = _lake()
-    path = lake.local_dir / "warehouse.duckdb"
-    if not path.exists():
-        print(f"{path} does not exist yet: run `dsassets demo` or `dsassets backfill` first", file=sys.stderr)
-        return 1
-    with duckdb.connect(str(path), read_only=True) as con:
-        # The views name the lake's files; on S3 the connection needs the filesystem to read them.
-        lake.register(con)
-        try:
-            con.sql(sql).show(max_rows=200, max_width=200)
-        except duckdb.Error as exc:
-            print(f"query failed: {exc}", file=sys.stderr)
-            return 1
-    return 0
-
-
-def _report(start: date, end: date, out: Path | None) -> int:
+def _report(lake, start: date, end: date, out: Path | None) -> int:
     """Write the HTML report of ``start..end`` (inclusive) and print where it is."""
     from dsassets.lib.report.data import ReportError
     from dsassets.lib.report.page import write_report
 
-    lake = _lake()
     try:
         path = write_report(lake, start, end + timedelta(days=1), out or lake.local_dir / "report.html")
     except ReportError as exc:
@@ -128,33 +111,63 @@ def _positive(value: str) -> int:
     return int(value)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="dsassets", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def _port(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a TCP port (1-65535)")
+    return int(value)
 
-    demo = sub.add_parser("demo", help="backfill the last N complete days (simulator unless DOCUSIGN_* is set)")
-    demo.add_argument("--days", type=int, default=7)
 
-    fill = sub.add_parser("backfill", help="materialize every asset for a date range, inclusive")
-    fill.add_argument("start", type=_parse_day)
-    fill.add_argument("end", type=_parse_day)
+def _command_name() -> str:
+    """How the user ran us (``.venv/bin/dsassets``), for commands printed to paste."""
+    ran = Path(sys.argv[0])
+    if ran.name != "dsassets":
+        return "dsassets"
+    try:
+        return str(ran.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(ran)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dsassets", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    defaults = argparse.ArgumentDefaultsHelpFormatter
+
+    demo = sub.add_parser("demo", formatter_class=defaults,
+                          help="backfill the last N complete UTC days (simulator unless DOCUSIGN_* is set)")
+    demo.add_argument("--days", type=_positive, default=7, metavar="N",
+                      help="how many complete days, ending yesterday (UTC)")
+
+    fill = sub.add_parser("backfill", formatter_class=defaults,
+                          help="materialize every asset for a date range, inclusive")
+    fill.add_argument("start", type=_parse_day, help="first day, YYYY-MM-DD (UTC)")
+    fill.add_argument("end", type=_parse_day, help="last day, YYYY-MM-DD (UTC), inclusive")
     fill.add_argument("--parallel", type=_positive, default=0, metavar="N",
-                      help="run a Dagster asset backfill of at most N concurrent runs (default: one in-process run)")
+                      help="run a Dagster asset backfill of at most N concurrent runs (0: one in-process run)")
     fill.add_argument("--days-per-run", type=_positive, default=None, metavar="K",
                       help="with --parallel: days per run (default: the range split evenly over N)")
 
-    sub.add_parser("ui", help="open the Dagster UI on the same instance the CLI records runs in")
-    query = sub.add_parser("query", help="run SQL against the warehouse (read-only), e.g. a forensic macro")
-    query.add_argument("sql")
-    sub.add_parser("bench", help="time and peak memory per stage at a chosen scale (see --help)", add_help=False)
+    ui = sub.add_parser("ui", formatter_class=defaults,
+                        help="the Dagster UI (dg dev) on the instance the CLI records runs in")
+    ui.add_argument("--host", default="127.0.0.1", help="address the webserver listens on")
+    ui.add_argument("--port", type=_port, default=3000, help="TCP port of the webserver")
+
+    query = sub.add_parser("query", formatter_class=defaults,
+                           help="run SQL against the warehouse (read-only), e.g. a forensic macro")
+    query.add_argument("sql", help="one DuckDB SQL statement, e.g. \"select * from alerts\"")
+    query.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                       help="table: every column, long cells cut; csv: header + rows; json: an array of objects")
+    sub.add_parser("bench", help="time and peak memory per stage at a chosen scale (see bench --help)", add_help=False)
     quality = sub.add_parser(
-        "quality", help="precision/recall of the detections against the simulator's planted incidents")
-    quality.add_argument("--start", type=_parse_day, required=True, help="first day evaluated")
-    quality.add_argument("--end", type=_parse_day, required=True, help="last day evaluated (inclusive)")
+        "quality", formatter_class=defaults,
+        help="precision/recall of the detections against the simulator's planted incidents")
+    quality.add_argument("--start", type=_parse_day, required=True, help="first day evaluated, YYYY-MM-DD")
+    quality.add_argument("--end", type=_parse_day, required=True, help="last day evaluated, YYYY-MM-DD, inclusive")
     quality.add_argument("--backfill", action="store_true",
                          help="backfill the period and --history-days before it first")
-    quality.add_argument("--history-days", type=int, default=37,
-                         help="history before --start for baselines (default 37: 30-day baseline + 7 learning)")
+    quality.add_argument("--history-days", type=int, default=37, metavar="N",
+                         help="days of history before --start for baselines (30-day baseline + 7 learning)")
 
     report = sub.add_parser("report", help="write a self-contained HTML report (charts, tables) of a period")
     report.add_argument("--start", type=_parse_day, required=True, help="first day (UTC)")
@@ -163,7 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     from dsassets.lib.triage import commands as triage
 
     triage.add_parser(sub)
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     if argv is None:
         argv = sys.argv[1:]
     if argv[:1] == ["bench"]:
@@ -174,28 +191,32 @@ def main(argv: list[str] | None = None) -> int:
     from dsassets.lib.config.settings import ConfigError
 
     try:
-        _lake()  # a bad DSASSETS_DATA_DIR / AWS_ENDPOINT_URL is one line naming it, not a traceback
+        lake = _lake()  # a bad DSASSETS_DATA_DIR / AWS_ENDPOINT_URL is one line naming it, not a traceback
     except ConfigError as exc:
         print(f"dsassets: {exc}", file=sys.stderr)
         return 2
     if args.command == "ui":
-        home = _use_instance_home()
-        print(f"Dagster instance: {home}")
-        os.execvp("dagster", ["dagster", "dev", "-w", str(Path(__file__).resolve().parent.parent / "workspace.yaml")])
+        from dsassets.console import ui
+
+        ui.run(_use_instance_home(), args.host, args.port)
     if args.command == "query":
-        return _query(args.sql)
+        from dsassets.console import query
+
+        return query.run(lake, args.sql, args.format)
     if args.command == "alerts":
+        from dsassets.lib.triage import commands as triage
+
         try:
-            return triage.run(args, _lake())
+            return triage.run(args, lake)
         except triage.TriageError as exc:
             print(f"dsassets alerts: {exc}", file=sys.stderr)
             return 2
     if args.command == "report":
-        return _report(args.start, args.end, args.out)
+        return _report(lake, args.start, args.end, args.out)
     if args.command == "quality":
         from dsassets.tools.quality import quality_command
 
-        return quality_command(args, _lake(), backfill)
+        return quality_command(args, lake, backfill)
     if args.command == "demo":
         yesterday = datetime.now(timezone.utc).date() - timedelta(days=1)
         start, end = yesterday - timedelta(days=args.days - 1), yesterday
@@ -203,20 +224,33 @@ def main(argv: list[str] | None = None) -> int:
         start, end = args.start, args.end
         if end < start:
             parser.error(f"end {end} is before start {start}")
+    status = _fill(lake, start, end, getattr(args, "parallel", 0), getattr(args, "days_per_run", None))
+    if status == 0 and args.command == "demo":
+        return _report(lake, start, end, None)
+    return status
+
+
+def _fill(lake, start: date, end: date, parallel: int, days_per_run: int | None) -> int:
+    """The demo and ``backfill``: progress per stage, then what the run found."""
+    import time
+
+    from dsassets.console.instance import partitions_start
+    from dsassets.console.summary import summary_lines
+
     from dsassets.lib.config.settings import DOCUSIGN_INTEGRATION_KEY
 
     source = "DocuSign" if DOCUSIGN_INTEGRATION_KEY.value() else "the embedded simulator"
-    lake = _lake()
-    print(f"Backfilling {start}..{end} from {source} into {lake.root}")
-    if not backfill(start, end, getattr(args, "parallel", 0), getattr(args, "days_per_run", None)):
-        return 1
-    if args.command == "demo" and _report(start, end, None):
-        return 1
+    began = time.monotonic()
+    with partitions_start(_use_instance_home(), start):
+        print(f"Backfilling {start}..{end} from {source} into {lake.root}", flush=True)
+        if not backfill(start, end, parallel, days_per_run):
+            return 1
+    command = _command_name()
+    print(f"Done in {time.monotonic() - began:.0f}s. Dagster's log: {lake.local_dir / 'logs' / 'dsassets.log'}\n")
+    print("\n".join(summary_lines(lake, start, end, command)))
     print(
-        "\nDone.\n"
-        f"  Raw Parquet lake:  {lake.url('raw')}\n"
-        f"  Warehouse:         {lake.local_dir / 'warehouse.duckdb'}  (try: .venv/bin/dsassets query \"show tables\")\n"
-        f"  Dagster UI:        .venv/bin/dsassets ui   then open http://127.0.0.1:3000 (runs are listed there)"
+        f"\nWarehouse: {lake.local_dir / 'warehouse.duckdb'}   Raw lake: {lake.url('raw')}\n"
+        f"Dagster UI: {command} ui   then open http://127.0.0.1:3000"
     )
     return 0
 

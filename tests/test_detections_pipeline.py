@@ -118,7 +118,14 @@ def test_materialization_metadata_has_count_and_newest_alerts(lake):
         assert sum(mat.metadata["alerts_per_policy"].value.values()) == per_day.get(mat.partition, 0)
     assert sum(m.metadata["alert_count"].value for m in mats) == len(_alerts(data))
     busiest = max(mats, key=lambda m: m.metadata["alert_count"].value)
-    assert "| started (UTC) | policy |" in busiest.metadata["newest_alerts"].value
+    newest = busiest.metadata["newest_alerts"]
+    assert [c.name for c in newest.schema.columns][:4] == ["started (UTC)", "severity", "user", "policy"]
+    assert {r.data["alert_id"] for r in newest.records} <= {a["alert_id"][:12] for a in _alerts(data)}
+    assert len(newest.records) == busiest.metadata["alert_count"].value
+    columns = {c.name for c in busiest.metadata["dagster/column_schema"].schema.columns}
+    assert {"alert_id", "policy", "severity", "user_email", "evidence", "event_ids"} <= columns
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"alerts_alert_id_unique": True, "alerts_have_user_and_evidence": True}
     travel = result.asset_materializations_for_node("det_impossible_travel")
     assert sum(m.metadata["alert_count"].value for m in travel) >= 1
 

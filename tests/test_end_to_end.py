@@ -72,3 +72,45 @@ def test_one_documented_query_answers_what_a_user_did_from_where_in_which_accoun
     assert rows
     for needed in ("account_id", "ip_address", "country_code"):
         assert needed in columns
+
+
+def test_the_findings_summary_matches_the_warehouse_and_its_queries_return_rows(backfilled):
+    from dsassets.console.summary import summary_lines
+
+    lines = summary_lines(Lake.at(backfilled), START, END, "dsassets")
+    with duckdb.connect(str(backfilled / "warehouse.duckdb"), read_only=True) as con:
+        alerts = con.sql("select severity, title from alerts").fetchall()
+        accounts = [r[0] for r in con.sql(
+            "select scope_name from posture_scores where scope = 'account' and dt = ?", params=[END]).fetchall()]
+        assert lines[1].startswith(f"Alerts: {len(alerts)}")
+        for severity, title in alerts[:10]:
+            assert any(line.split()[:1] == [severity] and title[:40] in line for line in lines)
+        posture = next(line for line in lines if line.startswith(f"Posture on {END}"))
+        assert accounts and all(name in posture for name in accounts)
+        queries = [line.split(" query ", 1)[1].strip('"') for line in lines if line.startswith("  dsassets query ")]
+        assert len(queries) == 2
+        for sql in queries:
+            assert con.sql(sql).fetchall(), sql
+    assert any(line.startswith("Governance: ") for line in lines)
+
+
+def test_marts_alerts_and_posture_materializations_carry_their_column_schema(backfilled):
+    with dg.DagsterInstance.from_config(str(backfilled / "dagster")) as instance:
+        for name, column in (("users", "state"), ("alerts", "alert_id"), ("posture_scores", "score_pct"),
+                             ("stg_docusign__audit_events", "event_id")):
+            event = instance.get_latest_materialization_event(dg.AssetKey(name))
+            schema = event.asset_materialization.metadata["dagster/column_schema"].schema
+            assert column in {c.name for c in schema.columns}, name
+        users = instance.get_latest_materialization_event(dg.AssetKey("users"))
+        state = next(c for c in users.asset_materialization.metadata["dagster/column_schema"].schema.columns
+                     if c.name == "state")
+        assert "partially_active" in state.description
+
+
+def test_the_cli_prepares_the_instance_and_keeps_dagsters_log_in_a_file(backfilled):
+    home = backfilled / "dagster"
+    assert "enabled: false" in (home / "dagster.yaml").read_text()  # no telemetry banner
+    # The UI started later on this instance lists the backfilled days, not every day since 2025.
+    assert f"DSASSETS_START_DATE={START.isoformat()}" in (home / "dsassets.env").read_text()
+    log = (backfilled / "logs" / "dsassets.log").read_text()
+    assert "STEP_SUCCESS" in log and "RUN_SUCCESS" in log

@@ -70,7 +70,7 @@ class PostureLake(LakeBuilder):
 
     def account(self, day: date, account_id: str, name: str) -> None:
         self.rows["raw_docusign_accounts"][day].append({
-            "organization_id": ORG, "id": account_id, "name": name,
+            "organization_id": ORG, "organization_name": "Org of the posture tests", "id": account_id, "name": name,
             "external_account_id": 1, "site_id": 1, **self._snapshot_meta(day),
         })
 
@@ -185,9 +185,9 @@ def test_every_control_passes_on_good_settings(run):
         "passwordStrengthType = custom, 4 character classes required, minimumPasswordLength = 12"
     )
     assert got["admin_share"]["observed"] == (
-        "1 administrators of 5 active members (20.0%): a1@acme.example"
+        "1 administrator of 5 active members (20.0%): a1@acme.example"
     )
-    assert got["inactive_admins"]["observed"] == "1 of 1 administrators active within 90 days"
+    assert got["inactive_admins"]["observed"] == "1 of 1 administrator active within 90 days"
     row = got["session_timeout"]
     assert row["account_name"] == "Alpha" and row["organization_id"] == ORG
     assert row["severity"] == "high" and row["points_possible"] == row["points_achieved"] == 3
@@ -220,10 +220,10 @@ def test_every_control_fails_on_weak_settings_read_from_the_document(run):
         "activity in the audit log)"
     )
     assert got["users_closed_elsewhere"]["observed"] == (
-        "1 active members closed in another account: x@acme.example"
+        "1 active member closed in another account: x@acme.example"
     )
     assert got["idp_deleted_users"]["observed"] == (
-        "1 active members removed in the identity provider: y@acme.example (deleted)"
+        "1 active member removed in the identity provider: y@acme.example (deleted)"
     )
 
 
@@ -337,6 +337,7 @@ def test_scores_per_account_and_organization(run):
     assert (c["points_achieved"], c["points_possible"], c["points_unknown"]) == (0, 30, 30)
     assert (c["score_pct"], c["score_of_known_pct"], c["coverage_pct"]) == (0.0, None, 0.0)
     assert org["scope"] == "organization" and org["account_id"] is None
+    assert org["scope_name"] == "Org of the posture tests"  # the Admin API's name, not the id
     assert (org["points_achieved"], org["points_possible"], org["account_count"]) == (30, 90, 3)
     assert (org["score_pct"], org["score_of_known_pct"], org["coverage_pct"]) == (33.3, 50.0, 66.7)
     assert (org["controls_passed"], org["controls_failed"], org["controls_unknown"]) == (15, 15, 15)
@@ -355,6 +356,8 @@ def test_score_arithmetic_weighted_by_severity():
         ") t(dt, organization_id, account_id, account_name, severity, status, "
         "points_possible, points_achieved)"
     )
+    con.execute("create table stg_docusign__accounts as select date '2026-11-02' as dt, 'o' as organization_id, "
+                "'Org O' as organization_name")
     sql.install_support(con, ProjectConfig())  # the shared macros every model may use
     sql.set_window(con, date(2026, 11, 2), date(2026, 11, 3))
     query = sql.model_query(BY_NAME["posture_scores"])
@@ -367,6 +370,7 @@ def test_score_arithmetic_weighted_by_severity():
     assert (b["score_pct"], b["score_of_known_pct"]) == (25.0, 25.0)
     assert (o["points_achieved"], o["points_possible"], o["score_pct"]) == (4, 10, 40.0)
     assert (o["score_of_known_pct"], o["coverage_pct"]) == (44.4, 90.0)
+    assert o["scope_name"] == "Org O"
 
 
 # ---------- drift
@@ -407,17 +411,20 @@ def test_materialization_shows_scores_and_failing_controls(run):
     mat = run["result"].asset_materializations_for_node("posture_findings")[-1]
     md = mat.metadata
     assert md["posture_day"].value == D2.isoformat()
-    table = md["scores"].value
-    assert "| Alpha | 90.0% (27/30) |" in table  # D2: session timeout now fails
-    assert "| Bravo | 0.0% (0/30) |" in table and "| **organization** | 30.0% (27/90) |" in table
-    failing = md["failing_controls"].value
-    assert "| Alpha | Web app session times out after inactivity | high | sessionTimeout = 120 minutes |" in failing
-    assert "Security Settings > Session Timeout" in failing
-    assert failing.count("| Bravo |") == len(ALL_CONTROLS)
+    scores = {r.data["account"]: r.data for r in md["scores"].records}
+    assert scores["Alpha"]["score (points)"] == "90.0% (27/30)"  # D2: session timeout now fails
+    assert scores["Bravo"]["score (points)"] == "0.0% (0/30)"
+    assert scores["organization"]["score (points)"] == "30.0% (27/90)"
+    failing = [r.data for r in md["failing_controls"].records]
+    assert {"account": "Alpha", "control": "Web app session times out after inactivity", "severity": "high",
+            "observed": "sessionTimeout = 120 minutes"}.items() <= next(r for r in failing if r["account"] == "Alpha").items()
+    assert any("Security Settings > Session Timeout" in r["remediation"] for r in failing)
+    assert sum(r["account"] == "Bravo" for r in failing) == len(ALL_CONTROLS)
     assert md["score_pct: Alpha"].value == 90.0
-    assert "no membership data for this account" in md["unknown_controls"].value
+    assert any("no membership data for this account" in r.data["why unknown"] for r in md["unknown_controls"].records)
     changes = run["result"].asset_materializations_for_node("posture_changes")[-1].metadata
-    assert "a1@acme.example" in changes["changes"].value and changes["traced_to_an_event"].value == 1
+    assert [r.data["changed by"] for r in changes["changes"].records] == ["a1@acme.example"]
+    assert changes["traced_to_an_event"].value == 1
 
 
 def test_each_day_of_a_range_run_carries_that_days_score(run):
@@ -465,11 +472,17 @@ def test_catalog_is_complete_and_config_validated():
         parse_config({"posture": {"password_expiry": "sometimes"}}, source="x.yaml")
 
 
-def test_markdown_table_escapes_cells():
-    md = posture.markdown_table([{"a": "x|y", "b": "line\nbreak"}], {"a": "A", "b": "B"})
-    assert md.splitlines() == ["| A | B |", "|---|---|", "| x\\|y | line break |"]
-    assert posture.markdown_table([], {"a": "A"}) == "_none_"
+def test_metadata_tables_have_a_schema_and_flat_cells():
+    from datetime import datetime, timezone
 
+    from dsassets.lib.catalog.tables import metadata_table
+
+    table = metadata_table([{"a": "x|y", "b": 3, "c": ["1.2.3.4", "5.6.7.8"],
+                             "d": datetime(2026, 11, 2, 9, 5, tzinfo=timezone.utc)}],
+                           {"a": "A", "b": "B", "c": "C", "d": "D"})
+    assert [(c.name, c.type) for c in table.schema.columns] == [("A", "string"), ("B", "int"), ("C", "string"), ("D", "string")]
+    assert table.records[0].data == {"A": "x|y", "B": 3, "C": "1.2.3.4, 5.6.7.8", "D": "2026-11-02 09:05"}
+    assert metadata_table([], {"a": "A"}).records == []
 
 def test_days_before_the_window_need_their_findings(run):
     # posture_changes compares with the previous snapshot day, however far back it is

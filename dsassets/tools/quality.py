@@ -158,4 +158,23 @@ def quality_command(args, lake, backfill) -> int:
     truth = sim.ground_truth(args.start, args.end + timedelta(days=1))
     report = evaluate(alerts, truth)
     print(format_report(report, args.start, args.end))
+    hint = learning_hint(report, lake, args)
+    if hint:
+        print(hint)
     return 0 if perfect(report) else 2
+
+
+def learning_hint(report: dict[str, PolicyQuality], lake, args) -> str | None:
+    """Why incidents were missed when the lake holds less history than the baselines need."""
+    missed = sum(len(q.missed) for q in report.values())
+    days = lake.partitions("raw_docusign_audit_events")
+    history = (args.start - days[0]).days if days else 0
+    if not missed or history >= args.history_days:
+        return None
+    return (
+        f"\n{missed} missed: the lake holds {history} day(s) of history before {args.start}, and the "
+        f"location and failed-login policies learn each user for 7 days and compare with a 30-day "
+        f"baseline, so they stay quiet during that learning period (the demo's week is all of its history). "
+        f"Measure with baselines: dsassets quality --start {args.start} --end {args.end} --backfill "
+        f"(backfills {args.history_days} days before {args.start} first)."
+    )

@@ -74,3 +74,7 @@ create or replace macro posture_listed(prefix, items) as
         when len(items) > 0 then prefix || posture_sample(items, 5)
         else ''
     end;
+
+-- "1 administrator", "3 administrators": a count with its noun in the right number.
+create or replace macro posture_count(n, singular, plural) as
+    n || ' ' || case when n = 1 then singular else plural end;

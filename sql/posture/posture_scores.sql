@@ -4,6 +4,8 @@
 -- window:      window_start <= dt < window_end
 -- scope:       'account' (scope_id = account_id) or 'organization'
 --              (scope_id = organization_id: every account's controls)
+-- scope_name:  the account's name, or the organization's name from the Admin
+--              API's account snapshot (its id when no snapshot names it)
 -- score:       points_achieved / points_possible, Secure Score style: each
 --              control is worth posture.severity_points of its severity and
 --              earns them only when it passes. An unknown control stays in
@@ -38,6 +40,13 @@ accounts as (
     group by dt, organization_id, account_id
 ),
 
+organization_names as (
+    select dt, organization_id, any_value(organization_name) as organization_name
+    from stg_docusign__accounts
+    where in_window(dt)
+    group by all
+),
+
 organizations as (
     select
         dt,
@@ -45,7 +54,8 @@ organizations as (
         coalesce(organization_id, 'unknown') as scope_id,
         organization_id,
         null::varchar as account_id,
-        coalesce(organization_id, 'unknown') as scope_name,
+        coalesce(any_value(organization_names.organization_name), organization_id, 'unknown')
+            as scope_name,
         count(*) as account_count,
         sum(points_achieved) as points_achieved,
         sum(points_possible) as points_possible,
@@ -54,6 +64,7 @@ organizations as (
         sum(controls_failed) as controls_failed,
         sum(controls_unknown) as controls_unknown
     from accounts
+    left join organization_names using (dt, organization_id)
     group by dt, organization_id
 ),
 

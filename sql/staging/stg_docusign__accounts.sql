@@ -12,6 +12,7 @@ source as (
 final as (
     select
         blank_to_null(organization_id) as organization_id,
+        blank_to_null(organization_name) as organization_name,
         blank_to_null(id) as account_id,
         name as account_name,
         external_account_id,

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import dagster as dg
 
+from dsassets.lib.catalog.tables import metadata_table
 from dsassets.defs.extract.raw import daily_raw_asset
 from dsassets.defs.resources import DocuSignResource, LakeResource
 from dsassets.lib.config.settings import DUCKDB_MEMORY_LIMIT
@@ -94,9 +95,9 @@ def raw_docusign_audit_events(
             "mode": "whole",
             "row_count": dg.MetadataValue.int(total),
             "pages": pages,
-            "rows_per_day": dg.MetadataValue.md(
-                "| day | events |\n|---|---|\n"
-                + "\n".join(f"| {day} | {n} |" for day, n in sorted(counts.items()))
+            "rows_per_day": metadata_table(
+                [{"day": day, "events": n} for day, n in sorted(counts.items())], {"day": "day", "events": "events"},
+                limit=366,
             ),
             "path": path,
         }

@@ -108,7 +108,7 @@ def take_organization_snapshot(client: DocuSignClient, source: str, taken_at: da
         "raw_docusign_accounts": snapshot_table(
             "raw_docusign_accounts",
             schemas.ACCOUNTS,
-            (({**a, "organization_id": org_id}, a) for a in accounts),
+            (({**a, "organization_id": org_id, "organization_name": org.get("name")}, a) for a in accounts),
             **kw,
         )
     }

@@ -13,6 +13,7 @@ import dagster as dg
 
 from dsassets.defs.policies.assets import POLICY_ALERTS, loaded_policies
 from dsassets.defs.owners import OWNERS
+from dsassets.lib.catalog.tables import metadata_table
 from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource
 from dsassets.lib.config.project import project_config
 from dsassets.lib.governance import actions as governance
@@ -55,6 +56,24 @@ def actions_resolver(config):
         return custom.get(alert.policy) or builtin.get(alert.policy) or ([], "")
 
     return actions_for
+
+
+def actions_table(report: governance.Report, limit: int = 50) -> dg.TableMetadataValue:
+    """What was done first, then failures, plans and skips; oldest alert first within each."""
+    order = {"executed": 0, "failed": 1, "planned": 2, "skipped": 3, "done": 4}
+    shown = sorted(report.outcomes, key=lambda o: (order[o.status], o.alert.started_at, o.alert.alert_id))
+    rows = [
+        {"started": o.alert.started_at, "policy": o.alert.policy, "user": o.alert.user_email or o.alert.user_id,
+         "action": o.action, "mode": o.mode, "status": o.status,
+         "detail": o.reason + (f" (HTTP {o.http_status})" if o.http_status else "")}
+        for o in shown
+    ]
+    return metadata_table(
+        rows,
+        {"started": "alert started (UTC)", "policy": "policy", "user": "user", "action": "action",
+         "mode": "mode", "status": "status", "detail": "detail"},
+        limit=limit,
+    )
 
 
 @dg.asset(
@@ -116,7 +135,7 @@ def governance_actions(
             "skipped": dg.MetadataValue.int(counts["skipped"]),
             "failed": dg.MetadataValue.int(counts["failed"]),
             "already_done": dg.MetadataValue.int(counts["done"]),
-            "actions": dg.MetadataValue.md(report.markdown()),
+            "actions": actions_table(report),
             "execution_enabled": dg.MetadataValue.json(gov.execute.model_dump()),
             "act_on_old_alerts": config.act_on_old_alerts,
             "max_alert_age_hours": gov.max_alert_age_hours,

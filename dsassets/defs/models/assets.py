@@ -19,6 +19,7 @@ def model_run(model: Model) -> runner.SqlAsset:
     """The run of one model: its select over the bound models, written per day (or counted, for a view)."""
     return runner.SqlAsset(
         name=model.name,
+        sql_file=model.path,
         query=lambda run: sql.model_query(model),
         requires=tuple(d for d in model.deps if d in BY_NAME),
         binds=MODELS,

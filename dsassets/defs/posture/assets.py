@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import dagster as dg
 import duckdb
 
+from dsassets.lib.catalog.tables import metadata_table
 from dsassets.defs.sql_asset import model_asset
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.posture import controls as posture
@@ -66,7 +67,7 @@ def findings_metadata(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> 
         row["score"] = f"{_pct(row['score_pct'])} ({row['achieved']}/{row['possible']})"
     scores.append(
         {
-            "account": "**organization**",
+            "account": "organization",
             "score": f"{_pct(organization_pct)} ({total_achieved}/{total_possible})",
             "passed": sum(r["passed"] for r in scores),
             "failed": sum(r["failed"] for r in scores),
@@ -89,24 +90,18 @@ def findings_metadata(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> 
         "organization_score_pct": dg.MetadataValue.float(organization_pct)
         if organization_pct is not None
         else dg.MetadataValue.text("n/a"),
-        "scores": dg.MetadataValue.md(
-            posture.markdown_table(
-                scores,
-                {"account": "account", "score": "score (points)", "passed": "pass",
-                 "failed": "fail", "unknown": "unknown"},
-            )
+        "scores": metadata_table(
+            scores,
+            {"account": "account", "score": "score (points)", "passed": "pass",
+             "failed": "fail", "unknown": "unknown"},
         ),
-        "failing_controls": dg.MetadataValue.md(
-            posture.markdown_table(
-                failing,
-                {"account": "account", "title": "control", "severity": "severity",
-                 "observed": "observed", "expected": "expected", "remediation": "remediation"},
-            )
+        "failing_controls": metadata_table(
+            failing,
+            {"account": "account", "title": "control", "severity": "severity",
+             "observed": "observed", "expected": "expected", "remediation": "remediation"},
         ),
-        "unknown_controls": dg.MetadataValue.md(
-            posture.markdown_table(
-                unknown, {"account": "account", "title": "control", "status_reason": "why unknown"}
-            )
+        "unknown_controls": metadata_table(
+            unknown, {"account": "account", "title": "control", "status_reason": "why unknown"}
         ),
     }
     # Numeric per-account entries plot over time in the asset's metadata history.
@@ -128,13 +123,11 @@ def scores_metadata(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> di
         row["coverage"] = _pct(row["coverage_pct"])
     return {
         "posture_day": day.isoformat(),
-        "scores": dg.MetadataValue.md(
-            posture.markdown_table(
-                rows,
-                {"scope": "scope", "scope_name": "name", "score": "score (points)",
-                 "known": "score of known", "coverage": "coverage", "controls_failed": "fail",
-                 "controls_unknown": "unknown"},
-            )
+        "scores": metadata_table(
+            rows,
+            {"scope": "scope", "scope_name": "name", "score": "score (points)",
+             "known": "score of known", "coverage": "coverage", "controls_failed": "fail",
+             "controls_unknown": "unknown"},
         ),
     }
 
@@ -150,13 +143,11 @@ def changes_metadata(con: duckdb.DuckDBPyConnection, lake: Lake, start: date, en
         [start, end],
     )
     return {
-        "changes": dg.MetadataValue.md(
-            posture.markdown_table(
-                rows,
-                {"dt": "day", "account": "account", "title": "control", "transition": "status",
-                 "to_observed": "now", "changed_by": "changed by", "changed_from_ip": "IP",
-                 "changed_from_country": "country", "change": "audit event"},
-            )
+        "changes": metadata_table(
+            rows,
+            {"dt": "day", "account": "account", "title": "control", "transition": "status",
+             "to_observed": "now", "changed_by": "changed by", "changed_from_ip": "IP",
+             "changed_from_country": "country", "change": "audit event"},
         ),
         "regressions": sum(1 for r in rows if r["change_kind"] in ("regressed", "now_failing")),
         "traced_to_an_event": sum(1 for r in rows if r["attribution"] == "audit_event"),
@@ -180,6 +171,7 @@ def _install(model: Model, run: runner.Run) -> None:
 def posture_run(model: Model) -> runner.SqlAsset:
     return runner.SqlAsset(
         name=model.name,
+        sql_file=model.path,
         query=lambda run: sql.model_query(model),
         requires=tuple(d for d in model.deps if d in BY_NAME),
         binds=(*MODELS, *POSTURE_MODELS),

@@ -176,20 +176,3 @@ def missing_days(con: duckdb.DuckDBPyConnection, relation: str, start: date, end
         ).fetchall()
     }
     return [start + timedelta(days=i) for i in range((end - start).days) if start + timedelta(days=i) not in present]
-
-
-def newest_alerts_markdown(rows: list[dict], limit: int = 10) -> str:
-    """A small markdown table of the newest alerts, for the materialization's metadata."""
-    if not rows:
-        return "_no alerts in this window_"
-    rows = sorted(rows, key=lambda r: (r["started_at"], r["alert_id"]), reverse=True)[:limit]
-    lines = ["| started (UTC) | policy | severity | user | IPs | countries | alert_id |",
-             "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(
-            f"| {r['started_at']:%Y-%m-%d %H:%M} | {r['policy']} | {r['severity']} | "
-            f"{r['user_email'] or r['user_id'] or ''} | {', '.join(r['ip_addresses'] or [])} | "
-            f"{', '.join(r['countries'] or [])} | `{r['alert_id'][:12]}` |"
-        )
-    return "\n".join(lines)
-

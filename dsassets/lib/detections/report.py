@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from dsassets.lib.detections.engine import newest_alerts_markdown
+from dsassets.lib.catalog.tables import newest_alerts_table
 from dsassets.lib.transform import sql
 from dsassets.lib.transform.runner import Run
 
@@ -20,5 +20,5 @@ def alert_report(run: Run, name: str, day: date, count: int, by_policy: dict[str
     return {
         "alert_count": dg.MetadataValue.int(count),
         "alerts_per_policy": dg.MetadataValue.json(per_policy),
-        "newest_alerts": dg.MetadataValue.md(newest_alerts_markdown(rows)),
+        "newest_alerts": newest_alerts_table(rows),
     }

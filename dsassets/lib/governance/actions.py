@@ -63,18 +63,6 @@ class Outcome:
 class Report(OutcomeReport):
     STATUSES = STATUSES
 
-    def markdown(self, limit: int = 50) -> str:
-        order = {"executed": 0, "failed": 1, "planned": 2, "skipped": 3, "done": 4}
-
-        def cells(o: Outcome) -> list[str]:
-            detail = o.reason + (f" (HTTP {o.http_status})" if o.http_status else "")
-            return [f"{o.alert.started_at:%Y-%m-%d %H:%M}", o.alert.policy, o.alert.user_email or o.alert.user_id or "",
-                    o.action, o.mode, f"**{o.status}**", detail]
-
-        return self.table(["alert started (UTC)", "policy", "user", "action", "mode", "status", "detail"], cells,
-                          empty="_no governance actions for the alerts of this window_", limit=limit,
-                          order=lambda o: (order[o.status], o.alert.started_at, o.alert.alert_id))
-
 
 GraphFactory = Callable[[], AbstractContextManager[GraphClient]]
 

@@ -51,8 +51,12 @@ class SuiteOutcome:
 @lru_cache(maxsize=1)
 def _context():
     import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    return gx.get_context(mode="ephemeral")
+    context = gx.get_context(mode="ephemeral")
+    # GX draws a tqdm bar per validation on stderr; run logs are no place for them.
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    return context
 
 
 def _validate(name: str, frame, expectations: list) -> SuiteOutcome:

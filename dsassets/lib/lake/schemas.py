@@ -43,8 +43,9 @@ AUDIT_EVENTS = schema("""
 # What every snapshot row carries after the API's fields.
 SNAPSHOT_META = " _raw _source _snapshot_taken_at:ts"
 
-# Admin API: GET /v2/organizations -> organizations[].accounts[]
-ACCOUNTS = schema("organization_id id name external_account_id:int64 site_id:int32" + SNAPSHOT_META)
+# Admin API: GET /v2/organizations -> organizations[].accounts[], with the organization's name.
+ACCOUNTS = schema(
+    "organization_id organization_name id name external_account_id:int64 site_id:int32" + SNAPSHOT_META)
 
 # Admin API dsprofile users[] (one row per organization user).
 ORGANIZATION_USERS = schema("""

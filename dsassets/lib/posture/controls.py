@@ -76,24 +76,3 @@ def install(
     register_table(con, "posture_controls", catalog_table(posture), temp=temp)
     for stmt in file_statements(MACROS_FILE):
         con.execute(stmt)
-
-
-def markdown_table(rows: list[dict], columns: dict[str, str], *, limit: int = 50) -> str:
-    """A markdown table of ``rows`` (``columns``: key -> header); cells flattened and escaped."""
-
-    if not rows:
-        return "_none_"
-
-    def cell(value: object) -> str:
-        text = "" if value is None else str(value)
-        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-    lines = [
-        "| " + " | ".join(columns.values()) + " |",
-        "|" + "---|" * len(columns),
-    ]
-    for row in rows[:limit]:
-        lines.append("| " + " | ".join(cell(row.get(key)) for key in columns) + " |")
-    if len(rows) > limit:
-        lines.append(f"\n{len(rows) - limit} more rows not shown.")
-    return "\n".join(lines)

@@ -119,7 +119,7 @@ POSTURE_MODELS: tuple[Model, ...] = (
       # posture_findings split by control family instead of one file with every control.
       parts=("posture_day_settings", "posture_day_rules", "posture_account_days",
              "posture_snapshot_findings", "posture_member_findings")),
-    M("posture", "posture_scores", ("posture_findings",),
+    M("posture", "posture_scores", ("posture_findings", "stg_docusign__accounts"),
       "Secure-Score-style posture score per account and per organization per day: points of "
       "passed controls out of points possible, weighted by severity."),
     M("posture", "posture_changes", ("posture_findings", "activities"),

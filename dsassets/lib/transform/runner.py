@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any, Callable
 
 import dagster as dg
 import duckdb
 
+from dsassets.lib.catalog.tables import column_schema, relation_columns
 from dsassets.lib.config.project import ProjectConfig, project_config
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.partitions import window_dates
@@ -72,6 +74,8 @@ class SqlAsset:
     day_report: Callable[[Run, date, int], dict] | None = None
     per_day_key: str = "rows_per_day"
     location: str | None = None
+    # The SQL file whose header describes the output's columns (``dagster/column_schema``).
+    sql_file: Path | None = None
 
 
 def missing_inputs(lake: Lake, asset: SqlAsset, bound: list[str]) -> list[str]:
@@ -107,6 +111,7 @@ def execute(
         con.execute(f"create temp view {relation} as {asset.query(run)}")
         if asset.transform is not None:
             relation = asset.transform(run, relation)
+        notes["dagster/column_schema"] = column_schema(relation_columns(con, relation), asset.sql_file)
         if asset.writes:
             each_day = (lambda: asset.each_day(run)) if asset.each_day is not None else None
             counts = sql.write_partitions(con, lake, asset.name, relation, start, end, each_day)

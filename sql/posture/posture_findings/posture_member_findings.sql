@@ -212,8 +212,10 @@ final as (
                 admin_count * 100
                 <= getvariable('posture_admin_max_percent') * member_count
                 or admin_count <= getvariable('posture_admin_max_count'),
-                admin_count || ' administrators of ' || member_count
-                || ' active members ('
+                posture_count(admin_count, 'administrator', 'administrators')
+                || ' of '
+                || posture_count(member_count, 'active member', 'active members')
+                || ' ('
                 || round(100.0 * admin_count / member_count, 1) || '%)'
                 || posture_listed(': ', admins),
                 null
@@ -227,17 +229,21 @@ final as (
                 end,
                 case
                     when len(dormant_admins) > 0
-                        then len(dormant_admins) || ' of ' || admin_count
-                            || ' administrators inactive: '
+                        then len(dormant_admins) || ' of '
+                            || posture_count(admin_count, 'administrator', 'administrators')
+                            || ' inactive: '
                             || posture_sample(dormant_admins, 5)
                     else (admin_count - len(admins_not_seen_yet)) || ' of '
-                        || admin_count || ' administrators active within '
+                        || posture_count(admin_count, 'administrator', 'administrators')
+                        || ' active within '
                         || getvariable('posture_inactive_admin_days') || ' days'
                 end,
                 case
                     when len(dormant_admins) = 0 and len(admins_not_seen_yet) > 0
-                        then len(admins_not_seen_yet)
-                            || ' administrators without activity since the '
+                        then posture_count(
+                                len(admins_not_seen_yet), 'administrator', 'administrators'
+                            )
+                            || ' without activity since the '
                             || 'audit history began ('
                             || coalesce(
                                 getvariable('posture_audit_history_start')
@@ -253,7 +259,8 @@ final as (
             (
                 'users_closed_elsewhere',
                 len(closed_elsewhere) = 0,
-                len(closed_elsewhere) || ' active members closed in '
+                posture_count(len(closed_elsewhere), 'active member', 'active members')
+                || ' closed in '
                 || 'another account'
                 || posture_listed(': ', closed_elsewhere),
                 null
@@ -267,7 +274,8 @@ final as (
                 end,
                 case
                     when not no_idp_snapshot
-                        then len(idp_removed) || ' active members removed in '
+                        then posture_count(len(idp_removed), 'active member', 'active members')
+                            || ' removed in '
                             || 'the identity provider'
                             || posture_listed(': ', idp_removed)
                 end,
