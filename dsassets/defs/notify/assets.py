@@ -11,6 +11,7 @@ import dagster as dg
 
 from dsassets.defs.owners import OWNERS
 from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource
+from dsassets.lib.catalog.tables import metadata_table
 from dsassets.lib.config.project import project_config
 from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, window_dates
 from dsassets.lib.notify import deliver
@@ -32,6 +33,23 @@ def read_alerts(lake, start, end) -> list[dict]:
         raise RuntimeError("notifications needs alerts: materialize it for this window first")
     with sql.session(lake) as con:
         return sql.read_rows(con, lake, "alerts", start, end)
+
+
+def deliveries_table(report: deliver.Report, limit: int = 50) -> dg.TableMetadataValue:
+    """Each (alert, channel) of the run, oldest alert first."""
+    shown = sorted(report.outcomes, key=lambda o: (o.alert["started_at"], o.alert["alert_id"], o.channel.name))
+    rows = [
+        {"started": o.alert["started_at"], "policy": o.alert["policy"], "severity": o.alert["severity"],
+         "channel": o.channel.name, "mode": o.mode, "status": o.status,
+         "detail": o.reason + (f" (HTTP {o.http_status})" if o.http_status else "")}
+        for o in shown
+    ]
+    return metadata_table(
+        rows,
+        {"started": "alert started (UTC)", "policy": "policy", "severity": "severity", "channel": "channel",
+         "mode": "mode", "status": "status", "detail": "detail"},
+        limit=limit,
+    )
 
 
 @dg.asset(
@@ -80,7 +98,7 @@ def notifications(
                 [{"name": c.name, "type": c.type, "execute": c.execute, "min_severity": c.min_severity}
                  for c in notify.channels]
             ),
-            "deliveries": dg.MetadataValue.md(report.markdown()),
+            "deliveries": deliveries_table(report),
             "send_old_alerts": config.send_old_alerts,
             "ledger": dg.MetadataValue.path(ledger.url),
             "ledger_rows": dg.MetadataValue.int(total),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import fcntl
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -91,15 +91,3 @@ class OutcomeReport:
         for o in self.outcomes:
             out[o.status] += 1
         return out
-
-    def table(self, header: list[str], cells: Callable[[Any], list[str]], *, empty: str, limit: int = 50,
-              order: Callable[[Any], Any] | None = None) -> str:
-        """A markdown table of the outcomes (for asset metadata), at most ``limit`` rows."""
-        if not self.outcomes:
-            return empty
-        shown = sorted(self.outcomes, key=order) if order else self.outcomes
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(c.replace("|", "/") for c in cells(o)) + " |" for o in shown[:limit]]
-        if len(shown) > limit:
-            lines.append(f"| ... {len(shown) - limit} more |" + " |" * (len(header) - 1))
-        return "\n".join(lines)

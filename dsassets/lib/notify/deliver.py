@@ -71,15 +71,6 @@ class Outcome:
 class Report(OutcomeReport):
     STATUSES = STATUSES
 
-    def markdown(self, limit: int = 50) -> str:
-        def cells(o: Outcome) -> list[str]:
-            detail = o.reason + (f" (HTTP {o.http_status})" if o.http_status else "")
-            return [f"{o.alert['started_at']:%Y-%m-%d %H:%M}", o.alert["policy"], o.alert["severity"],
-                    o.channel.name, o.mode, f"**{o.status}**", detail]
-
-        return self.table(["alert started (UTC)", "policy", "severity", "channel", "mode", "status", "detail"],
-                          cells, empty="_no notifications for the alerts of this window_", limit=limit)
-
 
 Sender = Callable[[Channel, dict], int | None]
 
