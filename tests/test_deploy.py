@@ -65,4 +65,6 @@ def test_single_writers_are_in_pools():
     pools = {key.to_user_string(): graph.get(key).pools for key in graph.get_all_asset_keys()}
     assert pools["warehouse"] == {"warehouse_file"}
     assert pools["governance_actions"] == {"governance_ledger"}
-    assert {name for name, p in pools.items() if p} == {"warehouse", "governance_actions"}
+    assert pools["raw_docusign_audit_events"] == {"monitor_stream"}
+    assert {name for name, p in pools.items() if p} == {"warehouse", "governance_actions",
+                                                         "raw_docusign_audit_events"}

@@ -345,11 +345,12 @@ def test_the_secret_key_reaches_neither_run_storage_nor_the_warehouse_file(backf
     assert not leaked
 
 
-def test_an_intraday_refresh_on_s3_appends_parts_resumes_from_their_footer_and_completes_the_day(env, tmp_path):
+def test_an_intraday_refresh_on_s3_appends_parts_resumes_from_the_live_cursor_and_completes_the_day(env, tmp_path):
     from datetime import UTC, datetime
 
     from dsassets.lib.clients.docusign import DocuSignClient
-    from dsassets.lib.lake.raw_events import read_state, refresh_day
+    from dsassets.lib.lake.live_stream import advance_stream, load_position
+    from dsassets.lib.lake.raw_events import read_state
     from dsassets.simulator import DocuSignSimulator, SimulatorConfig
 
     day = date(2026, 10, 20)
@@ -360,11 +361,11 @@ def test_an_intraday_refresh_on_s3_appends_parts_resumes_from_their_footer_and_c
     for hours, files in ((8, ["part"]), (16, ["part", "part"]), (24.4, ["data.parquet"])):
         now[0] = start + timedelta(hours=hours)
         with DocuSignClient(sim.docusign_settings(), transport=sim.transport(), sleep=lambda s: None) as client:
-            refresh_day(lake, lambda cursor: client.audit_events(start, start + timedelta(days=1), cursor=cursor),
+            advance_stream(lake, lambda cursor: client.audit_events(start, None, cursor=cursor),
                         day=day, source="simulator", extracted_at=now[0],
                         complete_at=start + timedelta(days=1, minutes=15))
         assert [n if n == "data.parquet" else n[:4] for n in lake.list_files(DATASET, day)] == files
-    assert read_state(lake, day).complete
+    assert read_state(lake, day).complete and load_position(lake).cursor
     with lake.register(duckdb.connect()) as con:
-        ids = con.execute(f"select eventId from read_parquet('{lake.glob(DATASET)}')").fetchall()
+        ids = con.execute(f"select eventId from read_parquet('{lake.partition_file(DATASET, day, '*.parquet')}')").fetchall()
     assert sorted(i for (i,) in ids) == sorted(e["eventId"] for e in sim.events(day))

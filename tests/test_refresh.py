@@ -13,7 +13,8 @@ import pytest
 
 from dsassets.lib.clients.docusign import DocuSignClient
 from dsassets.lib.lake.lake import Lake
-from dsassets.lib.lake.raw_events import DATASET, read_state, refresh_day, write_event_partitions
+from dsassets.lib.lake.live_stream import advance_stream, load_position
+from dsassets.lib.lake.raw_events import DATASET, read_state, write_event_partitions
 from dsassets.simulator import DocuSignSimulator, SimulatorConfig
 
 DAY = date(2026, 10, 20)
@@ -52,12 +53,12 @@ def refresh(lake, sim, transport, *, fail_after_pages=None):
     def read_pages(cursor):
         with DocuSignClient(sim.docusign_settings(monitor_page_limit=200), transport=transport,
                             sleep=lambda s: None) as client:
-            for n, page in enumerate(client.audit_events(START, END, cursor=cursor)):
+            for n, page in enumerate(client.audit_events(START, None, cursor=cursor)):
                 if fail_after_pages is not None and n == fail_after_pages:
                     raise RuntimeError("connection lost mid-refresh")
                 yield page
 
-    return refresh_day(lake, read_pages, day=DAY, source="simulator", extracted_at=sim.now(),
+    return advance_stream(lake, read_pages, day=DAY, source="simulator", extracted_at=sim.now(),
                        complete_at=END + timedelta(minutes=15))
 
 
@@ -101,9 +102,9 @@ def test_refreshes_through_the_day_resume_where_the_last_stopped_and_end_with_th
     final = rows(lake)
     assert final == whole(tmp_path / "final", sim)
     assert len(final) == len([e for e in sim.events(DAY)])
-    # A complete day is never read again.
-    transport.cursors.clear()
-    assert refresh(lake, sim, transport).pages == 0 and transport.cursors == []
+    # A complete day gains nothing more from a stream that holds nothing more of it.
+    again = refresh(lake, sim, transport)
+    assert again.added == 0 and lake.list_files(DATASET, DAY) == ["data.parquet"]
 
 
 def test_a_failed_refresh_leaves_the_day_as_it_was_and_the_next_catches_up(tmp_path, world):
@@ -137,8 +138,11 @@ def test_a_whole_extraction_replaces_the_refresh_parts_and_refreshes_resume_afte
     assert lake.list_files(DATASET, DAY) == ["data.parquet"]
     stored = read_state(lake, DAY)
     assert stored.cursor and not stored.complete
+    # The whole read did not move the live cursor: the next refresh resumes where the last refresh stopped.
+    live = load_position(lake).cursor
+    assert live and live != stored.cursor
     clock.at = START + timedelta(hours=14)
     transport.cursors.clear()
     refresh(lake, sim, transport)
-    assert transport.cursors[0] == stored.cursor
+    assert transport.cursors[0] == live
     assert rows(lake) == whole(tmp_path / "later", sim)

@@ -1,9 +1,10 @@
 """Jobs and schedules: the daily pipeline, the intra-day refresh of today, the warehouse refresh.
 
-- ``daily_pipeline_schedule`` (00:20 UTC) completes yesterday: the audit events are read
-  incrementally from where the last refresh stopped (or from the day's start when no
-  refresh ran) until past midnight plus the ingestion lag, then compacted; snapshots are
-  taken and every model, detection and policy recomputes for the day.
+- ``daily_pipeline_schedule`` (00:20 UTC) completes yesterday: the live audit-event stream is
+  read from its one stored cursor (or from the day's start on a new lake) to the present,
+  past midnight plus the ingestion lag, and the day compacted; snapshots are taken and every
+  model, detection and policy recomputes for the day. Events that reach an earlier, complete
+  day are stored there as late files and re-checked by ``late_events_sensor``.
 - ``intraday_refresh_schedule`` (every ``DSASSETS_REFRESH_MINUTES``, default 15) runs the
   same assets for today, appending only new events; DocuSign's user and settings snapshots
   are taken on the day's first refresh only (they cost one call per user), the identity

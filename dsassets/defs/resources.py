@@ -38,12 +38,14 @@ class LakeResource(dg.ConfigurableResource):
 
 
 @functools.lru_cache(maxsize=4)
-def _simulator(seed: int, events_per_day: int):
+def _simulator(seed: int, events_per_day: int, late_share: float = 0.0, late_policies: tuple[str, ...] = ()):
     # Imported lazily: production runs never load the simulator's world.
     from dsassets.simulator import DocuSignSimulator, SimulatorConfig
 
     clock = _SimulatedClock()
-    sim = DocuSignSimulator(SimulatorConfig(seed=seed, events_per_day=events_per_day), now=clock)
+    config = SimulatorConfig(seed=seed, events_per_day=events_per_day, late_share=late_share,
+                             late_policies=late_policies)
+    sim = DocuSignSimulator(config, now=clock)
     return sim, clock
 
 
@@ -79,6 +81,10 @@ class DocuSignResource(dg.ConfigurableResource):
 
     simulator_seed: int = settings.SIMULATOR_SEED.default  # type: ignore[assignment]
     simulator_events_per_day: int = settings.SIMULATOR_EVENTS_PER_DAY.default  # type: ignore[assignment]
+    # Late ingestion in the simulator (see SimulatorConfig): a share of events, and the planted
+    # incidents (comma-separated detection names) that arrive after their day's run.
+    simulator_late_share: float = 0.0
+    simulator_late_policies: str = ""
 
     @property
     def source(self) -> str:
@@ -99,7 +105,9 @@ class DocuSignResource(dg.ConfigurableResource):
             with DocuSignClient(settings) as client:
                 yield client
             return
-        sim, clock = _simulator(self.simulator_seed, self.simulator_events_per_day)
+        late_policies = tuple(p.strip() for p in self.simulator_late_policies.split(",") if p.strip())
+        sim, clock = _simulator(self.simulator_seed, self.simulator_events_per_day,
+                                self.simulator_late_share, late_policies)
         clock.pinned = as_of
         try:
             with DocuSignClient(sim.docusign_settings(), transport=sim.transport()) as client:
@@ -162,6 +170,8 @@ def resources() -> dg.Definitions:
             "docusign": DocuSignResource(
                 simulator_seed=settings.SIMULATOR_SEED.integer(),
                 simulator_events_per_day=settings.SIMULATOR_EVENTS_PER_DAY.integer(),
+                simulator_late_share=float(settings.SIMULATOR_LATE_SHARE.get() or 0),
+                simulator_late_policies=settings.SIMULATOR_LATE_POLICIES.get() or "",
             ),
             "identity_provider": IdentityProviderResource(export_file=settings.IDP_EXPORT_FILE.value()),
         }

@@ -46,6 +46,7 @@ TYPO_RATE = 0.015
 MISSING_LOCATION_RATE = 0.02
 ISO_COUNTRY_RATE = 0.04
 MAX_LAG_SECONDS = 300
+LATE_LAG_SECONDS = (90 * 60, 270 * 60)  # late ingestion: 1.5-4.5 hours (stays within the next day)
 DUPLICATE_RATE = 0.001
 
 
@@ -422,11 +423,18 @@ def _alerts(world: World, day: int, rng: np.random.Generator, organic: EventBatc
     return rb.batch()
 
 
-def finish(batch: EventBatch, seed: int) -> EventBatch:
-    """Ingestion lags (0-300 s, random per event), sorted by event time."""
+def finish(batch: EventBatch, seed: int, late_share: float = 0.0) -> EventBatch:
+    """Ingestion lags (0-300 s, random per event; ``late_share`` of them 1.5-4.5 h), sorted by event time."""
     rng = np.random.default_rng([seed & 0xFFFFFFFF, seed >> 32, batch.day & 0xFFFFFFFF, 2])
     n = len(batch)
     batch.cols["lag"] = rng.integers(0, MAX_LAG_SECONDS * TICKS_PER_SECOND, n).astype(np.int64)
+    if late_share > 0 and n:
+        # A separate generator: switching late ingestion on changes no other event's lag.
+        late_rng = np.random.default_rng([seed & 0xFFFFFFFF, seed >> 32, batch.day & 0xFFFFFFFF, 4])
+        late = late_rng.random(n) < late_share
+        batch.cols["lag"][late] = late_rng.integers(
+            LATE_LAG_SECONDS[0] * TICKS_PER_SECOND, LATE_LAG_SECONDS[1] * TICKS_PER_SECOND, int(late.sum())
+        ).astype(np.int64)
     order = np.argsort(batch.cols["ts"], kind="stable")
     return batch.take(order)
 

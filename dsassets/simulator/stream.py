@@ -108,7 +108,15 @@ class EventStore:
         organic = organic_day(self.world, day, suppress)
         planted = [inc.events for inc in self.incidents(day)]
         batch = EventBatch.concat(day, [organic, *planted])
-        return finish(batch, self.world.seed)
+        batch = finish(batch, self.world.seed, self.world.config.late_share)
+        late = [inc.events.cols["idkey"] for inc in self.incidents(day)
+                if inc.policy in self.world.config.late_policies and not inc.is_decoy]
+        if late:
+            rows = np.isin(batch.cols["idkey"], np.concatenate(late))
+            rng = np.random.default_rng([self.world.seed & 0xFFFFFFFF, day & 0xFFFFFFFF, 5])
+            ingest = day_start(day + 1) + rng.integers(3600, 3 * 3600, int(rows.sum())) * TICKS_PER_SECOND
+            batch.cols["lag"][rows] = ingest - batch.cols["ts"][rows]
+        return batch
 
     def bucket(self, day: int) -> Bucket:
         with self._lock:

@@ -5,7 +5,8 @@ import pytest
 REAL_SOURCES = ("DOCUSIGN_INTEGRATION_KEY", "DOCUSIGN_USER_ID", "DOCUSIGN_PRIVATE_KEY_FILE",
                 "DOCUSIGN_ORGANIZATION_ID", "ENTRA_TENANT_ID", "ENTRA_CLIENT_ID", "ENTRA_CLIENT_SECRET",
                 "DSASSETS_CONFIG", "DSASSETS_IDP_EXPORT_FILE", "DSASSETS_REFRESH_MINUTES",
-                "DSASSETS_SIMULATOR_NOW")
+                "DSASSETS_SIMULATOR_NOW", "DSASSETS_SIMULATOR_LATE_SHARE", "DSASSETS_SIMULATOR_LATE_POLICIES",
+                "DSASSETS_LATE_EVENT_HOURS")
 
 
 def use_simulator(patch: pytest.MonkeyPatch, data_dir, *, seed: int, events_per_day: int) -> None:
@@ -15,3 +16,4 @@ def use_simulator(patch: pytest.MonkeyPatch, data_dir, *, seed: int, events_per_
     patch.setenv("DSASSETS_DATA_DIR", str(data_dir))
     patch.setenv("DSASSETS_SIMULATOR_SEED", str(seed))
     patch.setenv("DSASSETS_SIMULATOR_EVENTS_PER_DAY", str(events_per_day))
+

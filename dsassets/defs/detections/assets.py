@@ -15,6 +15,7 @@ from datetime import timedelta
 import dagster as dg
 
 from dsassets.defs.sql_asset import daily_sql_asset
+from dsassets.lib.detections import late as late_events
 from dsassets.lib.config.project import ConfigError, project_config
 from dsassets.lib.detections import engine as detections
 from dsassets.lib.detections.registry import DETECTIONS, Detection
@@ -67,6 +68,8 @@ def detection_asset(detection: Detection) -> runner.SqlAsset:
         requires=detection.inputs,
         binds=MODELS,
         setup=lambda run: _setup(detection, run),
+        # Alerts holding events that arrived after their day was complete say so in their evidence.
+        transform=lambda run, relation: late_events.late_view(run.con, run.lake, relation),
         each_day=lambda run: detections.prepare_day(run.con),
         day_report=lambda run, day, count: alert_report(run, detection.asset_name, day, count),
         per_day_key="alerts_per_day",

@@ -8,19 +8,34 @@ import dagster as dg
 from dsassets.lib.catalog.tables import metadata_table
 from dsassets.defs.extract.raw import daily_raw_asset
 from dsassets.defs.resources import DocuSignResource, LakeResource
-from dsassets.lib.config.settings import DUCKDB_MEMORY_LIMIT
-from dsassets.lib.lake.raw_events import DATASET, refresh_day, write_event_partitions
+from dsassets.lib.config.settings import DUCKDB_MEMORY_LIMIT, late_event_hours
+from dsassets.lib.lake.live_stream import Advance, advance_stream, day_lateness
+from dsassets.lib.lake.raw_events import DATASET, write_event_partitions
+
+LATE_CHECK = "events_within_late_bound"
+STREAM_POOL = "monitor_stream"
 
 
 class AuditEventsConfig(dg.Config):
     """How to fill the partition: whole (backfills) or incremental (the intra-day refresh)."""
 
-    # Resume from the cursor the day's files stored and append only new events; once the read
-    # passes the day's end plus the ingestion lag, compact the day and mark it complete.
+    # Read the live stream from its one stored cursor to the present and append each event to
+    # its own day (late events of complete days too); once the present is past the day's end
+    # plus the ingestion lag, compact the day and mark it complete.
     incremental: bool = False
 
 
-@daily_raw_asset(DATASET)
+@daily_raw_asset(
+    DATASET,
+    # One reader of the stream at a time: the 00:20 run and a refresh both read from the one
+    # live cursor, and two at once would store the same new events twice.
+    pool=STREAM_POOL,
+    check_specs=[dg.AssetCheckSpec(
+        LATE_CHECK, asset=DATASET,
+        description="Warns when Monitor ingested an event read by this run later than "
+        "DSASSETS_LATE_EVENT_HOURS (default 6) after it happened: detections ran on incomplete data.",
+    )],
+)
 def raw_docusign_audit_events(
     context: dg.AssetExecutionContext, config: AuditEventsConfig, docusign: DocuSignResource, lake: LakeResource
 ) -> dg.MaterializeResult:
@@ -29,8 +44,10 @@ def raw_docusign_audit_events(
     Grain: one row per `eventId`. Source: the Monitor stream (legacy or current
     generation), read from the window start past its end by the ingestion-lag
     overlap and de-duplicated. A range run reads the stream once for the whole range.
-    With `incremental: true` (the `intraday_refresh` job) a single day is appended to from
-    the stored cursor instead, as one more file per run.
+    With `incremental: true` (the daily and intra-day runs) the live stream is read from its
+    one stored cursor to the present instead: every event lands in its own day, and events of
+    days already complete are stored as late files and reported (`late_days`, plus one
+    materialization of each such day) so the `late_events_sensor` re-checks those days.
     """
     start, end = context.partition_time_window
     source = docusign.source
@@ -41,32 +58,17 @@ def raw_docusign_audit_events(
         if len(context.partition_keys) != 1:
             raise dg.Failure(f"{DATASET}: an incremental run refreshes one day; this run has "
                              f"{len(context.partition_keys)} (run a range without incremental)")
-
         with docusign.client() as client:
-            done = refresh_day(
+            done = advance_stream(
                 lake.lake,
-                lambda cursor: client.audit_events(start, end, cursor=cursor),
+                lambda cursor: client.audit_events(start, None, cursor=cursor),
                 day=start.date(),
                 source=source,
                 extracted_at=extracted_at,
                 complete_at=end + timedelta(minutes=client.settings.monitor_lag_minutes),
                 memory_limit=memory_limit,
             )
-        context.log.info(
-            f"{done.added} new events for {start.date()} from {done.pages} page(s) ({source}); "
-            + ("the day is complete" if done.complete else "the day is still open"))
-        return dg.MaterializeResult(
-            metadata={
-                "source": source,
-                "simulated": source == "simulator",
-                "mode": "incremental",
-                "added_rows": dg.MetadataValue.int(done.added),
-                "complete": done.complete,
-                "pages": done.pages,
-                "file": done.published or "(nothing new)",
-                "path": path,
-            }
-        )
+        return _live_result(context, lake, done, source, path)
 
     pages = 0
 
@@ -100,5 +102,60 @@ def raw_docusign_audit_events(
                 limit=366,
             ),
             "path": path,
-        }
+        },
+        # A backfill reads the past, where every event is long ingested: nothing to measure.
+        check_results=[dg.AssetCheckResult(
+            check_name=LATE_CHECK, asset_key=DATASET, passed=True,
+            metadata={"measured": "no: a whole read of past days (only live reads measure lateness)"},
+        )] if dg.AssetCheckKey(dg.AssetKey(DATASET), LATE_CHECK) in context.selected_asset_check_keys else [],
+    )
+
+
+def _live_result(context, lake: LakeResource, done: Advance, source: str, path) -> dg.MaterializeResult:
+    """Metadata of a live read; every late day also gets a materialization of its own."""
+    day = done.day
+    bound_s = late_event_hours() * 3600
+    for late_day, got in sorted(done.late_days.items()):
+        so_far = day_lateness(lake.lake, late_day)
+        context.log_event(dg.AssetMaterialization(
+            asset_key=DATASET, partition=late_day.isoformat(),
+            description=f"{got.added} late event(s) read by the run for {day}",
+            metadata={"late": True, "late_events_added": dg.MetadataValue.int(got.added),
+                      "late_events": dg.MetadataValue.int(so_far.late_events),
+                      "max_ingestion_delay_minutes": round(so_far.max_delay_s / 60, 1),
+                      "read_by_partition": day.isoformat(), "file": got.file or ""},
+        ))
+    own = day_lateness(lake.lake, day)
+    worst = max([own.max_delay_s, *(a.max_delay_s for a in done.late_days.values())])
+    context.log.info(
+        f"{done.added} new events for {day} from {done.pages} page(s) ({source}); "
+        + ("the day is complete" if done.complete else "the day is still open")
+        + (f"; late events for {', '.join(str(d) for d in sorted(done.late_days))}" if done.late_days else ""))
+    checks = []
+    if dg.AssetCheckKey(dg.AssetKey(DATASET), LATE_CHECK) in context.selected_asset_check_keys:
+        checks.append(dg.AssetCheckResult(
+            check_name=LATE_CHECK, asset_key=DATASET, passed=worst <= bound_s,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"max_ingestion_delay_minutes": round(worst / 60, 1),
+                      "bound_minutes": round(bound_s / 60, 1),
+                      "late_days": dg.MetadataValue.json(sorted(str(d) for d in done.late_days))},
+        ))
+    return dg.MaterializeResult(
+        metadata={
+            "source": source,
+            "simulated": source == "simulator",
+            "mode": "incremental",
+            "added_rows": dg.MetadataValue.int(done.added),
+            "complete": done.complete,
+            "pages": done.pages,
+            "file": done.published or "(nothing new)",
+            "path": path,
+            # Events of this day that arrived after it was complete, and the largest ingestion
+            # delay (a lower bound from stream order) among the day's events.
+            "late_events": dg.MetadataValue.int(own.late_events),
+            "max_ingestion_delay_minutes": round(own.max_delay_s / 60, 1),
+            "late_days": dg.MetadataValue.json(
+                {str(d): a.added for d, a in sorted(done.late_days.items())}),
+        },
+        check_results=checks,
     )

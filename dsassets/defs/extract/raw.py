@@ -9,10 +9,11 @@ GROUP = "raw"
 KINDS = {"python", "parquet"}
 
 
-def daily_raw_asset(name: str):
-    """``@dg.asset`` for the raw dataset ``name`` (its description is the function's docstring)."""
+def daily_raw_asset(name: str, **extra):
+    """``@dg.asset`` for the raw dataset ``name`` (its description is the function's docstring);
+    ``extra``: further ``dg.asset`` arguments (a pool, check specs)."""
     return dg.asset(name=name, group_name=GROUP, kinds=KINDS, owners=OWNERS, partitions_def=DAILY,
-                    backfill_policy=BACKFILL_POLICY)
+                    backfill_policy=BACKFILL_POLICY, **extra)
 
 
 def raw_spec(name: str, description: str) -> dg.AssetSpec:

@@ -15,6 +15,7 @@ import dagster as dg
 
 from dsassets.defs.sql_asset import daily_sql_asset
 from dsassets.lib.config.project import ConfigError, ProjectConfig, config_path, project_config
+from dsassets.lib.detections import late as late_events
 from dsassets.lib.detections.engine import empty_alerts_query
 from dsassets.lib.detections.report import alert_report
 from dsassets.lib.lake.partitions import deps, last_days
@@ -56,6 +57,8 @@ def _evaluate(policy: Policy, run: runner.Run) -> dict:
     """The matching events and the alerts, as a temp table (prepared parameters need one statement)."""
     policy_sql.install(run.con, run.config)
     matched = policy_sql.evaluate(run.con, policy, f"{policy.asset_name}__alerts")
+    if late_events.bind_late_arrivals(run.con, run.lake):
+        late_events.mark_late(run.con, f"{policy.asset_name}__alerts")
     condition, params = policy_sql.where_clause(policy)
     return {
         "matching_events": dg.MetadataValue.int(matched),

@@ -171,7 +171,9 @@ class DocuSignClient(BearerApiClient):
                 return
             cursor = end_cursor
 
-    def audit_events(self, start: datetime, end: datetime, *, cursor: str | None = None) -> Iterator[MonitorPage]:
+    def audit_events(
+        self, start: datetime, end: datetime | None, *, cursor: str | None = None
+    ) -> Iterator[MonitorPage]:
         """Yield every page read, with its new (deduplicated on ``eventId``) Monitor events.
 
         Reading starts at ``start``, or at ``cursor`` (an ``endCursor`` stored by an
@@ -182,10 +184,13 @@ class DocuSignClient(BearerApiClient):
         ``past_window``) instead of running on to the present; otherwise it stops
         at the stream's current end. Pages whose events were all seen are yielded
         empty, so the caller always has the last ``end_cursor``. Events are not
-        filtered to the window; the caller does that.
+        filtered to the window; the caller does that. ``end=None`` reads to the stream's
+        current end (the live stream: every event ingested so far, whatever its day).
         """
-        stop_at = end if end.tzinfo else end.replace(tzinfo=timezone.utc)
-        stop_at += timedelta(minutes=self.settings.monitor_lag_minutes)
+        stop_at = None
+        if end is not None:
+            stop_at = end if end.tzinfo else end.replace(tzinfo=timezone.utc)
+            stop_at += timedelta(minutes=self.settings.monitor_lag_minutes)
         seen: set[str] = set()
         for page in self.stream_pages(cursor or _iso_cursor(start)):
             fresh: list[dict] = []
@@ -201,7 +206,7 @@ class DocuSignClient(BearerApiClient):
                 seen.add(event_id)
                 fresh.append(event)
                 stamp = event.get("timestamp")
-                if stamp and parse_docusign_timestamp(stamp) >= stop_at:
+                if stop_at is not None and stamp and parse_docusign_timestamp(stamp) >= stop_at:
                     past_window = True
             # The cursor the page was read with is kept with its events, for lineage.
             yield MonitorPage(events=fresh, cursor=page.cursor, end_cursor=page.end_cursor, past_window=past_window)

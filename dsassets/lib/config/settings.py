@@ -90,6 +90,11 @@ REFRESH_MINUTES = Env("DSASSETS_REFRESH_MINUTES", 15)
 CONFIG_FILE = Env("DSASSETS_CONFIG")
 # From this many organization users (memberships listed), the users snapshot is one bulk export.
 BULK_EXPORT_MIN_USERS = Env("DSASSETS_BULK_EXPORT_MIN_USERS", 2000)
+# Late events: the ingestion delay past which the extraction's check warns; the simulator's
+# late ingestion (a share of events, and planted incidents held past their day).
+LATE_EVENT_HOURS = Env("DSASSETS_LATE_EVENT_HOURS", 6)
+SIMULATOR_LATE_SHARE = Env("DSASSETS_SIMULATOR_LATE_SHARE", "0")
+SIMULATOR_LATE_POLICIES = Env("DSASSETS_SIMULATOR_LATE_POLICIES", "")
 # The analyst's loop: who a triage change is recorded as when `dsassets alerts ... --by` is not given.
 USER = Env("USER")
 VARIABLES: tuple[Env, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Env))
@@ -266,3 +271,17 @@ def bulk_export_min_users(env: Mapping[str, str] | None = None) -> int:
     if value < 0:
         raise ConfigError(f"DSASSETS_BULK_EXPORT_MIN_USERS={value}: must be 0 (always bulk) or more")
     return value
+
+
+def late_event_hours(env: Mapping[str, str] | None = None) -> float:
+    """How late (hours) a Monitor event may be ingested before the extraction's check warns."""
+    raw = LATE_EVENT_HOURS.value(env)
+    if raw is None or raw == "":
+        return 6.0
+    try:
+        hours = float(raw)
+    except ValueError:
+        raise ConfigError(f"{LATE_EVENT_HOURS.name}={raw!r} is not a number of hours") from None
+    if hours <= 0:
+        raise ConfigError(f"{LATE_EVENT_HOURS.name}={raw!r} must be positive")
+    return hours

@@ -121,7 +121,7 @@ def run(
                 if prev is not None and prev["status"] == "executed":
                     report.outcomes.append(Outcome(alert, action, prev["mode"], "done", "executed earlier"))
                     continue
-                too_old = now - alert.ended_at > max_age and not act_on_old_alerts
+                too_old = now - (alert.raised_at or alert.ended_at) > max_age and not act_on_old_alerts
                 if too_old and mode == "execute":
                     o = Outcome(alert, action, mode, "skipped",
                                 f"alert older than {config.max_alert_age_hours} h (backfill); "

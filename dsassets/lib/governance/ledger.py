@@ -10,9 +10,10 @@ every Graph call; runs hold an exclusive ``flock`` on ``<local_dir>/governance/.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
+from dsassets.lib.detections.late import raised_at
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.ledger import ParquetLedger
 from dsassets.lib.lake.schemas import schema
@@ -42,10 +43,16 @@ class Alert:
     started_at: datetime
     ended_at: datetime
     partition_date: date
+    # When the alert could first be raised: later than ended_at when its events arrived late.
+    raised_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: dict) -> Alert:
-        return cls(*(row.get(k) for k in cls.__dataclass_fields__))  # type: ignore[arg-type]
+        fields = [k for k in cls.__dataclass_fields__ if k != "raised_at"]
+        alert = cls(*(row.get(k) for k in fields))  # type: ignore[arg-type]
+        if row.get("evidence") and alert.ended_at is not None:
+            return replace(alert, raised_at=raised_at(row["evidence"], alert.ended_at))
+        return alert
 
 
 def action_key(alert_id: str, action: str) -> str:

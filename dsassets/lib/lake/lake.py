@@ -153,14 +153,14 @@ class Lake:
         """Atomically move a finished scratch file into the partition ``day`` of ``dataset``.
 
         Publishing ``data.parquet`` makes it the whole partition: the ``part-*`` files of an
-        earlier intra-day refresh are removed after it is in place. A crash between the two
+        earlier intra-day refresh (and ``late-*`` files of late arrivals) are removed after it is in place. A crash between the two
         steps leaves rows twice, which the blocking ``eventId``-unique check reports and a
         re-run repairs; never a partition with rows missing.
         """
         url = self.publish_file(tmp_file, self.partition_path(dataset, day, name))
         if name == DATA_FILE:
             for stale in self.list_files(dataset, day):
-                if stale.startswith("part-"):
+                if stale.startswith(("part-", "late-")):
                     self.remove(self.partition_path(dataset, day, stale))
         return url
 

@@ -9,15 +9,12 @@ Two ways to fill a day:
 
 - **Whole** (:func:`write_event_partitions`, backfills): read the window and publish each
   day as ``data.parquet``, replacing whatever the day held.
-- **Incremental** (:func:`refresh_day`, the intra-day refresh): resume from the cursor the
-  day's newest file stored and publish only the events not already in the day as one more
-  file, ``part-<time>.parquet``. Once the read has gone past the day's end plus the ingestion
-  lag the day is *complete*: its files are compacted into ``data.parquet`` and later
-  refreshes of it read nothing.
+- **Live** (:func:`dsassets.lib.lake.live_stream.advance_stream`, the daily run and the
+  intra-day refresh): read the stream from the one stored cursor to its end and append each
+  day's new events as one more file; see that module.
 
 Every file's Parquet footer holds where reading stopped (``dsassets.resume_cursor``) and
-whether the day was complete (``dsassets.complete``), published atomically with the rows:
-a failed refresh publishes nothing, so the next one resumes from the last good cursor.
+whether the day was complete (``dsassets.complete``), published atomically with the rows.
 """
 
 from __future__ import annotations
@@ -27,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import duckdb
 import orjson
@@ -202,7 +199,11 @@ def write_event_partitions(
             staged = []
             try:
                 for day in days_in(start, end):
-                    staged.append((_stage_day(con, lake, scratch, day, [], state), day))
+                    # Late arrivals the live stream stored for the day may have been ingested
+                    # after this read's end: the whole day keeps them (they never come again).
+                    late = [lake.partition_file(DATASET, day, n) for n in lake.list_files(DATASET, day)
+                            if n.startswith("late-")]
+                    staged.append((_stage_day(con, lake, scratch, day, [], state, keep=late), day))
                 # Publish only once every day is staged: a failure above leaves the lake as it was.
                 for (tmp, _), day in staged:
                     lake.publish(tmp, DATASET, day)
@@ -210,72 +211,6 @@ def write_event_partitions(
                 for (tmp, _), _day in staged:
                     tmp.unlink(missing_ok=True)
     return {day: n for (_, n), day in staged}
-
-
-@dataclass(frozen=True)
-class Refresh:
-    """One incremental read of a day: rows added, whether the day is now complete, pages read."""
-
-    added: int
-    complete: bool
-    pages: int
-    resumed_from: str | None
-    published: str | None  # the file written, None when there was nothing new to keep
-
-
-def refresh_day(
-    lake: Lake,
-    read_pages: Callable[[str | None], Iterable[MonitorPage]],
-    *,
-    day: date,
-    source: str,
-    extracted_at: datetime,
-    complete_at: datetime,
-    memory_limit: str = "2GB",
-) -> Refresh:
-    """Append the day's events not read yet as one new file; compact the day once it is complete.
-
-    ``read_pages(cursor)`` reads the stream from ``cursor`` (None: from the day's start) up
-    to a page past the window or the stream's end, as :meth:`DocuSignClient.audit_events`
-    does. Events already in the day's files are dropped (``eventId``): the stream delivers
-    at least once and pages overlap around a cursor. The day is complete when a page went
-    past the window, or when a read that started at or after ``complete_at`` (the day's
-    end plus the ingestion lag) reached the stream's end: a quiet stream has nothing left.
-    """
-    before = read_state(lake, day)
-    if before.complete:
-        return Refresh(0, True, 0, before.cursor, None)
-    with lake.temp_path(".pages.parquet") as scratch:
-        read = _stage_pages(scratch, read_pages(before.cursor), source, extracted_at)
-        cursor = read.cursor or before.cursor
-        complete = read.past_window or extracted_at >= complete_at
-        state = {COMPLETE_KEY: "true" if complete else "false"}
-        if cursor:
-            state[CURSOR_KEY] = cursor
-        with _duckdb(lake, scratch, memory_limit) as con:
-            tmp, added = _stage_day(con, lake, scratch, day, before.files, state)
-            try:
-                if complete:
-                    # Complete: one file for the day from here on, as a whole extraction leaves it.
-                    whole = lake.tmp_dir / f"{scratch.stem}.whole.parquet"
-                    try:
-                        con.execute(
-                            f"copy (select * from read_parquet($files, union_by_name = false)) "
-                            f"to '{_sql_path(whole)}' ({_copy_options(state)})",
-                            {"files": [*before.files, str(tmp)]},
-                        )
-                        lake.publish(whole, DATASET, day)
-                        published = "data.parquet"
-                    finally:
-                        whole.unlink(missing_ok=True)
-                elif added or cursor != before.cursor:
-                    published = f"part-{extracted_at:%Y%m%dT%H%M%S%f}.parquet"
-                    lake.publish(tmp, DATASET, day, published)
-                else:
-                    published = None
-            finally:
-                tmp.unlink(missing_ok=True)
-    return Refresh(added, complete, read.pages, before.cursor, published)
 
 
 @contextmanager
@@ -299,8 +234,12 @@ def _copy_options(state: dict[str, str]) -> str:
     return f"format parquet, compression zstd, row_group_size 65536, kv_metadata {{{kv}}}"
 
 
-def _stage_day(con, lake: Lake, scratch: Path, day: date, existing: list[str], state: dict[str, str]):
-    """The scratch file's events of ``day`` not in ``existing``, as a staged file; and how many."""
+def _stage_day(con, lake: Lake, scratch: Path, day: date, existing: list[str], state: dict[str, str],
+               keep: list[str] | None = None):
+    """The scratch file's events of ``day`` not in ``existing``, as a staged file; and how many.
+
+    ``keep``: files whose events not in the scratch file are added too (a whole day keeps the
+    late arrivals a live read stored)."""
     tmp = lake.tmp_dir / f"{scratch.stem}.{day.isoformat()}.parquet"
     # A streaming filter: rows keep the stream's (ingestion) order, within minutes of event
     # order and the same on every re-run. Duplicates within a read were dropped by the client
@@ -312,6 +251,13 @@ def _stage_day(con, lake: Lake, scratch: Path, day: date, existing: list[str], s
     params = {"scratch": str(scratch), "day": day.isoformat()}
     if existing:
         params["existing"] = existing
+    kept = ""
+    if keep:
+        params["keep"] = keep
+        kept = """
+                union all
+                select * from read_parquet($keep, union_by_name = false, hive_partitioning = false)
+                where eventId not in (select eventId from read_parquet($scratch))"""
     try:
         con.execute(
             f"""
@@ -319,7 +265,7 @@ def _stage_day(con, lake: Lake, scratch: Path, day: date, existing: list[str], s
                 select * from read_parquet($scratch)
                 where _event_time >= $day::timestamptz
                   and _event_time < ($day::date + 1)::timestamptz
-                  {known}
+                  {known}{kept}
             ) to '{_sql_path(tmp)}' ({_copy_options(state)})
             """,
             params,
