@@ -84,6 +84,20 @@ def backfill(start: date, end: date, parallel: int = 0, days_per_run: int | None
     return True
 
 
+def _report(lake, start: date, end: date, out: Path | None) -> int:
+    """Write the HTML report of ``start..end`` (inclusive) and print where it is."""
+    from dsassets.lib.report.data import ReportError
+    from dsassets.lib.report.page import write_report
+
+    try:
+        path = write_report(lake, start, end + timedelta(days=1), out or lake.local_dir / "report.html")
+    except ReportError as exc:
+        print(f"dsassets report: {exc}", file=sys.stderr)
+        return 1
+    print(f"Report: {path}")
+    return 0
+
+
 def _parse_day(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -166,6 +180,14 @@ def _parser() -> argparse.ArgumentParser:
     intel = sub.add_parser("intel", help="threat-intelligence lists (see README)")
     intel.add_argument("action", choices=["update"], help="download the lists of detections.intel.sources")
 
+
+    report = sub.add_parser("report", help="write a self-contained HTML report (charts, tables) of a period")
+    report.add_argument("--start", type=_parse_day, required=True, help="first day (UTC)")
+    report.add_argument("--end", type=_parse_day, required=True, help="last day, inclusive")
+    report.add_argument("--out", type=Path, default=None, help="HTML file (default: <local data dir>/report.html)")
+    from dsassets.lib.triage import commands as triage
+
+    triage.add_parser(sub)
     return parser
 
 
@@ -205,6 +227,16 @@ def main(argv: list[str] | None = None) -> int:
         from dsassets.tools.profile import profile_command
 
         return profile_command(args, lake)
+    if args.command == "alerts":
+        from dsassets.lib.triage import commands as triage
+
+        try:
+            return triage.run(args, lake)
+        except triage.TriageError as exc:
+            print(f"dsassets alerts: {exc}", file=sys.stderr)
+            return 2
+    if args.command == "report":
+        return _report(lake, args.start, args.end, args.out)
     if args.command == "quality":
         from dsassets.tools.quality import quality_command
 
@@ -216,7 +248,10 @@ def main(argv: list[str] | None = None) -> int:
         start, end = args.start, args.end
         if end < start:
             parser.error(f"end {end} is before start {start}")
-    return _fill(lake, start, end, getattr(args, "parallel", 0), getattr(args, "days_per_run", None))
+    status = _fill(lake, start, end, getattr(args, "parallel", 0), getattr(args, "days_per_run", None))
+    if status == 0 and args.command == "demo":
+        return _report(lake, start, end, None)
+    return status
 
 
 def _fill(lake, start: date, end: date, parallel: int, days_per_run: int | None) -> int:

@@ -1,7 +1,7 @@
 """What several test modules share: the embedded simulator's environment for a module.
 
-Helpers that are not fixtures (hand-built lakes, the OpenAPI checker, the loopback S3 server)
-are in ``tests/support/``.
+Helpers that are not fixtures (hand-built lakes, the OpenAPI checker, the loopback S3 server,
+the loopback webhook and SMTP receivers) are in ``tests/support/``.
 """
 
 import pytest

@@ -28,10 +28,14 @@ TOR_IP = "185.220.101.1"     # shipped Tor exit list? (only used for ip_tag when
 
 
 def event(i, at=T0, user=ALICE, object="Envelope", action="Downloaded", result="Success", ip=HOME_IP,
-          country="US", ua="Mozilla/5.0 Chrome/124", scope="account", account="acc-1", **more):
+          country="US", ua="Mozilla/5.0 Chrome/124", scope="account", account="acc-1", city=None,
+          affected=None, change=None, **more):
+    prop, old, new = change or (None, None, None)
     return {
-        "is_managed_user": True, "affected_user_id": None, "affected_user_email": None,
-        "is_affected_user_managed": None, "property": None, "old_value": None, "new_value": None,
+        "is_managed_user": True, "is_affected_user_managed": None, "city": city,
+        "affected_user_id": affected[0] if affected else None,
+        "affected_user_email": affected[1] if affected else None, "property": prop, "old_value": old,
+        "new_value": new,
         **more,
         # activities keeps Monitor's data.OldValue / data.NewValue as JSON
         **{k: json.dumps(more[k]) for k in ("old_value", "new_value") if more.get(k) is not None},
@@ -402,3 +406,28 @@ def test_the_policy_cap_overrides_the_default_and_bursts_are_capped_by_their_ope
     assert [a["event_ids"][0] for a in capped] == ["e0000", "e0011"]  # the late burst opens past the cap
     assert json.loads(capped[1]["evidence"])["match"] == "flooded"
     assert alerts(events, policy({"action": "Deleted"}, enabled=False), cap=1) == []
+
+
+# descriptions an analyst can act on
+
+
+def test_single_event_descriptions_name_the_affected_user_the_change_and_the_place():
+    events = [
+        event(1, user=BOB, scope="organization", object="Organization", action="AdminAdded",
+              affected=ALICE, city="Lyon", country="FR"),
+        event(2, user=BOB, object="Account", action="Updated", change=("SessionTimeout", '"20"', '"120"'),
+              city=None, country="NL", at=T0 + timedelta(minutes=5)),
+    ]
+    got = alerts(events, policy({"action": ["AdminAdded", "Updated"]}))
+    admin, setting = (a["description"] for a in got)
+    assert "affected user alice@acme.example.com" in admin and "(Lyon, FR)" in admin
+    assert "bob@acme.example.com: Organization AdminAdded (Success) at 2026-11-24 10:00:00 UTC" in admin
+    assert "setting SessionTimeout: 20 -> 120" in setting and "(NL)" in setting
+    assert " to " not in admin.split("UTC")[0]  # one event: a moment, not "from X to X"
+
+
+def test_repeated_descriptions_keep_the_span_and_list_the_places():
+    events = [event(i, at=T0 + timedelta(minutes=i), city="Porto", country="PT") for i in range(3)]
+    (alert,) = alerts(events, policy({"action": "Downloaded"}, threshold={"count": 3, "minutes": 10}))
+    assert "3 x Envelope Downloaded from 2026-11-24 10:00:00 to 2026-11-24 10:02:00 UTC" in alert["description"]
+    assert "(Porto, PT)" in alert["description"]

@@ -40,7 +40,13 @@ events as (
         ip_address,
         ip_hex,
         country_code,
-        user_agent
+        city,
+        user_agent,
+        affected_user_id,
+        affected_user_email,
+        property,
+        old_value,
+        new_value
     from activities
     where in_lookback_window(dt, getvariable('pol_lookback_days'))
 ),

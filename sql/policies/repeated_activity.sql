@@ -143,6 +143,12 @@ final as (
             filter (where coalesce(user_email, user_id) is not null)) as users,
         string_agg(distinct object || ' ' || action, ', ' order by object || ' ' || action)
             as activity,
+        'affected users ' || nullif(string_agg(
+            distinct coalesce(affected_user_email, affected_user_id), ', '
+        ), '') as detail,
+        list_sort(list(distinct concat_ws(', ', city, country_code))
+            filter (where country_code is not null or city is not null))
+            as places,
         start_dt as partition_date
     from members
     group by burst_key, burst_no, start_dt, opening, last_hot_at

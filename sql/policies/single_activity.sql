@@ -31,6 +31,21 @@ final as (
         [coalesce(user_email, user_id)] as users,
         object || ' ' || action || coalesce(' (' || result || ')', '')
             as activity,
+        -- whom it affected and what changed, for the description: "affected
+        -- user bob@x; setting SessionTimeout: 20 -> 60"
+        concat_ws(
+            '; ',
+            'affected user ' || coalesce(affected_user_email, affected_user_id),
+            -- old/new values are JSON ('"120"'): show the text inside
+            'setting ' || coalesce(property, '?') || ': '
+            || coalesce(nullif(json_extract_string(old_value, '$'), ''), '(empty)')
+            || ' -> '
+            || coalesce(nullif(json_extract_string(new_value, '$'), ''), '(empty)')
+        ) as detail,
+        list_filter(
+            [nullif(concat_ws(', ', city, country_code), '')],
+            lambda x: x is not null
+        ) as places,
         dt as partition_date
     from matches
 )

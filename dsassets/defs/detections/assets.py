@@ -25,6 +25,7 @@ from dsassets.lib.policies.compile import POLICY_ALERTS
 from dsassets.lib.scope import apply as scoping
 from dsassets.lib.transform import runner, sql
 from dsassets.lib.transform.models import MODELS
+from dsassets.lib.triage import suppressions
 
 GROUP = "detections"
 SCOPE_INPUTS = ("users", "stg_idp__group_members")
@@ -120,23 +121,35 @@ ALERTS_ASSET = runner.SqlAsset(
     name=ALERTS,
     query=_union,
     requires=tuple(d.asset_name for d in DETECTIONS),
-    day_report=lambda run, day, count: alert_report(run, ALERTS, day, count),
+    # Analysts' suppression rules (dsassets alerts dismiss --suppress) hold back matching alerts
+    # here, for every policy at once; what they hid is written to suppressed_alerts.
+    transform=suppressions.hold_back,
+    report=lambda run, counts: suppressions.suppressed_report(run, run.start, run.end),
+    day_report=lambda run, day, count: {
+        **alert_report(run, ALERTS, day, count),
+        "suppressed": suppressions.suppressed_report(run, day, day + timedelta(days=1))["suppressed"],
+    },
     per_day_key="alerts_per_day",
 )
 
 
-@dg.definitions
-def definitions() -> dg.Definitions:
-    """Built when the code location loads (the lookbacks come from dsassets.yaml), never at import."""
-    alerts = daily_sql_asset(
+def alerts_asset() -> dg.AssetsDefinition:
+    """The ``alerts`` union as a daily asset (its deps name every detection and ``policy_alerts``)."""
+    return daily_sql_asset(
         ALERTS_ASSET,
         group=GROUP,
         description=(
             "One row per alert of the built-in anomaly policies (the union of det_*) and of the activity "
             "policies (policy_alerts), partitioned by the "
             "day the incident alerted: alert_id, policy, severity, title, description, user, account, "
-            "started/ended, event ids, IPs, countries, evidence (JSON)."
+            "started/ended, event ids, IPs, countries, evidence (JSON). Alerts matching an analyst's "
+            "suppression rule are left out and written to suppressed_alerts with the rule."
         ),
         deps=[dg.AssetKey(d.asset_name) for d in DETECTIONS] + [dg.AssetKey(POLICY_ALERTS)],
     )
-    return dg.Definitions(assets=[*(build_detection_asset(d) for d in DETECTIONS), alerts])
+
+
+@dg.definitions
+def definitions() -> dg.Definitions:
+    """Built when the code location loads (the lookbacks come from dsassets.yaml), never at import."""
+    return dg.Definitions(assets=[*(build_detection_asset(d) for d in DETECTIONS), alerts_asset()])

@@ -19,6 +19,7 @@ from dsassets.lib.config.project import project_config
 from dsassets.lib.governance import actions as governance
 from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, window_dates
 from dsassets.lib.transform import sql
+from dsassets.lib.triage import suppressions
 
 GROUP = "governance"
 ALERT_SOURCES = ("alerts", POLICY_ALERTS)
@@ -40,6 +41,10 @@ def read_window_alerts(lake, start, end) -> tuple[list[governance.Alert], list[s
                 continue
             rows.extend(sql.read_rows(con, lake, name, start, end))
             read.append(name)
+        # policy_alerts is read before the alerts union: an analyst's suppression must hold here too.
+        if sql.has_output(lake, suppressions.SUPPRESSED_ALERTS):
+            hidden = {r["alert_id"] for r in sql.read_rows(con, lake, suppressions.SUPPRESSED_ALERTS, start, end)}
+            rows = [r for r in rows if r["alert_id"] not in hidden]
     return governance.alerts_from_rows(rows), read
 
 

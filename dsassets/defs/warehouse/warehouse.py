@@ -20,10 +20,12 @@ from dsassets.lib.detections.registry import DETECTIONS
 from dsassets.lib.governance import ledger as governance
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.schemas import RAW_SCHEMAS
+from dsassets.lib.notify import deliver as notify
 from dsassets.lib.posture import controls as posture
 from dsassets.lib.transform import sql
 from dsassets.lib.transform.files import SQL_DIR, file_statements
 from dsassets.lib.transform.models import MODELS, POSTURE_MODELS
+from dsassets.lib.triage import suppressions, warehouse as triage
 
 FORENSICS_DIR = SQL_DIR / "forensics"
 # Dagster concurrency pool of the one asset that writes warehouse.duckdb (limit 1 in dagster.yaml).
@@ -74,11 +76,13 @@ def refresh_warehouse(lake: Lake, *, attempts: int = 6, wait_seconds: float = 5.
         created["posture"] += sql.output_views(con, lake, [m.name for m in POSTURE_MODELS])
         # Alerts of the built-in anomaly policies (dsassets/defs/detections): the alerts mart and
         # each policy's own output.
-        detections = sql.output_views(con, lake, ["alerts", *(d.asset_name for d in DETECTIONS)])
+        detections = sql.output_views(con, lake, ["alerts", suppressions.SUPPRESSED_ALERTS, *(d.asset_name for d in DETECTIONS)])
         if detections:
             created["detections"] = detections
-        # Activity-policy alerts and the governance ledger.
+        # Activity-policy alerts and the governance and notification ledgers.
         created["governance"] = governance_views(con, lake)
+        # Triage: alerts gain status, verdict and assignee; what the investigation macros read.
+        created["triage"] = triage.warehouse_views(con, lake, config, created)
         if {"activities", "user_accounts", "users"} <= set(created["marts"]):
             for file in sorted(FORENSICS_DIR.glob("*.sql")):
                 for stmt in file_statements(file):
@@ -94,17 +98,16 @@ def refresh_warehouse(lake: Lake, *, attempts: int = 6, wait_seconds: float = 5.
 
 
 def governance_views(con, lake: Lake) -> list[str]:
-    """Views in ``warehouse.duckdb``: ``governance_actions`` (the ledger), ``policy_alerts``, ``pol_*``.
+    """Views in ``warehouse.duckdb``: the ``governance_actions`` and ``notifications`` ledgers,
+    ``policy_alerts``, ``pol_*``.
 
     Called by ``refresh_warehouse`` inside its transaction; only relations with output are created.
     """
     created = []
-    if lake.exists(governance.LEDGER_PATH):
-        con.execute(
-            f"create or replace view governance_actions as select * from "
-            f"read_parquet({sql.sql_literal(lake.url(governance.LEDGER_PATH))})"
-        )
-        created.append("governance_actions")
+    for name, path in (("governance_actions", governance.LEDGER_PATH), ("notifications", notify.LEDGER_PATH)):
+        if lake.exists(path):
+            con.execute(f"create or replace view {name} as select * from read_parquet({sql.sql_literal(lake.url(path))})")
+            created.append(name)
     # One listing for every activity policy's output (object stores have no directories to list).
     found = {rel.split("/")[1] for rel in lake.files(f"{sql.model_path('pol_*')}/dt=*/*.parquet")}
     names = sorted(n for n in found if re.fullmatch(r"pol_[a-z][a-z0-9_]*", n))
@@ -116,7 +119,7 @@ def governance_views(con, lake: Lake) -> list[str]:
     owners=OWNERS,
     group_name="warehouse",
     kinds={"duckdb"},
-    deps=[dg.AssetKey(m.name) for m in (*MODELS, *POSTURE_MODELS)] + [dg.AssetKey("alerts"), dg.AssetKey("governance_actions")],
+    deps=[dg.AssetKey(m.name) for m in (*MODELS, *POSTURE_MODELS)] + [dg.AssetKey("alerts"), dg.AssetKey("governance_actions"), dg.AssetKey("notifications")],
     # DuckDB lets one process write the file: runs that refresh it wait for the pool's one slot
     # instead of failing on the file lock.
     pool=WAREHOUSE_POOL,

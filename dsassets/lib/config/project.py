@@ -25,6 +25,7 @@ from dsassets.lib.config import settings
 from dsassets.lib.config.section import Section
 from dsassets.lib.detections.config import DetectionsConfig
 from dsassets.lib.detections.thresholds import IpRange, check_overlaps, default_ip_ranges
+from dsassets.lib.notify.config import NotifyConfig
 from dsassets.lib.policies.settings import ActivityPoliciesConfig
 from dsassets.lib.posture.config import PostureConfig
 from dsassets.lib.scope.model import PolicyScope
@@ -169,6 +170,8 @@ class ProjectConfig(Section):
     activity_policies: ActivityPoliciesConfig = Field(default_factory=ActivityPoliciesConfig)
     # Per detection or activity policy id: whom it alerts on (dsassets/lib/scope/model.py).
     scope: dict[str, PolicyScope] = Field(default_factory=dict)
+    # Alert notifications to the security team (dsassets/lib/notify).
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
 
     @field_validator("ip_ranges")
     @classmethod

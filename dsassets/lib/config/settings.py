@@ -112,6 +112,8 @@ BULK_EXPORT_MIN_USERS = Env("DSASSETS_BULK_EXPORT_MIN_USERS", 2000)
 LATE_EVENT_HOURS = Env("DSASSETS_LATE_EVENT_HOURS", 6)
 SIMULATOR_LATE_SHARE = Env("DSASSETS_SIMULATOR_LATE_SHARE", "0")
 SIMULATOR_LATE_POLICIES = Env("DSASSETS_SIMULATOR_LATE_POLICIES", "")
+# The analyst's loop: who a triage change is recorded as when `dsassets alerts ... --by` is not given.
+USER = Env("USER")
 VARIABLES: tuple[Env, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Env))
 
 
@@ -258,6 +260,17 @@ def graph_settings_from_env(env: Mapping[str, str] | None = None) -> GraphSettin
         authority_url=ENTRA_AUTHORITY_URL.get(env),
         graph_url=ENTRA_GRAPH_URL.get(env),
     )
+
+
+def named_variable(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The value of a variable whose name ``dsassets.yaml`` gives, or ``None`` when unset or empty.
+
+    Notify channels name where their secrets are (``url_env``, ``username_env``,
+    ``password_env``), so these names are the user's, not constants in :data:`VARIABLES`; the
+    README's table describes them in one row.
+    """
+    env = os.environ if env is None else env
+    return env.get(name) or None
 
 
 def int_setting(env: Mapping[str, str], name: str, default: int) -> int:

@@ -37,7 +37,7 @@ already scrubbed.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
 
@@ -46,6 +46,7 @@ from dsassets.lib.clients.http import ApiError
 from dsassets.lib.governance import reach
 from dsassets.lib.governance.entra import Directory, perform
 from dsassets.lib.governance.ledger import LEDGER_PATH, LEDGER_POOL, STATUSES, Alert, Ledger, action_key  # noqa: F401
+from dsassets.lib.lake.ledger import OutcomeReport
 from dsassets.lib.policies.settings import ACTION_TYPES, GovernanceConfig
 
 
@@ -60,15 +61,8 @@ class Outcome:
     recorded: bool = False
 
 
-@dataclass
-class Report:
-    outcomes: list[Outcome] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        out = {s: 0 for s in (*STATUSES, "done")}
-        for o in self.outcomes:
-            out[o.status] += 1
-        return out
+class Report(OutcomeReport):
+    STATUSES = STATUSES
 
 
 GraphFactory = Callable[[], AbstractContextManager[GraphClient]]

@@ -2,24 +2,20 @@
 
 ``<data_dir>/governance/governance_actions.parquet`` (in the lake, so on S3 when the lake is),
 append-only by content, rewritten whole and published atomically (``Lake.write_bytes``) after
-every Graph call; runs hold an exclusive ``flock`` on ``<local_dir>/governance/.lock``. Keyed by
+every Graph call; runs hold an exclusive ``flock`` on ``<local_dir>/governance/.lock`` (the shared
+:class:`~dsassets.lib.lake.ledger.ParquetLedger`, as notifications and triage use). Keyed by
 (``alert_id``, ``action``): once a row says ``executed`` the pair is never run again.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Iterator
-
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from dsassets.lib.detections.late import raised_at
 from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.ledger import ParquetLedger
 from dsassets.lib.lake.schemas import schema
 
 LEDGER_DIR = "governance"
@@ -66,48 +62,11 @@ def action_key(alert_id: str, action: str) -> str:
 LEDGER_PATH = f"{LEDGER_DIR}/{LEDGER_FILE}"
 
 
-class Ledger:
+class Ledger(ParquetLedger):
     """The persistent record of every governance action, read whole and rewritten atomically."""
 
     def __init__(self, lake: Lake) -> None:
-        self.lake = lake
-        self.url = lake.url(LEDGER_PATH)
-        self.rows: list[dict] = []
-
-    def load(self) -> Ledger:
-        try:
-            data = self.lake.read_bytes(LEDGER_PATH)
-        except FileNotFoundError:
-            self.rows = []
-        else:
-            self.rows = pq.read_table(pa.BufferReader(data)).to_pylist()
-        return self
-
-    def latest(self) -> dict[str, dict]:
-        out: dict[str, dict] = {}
-        for row in self.rows:
-            out[row["action_key"]] = row
-        return out
+        super().__init__(lake, LEDGER_DIR, LEDGER_FILE, LEDGER_SCHEMA, "action_key")
 
     def attempts(self, key: str) -> int:
         return sum(1 for r in self.rows if r["action_key"] == key and r["status"] in ("executed", "failed"))
-
-    def append(self, row: dict) -> None:
-        self.rows.append(row)
-
-    def save(self) -> None:
-        sink = pa.BufferOutputStream()
-        pq.write_table(pa.Table.from_pylist(self.rows, schema=LEDGER_SCHEMA), sink, compression="zstd")
-        self.lake.write_bytes(LEDGER_PATH, sink.getvalue().to_pybytes())
-
-    @contextmanager
-    def locked(self) -> Iterator[Ledger]:
-        """Exclusive for the whole run: load, act, save."""
-        lock_dir = self.lake.local_dir / LEDGER_DIR
-        lock_dir.mkdir(parents=True, exist_ok=True)
-        with open(lock_dir / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield self.load()
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)

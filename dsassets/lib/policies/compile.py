@@ -167,13 +167,19 @@ def _alert_sql(policy: Policy, query: str) -> str:
             $severity::varchar as severity,
             $title::varchar as title,
             (case when $description <> '' then $description || ' ' else '' end
-             || printf('%s: %d x %s from %s to %s UTC (%s)%s.',
-                       coalesce(array_to_string(users, ', '), 'no user'),
-                       event_count, activity,
-                       strftime(started_at at time zone 'UTC', '%Y-%m-%d %H:%M:%S'),
-                       strftime(ended_at at time zone 'UTC', '%Y-%m-%d %H:%M:%S'),
-                       coalesce(nullif(array_to_string(ip_addresses, ', '), ''), 'no IP'),
-                       $threshold_text))::varchar as description,
+             || coalesce(nullif(array_to_string(users, ', '), ''), 'no user') || ': '
+             -- One event has a moment, not a span: no "from X to X".
+             || case when event_count = 1
+                     then printf('%s at %s UTC', activity,
+                                 strftime(started_at at time zone 'UTC', '%Y-%m-%d %H:%M:%S'))
+                     else printf('%d x %s from %s to %s UTC', event_count, activity,
+                                 strftime(started_at at time zone 'UTC', '%Y-%m-%d %H:%M:%S'),
+                                 strftime(ended_at at time zone 'UTC', '%Y-%m-%d %H:%M:%S'))
+                end
+             || ', IP ' || coalesce(nullif(array_to_string(ip_addresses, ', '), ''), 'unknown')
+             || coalesce(' (' || nullif(array_to_string(places, '; '), '') || ')', '')
+             || coalesce('; ' || nullif(detail, ''), '')
+             || $threshold_text || '.')::varchar as description,
             user_id::varchar as user_id,
             user_email::varchar as user_email,
             account_id::varchar as account_id,
@@ -188,6 +194,8 @@ def _alert_sql(policy: Policy, query: str) -> str:
                 'event_count': event_count,
                 'users': users,
                 'activity': activity,
+                'detail': detail,
+                'places': places,
                 'threshold': $threshold::json,
                 'filters': $filters::json,
                 'actions': $actions::varchar[]

@@ -61,7 +61,8 @@ class SqlAsset:
     binds: tuple[Model, ...] = ()
     # Variables and tables the SQL reads, installed once the window is set; may return metadata.
     setup: Callable[[Run], dict | None] | None = None
-    # Turns the result view into the relation written (Python enrichment); returns its name.
+    # Turns the result view into the relation written (Python enrichment, or the alerts' suppression,
+    # which writes what it holds back to an output of its own); returns its name.
     transform: Callable[[Run, str], str] | None = None
     # Runs for each day once the window is narrowed to it, before that day is written.
     each_day: Hook | None = None
