@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -192,6 +193,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Dagster's beta/preview notices about APIs this project chose are for its developers (the
+    # tests keep them visible through pytest's own filters), not for someone running the demo.
+    warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview)")
     parser = _parser()
     if argv is None:
         argv = sys.argv[1:]

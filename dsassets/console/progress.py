@@ -48,6 +48,7 @@ class Stage:
     seconds: float = 0.0
     checks_passed: int = 0
     checks_failed: int = 0
+    checks_warned: int = 0  # failed checks of warning severity, among checks_failed
     printed: bool = False
 
 
@@ -98,7 +99,14 @@ class Tracker:
                     self.stages[group].checks_passed += 1
                 else:
                     self.stages[group].checks_failed += 1
-                    self.print(f"  check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed")
+                    where = f"{evaluation.check_name} on {evaluation.asset_key.to_user_string()}"
+                    if evaluation.severity == dg.AssetCheckSeverity.WARN:
+                        self.stages[group].checks_warned += 1
+                        # A warning is advice, not a broken run: say what it is about, once.
+                        reason = (evaluation.description or "").split(";")[0].strip()
+                        self.print(f"  warning {where}" + (f": {reason}" if reason else ""))
+                    else:
+                        self.print(f"  check {where} failed")
         elif kind == "STEP_SUCCESS" and step:
             elapsed = time.monotonic() - self.step_started.pop(step, time.monotonic())
             groups = self.step_groups.pop(step, set())
@@ -128,6 +136,8 @@ class Tracker:
             if stage.checks_passed or stage.checks_failed:
                 total = stage.checks_passed + stage.checks_failed
                 checks = f"  checks {stage.checks_passed}/{total} passed"
+                if stage.checks_warned:
+                    checks += f" ({plural(stage.checks_warned, 'warning')})"
             self.print(
                 f"  {stage.name:<13}{plural(len(stage.expected), 'asset'):>10}  "
                 f"{count:>9,} {label:<16}{stage.seconds:6.1f}s{checks}"
