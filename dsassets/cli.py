@@ -175,16 +175,16 @@ def _parser() -> argparse.ArgumentParser:
 
     vocabulary = sub.add_parser(
         "profile", help="every object/action/result/source seen and how dsassets.yaml classifies it")
-    vocabulary.add_argument("--start", type=_parse_day, required=True, help="first day (UTC)")
-    vocabulary.add_argument("--end", type=_parse_day, required=True, help="last day (inclusive)")
+    vocabulary.add_argument("--start", type=_parse_day, required=True, help="first day, YYYY-MM-DD (UTC)")
+    vocabulary.add_argument("--end", type=_parse_day, required=True, help="last day, YYYY-MM-DD (UTC), inclusive")
 
     intel = sub.add_parser("intel", help="threat-intelligence lists (see README)")
     intel.add_argument("action", choices=["update"], help="download the lists of detections.intel.sources")
 
 
     report = sub.add_parser("report", help="write a self-contained HTML report (charts, tables) of a period")
-    report.add_argument("--start", type=_parse_day, required=True, help="first day (UTC)")
-    report.add_argument("--end", type=_parse_day, required=True, help="last day, inclusive")
+    report.add_argument("--start", type=_parse_day, required=True, help="first day, YYYY-MM-DD (UTC)")
+    report.add_argument("--end", type=_parse_day, required=True, help="last day, YYYY-MM-DD (UTC), inclusive")
     report.add_argument("--out", type=Path, default=None, help="HTML file (default: <local data dir>/report.html)")
     from dsassets.lib.triage import commands as triage
 

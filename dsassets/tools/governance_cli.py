@@ -7,7 +7,8 @@ import sys
 
 def add_parser(sub) -> None:
     gov = sub.add_parser("governance", help="governance actions: revert a suspension")
-    actions = gov.add_subparsers(dest="governance_command", required=True)
+    actions = gov.add_subparsers(dest="governance_command", required=True, metavar="ACTION",
+                                 help="revert: undo an executed suspend_user")
     rev = actions.add_parser("revert", help="re-enable the Entra account an executed suspend_user disabled")
     rev.add_argument("action_id", help="the action_key of the suspend_user row in the governance ledger")
     rev.add_argument("--by", required=True, help="who asks for the revert (recorded)")

@@ -25,23 +25,24 @@ ACTIVITIES = "activities"
 def add_parser(sub) -> None:
     """Register ``alerts`` and its subcommands on the CLI's subparsers."""
     alerts = sub.add_parser("alerts", help="list, inspect and triage alerts (status, verdict, suppression)")
-    cmds = alerts.add_subparsers(dest="alerts_command", required=True)
+    cmds = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION",
+                                 help="list, show, resolve, dismiss or assign")
     ls = cmds.add_parser("list", help="alerts with their status, newest first")
-    ls.add_argument("--status", choices=status.STATUSES)
-    ls.add_argument("--policy")
+    ls.add_argument("--status", choices=status.STATUSES, help="only alerts in this status (default: all)")
+    ls.add_argument("--policy", help="only this policy id, e.g. impossible_travel (default: all)")
     ls.add_argument("--severity", choices=SEVERITIES, help="this severity or higher")
     ls.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD", help="alerts started on or after")
-    ls.add_argument("--limit", type=int, default=100)
+    ls.add_argument("--limit", type=int, default=100, help="at most this many, newest first (default 100)")
     show = cmds.add_parser("show", help="one alert: its evidence, status history and events")
-    show.add_argument("alert_id")
+    show.add_argument("alert_id", help="the alert_id, or its first 8 or more characters")
     for name, text in (("resolve", "mark resolved"), ("dismiss", "mark dismissed (optionally suppress what it matched)"),
                        ("assign", "assign to someone (an open alert becomes in_progress)")):
         cmd = cmds.add_parser(name, help=text)
-        cmd.add_argument("alert_id")
+        cmd.add_argument("alert_id", help="the alert_id, or its first 8 or more characters")
         if name == "assign":
-            cmd.add_argument("assignee")
-        cmd.add_argument("--verdict", choices=status.VERDICTS)
-        cmd.add_argument("--comment")
+            cmd.add_argument("assignee", help="who handles it (a name or e-mail)")
+        cmd.add_argument("--verdict", choices=status.VERDICTS, help="true or false positive (default: none)")
+        cmd.add_argument("--comment", help="free text kept in the status ledger")
         cmd.add_argument("--by", help="who is making the change (default: $USER)")
         if name == "dismiss":
             cmd.add_argument("--suppress", choices=suppressions.KINDS,
