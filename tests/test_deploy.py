@@ -66,5 +66,6 @@ def test_single_writers_are_in_pools():
     assert pools["warehouse"] == {"warehouse_file"}
     assert pools["governance_actions"] == {"governance_ledger"}
     assert pools["raw_docusign_audit_events"] == {"monitor_stream"}
+    assert pools["notifications"] == {"notify_ledger"}
     assert {name for name, p in pools.items() if p} == {"warehouse", "governance_actions",
-                                                         "raw_docusign_audit_events"}
+                                                         "raw_docusign_audit_events", "notifications"}
