@@ -75,15 +75,17 @@ def test_one_documented_query_answers_what_a_user_did_from_where_in_which_accoun
 
 
 def test_the_findings_summary_matches_the_warehouse_and_its_queries_return_rows(backfilled):
-    from dsassets.console.summary import summary_lines
+    from dsassets.console.summary import MAX_ALERT_LINES, SEVERITY_ORDER, summary_lines
 
     lines = summary_lines(Lake.at(backfilled), START, END, "dsassets")
     with duckdb.connect(str(backfilled / "warehouse.duckdb"), read_only=True) as con:
-        alerts = con.sql("select severity, title from alerts").fetchall()
+        # The summary lists the most severe first and at most MAX_ALERT_LINES of them.
+        alerts = con.sql(f"select severity, title from alerts order by {SEVERITY_ORDER}, partition_date, title"
+                         ).fetchall()
         accounts = [r[0] for r in con.sql(
             "select scope_name from posture_scores where scope = 'account' and dt = ?", params=[END]).fetchall()]
         assert lines[1].startswith(f"Alerts: {len(alerts)}")
-        for severity, title in alerts[:10]:
+        for severity, title in alerts[:MAX_ALERT_LINES]:
             assert any(line.split()[:1] == [severity] and title[:40] in line for line in lines)
         posture = next(line for line in lines if line.startswith(f"Posture on {END}"))
         assert accounts and all(name in posture for name in accounts)

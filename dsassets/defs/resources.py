@@ -105,15 +105,19 @@ class DocuSignResource(dg.ConfigurableResource):
             with DocuSignClient(settings) as client:
                 yield client
             return
-        late_policies = tuple(p.strip() for p in self.simulator_late_policies.split(",") if p.strip())
-        sim, clock = _simulator(self.simulator_seed, self.simulator_events_per_day,
-                                self.simulator_late_share, late_policies)
+        sim, clock = self.simulator()
         clock.pinned = as_of
         try:
             with DocuSignClient(sim.docusign_settings(), transport=sim.transport()) as client:
                 yield client
         finally:
             clock.pinned = None
+
+    def simulator(self):
+        """``(simulator, clock)``: the one simulated organization of this configuration, shared by
+        the DocuSign and Graph clients so that pinning its clock for a past day pins both."""
+        late_policies = tuple(p.strip() for p in self.simulator_late_policies.split(",") if p.strip())
+        return _simulator(self.simulator_seed, self.simulator_events_per_day, self.simulator_late_share, late_policies)
 
     def now(self) -> datetime:
         """The source's present: the real time, or the simulator's (see ``simulated_now``)."""
@@ -153,7 +157,7 @@ class IdentityProviderResource(dg.ConfigurableResource):
             return
         if docusign.source != "simulator":
             raise ConfigError("no identity provider: set ENTRA_TENANT_ID/ENTRA_CLIENT_ID/ENTRA_CLIENT_SECRET or DSASSETS_IDP_EXPORT_FILE")
-        sim, _ = _simulator(docusign.simulator_seed, docusign.simulator_events_per_day)
+        sim, _ = docusign.simulator()
         with GraphClient(sim.graph_settings(), transport=sim.transport()) as client:
             yield client
 
