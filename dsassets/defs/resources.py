@@ -37,8 +37,15 @@ class LakeResource(dg.ConfigurableResource):
         return Lake.at(self.data_dir, self.local_dir or None)
 
 
-@functools.lru_cache(maxsize=4)
 def _simulator(seed: int, events_per_day: int, late_share: float = 0.0, late_policies: tuple[str, ...] = ()):
+    """The process's one simulator (and clock) for these settings, however the call spells them:
+    lru_cache keys ``f(1, 2)`` and ``f(1, 2, 0.0, ())`` apart, and two instances of one
+    organization would not share the clock a snapshot pins."""
+    return _simulator_for(int(seed), int(events_per_day), float(late_share), tuple(late_policies))
+
+
+@functools.lru_cache(maxsize=4)
+def _simulator_for(seed: int, events_per_day: int, late_share: float, late_policies: tuple[str, ...]):
     # Imported lazily: production runs never load the simulator's world.
     from dsassets.simulator import DocuSignSimulator, SimulatorConfig
 

@@ -29,11 +29,13 @@ final as (
                 '^' || lower(replace(coalesce(idp_user_id, ''), '-', '')), ''
             ),
             case when lower(trim(status)) = 'deleted' then regexp_replace(
-                lower(blank_to_null(user_principal_name)), '^[0-9a-f]{32}(.+@)', '\1'
+                lower(blank_to_null(user_principal_name)),
+                '^[0-9a-f]{32}(.+@)', '\1'
             ) end
         ], list_transform(
             coalesce(other_emails, []),
-            lambda address: lower(regexp_replace(trim(address), '^smtp:', '', 'i'))
+            lambda address:
+                lower(regexp_replace(trim(address), '^smtp:', '', 'i'))
         )), lambda address: address like '%_@_%')) as idp_emails,
         lifecycle as idp_lifecycle,
         _snapshot_taken_at as snapshot_taken_at,
