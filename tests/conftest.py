@@ -36,3 +36,18 @@ def standard_lake(tmp_path_factory):
     """
     return standard.build(tmp_path_factory.mktemp("standard-lake"))
 
+
+# The modules that take minutes, in the order a worker should start them when the suite runs on
+# several (the README's and CI's ``pytest -n 2``, whole modules per worker: ``--dist loadfile``).
+# The run ends when its last worker does: started last, one of these would run alone at the end.
+LONGEST_FIRST = ("test_parallel_backfill", "test_detections_pipeline", "test_lake_object_storage",
+                 "test_realorg_standin", "test_end_to_end", "test_analyst_loop", "test_late_events",
+                 "test_console", "test_late_events_pipeline", "test_refresh_pipeline")
+
+
+def pytest_collection_modifyitems(config, items):
+    """On xdist workers, queue the longest modules first (every worker sorts alike, as xdist needs)."""
+    if not hasattr(config, "workerinput"):
+        return
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))
