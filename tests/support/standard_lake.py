@@ -1,8 +1,8 @@
 """The standard simulated lake: ``dsassets backfill`` of three days on the embedded simulator.
 
 Built once per test session (the ``standard_lake`` fixture in ``tests/conftest.py``) and shared by
-every module that only reads a lake backfilled the documented way: the end-to-end checks, and
-the local side of the object-storage and parallel-backfill comparisons. A module that needs
+every module that only reads a lake backfilled the documented way: the end-to-end checks and
+the local side of the object-storage comparison. A module that needs
 other days, seeds or settings, or changes what it reads, builds its own.
 """
 
