@@ -1,9 +1,11 @@
-"""Monitor events (JSON dicts) to Arrow, and a streamed page set to daily Parquet partitions.
+"""Decoded Monitor pages to daily Parquet partitions.
 
-Extraction touches each event once, at the JSON boundary, column by column;
-everything after that (window split, de-duplication, ordering) is set-based in
-DuckDB over a scratch Parquet file, so memory stays bounded by one page plus
-DuckDB's own limit whatever the day's volume.
+Pages arrive already in columns (:mod:`dsassets.lib.clients.monitor_page`); here each gets its
+read's lineage columns and is appended to a scratch Parquet file while the next pages are
+read and decoded on another thread (a bounded queue, so memory stays a few pages). Everything
+after that (window split, de-duplication against earlier files, ordering) is set-based in
+DuckDB over the scratch file, so memory stays bounded by DuckDB's own limit whatever the
+day's volume.
 
 Two ways to fill a day:
 
@@ -22,99 +24,55 @@ from __future__ import annotations
 import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Iterable, Iterator
 
 import duckdb
-import orjson
-import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from dsassets.lib.clients.docusign_data import MonitorPage
-from dsassets.lib.lake.coerce import INVALID_COLUMN, Drift, invalid_column, typed_column
+from dsassets.lib.clients.monitor_page import DECODED, MonitorPage, count_drift
+from dsassets.lib.lake.coerce import Drift
 from dsassets.lib.lake.lake import PARQUET_OPTIONS, Lake
+from dsassets.lib.lake.prefetch import prefetched
 from dsassets.lib.lake.schemas import AUDIT_EVENTS
 from dsassets.lib.transform.sql import sql_literal
 
 DATASET = "raw_docusign_audit_events"
 CURSOR_KEY = "dsassets.resume_cursor"
 COMPLETE_KEY = "dsassets.complete"
-
-# Nested objects are stored as JSON text: their inner keys vary across API generations.
-_JSON_FIELDS = {"userAgentClientInfo", "ipAddressLocation", "data"}
-_META_FIELDS = {"_event_time", "_raw", "_page_cursor", "_source", "_extracted_at", INVALID_COLUMN}
-_SOURCE_FIELDS = [f for f in AUDIT_EVENTS.names if f not in _META_FIELDS]
-
-
-class MalformedEventError(ValueError):
-    """An event that cannot be placed in a partition (its timestamp). Names the event and the page."""
-
-
-def _json_or_none(value: Any) -> str | None:
-    if value is None:
-        return None
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-
-
-def _column(events: list[dict], name: str, type_: pa.DataType, drift: Drift, invalid: list,
-            counted: list[bool] | None) -> pa.Array:
-    values = [e.get(name) for e in events]
-    if name in _JSON_FIELDS:
-        return pa.array([_json_or_none(v) for v in values], type=pa.string())
-    return typed_column(name, values, type_, drift, invalid, counted)
-
-
-def parse_event_times(timestamps: list[str | None], event_ids: list[str | None], page_cursor: str = "") -> pa.Array:
-    """DocuSign's ISO timestamps (up to 7 fractional digits, ``Z`` or offset) to UTC microseconds.
-
-    The one field besides ``eventId`` that fails a window: it decides the partition.
-    """
-    series = pl.Series("timestamp", timestamps, dtype=pl.String)
-    parsed = series.str.to_datetime(time_unit="us", time_zone="UTC", strict=False, format=None)
-    bad = parsed.is_null()
-    if bad.any():
-        index = int(bad.arg_max())  # first failure
-        raise MalformedEventError(
-            f"event {event_ids[index]!r} (page read with cursor {page_cursor!r}): field 'timestamp' has "
-            f"{timestamps[index]!r}, expected an ISO-8601 time"
-        )
-    return parsed.to_arrow()
+# Pages read ahead of the one being written: enough to keep the network busy while a page is
+# written, few enough that memory stays a few pages whatever the read's size.
+READ_AHEAD = 4
 
 
 def events_to_batch(
-    events: list[dict], *, page_cursor: str, source: str, extracted_at: datetime, drift: Drift | None = None,
+    page: MonitorPage, *, source: str, extracted_at: datetime, drift: Drift | None = None,
     window: tuple[datetime, datetime] | None = None,
-) -> pa.RecordBatch:
-    """One Monitor page as a record batch of :data:`AUDIT_EVENTS`.
+) -> pa.Table:
+    """One decoded Monitor page as a table of :data:`AUDIT_EVENTS`.
 
-    Drifted values are coerced or nulled (``lib/lake/coerce.py``), named per event in
-    ``_invalid_fields`` and counted in ``drift``: only for events inside ``window`` when
-    given, so the counts match what the window's partitions store.
+    Drifted values were coerced or nulled at decoding; here they are counted in ``drift``:
+    only for events inside ``window`` when given, so the counts match what the window's
+    partitions store.
     """
-    n = len(events)
-    drift = drift if drift is not None else Drift()
-    invalid: list[dict | None] = [None] * n
-    timestamps = [e.get("timestamp") for e in events]
-    event_times = parse_event_times(
-        [t if t is None or isinstance(t, str) else str(t) for t in timestamps], [e.get("eventId") for e in events],
-        page_cursor,
-    ).cast(AUDIT_EVENTS.field("_event_time").type)
-    counted = None
-    if window is not None:
-        counted = [t is not None and window[0] <= t < window[1] for t in event_times.to_pylist()]
-    columns: dict[str, pa.Array] = {
-        name: _column(events, name, AUDIT_EVENTS.field(name).type, drift, invalid, counted)
-        for name in _SOURCE_FIELDS
-    }
-    columns["_event_time"] = event_times
-    columns["_raw"] = pa.array([orjson.dumps(e).decode() for e in events], type=pa.string())
-    columns["_page_cursor"] = pa.array([page_cursor] * n, type=pa.string())
+    events = page.events
+    n = events.num_rows
+    if drift is not None:
+        keep = None
+        if window is not None:
+            times = events["_event_time"]
+            keep = pc.and_(pc.greater_equal(times, pa.scalar(window[0], times.type)),
+                           pc.less(times, pa.scalar(window[1], times.type)))
+        coerced, nulled = count_drift(events, keep)
+        drift.add(Drift(coerced, nulled))
+    columns = {name: events[name] for name in DECODED.names if name in AUDIT_EVENTS.names}
+    columns["_page_cursor"] = pa.array([page.cursor] * n, type=pa.string())
     columns["_source"] = pa.array([source] * n, type=pa.string())
     columns["_extracted_at"] = pa.array([extracted_at] * n, type=AUDIT_EVENTS.field("_extracted_at").type)
-    columns[INVALID_COLUMN] = invalid_column(invalid)
-    return pa.RecordBatch.from_arrays([columns[f] for f in AUDIT_EVENTS.names], schema=AUDIT_EVENTS)
+    return pa.table([columns[f] for f in AUDIT_EVENTS.names], schema=AUDIT_EVENTS)
 
 
 def days_in(start: datetime, end: datetime) -> list[date]:
@@ -159,15 +117,15 @@ class _Read:
 def _stage_pages(scratch: Path, pages: Iterable[MonitorPage], source: str, extracted_at: datetime,
                  window: tuple[datetime, datetime] | None = None) -> _Read:
     read = _Read()
-    with pq.ParquetWriter(scratch, AUDIT_EVENTS, **PARQUET_OPTIONS) as writer:
-        for page in pages:
+    with pq.ParquetWriter(scratch, AUDIT_EVENTS, **PARQUET_OPTIONS) as writer, \
+            prefetched(pages, READ_AHEAD) as ahead:
+        for page in ahead:
             read.pages += 1
             read.cursor = page.end_cursor
             read.past_window = read.past_window or page.past_window
-            if page.events:
-                writer.write_batch(
-                    events_to_batch(page.events, page_cursor=page.cursor, source=source, extracted_at=extracted_at,
-                                    drift=read.drift, window=window)
+            if len(page):
+                writer.write_table(
+                    events_to_batch(page, source=source, extracted_at=extracted_at, drift=read.drift, window=window)
                 )
     return read
 

@@ -1,0 +1,238 @@
+"""Monitor pages decoded into Arrow columns, with no Python object built per event.
+
+A page's body is peeled with ``msgspec`` into its ``endCursor`` and each record's JSON text
+exactly as sent (``msgspec.Raw``: a slice of the response bytes, nothing parsed). The texts
+become one Arrow string array, which is ``_raw`` as stored: the record's original text, not a
+re-encoding, so a value spelled ``1.50`` or ``"caf\\u00e9"`` is kept as DocuSign spelled it.
+
+DuckDB then extracts every field of every record in one pass (``json_extract`` with a list
+of paths parses each record once) and types the columns with set-based SQL that follows the
+rules of :mod:`dsassets.lib.lake.coerce`: unambiguous drift is coerced, anything else is null
+and named. Only the rare rows with a value set null go back to Python, to write their
+``_invalid_fields`` exactly as the per-event path did.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass
+
+import duckdb
+import msgspec
+import numpy as np
+import orjson
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dsassets.lib.lake.coerce import INVALID_COLUMN
+from dsassets.lib.lake.schemas import AUDIT_EVENTS
+
+# Nested objects are stored as JSON text with sorted keys: their inner keys vary across API
+# generations, and sorted text compares equal whatever order the API sent.
+JSON_FIELDS = ("userAgentClientInfo", "ipAddressLocation", "data")
+_META_FIELDS = {"_event_time", "_raw", "_page_cursor", "_source", "_extracted_at", INVALID_COLUMN}
+SOURCE_FIELDS = [f for f in AUDIT_EVENTS.names if f not in _META_FIELDS]
+# Which fields of a row were coerced / set null: comma-separated names, null when none. They
+# are dropped before the row is stored; the lake counts them for the rows a window keeps.
+COERCED, INVALID = "_coerced_fields", "_nulled_fields"
+# The columns a decoded page holds, in this order.
+DECODED = pa.schema([*(AUDIT_EVENTS.field(f) for f in SOURCE_FIELDS), AUDIT_EVENTS.field("_event_time"),
+                     AUDIT_EVENTS.field("_raw"), AUDIT_EVENTS.field(INVALID_COLUMN),
+                     pa.field(COERCED, pa.string()), pa.field(INVALID, pa.string())])
+
+
+class MalformedEventError(ValueError):
+    """An event that cannot be placed in a partition (its timestamp). Names the event and the page."""
+
+
+class MissingEventIdError(ValueError):
+    """A record without an ``eventId``: it can be neither de-duplicated nor stored. ``index`` is its row."""
+
+    def __init__(self, index: int, record: str) -> None:
+        super().__init__(f"event {index} has no eventId")
+        self.index, self.record = index, record
+
+
+@dataclass(frozen=True)
+class MonitorPage:
+    """One Monitor stream page: its events decoded (:data:`DECODED`), the cursor sent and the ``endCursor``."""
+
+    events: pa.Table
+    cursor: str
+    end_cursor: str
+    # True on the page that held an event at or after the window end plus the ingestion lag:
+    # every event of the window has been read (the window is complete).
+    past_window: bool = False
+
+    @classmethod
+    def decode(cls, records: list, cursor: str, end_cursor: str) -> "MonitorPage":
+        """A page from its records' JSON texts (``bytes``, ``str`` or ``msgspec.Raw``)."""
+        return cls(decode_records(records, cursor), cursor, end_cursor)
+
+    def __len__(self) -> int:
+        return self.events.num_rows
+
+
+def envelope_decoder(key: str) -> msgspec.json.Decoder:
+    """Decodes a stream body into ``(records as raw JSON slices, endCursor)``; ``key`` holds the list."""
+    fields = [(key, list[msgspec.Raw]), ("endCursor", str)]
+    return msgspec.json.Decoder(msgspec.defstruct("MonitorBody", fields, kw_only=True))
+
+
+def raw_texts(records: list) -> pa.StringArray:
+    """The records' JSON texts as one Arrow array, built from their bytes without a copy per record."""
+    chunks = [r.encode() if isinstance(r, str) else r for r in records]
+    offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks)), out=offsets[1:])
+    array = pa.LargeStringArray.from_buffers(len(chunks), pa.py_buffer(offsets), pa.py_buffer(b"".join(chunks)))
+    array.validate(full=True)  # UTF-8: JSON is text
+    return array.cast(pa.string())
+
+
+# -- typing, set-based -------------------------------------------------------------------------
+# Per field: `x` its JSON value (SQL null when absent), `t` the JSON type, `s` a string's text.
+_WS = "' \t\n\r\x0b\x0c'"
+_NUMBER = "('BIGINT', 'UBIGINT', 'HUGEINT', 'DOUBLE')"
+_FLOAT_TEXT = r"'\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*'"
+
+
+def _typed(name: str, type_: pa.DataType) -> tuple[str, str, str]:
+    """(value, coerced, nulled) SQL for one field, as :func:`dsassets.lib.lake.coerce.coerce` types it."""
+    x, t, s = f'"x:{name}"', f'"t:{name}"', f'"s:{name}"'
+    if name in JSON_FIELDS:  # any JSON value is kept (as text); canonicalized after the query
+        return f"case when {t} <> 'NULL' then {x}::varchar end", "false", "false"
+    if name == "eventId":  # identity is never coerced: a number is taken as its text, else none
+        return f"case when {t} = 'VARCHAR' then nullif({s}, '') when {t} in {_NUMBER} and {t} <> 'DOUBLE' " \
+               f"then {x}::varchar end", "false", "false"
+    if pa.types.is_string(type_):  # a number or a boolean as its JSON text; objects and lists are not strings
+        return (f"case when {t} = 'VARCHAR' then {s} when {t} in ('OBJECT', 'ARRAY', 'NULL') then null "
+                f"else {x}::varchar end",
+                f"{t} not in ('VARCHAR', 'OBJECT', 'ARRAY', 'NULL')", f"{t} in ('OBJECT', 'ARRAY')")
+    if pa.types.is_boolean(type_):  # "true"/"false" in any case; "" is unset; 1, "yes" are not booleans
+        word = f"lower(trim({s}, {_WS}))"
+        return (f"case when {t} = 'BOOLEAN' then {x}::boolean when {t} = 'VARCHAR' and {word} in ('true', 'false') "
+                f"then {word} = 'true' end",
+                f"{t} = 'VARCHAR' and {word} in ('true', 'false')",
+                f"{t} not in ('BOOLEAN', 'NULL') and not ({t} = 'VARCHAR' and ({s} = '' or {word} in ('true', 'false')))")
+    if pa.types.is_floating(type_):  # numbers, and numeric strings that give a finite number
+        parsed = f"(case when regexp_full_match({s}, {_FLOAT_TEXT}) then try_cast(trim({s}, {_WS}) as double) end)"
+        good = f"coalesce(isfinite({parsed}), false)"
+        return (f"case when {t} in {_NUMBER} then {x}::double when {t} = 'VARCHAR' and {good} then {parsed} end",
+                f"{t} = 'VARCHAR' and {good}",
+                f"{t} in ('BOOLEAN', 'OBJECT', 'ARRAY') or ({t} = 'VARCHAR' and {s} <> '' and not {good})")
+    raise TypeError(f"no typing rule for {name}: {type_}")  # the schema gained a type: add its rule
+
+
+def _decode_sql() -> str:
+    paths = ", ".join(f"'$.\"{name}\"'" for name in SOURCE_FIELDS)
+    parts = ", ".join(
+        f'v[{i}] as "x:{n}", json_type(v[{i}]) as "t:{n}", v[{i}]->>\'$\' as "s:{n}"'
+        for i, n in enumerate(SOURCE_FIELDS, 1))
+    values, coerced, nulled = [], [], []
+    for name in SOURCE_FIELDS:
+        value, was_coerced, was_nulled = _typed(name, AUDIT_EVENTS.field(name).type)
+        values.append(f'{value} as "{name}"')
+        if was_coerced != "false":
+            coerced.append(f"case when {was_coerced} then '{name}' end")
+            nulled.append(f"case when {was_nulled} then '{name}' end")
+    return f"""
+        with extracted as (select _raw, json_extract(_raw, [{paths}]) as v from page),
+        fields as (select _raw, {parts} from extracted)
+        select {', '.join(values)}, _raw,
+            nullif(concat_ws(',', {', '.join(coerced)}), '') as "{COERCED}",
+            nullif(concat_ws(',', {', '.join(nulled)}), '') as "{INVALID}"
+        from fields
+    """
+
+
+_SQL = _decode_sql()
+_local = threading.local()  # one DuckDB connection per reading thread: connecting costs more than a page
+
+
+def _connection() -> duckdb.DuckDBPyConnection:
+    con = getattr(_local, "con", None)
+    if con is None:
+        # A page is one small batch: DuckDB's threads would only add hand-offs; readers run in parallel.
+        con = _local.con = duckdb.connect(config={"threads": 1})
+    return con
+
+
+def decode_records(records: list, page_cursor: str = "") -> pa.Table:
+    """The records (JSON texts) as a :data:`DECODED` table: typed fields, ``_event_time``, ``_raw`` and
+    ``_invalid_fields``. Raises :class:`MissingEventIdError` or :class:`MalformedEventError`."""
+    raw = raw_texts(records)
+    con = _connection()
+    con.register("page", pa.table({"_raw": raw}))
+    try:
+        table = con.sql(_SQL).to_arrow_table()
+    finally:
+        con.unregister("page")
+    missing = pc.is_null(table["eventId"])
+    if pc.any(missing).as_py():
+        index = pc.index(missing, True).as_py()
+        raise MissingEventIdError(index, raw[index].as_py())
+    event_times = parse_event_times(table["timestamp"], table["eventId"], page_cursor)
+    columns = {name: table[name] for name in SOURCE_FIELDS}
+    for name in JSON_FIELDS:
+        columns[name] = _sorted_json(table[name])
+    columns["_event_time"] = event_times
+    columns["_raw"] = table["_raw"]
+    columns[INVALID_COLUMN] = _invalid_fields(table)
+    columns[COERCED], columns[INVALID] = table[COERCED], table[INVALID]
+    return pa.table([columns[f.name] for f in DECODED], schema=DECODED)
+
+
+def parse_event_times(timestamps: pa.ChunkedArray, event_ids: pa.ChunkedArray, page_cursor: str = "") -> pa.Array:
+    """DocuSign's ISO timestamps (up to 7 fractional digits, ``Z`` or offset) to UTC microseconds.
+
+    The one field besides ``eventId`` that fails a page: it decides the partition.
+    """
+    series = pl.from_arrow(timestamps).cast(pl.String)
+    parsed = series.str.to_datetime(time_unit="us", time_zone="UTC", strict=False, format=None)
+    bad = parsed.is_null()
+    if bad.any():
+        index = int(bad.arg_max())  # first failure
+        raise MalformedEventError(
+            f"event {event_ids[index].as_py()!r} (page read with cursor {page_cursor!r}): field 'timestamp' has "
+            f"{timestamps[index].as_py()!r}, expected an ISO-8601 time"
+        )
+    return parsed.to_arrow().cast(AUDIT_EVENTS.field("_event_time").type)
+
+
+def _sorted_json(column: pa.ChunkedArray) -> pa.Array:
+    """Each nested value's JSON text with keys sorted, re-encoded once per distinct value.
+
+    Locations and client infos repeat across a page, so the Python work is per distinct
+    value, not per event."""
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    distinct = [orjson.dumps(orjson.loads(v), option=orjson.OPT_SORT_KEYS).decode()
+                for v in encoded.dictionary.to_pylist()]
+    return pc.take(pa.array(distinct, pa.string()), encoded.indices)
+
+
+def _invalid_fields(table: pa.Table) -> pa.Array:
+    """:data:`INVALID_COLUMN` per row: ``{field: value as sent}`` for the rows with a value set null.
+
+    Found set-based; only those (rare) rows are re-read, to name each value as DocuSign sent it."""
+    nulled = table[INVALID].combine_chunks()
+    out: list[str | None] = [None] * table.num_rows
+    if nulled.null_count == table.num_rows:
+        return pa.nulls(table.num_rows, pa.string())
+    rows = pc.indices_nonzero(pc.is_valid(nulled)).to_pylist()
+    for row in rows:
+        record = orjson.loads(table["_raw"][row].as_py())
+        names = nulled[row].as_py().split(",")
+        out[row] = orjson.dumps({n: record.get(n) for n in names}, option=orjson.OPT_SORT_KEYS, default=str).decode()
+    return pa.array(out, pa.string())
+
+
+def count_drift(events: pa.Table, keep: pa.Array | None = None) -> tuple[Counter, Counter]:
+    """(coerced, nulled) counts per field among the rows ``keep`` marks (all when None)."""
+    counts = []
+    for column in (COERCED, INVALID):
+        flags = events[column] if keep is None else pc.filter(events[column], keep)
+        names = pc.list_flatten(pc.split_pattern(flags.drop_null(), ","))
+        counts.append(Counter(dict(zip(*(c.to_pylist() for c in pc.value_counts(names).flatten())))))
+    return counts[0], counts[1]
