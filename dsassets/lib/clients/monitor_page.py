@@ -5,15 +5,22 @@ exactly as sent (``msgspec.Raw``: a slice of the response bytes, nothing parsed)
 become one Arrow string array, which is ``_raw`` as stored: the record's original text, not a
 re-encoding, so a value spelled ``1.50`` or ``"caf\\u00e9"`` is kept as DocuSign spelled it.
 
-DuckDB then extracts every field of every record in one pass (``json_extract`` with a list
-of paths parses each record once) and types the columns with set-based SQL that follows the
-rules of :mod:`dsassets.lib.lake.coerce`: unambiguous drift is coerced, anything else is null
-and named. Only the rare rows with a value set null go back to Python, to write their
-``_invalid_fields`` exactly as the per-event path did.
+Two decoders, chosen per page:
+
+- **clean** (nearly every page): ``pyarrow.json`` with the raw schema's types reads the scalar
+  fields, and refuses the page when any value is not of its column's type (it does not cast);
+  DuckDB reads the three nested fields as JSON text.
+- **drifted** (a page ``pyarrow.json`` refused): DuckDB extracts every field as JSON and types
+  it with set-based SQL that follows :mod:`dsassets.lib.lake.coerce`: unambiguous drift is
+  coerced, anything else is null and named. Only the rare rows with a value set null go back
+  to Python, to write their ``_invalid_fields`` exactly as the per-event path did.
+
+Both give the same columns for a clean page (``tests/test_monitor_page.py`` checks it).
 """
 
 from __future__ import annotations
 
+import io
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -25,6 +32,7 @@ import orjson
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.json as pajson
 
 from dsassets.lib.lake.coerce import INVALID_COLUMN
 from dsassets.lib.lake.schemas import AUDIT_EVENTS
@@ -81,9 +89,8 @@ def envelope_decoder(key: str) -> msgspec.json.Decoder:
     return msgspec.json.Decoder(msgspec.defstruct("MonitorBody", fields, kw_only=True))
 
 
-def raw_texts(records: list) -> pa.StringArray:
-    """The records' JSON texts as one Arrow array, built from their bytes without a copy per record."""
-    chunks = [r.encode() if isinstance(r, str) else r for r in records]
+def raw_texts(chunks: list) -> pa.StringArray:
+    """The records' JSON texts (bytes-like) as one Arrow array, built without a copy per record."""
     offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks)), out=offsets[1:])
     array = pa.LargeStringArray.from_buffers(len(chunks), pa.py_buffer(offsets), pa.py_buffer(b"".join(chunks)))
@@ -140,7 +147,7 @@ def _decode_sql() -> str:
     return f"""
         with extracted as (select _raw, json_extract(_raw, [{paths}]) as v from page),
         fields as (select _raw, {parts} from extracted)
-        select {', '.join(values)}, _raw,
+        select {', '.join(values)},
             nullif(concat_ws(',', {', '.join(coerced)}), '') as "{COERCED}",
             nullif(concat_ws(',', {', '.join(nulled)}), '') as "{INVALID}"
         from fields
@@ -162,26 +169,65 @@ def _connection() -> duckdb.DuckDBPyConnection:
 def decode_records(records: list, page_cursor: str = "") -> pa.Table:
     """The records (JSON texts) as a :data:`DECODED` table: typed fields, ``_event_time``, ``_raw`` and
     ``_invalid_fields``. Raises :class:`MissingEventIdError` or :class:`MalformedEventError`."""
-    raw = raw_texts(records)
-    con = _connection()
-    con.register("page", pa.table({"_raw": raw}))
-    try:
-        table = con.sql(_SQL).to_arrow_table()
-    finally:
-        con.unregister("page")
-    missing = pc.is_null(table["eventId"])
+    chunks = [r.encode() if isinstance(r, str) else r for r in records]
+    raw = raw_texts(chunks)
+    table = _decode_clean(raw, b"\n".join(chunks)) if chunks else None
+    if table is None:
+        table = _decode_drifted(raw)
+    missing = pc.or_kleene(pc.is_null(table["eventId"]), pc.equal(table["eventId"], ""))
     if pc.any(missing).as_py():
         index = pc.index(missing, True).as_py()
         raise MissingEventIdError(index, raw[index].as_py())
-    event_times = parse_event_times(table["timestamp"], table["eventId"], page_cursor)
     columns = {name: table[name] for name in SOURCE_FIELDS}
     for name in JSON_FIELDS:
         columns[name] = _sorted_json(table[name])
-    columns["_event_time"] = event_times
-    columns["_raw"] = table["_raw"]
-    columns[INVALID_COLUMN] = _invalid_fields(table)
+    columns["_event_time"] = parse_event_times(table["timestamp"], table["eventId"], page_cursor)
+    columns["_raw"] = raw
+    columns[INVALID_COLUMN] = _invalid_fields(table, raw)
     columns[COERCED], columns[INVALID] = table[COERCED], table[INVALID]
     return pa.table([columns[f.name] for f in DECODED], schema=DECODED)
+
+
+_SCALARS = pa.schema([AUDIT_EVENTS.field(f) for f in SOURCE_FIELDS if f not in JSON_FIELDS])
+_NESTED_SQL = "select unnest(from_json(_raw, '{%s}')) from page" % ", ".join(f'"{f}": "JSON"' for f in JSON_FIELDS)
+
+
+def _decode_clean(raw: pa.StringArray, lines: bytes) -> pa.Table | None:
+    """The page when every scalar value has its column's JSON type; None when one does not.
+
+    ``lines``: the records joined by newlines. A pretty-printed record has newlines inside,
+    so pyarrow is told to expect them only then (it is faster without)."""
+    inner_newlines = lines.count(b"\n") != len(raw) - 1
+    longest = int(pc.max(pc.binary_length(raw)).as_py())
+    try:
+        scalars = pajson.read_json(
+            io.BytesIO(lines),
+            read_options=pajson.ReadOptions(block_size=max(1 << 20, 2 * longest)),
+            parse_options=pajson.ParseOptions(explicit_schema=_SCALARS, unexpected_field_behavior="ignore",
+                                              newlines_in_values=inner_newlines),
+        )
+    except pa.ArrowInvalid:  # a value of another JSON type (drift), or a record that is no object
+        return None
+    if scalars.num_rows != len(raw):
+        return None
+    nested = _query(_NESTED_SQL, raw)
+    none = pa.nulls(len(raw), pa.string())
+    columns = {**{f: scalars[f] for f in _SCALARS.names}, **{f: nested[f].cast(pa.string()) for f in JSON_FIELDS}}
+    return pa.table({**{f: columns[f] for f in SOURCE_FIELDS}, COERCED: none, INVALID: none})
+
+
+def _query(sql: str, raw: pa.StringArray) -> pa.Table:
+    con = _connection()
+    con.register("page", pa.table({"_raw": raw}))
+    try:
+        return con.sql(sql).to_arrow_table()
+    finally:
+        con.unregister("page")
+
+
+def _decode_drifted(raw: pa.StringArray) -> pa.Table:
+    """Every field typed by the set-based rules (coerced, or null and flagged)."""
+    return _query(_SQL, raw)
 
 
 def parse_event_times(timestamps: pa.ChunkedArray, event_ids: pa.ChunkedArray, page_cursor: str = "") -> pa.Array:
@@ -207,12 +253,13 @@ def _sorted_json(column: pa.ChunkedArray) -> pa.Array:
     Locations and client infos repeat across a page, so the Python work is per distinct
     value, not per event."""
     encoded = pc.dictionary_encode(column.combine_chunks())
-    distinct = [orjson.dumps(orjson.loads(v), option=orjson.OPT_SORT_KEYS).decode()
-                for v in encoded.dictionary.to_pylist()]
+    values = (orjson.loads(v) for v in encoded.dictionary.to_pylist())
+    # A JSON null is no value, as an absent key is.
+    distinct = [None if v is None else orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode() for v in values]
     return pc.take(pa.array(distinct, pa.string()), encoded.indices)
 
 
-def _invalid_fields(table: pa.Table) -> pa.Array:
+def _invalid_fields(table: pa.Table, raw: pa.StringArray) -> pa.Array:
     """:data:`INVALID_COLUMN` per row: ``{field: value as sent}`` for the rows with a value set null.
 
     Found set-based; only those (rare) rows are re-read, to name each value as DocuSign sent it."""
@@ -222,7 +269,7 @@ def _invalid_fields(table: pa.Table) -> pa.Array:
         return pa.nulls(table.num_rows, pa.string())
     rows = pc.indices_nonzero(pc.is_valid(nulled)).to_pylist()
     for row in rows:
-        record = orjson.loads(table["_raw"][row].as_py())
+        record = orjson.loads(raw[row].as_py())
         names = nulled[row].as_py().split(",")
         out[row] = orjson.dumps({n: record.get(n) for n in names}, option=orjson.OPT_SORT_KEYS, default=str).decode()
     return pa.array(out, pa.string())
