@@ -38,6 +38,7 @@ from dsassets.lib.lake.coerce import Drift
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.prefetch import prefetched
 from dsassets.lib.lake.schemas import AUDIT_EVENTS
+from dsassets.lib.lake.window_reads import WindowReads, merge_windows, stage_windows
 from dsassets.lib.transform.sql import sql_literal
 
 DATASET = "raw_docusign_audit_events"
@@ -136,9 +137,32 @@ def _stage_pages(scratch: Path, pages: Iterable[MonitorPage], source: str, extra
     return read
 
 
+def _stage_read(lake: Lake, scratch: Path, pages: Iterable[MonitorPage] | WindowReads, source: str,
+                extracted_at: datetime, window: tuple[datetime, datetime], memory_limit: str) -> _Read:
+    """Stage a read into ``scratch``: one pass, or windows read at once and merged in window order."""
+    if isinstance(pages, WindowReads) and len(pages.streams) == 1:
+        pages = pages.streams[0]
+    if not isinstance(pages, WindowReads):
+        return _stage_pages(scratch, pages, source, extracted_at, window)
+    parts = [lake.tmp_dir / f"{scratch.stem}.window{k}.parquet" for k in range(len(pages.streams))]
+    try:
+        reads = stage_windows(pages, parts.__getitem__,
+                              lambda part, stream: _stage_pages(part, stream, source, extracted_at, window))
+        with _duckdb(lake, scratch, memory_limit) as con:
+            merge_windows(con, parts, scratch)
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)
+    read = _Read(cursor=reads[-1].cursor, past_window=all(r.past_window for r in reads),
+                 pages=sum(r.pages for r in reads))
+    for r in reads:  # an event of two windows' overlap is counted in both (a few, at each seam)
+        read.drift.add(r.drift)
+    return read
+
+
 def write_event_partitions(
     lake: Lake,
-    pages: Iterable[MonitorPage],
+    pages: Iterable[MonitorPage] | WindowReads,
     *,
     start: datetime,
     end: datetime,
@@ -150,14 +174,15 @@ def write_event_partitions(
     """Write the events of ``[start, end)`` as one whole partition per UTC day; return rows per day.
 
     ``pages`` yields Monitor pages with duplicates already dropped, as
-    :meth:`DocuSignClient.audit_events` does. Nothing is published until every
+    :meth:`DocuSignClient.audit_events` does; or is a :class:`WindowReads`, the range's
+    windows read at once (``window_reads``). Nothing is published until every
     page has been read and converted, so a failed page or a malformed event
     leaves every existing partition untouched. Events outside the window (the
     ingestion-lag overlap read past midnight, or the previous day's late
     arrivals) are left for their own partition's run.
     """
     with lake.temp_path(".pages.parquet") as scratch:
-        read = _stage_pages(scratch, pages, source, extracted_at, (start, end))
+        read = _stage_read(lake, scratch, pages, source, extracted_at, (start, end), memory_limit)
         if drift is not None:
             drift.add(read.drift)
         state = {COMPLETE_KEY: "true" if read.past_window else "false"}
