@@ -129,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replicate-days", type=int, default=0,
                         help="time the detections over N days made by copying the extracted last day "
                              "(times shifted, ids suffixed) instead of extracting N days")
+    parser.add_argument("--extract-only", action="store_true",
+                        help="only the audit-event extraction and its decode floor (no snapshots, models, detections)")
     parser.add_argument("--refresh", action="store_true",
                         help="instead of the stages: the intra-day refresh's cost late in day --end and "
                              "the latency from a planted incident to its alert row")
@@ -191,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"stage {stage} failed", file=sys.stderr)
                 return 1
             events = count_events(data_dir)
+            if args.extract_only:
+                return 0
             continue
         measured = run_child(["--stage", stage, *child_args], env)
         if measured is None:

@@ -39,7 +39,7 @@ def extract(url: str, data_dir: Path, start: date, end: date, result: Path) -> N
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     from dsassets.lib.clients.docusign import DocuSignClient
-    from dsassets.lib.config.settings import DocuSignSettings
+    from dsassets.lib.config.settings import DUCKDB_MEMORY_LIMIT, DocuSignSettings
     from dsassets.lib.lake.lake import Lake
     from dsassets.lib.lake.raw_events import write_event_partitions
 
@@ -53,7 +53,7 @@ def extract(url: str, data_dir: Path, start: date, end: date, result: Path) -> N
     with DocuSignClient(settings) as client:
         counts = write_event_partitions(Lake.at(data_dir), client.audit_events(window_start, window_end),
                                         start=window_start, end=window_end, source="simulator",
-                                        extracted_at=datetime.now(timezone.utc))
+                                        extracted_at=datetime.now(timezone.utc), memory_limit=DUCKDB_MEMORY_LIMIT.get())
     result.write_text(json.dumps({"seconds": time.perf_counter() - began, "events": sum(counts.values())}))
 
 

@@ -11,9 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 import msgspec
-import numpy as np
 import orjson
-import pyarrow as pa
 import pyarrow.compute as pc
 from urllib.parse import quote
 
@@ -22,7 +20,7 @@ import jwt
 
 from dsassets.lib.clients.docusign_data import DocuSignDataError, as_int
 from dsassets.lib.clients.http import ApiError, BearerApiClient, same_origin
-from dsassets.lib.clients.monitor_page import MissingEventIdError, MonitorPage, envelope_decoder
+from dsassets.lib.clients.monitor_page import MissingEventIdError, MonitorPage, envelope_decoder, first_sightings
 from dsassets.lib.clients.records import describe_record, require_identity
 from dsassets.lib.config.settings import ConfigError, DocuSignSettings, check_url
 
@@ -224,7 +222,7 @@ class DocuSignClient(BearerApiClient):
             stop_at += timedelta(minutes=self.settings.monitor_lag_minutes)
         seen: set[str] = set()
         for page in self.stream_pages(cursor or _iso_cursor(start)):
-            fresh = _first_sightings(page.events, seen)
+            fresh = first_sightings(page.events, seen)
             times = fresh["_event_time"]
             past_window = stop_at is not None and len(times) > 0 and pc.max(times).as_py() >= stop_at
             # The cursor the page was read with is kept with its events, for lineage.
@@ -374,20 +372,3 @@ class DocuSignClient(BearerApiClient):
             raise DocuSignDataError(f"{endpoint} (account {account_id}): expected a JSON object")
         return body
 
-
-def _first_sightings(events: pa.Table, seen: set[str]) -> pa.Table:
-    """The page's events whose ``eventId`` was not seen before (in this read or earlier in the page).
-
-    ``seen`` is updated. A page without repeats (nearly every one) costs two set operations;
-    otherwise the first row of each new id is found with Arrow, not a loop over events."""
-    ids = events["eventId"].to_pylist()
-    distinct = set(ids)
-    if len(distinct) == len(ids) and seen.isdisjoint(distinct):
-        seen.update(distinct)
-        return events
-    rows = pa.array(np.arange(len(ids)))
-    first = events.append_column("_row", rows).group_by("eventId", use_threads=False).aggregate([("_row", "min")])
-    keep = pc.and_(pc.is_in(rows, value_set=first["_row_min"]),
-                   pc.invert(pc.is_in(events["eventId"], value_set=pa.array(list(seen & distinct), pa.string()))))
-    seen.update(distinct)
-    return events.filter(keep)

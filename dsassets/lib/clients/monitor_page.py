@@ -286,3 +286,21 @@ def count_drift(events: pa.Table, keep: pa.Array | None = None) -> tuple[Counter
         names = pc.list_flatten(pc.split_pattern(flags.drop_null(), ","))
         counts.append(Counter(dict(zip(*(c.to_pylist() for c in pc.value_counts(names).flatten())))))
     return counts[0], counts[1]
+
+
+def first_sightings(events: pa.Table, seen: set[str]) -> pa.Table:
+    """The page's events whose ``eventId`` was not seen before (in this read or earlier in the page).
+
+    ``seen`` is updated. A page without repeats (nearly every one) costs two set operations;
+    otherwise the first row of each new id is found with Arrow, not a loop over events."""
+    ids = events["eventId"].to_pylist()
+    distinct = set(ids)
+    if len(distinct) == len(ids) and seen.isdisjoint(distinct):
+        seen.update(distinct)
+        return events
+    rows = pa.array(np.arange(len(ids)))
+    first = events.append_column("_row", rows).group_by("eventId", use_threads=False).aggregate([("_row", "min")])
+    keep = pc.and_(pc.is_in(rows, value_set=first["_row_min"]),
+                   pc.invert(pc.is_in(events["eventId"], value_set=pa.array(list(seen & distinct), pa.string()))))
+    seen.update(distinct)
+    return events.filter(keep)
