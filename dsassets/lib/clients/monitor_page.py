@@ -1,4 +1,4 @@
-"""Monitor pages decoded into Arrow columns, with no Python object built per event.
+"""Monitor pages decoded into Arrow columns, without a Python dict per event.
 
 A page's body is peeled with ``msgspec`` into its ``endCursor`` and each record's JSON text
 exactly as sent (``msgspec.Raw``: a slice of the response bytes, nothing parsed). The texts
@@ -16,7 +16,9 @@ Two decoders, chosen per page:
   coerced, anything else is null and named. Only the rare rows with a value set null go back
   to Python, to write their ``_invalid_fields`` exactly as the per-event path did.
 
-Both give the same columns for a clean page (``tests/test_monitor_page.py`` checks it).
+Both give the same columns for a clean page (``tests/test_monitor_page.py`` checks it). The
+Python objects made per event are msgspec's slices (the record, its three nested values): no
+field value becomes a Python object except the nested ones, once per distinct value.
 """
 
 from __future__ import annotations
