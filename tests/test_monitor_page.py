@@ -120,3 +120,24 @@ def test_a_pretty_printed_page_keeps_each_record_as_sent():
     assert table["eventId"].to_pylist() == ["a", "b"]
     assert table["_raw"][0].as_py() == '{\n      "eventId": "a",\n      "timestamp": "2026-03-01T10:00:00Z"\n    }'
     assert table["data"][1].as_py() == '{"k":"v\\nw"}'
+
+
+def test_a_drifting_field_is_typed_by_sql_and_the_rest_by_pyarrow_with_the_same_result(monkeypatch):
+    import dsassets.lib.clients.monitor_page as monitor_page
+
+    monkeypatch.setattr(monitor_page, "_DRIFTING", set())
+    events = [{"eventId": f"e{i}", "timestamp": "2026-03-01T10:00:00Z", "userId": "u", "longitude": 2.5,
+               "latitude": "47.5" if i % 2 else 47.5, "isUserMemberOfDomain": "TRUE" if i == 3 else True,
+               "ipAddressLocation": {"city": "x"}} for i in range(6)]
+    texts = [orjson.dumps(e) for e in events]
+    mixed = decode_records(texts, "c")
+    assert monitor_page._DRIFTING == {"latitude", "isUserMemberOfDomain"}  # learned, for later pages
+    everything = _decode_drifted(raw_texts(texts))
+    for name in everything.column_names:
+        if name not in ("userAgentClientInfo", "ipAddressLocation", "data"):
+            assert mixed[name].to_pylist() == everything[name].to_pylist(), name
+    assert mixed["latitude"].to_pylist() == [47.5] * 6
+    assert mixed[COERCED].to_pylist() == [None, "latitude", None, "isUserMemberOfDomain,latitude", None, "latitude"]
+    # a later clean page reads the learned fields with SQL too, and gets the native values
+    clean = decode_records([orjson.dumps({**events[0], "eventId": "z"})], "c2")
+    assert clean["latitude"].to_pylist() == [47.5] and clean[COERCED].to_pylist() == [None]

@@ -5,25 +5,29 @@ exactly as sent (``msgspec.Raw``: a slice of the response bytes, nothing parsed)
 become one Arrow string array, which is ``_raw`` as stored: the record's original text, not a
 re-encoding, so a value spelled ``1.50`` or ``"caf\\u00e9"`` is kept as DocuSign spelled it.
 
-Two decoders, chosen per page:
+Two decoders share a page's fields:
 
-- **clean** (nearly every page): ``pyarrow.json`` with the raw schema's types reads the scalar
-  fields, and refuses the page when any value is not of its column's type (it does not cast);
-  ``msgspec`` slices out the three nested fields' JSON text (measured here: several times
-  faster than a DuckDB pass for them, which cost half the decode floor again).
-- **drifted** (a page ``pyarrow.json`` refused): DuckDB extracts every field as JSON and types
-  it with set-based SQL that follows :mod:`dsassets.lib.lake.coerce`: unambiguous drift is
-  coerced, anything else is null and named. Only the rare rows with a value set null go back
-  to Python, to write their ``_invalid_fields`` exactly as the per-event path did.
+- ``pyarrow.json`` with the raw schema's types reads the scalar fields. It refuses a page when
+  a value is not of its column's type (it does not cast) and names the column: that field is
+  then read by the typing SQL below, on this page and every later one, and pyarrow reads the
+  rest; ``msgspec`` slices out the three nested fields' JSON text (measured here: several
+  times faster than a DuckDB pass for them, which cost half the decode floor again).
+- the typing SQL: DuckDB extracts the drifting fields (every field, for a page pyarrow cannot
+  read at all, such as one with a record that is no object) as JSON and types them with
+  set-based SQL that follows :mod:`dsassets.lib.lake.coerce`: unambiguous drift is coerced,
+  anything else is null and named. Only the rare rows with a value set null go back to
+  Python, to write their ``_invalid_fields`` exactly as the per-event path did.
 
-Both give the same columns for a clean page (``tests/test_monitor_page.py`` checks it). The
+Both give the same columns for a clean field (``tests/test_monitor_page.py`` checks it). The
 Python objects made per event are msgspec's slices (the record, its three nested values): no
 field value becomes a Python object except the nested ones, once per distinct value.
 """
 
 from __future__ import annotations
 
+import functools
 import io
+import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -135,29 +139,31 @@ def _typed(name: str, type_: pa.DataType) -> tuple[str, str, str]:
     raise TypeError(f"no typing rule for {name}: {type_}")  # the schema gained a type: add its rule
 
 
-def _decode_sql() -> str:
-    paths = ", ".join(f"'$.\"{name}\"'" for name in SOURCE_FIELDS)
+@functools.lru_cache(maxsize=64)
+def _decode_sql(fields: tuple[str, ...]) -> str:
+    """SQL typing ``fields`` of the registered ``page`` (its ``_raw``), with each row's coerced/nulled names."""
+    paths = ", ".join(f"'$.\"{name}\"'" for name in fields)
     parts = ", ".join(
         f'v[{i}] as "x:{n}", json_type(v[{i}]) as "t:{n}", v[{i}]->>\'$\' as "s:{n}"'
-        for i, n in enumerate(SOURCE_FIELDS, 1))
+        for i, n in enumerate(fields, 1))
     values, coerced, nulled = [], [], []
-    for name in SOURCE_FIELDS:
+    for name in fields:
         value, was_coerced, was_nulled = _typed(name, AUDIT_EVENTS.field(name).type)
         values.append(f'{value} as "{name}"')
         if was_coerced != "false":
             coerced.append(f"case when {was_coerced} then '{name}' end")
             nulled.append(f"case when {was_nulled} then '{name}' end")
+    def names(flags: list[str]) -> str:
+        return f"nullif(concat_ws(',', {', '.join(flags)}), '')" if flags else "null::varchar"
+
     return f"""
         with extracted as (select _raw, json_extract(_raw, [{paths}]) as v from page),
         fields as (select _raw, {parts} from extracted)
-        select {', '.join(values)},
-            nullif(concat_ws(',', {', '.join(coerced)}), '') as "{COERCED}",
-            nullif(concat_ws(',', {', '.join(nulled)}), '') as "{INVALID}"
+        select {', '.join(values)}, {names(coerced)} as "{COERCED}", {names(nulled)} as "{INVALID}"
         from fields
     """
 
 
-_SQL = _decode_sql()
 _local = threading.local()  # one DuckDB connection per reading thread: connecting costs more than a page
 
 
@@ -197,40 +203,60 @@ _NESTED = msgspec.json.Decoder(list[msgspec.defstruct("Nested", [(f, msgspec.Raw
                                                        kw_only=True)])
 
 
+# Scalar fields this process has seen arrive with another JSON type than their column's: an
+# organization that sends latitude as text sends it so on every page, so later pages read
+# those fields with the typing SQL from the start instead of being refused again.
+_DRIFTING: set[str] = set()
+_DRIFTED_COLUMN = re.compile(r"Column\(/([A-Za-z0-9_]+)\) changed from")
+
+
 def _decode_clean(raw: pa.StringArray, chunks: list) -> pa.Table | None:
-    """The page when every scalar value has its column's JSON type; None when one does not.
+    """The page, its scalars read by ``pyarrow.json`` except the drifting fields, which the typing
+    SQL reads; None when pyarrow refuses the page for another reason (a record that is no object).
 
     ``chunks``: the records' texts. A pretty-printed record has newlines inside, so pyarrow is
     told to expect them only then (it is faster without)."""
     lines = b"\n".join(chunks)
     inner_newlines = lines.count(b"\n") != len(raw) - 1
     longest = int(pc.max(pc.binary_length(raw)).as_py())
-    try:
-        scalars = pajson.read_json(
-            io.BytesIO(lines),
-            read_options=pajson.ReadOptions(block_size=max(1 << 20, 2 * longest)),
-            parse_options=pajson.ParseOptions(explicit_schema=_SCALARS, unexpected_field_behavior="ignore",
-                                              newlines_in_values=inner_newlines),
-        )
-    except pa.ArrowInvalid:  # a value of another JSON type (drift), or a record that is no object
-        return None
+    drifting = set(_DRIFTING)
+    while True:
+        schema = pa.schema([f for f in _SCALARS if f.name not in drifting])
+        try:
+            scalars = pajson.read_json(
+                io.BytesIO(lines),
+                read_options=pajson.ReadOptions(block_size=max(1 << 20, 2 * longest)),
+                parse_options=pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore",
+                                                  newlines_in_values=inner_newlines),
+            )
+            break
+        except pa.ArrowInvalid as exc:  # pyarrow names the first column whose value has another type
+            found = _DRIFTED_COLUMN.search(str(exc))
+            if not found or found.group(1) not in schema.names:
+                return None
+            drifting.add(found.group(1))
+            _DRIFTING.add(found.group(1))
     if scalars.num_rows != len(raw):
         return None
     nested = _NESTED.decode(b"[" + b",".join(chunks) + b"]")
-    none = pa.nulls(len(raw), pa.string())
-    columns = {f: scalars[f] for f in _SCALARS.names}
+    columns = {f: scalars[f] for f in schema.names}
     for name in JSON_FIELDS:
         values = [getattr(record, name) for record in nested]
         columns[name] = pa.array([None if v is None else bytes(v) for v in values], pa.binary()).cast(pa.string())
-    return pa.table({**{f: columns[f] for f in SOURCE_FIELDS}, COERCED: none, INVALID: none})
+    none = pa.nulls(len(raw), pa.string())
+    columns[COERCED] = columns[INVALID] = none
+    if drifting:
+        typed = _decode_drifted(raw, tuple(f for f in SOURCE_FIELDS if f in drifting))
+        columns.update({name: typed[name] for name in typed.column_names})
+    return pa.table({name: columns[name] for name in [*SOURCE_FIELDS, COERCED, INVALID]})
 
 
-def _decode_drifted(raw: pa.StringArray) -> pa.Table:
-    """Every field typed by the set-based rules (coerced, or null and flagged)."""
+def _decode_drifted(raw: pa.StringArray, fields: tuple[str, ...] = tuple(SOURCE_FIELDS)) -> pa.Table:
+    """``fields`` (every one by default) typed by the set-based rules: coerced, or null and flagged."""
     con = _connection()
     con.register("page", pa.table({"_raw": raw}))
     try:
-        return con.sql(_SQL).to_arrow_table()
+        return con.sql(_decode_sql(fields)).to_arrow_table()
     finally:
         con.unregister("page")
 
