@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import duckdb
 import pyarrow as pa
@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from dsassets.lib.clients.monitor_page import DECODED, MonitorPage, count_drift
 from dsassets.lib.lake.coerce import Drift
+from dsassets.lib.lake.day_files import DayFiles
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.prefetch import prefetched
 from dsassets.lib.lake.schemas import AUDIT_EVENTS
@@ -121,20 +122,24 @@ class _Read:
     drift: Drift = field(default_factory=Drift)
 
 
-def _stage_pages(scratch: Path, pages: Iterable[MonitorPage], source: str, extracted_at: datetime,
-                 window: tuple[datetime, datetime] | None = None) -> _Read:
+def _consume(pages: Iterable[MonitorPage], write: Callable[[pa.Table], None], source: str, extracted_at: datetime,
+             window: tuple[datetime, datetime] | None) -> _Read:
+    """Hand every page's rows to ``write`` while the next pages are read and decoded on another thread."""
     read = _Read()
-    with pq.ParquetWriter(scratch, AUDIT_EVENTS, **_SCRATCH_OPTIONS) as writer, \
-            prefetched(pages, READ_AHEAD) as ahead:
+    with prefetched(pages, READ_AHEAD) as ahead:
         for page in ahead:
             read.pages += 1
             read.cursor = page.end_cursor
             read.past_window = read.past_window or page.past_window
             if len(page):
-                writer.write_table(
-                    events_to_batch(page, source=source, extracted_at=extracted_at, drift=read.drift, window=window)
-                )
+                write(events_to_batch(page, source=source, extracted_at=extracted_at, drift=read.drift, window=window))
     return read
+
+
+def _stage_pages(scratch: Path, pages: Iterable[MonitorPage], source: str, extracted_at: datetime,
+                 window: tuple[datetime, datetime] | None = None) -> _Read:
+    with pq.ParquetWriter(scratch, AUDIT_EVENTS, **_SCRATCH_OPTIONS) as writer:
+        return _consume(pages, writer.write_table, source, extracted_at, window)
 
 
 def _stage_read(lake: Lake, scratch: Path, pages: Iterable[MonitorPage] | WindowReads, source: str,
@@ -181,23 +186,51 @@ def write_event_partitions(
     ingestion-lag overlap read past midnight, or the previous day's late
     arrivals) are left for their own partition's run.
     """
+    if isinstance(pages, WindowReads) and len(pages.streams) == 1:
+        pages = pages.streams[0]
+    days = days_in(start, end)
+    # Late arrivals the live stream stored for a day may have been ingested after this read's
+    # end: the whole day keeps them (they never come again), which takes the staging query.
+    late = {day: [lake.partition_file(DATASET, day, n) for n in lake.list_files(DATASET, day)
+                  if n.startswith("late-")] for day in days}
+    if isinstance(pages, WindowReads) or any(late.values()):
+        return _write_via_scratch(lake, pages, late, start=start, end=end, source=source,
+                                  extracted_at=extracted_at, memory_limit=memory_limit, drift=drift)
+    with lake.temp_path(".days") as stem:
+        files = DayFiles(lake.tmp_dir, stem.name, days)
+        try:
+            read = _consume(pages, files.add, source, extracted_at, (start, end))
+            staged = files.close(_footer(read, drift))
+            # Publish only once every day is written: a failure above leaves the lake as it was.
+            for day, (tmp, _) in staged.items():
+                lake.publish(tmp, DATASET, day)
+        finally:
+            files.discard()
+    return {day: n for day, (_, n) in staged.items()}
+
+
+def _footer(read: _Read, drift: Drift | None) -> dict[str, str]:
+    """The read state every file of the read keeps in its footer; the read's drift added to ``drift``."""
+    if drift is not None:
+        drift.add(read.drift)
+    state = {COMPLETE_KEY: "true" if read.past_window else "false"}
+    if read.cursor:
+        state[CURSOR_KEY] = read.cursor
+    return state
+
+
+def _write_via_scratch(lake: Lake, pages: Iterable[MonitorPage] | WindowReads, late: dict[date, list[str]], *,
+                       start: datetime, end: datetime, source: str, extracted_at: datetime, memory_limit: str,
+                       drift: Drift | None) -> dict[date, int]:
+    """The read staged in a scratch file, then each day copied out of it by DuckDB (with its late files)."""
     with lake.temp_path(".pages.parquet") as scratch:
         read = _stage_read(lake, scratch, pages, source, extracted_at, (start, end), memory_limit)
-        if drift is not None:
-            drift.add(read.drift)
-        state = {COMPLETE_KEY: "true" if read.past_window else "false"}
-        if read.cursor:
-            state[CURSOR_KEY] = read.cursor
+        state = _footer(read, drift)
         with _duckdb(lake, scratch, memory_limit) as con:
             staged = []
             try:
-                for day in days_in(start, end):
-                    # Late arrivals the live stream stored for the day may have been ingested
-                    # after this read's end: the whole day keeps them (they never come again).
-                    late = [lake.partition_file(DATASET, day, n) for n in lake.list_files(DATASET, day)
-                            if n.startswith("late-")]
-                    staged.append((_stage_day(con, lake, scratch, day, [], state, keep=late), day))
-                # Publish only once every day is staged: a failure above leaves the lake as it was.
+                for day, keep in late.items():
+                    staged.append((_stage_day(con, lake, scratch, day, [], state, keep=keep), day))
                 for (tmp, _), day in staged:
                     lake.publish(tmp, DATASET, day)
             finally:
