@@ -1,16 +1,17 @@
 """Decoded Monitor pages to daily Parquet partitions.
 
 Pages arrive already in columns (:mod:`dsassets.lib.clients.monitor_page`); here each gets its
-read's lineage columns and is appended to a scratch Parquet file while the next pages are
-read and decoded on another thread (a bounded queue, so memory stays a few pages). Everything
-after that (window split, de-duplication against earlier files, ordering) is set-based in
-DuckDB over the scratch file, so memory stays bounded by DuckDB's own limit whatever the
-day's volume.
+read's lineage columns and is written while the next pages are read and decoded on another
+thread (a bounded queue, so memory stays a few pages).
 
 Two ways to fill a day:
 
 - **Whole** (:func:`write_event_partitions`, backfills): read the window and publish each
-  day as ``data.parquet``, replacing whatever the day held.
+  day as ``data.parquet``, replacing whatever the day held. Rows go straight into their day's
+  file as they arrive (``day_files``), unless the read needs a set-based step in DuckDB: a day
+  with late files to keep, or windows read at once to merge. Then, as for the live stream,
+  pages go to a scratch Parquet file and DuckDB splits, de-duplicates and orders it, with
+  memory bounded by its own limit whatever the day's volume.
 - **Live** (:func:`dsassets.lib.lake.live_stream.advance_stream`, the daily run and the
   intra-day refresh): read the stream from the one stored cursor to its end and append each
   day's new events as one more file; see that module.
