@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
+from dsassets.defs.daily_checks import DayResults, daily_check, run_days
 from dsassets.defs.owners import OWNERS
 from dsassets.defs.resources import LakeResource
 from dsassets.lib.config.project import load_config
@@ -55,47 +56,60 @@ def docusign_vocabulary(context: dg.AssetExecutionContext, lake: LakeResource) -
     )
 
 
-@dg.asset_check(asset=ASSET, blocking=False, partitions_def=DAILY)
-def signins_classified_every_day(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
+def _figures_by_day(context: dg.AssetCheckExecutionContext, lake: LakeResource, lookback: int = 0):
+    """Each day of the run with the figures of the ``lookback`` days before it and the day itself."""
+    start, end = window_dates(context)
+    figures = _figures(lake, start - timedelta(days=lookback), end)
+    for day in run_days(context):
+        yield day, [f for f in figures if day - timedelta(days=lookback) <= f.day <= day]
+
+
+@daily_check(asset=ASSET)
+def signins_classified_every_day(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> DayResults:
     """Warn when a day has events but not one of them is classified as a sign-in."""
-    start, end = window_dates(context)
-    days = profile.days_without_signins(_figures(lake, start, end))
-    return dg.AssetCheckResult(
-        passed=not days,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=(f"events but no classified sign-in on {', '.join(map(str, days))}: the sign-in rules "
-                     f"match none of this organization's events; {REVIEW}") if days else None,
-        metadata={"days_without_signins": dg.MetadataValue.json([d.isoformat() for d in days])},
-    )
+    results = {}
+    for day, figures in _figures_by_day(context, lake):
+        quiet = bool(profile.days_without_signins(figures))
+        results[day] = dg.AssetCheckResult(
+            passed=not quiet,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=(f"events but no classified sign-in on {day}: the sign-in rules match none of "
+                         f"this organization's events; {REVIEW}") if quiet else None,
+            metadata={"events": sum(f.events for f in figures), "signins": sum(f.signins for f in figures)},
+        )
+    return results
 
 
-@dg.asset_check(asset=ASSET, blocking=False, partitions_def=DAILY)
-def signin_failures_classified(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
-    """Warn when a week ending with the window has sign-ins but not one classified failure."""
-    start, end = window_dates(context)
-    week_start = min(start, end - timedelta(days=profile.FAILURE_FREE_DAYS))
-    figures = _figures(lake, week_start, end)
-    quiet = profile.failure_free_week(figures)
-    return dg.AssetCheckResult(
-        passed=not quiet,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=(f"{sum(f.signins for f in figures)} sign-ins since {week_start} and not one classified "
-                     f"failure: the failure rule probably misses this organization's result value; {REVIEW}")
-        if quiet else None,
-        metadata={"signins": sum(f.signins for f in figures), "failures": sum(f.failures for f in figures)},
-    )
+@daily_check(asset=ASSET)
+def signin_failures_classified(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> DayResults:
+    """Warn when the week ending with a day has sign-ins but not one classified failure."""
+    results = {}
+    for day, figures in _figures_by_day(context, lake, lookback=profile.FAILURE_FREE_DAYS - 1):
+        quiet = profile.failure_free_week(figures)
+        week_start = day - timedelta(days=profile.FAILURE_FREE_DAYS - 1)
+        results[day] = dg.AssetCheckResult(
+            passed=not quiet,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=(f"{sum(f.signins for f in figures)} sign-ins from {week_start} to {day} and not one "
+                         f"classified failure: the failure rule probably misses this organization's result "
+                         f"value; {REVIEW}") if quiet else None,
+            metadata={"signins": sum(f.signins for f in figures), "failures": sum(f.failures for f in figures)},
+        )
+    return results
 
 
-@dg.asset_check(asset=ASSET, blocking=False, partitions_def=DAILY)
-def countries_recognized(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
-    """Warn when more than 1% of located events have a country the normaliser does not recognise."""
-    start, end = window_dates(context)
-    share = profile.unrecognized_share(_figures(lake, start, end))
-    bad = share > profile.UNRECOGNIZED_COUNTRY_SHARE
-    return dg.AssetCheckResult(
-        passed=not bad,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=(f"{share:.1%} of located events have an unrecognised country: add aliases under "
-                     "geo.country_aliases in dsassets.yaml") if bad else None,
-        metadata={"unrecognized_share": dg.MetadataValue.float(round(share, 4))},
-    )
+@daily_check(asset=ASSET)
+def countries_recognized(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> DayResults:
+    """Warn when more than 1% of a day's located events have a country the normaliser does not recognise."""
+    results = {}
+    for day, figures in _figures_by_day(context, lake):
+        share = profile.unrecognized_share(figures)
+        bad = share > profile.UNRECOGNIZED_COUNTRY_SHARE
+        results[day] = dg.AssetCheckResult(
+            passed=not bad,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=(f"{share:.1%} of located events have an unrecognised country: add aliases under "
+                         "geo.country_aliases in dsassets.yaml") if bad else None,
+            metadata={"unrecognized_share": dg.MetadataValue.float(round(share, 4))},
+        )
+    return results
