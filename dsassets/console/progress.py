@@ -5,7 +5,7 @@ A Dagster logger (``logger_def``) receives every event of the run. It writes the
 ``<local_dir>/logs/dsassets.log`` and prints a line when the last asset of a stage has been
 materialized and its checks have run, a line per failed step, a line under the stage per
 failed check (checks failing for the same reason share it), and nothing else: logged warnings
-are counted, and the closing line says where to read them.
+are counted for the caller's closing line, which says where to read them.
 
 A check evaluates every day of a range run (one evaluation per partition); the stage counts
 checks, not evaluations: a check passed when it passed on every day.
@@ -185,7 +185,7 @@ class Tracker:
         """A line per reason: checks failing for the same reason (the same placeholder feed
         behind two detections) are named together."""
         by_reason: dict[tuple[bool, str], list[Check]] = defaultdict(list)
-        for check in failed:
+        for check in sorted(failed, key=lambda c: c.label):  # the same lines whatever order the steps ran in
             by_reason[(check.warning, check.reason)].append(check)
         for (warning, reason), checks in by_reason.items():
             names = ", ".join(c.label for c in checks)
@@ -267,9 +267,10 @@ def groups_of(job: dg.JobDefinition) -> dict[str, str]:
 
 def execute(
     job: dg.JobDefinition, instance: dg.DagsterInstance, log_file: Path, out: TextIO | None = None, **kwargs
-) -> dg.ExecuteInProcessResult:
+) -> tuple[dg.ExecuteInProcessResult, int]:
     """``job.execute_in_process`` with progress lines (to ``out``, default stdout) instead of
-    Dagster's console logger."""
+    Dagster's console logger; also how many warnings went to the log file only (the caller's
+    closing line names them with the file)."""
     tracker = Tracker(groups_of(job), out, checks_of(job))
     log_file.parent.mkdir(parents=True, exist_ok=True)
     to_file = logging.FileHandler(log_file, encoding="utf-8")
@@ -282,6 +283,4 @@ def execute(
     finally:
         to_file.close()
     tracker.flush(final=True)
-    if tracker.warnings:
-        tracker.print(f"  ({plural(tracker.warnings, 'warning')}: see {log_file})")
-    return result
+    return result, tracker.warnings

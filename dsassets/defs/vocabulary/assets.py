@@ -1,5 +1,6 @@
 """The Monitor vocabulary an organization really sends, and warnings when the sign-in mapping misses it."""
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import dagster as dg
@@ -56,60 +57,57 @@ def docusign_vocabulary(context: dg.AssetExecutionContext, lake: LakeResource) -
     )
 
 
-def _figures_by_day(context: dg.AssetCheckExecutionContext, lake: LakeResource, lookback: int = 0):
-    """Each day of the run with the figures of the ``lookback`` days before it and the day itself."""
+def _each_day(
+    context: dg.AssetCheckExecutionContext, lake: LakeResource,
+    result: Callable[[date, list[profile.DayFigures]], dg.AssetCheckResult], lookback: int = 0,
+) -> DayResults:
+    """``result(day, figures)`` for each day of the run, from the figures of that day and the
+    ``lookback`` days before it (read once for the whole run)."""
     start, end = window_dates(context)
     figures = _figures(lake, start - timedelta(days=lookback), end)
-    for day in run_days(context):
-        yield day, [f for f in figures if day - timedelta(days=lookback) <= f.day <= day]
+    return {day: result(day, [f for f in figures if day - timedelta(days=lookback) <= f.day <= day])
+            for day in run_days(context)}
+
+
+def _warning(ok: bool, problem: str, metadata: dict) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=ok, severity=dg.AssetCheckSeverity.WARN,
+                               description=None if ok else problem, metadata=metadata)
 
 
 @daily_check(asset=ASSET)
 def signins_classified_every_day(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> DayResults:
     """Warn when a day has events but not one of them is classified as a sign-in."""
-    results = {}
-    for day, figures in _figures_by_day(context, lake):
-        quiet = bool(profile.days_without_signins(figures))
-        results[day] = dg.AssetCheckResult(
-            passed=not quiet,
-            severity=dg.AssetCheckSeverity.WARN,
-            description=(f"events but no classified sign-in on {day}: the sign-in rules match none of "
-                         f"this organization's events; {REVIEW}") if quiet else None,
-            metadata={"events": sum(f.events for f in figures), "signins": sum(f.signins for f in figures)},
-        )
-    return results
+    return _each_day(context, lake, lambda day, figures: _warning(
+        not profile.days_without_signins(figures),
+        f"events but no classified sign-in on {day}: the sign-in rules match none of this "
+        f"organization's events; {REVIEW}",
+        {"events": sum(f.events for f in figures), "signins": sum(f.signins for f in figures)},
+    ))
 
 
 @daily_check(asset=ASSET)
 def signin_failures_classified(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> DayResults:
     """Warn when the week ending with a day has sign-ins but not one classified failure."""
-    results = {}
-    for day, figures in _figures_by_day(context, lake, lookback=profile.FAILURE_FREE_DAYS - 1):
-        quiet = profile.failure_free_week(figures)
-        week_start = day - timedelta(days=profile.FAILURE_FREE_DAYS - 1)
-        results[day] = dg.AssetCheckResult(
-            passed=not quiet,
-            severity=dg.AssetCheckSeverity.WARN,
-            description=(f"{sum(f.signins for f in figures)} sign-ins from {week_start} to {day} and not one "
-                         f"classified failure: the failure rule probably misses this organization's result "
-                         f"value; {REVIEW}") if quiet else None,
-            metadata={"signins": sum(f.signins for f in figures), "failures": sum(f.failures for f in figures)},
-        )
-    return results
+    week = profile.FAILURE_FREE_DAYS - 1
+    return _each_day(context, lake, lambda day, figures: _warning(
+        not profile.failure_free_week(figures),
+        f"{sum(f.signins for f in figures)} sign-ins from {day - timedelta(days=week)} to {day} and not one "
+        f"classified failure: the failure rule probably misses this organization's result value; {REVIEW}",
+        {"signins": sum(f.signins for f in figures), "failures": sum(f.failures for f in figures)},
+    ), lookback=week)
 
 
 @daily_check(asset=ASSET)
 def countries_recognized(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> DayResults:
     """Warn when more than 1% of a day's located events have a country the normaliser does not recognise."""
-    results = {}
-    for day, figures in _figures_by_day(context, lake):
+
+    def result(day: date, figures: list[profile.DayFigures]) -> dg.AssetCheckResult:
         share = profile.unrecognized_share(figures)
-        bad = share > profile.UNRECOGNIZED_COUNTRY_SHARE
-        results[day] = dg.AssetCheckResult(
-            passed=not bad,
-            severity=dg.AssetCheckSeverity.WARN,
-            description=(f"{share:.1%} of located events have an unrecognised country: add aliases under "
-                         "geo.country_aliases in dsassets.yaml") if bad else None,
-            metadata={"unrecognized_share": dg.MetadataValue.float(round(share, 4))},
+        return _warning(
+            share <= profile.UNRECOGNIZED_COUNTRY_SHARE,
+            f"{share:.1%} of located events have an unrecognised country: add aliases under "
+            "geo.country_aliases in dsassets.yaml",
+            {"unrecognized_share": dg.MetadataValue.float(round(share, 4))},
         )
-    return results
+
+    return _each_day(context, lake, result)
