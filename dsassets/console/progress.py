@@ -46,7 +46,7 @@ def _number(metadata: dict, name: str) -> int:
 class Check:
     """What a check's evaluations in this run add up to."""
 
-    label: str  # check name, and the asset when that is not in the name
+    name: str
     days: int = 0
     failed_days: int = 0
     warning: bool = False  # its failures are of warning severity
@@ -83,7 +83,7 @@ class Tracker:
         for key in checks:
             group = groups.get(key.asset_key.to_user_string())
             if group is not None:
-                self.stages[group].checks[key.to_user_string()] = Check(_label(key))
+                self.stages[group].checks[key.to_user_string()] = Check(key.name)
         self.step_checks: dict[str, set[str]] = defaultdict(set)
         self.out = out or sys.stdout
         self.step_started: dict[str, float] = {}
@@ -149,7 +149,7 @@ class Tracker:
         if group is None:
             return
         key = evaluation.asset_check_key
-        check = self.stages[group].checks.setdefault(key.to_user_string(), Check(_label(key)))
+        check = self.stages[group].checks.setdefault(key.to_user_string(), Check(key.name))
         if step:
             self.step_checks[step].add(key.to_user_string())
         check.days += 1
@@ -185,10 +185,10 @@ class Tracker:
         """A line per reason: checks failing for the same reason (the same placeholder feed
         behind two detections) are named together."""
         by_reason: dict[tuple[bool, str], list[Check]] = defaultdict(list)
-        for check in sorted(failed, key=lambda c: c.label):  # the same lines whatever order the steps ran in
+        for check in sorted(failed, key=lambda c: c.name):  # the same lines whatever order the steps ran in
             by_reason[(check.warning, check.reason)].append(check)
         for (warning, reason), checks in by_reason.items():
-            names = ", ".join(c.label for c in checks)
+            names = ", ".join(c.name for c in checks)
             # Only a failure on some of the days says on how many (all days is the plain case).
             days = {f"{c.failed_days} of {plural(c.days, 'day')}" for c in checks if c.failed_days < c.days}
             where = f" ({', '.join(sorted(days))})" if days else ""
@@ -246,12 +246,6 @@ def logger_def(tracker: Tracker, to_file: logging.Handler) -> dg.LoggerDefinitio
         return logger
 
     return progress
-
-
-def _label(key: dg.AssetCheckKey) -> str:
-    """The check's name, with its asset unless the name already says it (``alerts_alert_id_unique``)."""
-    asset = key.asset_key.to_user_string()
-    return key.name if key.name.startswith(asset) else f"{key.name} on {asset}"
 
 
 def checks_of(job: dg.JobDefinition) -> set[dg.AssetCheckKey]:
