@@ -93,9 +93,11 @@ def daily_check(
             # The check's output: what Dagster yields itself after a returned AssetCheckResult.
             yield dg.Output(None)
 
-        # Dagster reads the context type and the resources from the signature: the function's own,
-        # without its return type (the op's output carries nothing).
-        evaluate.__signature__ = inspect.signature(fn).replace(return_annotation=inspect.Signature.empty)
+        # Dagster reads the context type and the resources from the signature: the function's own
+        # (annotations resolved in its module, not this one), without its return type (the op's
+        # output carries nothing).
+        evaluate.__signature__ = inspect.signature(fn, eval_str=True).replace(
+            return_annotation=inspect.Signature.empty)
         evaluate.__name__ = fn.__name__
         return dg.asset_check(
             asset=asset, name=name or fn.__name__, description=description or inspect.getdoc(fn),
