@@ -1,4 +1,4 @@
-"""What several test modules share: the embedded simulator's environment for a module.
+"""What several test modules share: the simulator's environment for a module, one backfilled lake per session.
 
 Helpers that are not fixtures (hand-built lakes, the OpenAPI checker, the loopback S3 server,
 the loopback webhook and SMTP receivers) are in ``tests/support/``.
@@ -6,6 +6,7 @@ the loopback webhook and SMTP receivers) are in ``tests/support/``.
 
 import pytest
 
+from support import standard_lake as standard
 from support.simulated_env import use_simulator
 
 
@@ -24,3 +25,29 @@ def simulator_env(request, tmp_path_factory):
         yield data, patch
     finally:
         patch.undo()
+
+
+@pytest.fixture(scope="session")
+def standard_lake(tmp_path_factory):
+    """The data directory of ``dsassets backfill`` over the standard three days (support.standard_lake).
+
+    One per session: a backfill costs minutes on the 2-core CI machine. Read it, never change it
+    (other modules compare against it, and its instance must hold only the backfill's runs).
+    """
+    return standard.build(tmp_path_factory.mktemp("standard-lake"))
+
+
+# The modules that take minutes, in the order a worker should start them when the suite runs on
+# several (the README's and CI's ``pytest -n 2``, whole modules per worker: ``--dist loadfile``).
+# The run ends when its last worker does: started last, one of these would run alone at the end.
+LONGEST_FIRST = ("test_parallel_backfill", "test_detections_pipeline", "test_lake_object_storage",
+                 "test_realorg_standin", "test_end_to_end", "test_analyst_loop", "test_late_events",
+                 "test_console", "test_late_events_pipeline", "test_refresh_pipeline")
+
+
+def pytest_collection_modifyitems(config, items):
+    """On xdist workers, queue the longest modules first (every worker sorts alike, as xdist needs)."""
+    if not hasattr(config, "workerinput"):
+        return
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))

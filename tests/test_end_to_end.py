@@ -1,27 +1,22 @@
 """The documented backfill command end to end on the simulator: lake, warehouse, runs in the instance."""
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 import dagster as dg
 import duckdb
 import pytest
 
-
-from dsassets import cli
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.schemas import RAW_SCHEMAS
 from dsassets.simulator import DocuSignSimulator, SimulatorConfig
 
-START, END = date(2026, 11, 8), date(2026, 11, 10)
-SEED, EVENTS_PER_DAY = 5, 300
+from support.standard_lake import END, EVENTS_PER_DAY, SEED, START
 
 
 @pytest.fixture(scope="module")
-def backfilled(simulator_env):
-    data, patch = simulator_env
-    patch.setenv("DAGSTER_HOME", str(data / "dagster"))
-    assert cli.main(["backfill", START.isoformat(), END.isoformat()]) == 0
-    return data
+def backfilled(standard_lake):
+    """The session's ``dsassets backfill`` of START..END (only read here)."""
+    return standard_lake
 
 
 def test_every_raw_dataset_has_every_day(backfilled):

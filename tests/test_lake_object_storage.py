@@ -29,6 +29,7 @@ from dsassets.lib.config.settings import ConfigError
 from dsassets.lib.lake.storage import StorageError
 
 from support.s3_server import FaultyLink, MotoServer
+from support.standard_lake import END, EVENTS_PER_DAY, SEED, START
 
 BUCKET = "dsassets-test"
 # Never printed, stored or raised anywhere: asserted below.
@@ -37,8 +38,6 @@ KEY_ID = "AKIADSASSETSTEST0001"
 DAY = date(2026, 3, 1)
 DATASET = "raw_docusign_audit_events"
 
-START, END = date(2026, 11, 8), date(2026, 11, 10)
-SEED, EVENTS_PER_DAY = 5, 300
 CREDENTIAL_VARS = ("DOCUSIGN_INTEGRATION_KEY", "DOCUSIGN_USER_ID", "DOCUSIGN_PRIVATE_KEY_FILE",
                    "DOCUSIGN_ORGANIZATION_ID", "ENTRA_TENANT_ID", "ENTRA_CLIENT_ID", "ENTRA_CLIENT_SECRET")
 
@@ -253,41 +252,34 @@ def test_a_local_dir_beside_a_local_data_dir_is_refused(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# The documented backfill, on S3 and locally
+# The documented backfill on S3, against the same one on local disk (the session's standard lake)
 
 
-def _backfill(data_dir: str, local_dir: Path | None, s3_endpoint: str | None) -> Path:
+def _backfill(data_dir: str, local_dir: Path, s3_endpoint: str) -> None:
+    """``dsassets backfill`` of the standard days into ``data_dir`` (an s3:// URL), state in ``local_dir``."""
     patch = pytest.MonkeyPatch()
     for name in CREDENTIAL_VARS:
         patch.delenv(name, raising=False)
-    if s3_endpoint:
-        aws_env(patch, s3_endpoint)
-        patch.setenv("DSASSETS_LOCAL_DIR", str(local_dir))
-    else:
-        patch.delenv("DSASSETS_LOCAL_DIR", raising=False)
-    home = (local_dir or Path(data_dir)) / "dagster"
+    aws_env(patch, s3_endpoint)
+    patch.setenv("DSASSETS_LOCAL_DIR", str(local_dir))
     patch.setenv("DSASSETS_DATA_DIR", data_dir)
-    patch.setenv("DAGSTER_HOME", str(home))
+    patch.setenv("DAGSTER_HOME", str(local_dir / "dagster"))
     patch.setenv("DSASSETS_SIMULATOR_SEED", str(SEED))
     patch.setenv("DSASSETS_SIMULATOR_EVENTS_PER_DAY", str(EVENTS_PER_DAY))
     try:
         assert cli.main(["backfill", START.isoformat(), END.isoformat()]) == 0
     finally:
         patch.undo()
-    return home
 
 
 @pytest.fixture(scope="module")
-def backfills(s3, tmp_path_factory):
-    local = tmp_path_factory.mktemp("local-lake")
+def backfills(s3, standard_lake, tmp_path_factory):
+    """The session's local ``dsassets backfill`` and the same backfill into the bucket."""
     state = tmp_path_factory.mktemp("s3-local-dir")
     started = time.monotonic()
-    _backfill(str(local), None, None)
-    local_seconds = time.monotonic() - started
-    started = time.monotonic()
     _backfill(f"s3://{BUCKET}/e2e", state, s3.endpoint)
-    print(f"\nbackfill wall time: local {local_seconds:.0f}s, S3 (moto) {time.monotonic() - started:.0f}s")
-    return {"local": local, "state": state, "s3": s3}
+    print(f"\nbackfill wall time: S3 (moto) {time.monotonic() - started:.0f}s")
+    return {"local": standard_lake, "state": state, "s3": s3}
 
 
 def _alerts(con) -> list[tuple]:
