@@ -2,7 +2,9 @@
 
 ``dsassets bench --events-per-day 1000000 --days 1`` extracts from the embedded
 simulator (through the real client, in process) into a scratch data directory and
-runs the models over it. Each stage runs in its own process so its peak RSS is
+runs the models over it; then the detections' per-user baselines (their own stage, over every
+day), one day's detections with the history before it, and the detections over every day (a
+backfill). Each stage runs in its own process so its peak RSS is
 its own, and beside each its floor, measured in the same run on the same data
 (``dsassets.tools.bench_floors``): decoding the same Monitor pages with pyarrow.json
 for the extraction, a bare DuckDB scan for the models and the detections. ``--backfills --days 30`` instead times the whole serial and parallel backfill
@@ -22,8 +24,11 @@ from datetime import date, timedelta
 from dsassets.lib.config.settings import DATA_DIR, SIMULATOR_EVENTS_PER_DAY, SIMULATOR_SEED
 from dsassets.tools.measure import count_events, run_child
 
-STAGES = ("extract_events", "extract_snapshots", "models", "detections")
-FLOORS = {"extract_events": "extract_floor", "models": "models_floor", "detections": "detections_floor"}
+STAGES = ("extract_events", "extract_snapshots", "models", "baselines", "detections_day", "detections")
+FLOORS = {"extract_events": "extract_floor", "models": "models_floor", "baselines": "detections_floor",
+          "detections_day": "detections_day_floor", "detections": "detections_floor"}
+# Stages over the last day only (its history is what the stages before them left).
+ONE_DAY = ("detections_day", "detections_day_floor")
 
 
 def run_floor(floor: str, start: date, end: date, events_per_day: int) -> None:
@@ -33,7 +38,7 @@ def run_floor(floor: str, start: date, end: date, events_per_day: int) -> None:
     if floor == "extract_floor":
         seconds, events = bench_floors.decode_floor(start, end, events_per_day, SIMULATOR_SEED.integer())
     else:
-        seconds, events = bench_floors.scan_floor(floor.removesuffix("_floor"), start, end), None
+        seconds, events = bench_floors.scan_floor("models" if floor == "models_floor" else "detections", start, end), None
     with open(_result_file(floor), "w") as out:
         json.dump({"seconds": seconds, "events": events}, out)
 
@@ -53,9 +58,13 @@ def run_stage(stage: str, start: date, end: date) -> None:
         "extract_events": dg.AssetSelection.assets("raw_docusign_audit_events"),
         "extract_snapshots": dg.AssetSelection.groups("raw") - dg.AssetSelection.assets("raw_docusign_audit_events"),
         "models": dg.AssetSelection.groups("staging", "intermediate", "marts"),
+        "baselines": dg.AssetSelection.groups("baselines"),
+        "detections_day": dg.AssetSelection.groups("detections"),
         "detections": dg.AssetSelection.groups("detections"),
     }
     definitions = defs()
+    if not groups[stage].resolve(definitions.resolve_asset_graph()):
+        return  # a lake without that stage's assets (an older checkout): nothing to time
     job = dg.define_asset_job(f"bench_{stage}", selection=groups[stage])
     definitions = dg.Definitions.merge(definitions, dg.Definitions(jobs=[job]))
     result = definitions.resolve_job_def(f"bench_{stage}").execute_in_process(
@@ -109,11 +118,12 @@ def replicate(data_dir: str, day: date, days: int) -> None:
                             f"to '{target}/data.parquet' (format parquet, compression zstd)")
 
 
-def _count_rows(data_dir: str, sub: str) -> int:
+def _count_rows(data_dir: str, sub: str, day: date | None = None) -> int:
     import duckdb
 
+    partition = f"dt={day.isoformat()}" if day else "*"
     with duckdb.connect() as con:
-        return con.sql(f"select count(*) from read_parquet('{data_dir}/{sub}/*/*.parquet')").fetchall()[0][0]
+        return con.sql(f"select count(*) from read_parquet('{data_dir}/{sub}/{partition}/*.parquet')").fetchall()[0][0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replicate-days", type=int, default=0,
                         help="time the detections over N days made by copying the extracted last day "
                              "(times shifted, ids suffixed) instead of extracting N days")
+    parser.add_argument("--from-stage", choices=STAGES,
+                        help="skip the stages before this one (--data-dir holds what they made)")
     parser.add_argument("--refresh", action="store_true",
                         help="instead of the stages: the intra-day refresh's cost late in day --end and "
                              "the latency from a planted incident to its alert row")
@@ -173,14 +185,17 @@ def main(argv: list[str] | None = None) -> int:
           f"{'floor':<18}{'wall s':>8}{'peak MiB':>10}{'events/s':>11}{'x floor':>9}")
     events = extracted = None
     for stage in STAGES:
-        days = args.days
-        if args.replicate_days and stage == "detections":
-            days = args.replicate_days
+        if args.from_stage and STAGES.index(stage) < STAGES.index(args.from_stage):
+            continue
+        days = args.replicate_days if args.replicate_days and stage in ("baselines", "detections") else args.days
+        if args.replicate_days and stage == "baselines":
             began = time.perf_counter()
             replicate(data_dir, args.end, days)
             events = _count_rows(data_dir, "warehouse/activities")
             print(f"{'(replicated ' + str(days) + ' days)':<20}{time.perf_counter() - began:>9.1f}"
                   f"  {events:,} activities")
+        if stage in ONE_DAY:
+            days = 1
         child_args = ["--days", str(days), "--end", args.end.isoformat(), "--events-per-day", str(args.events_per_day)]
         measured = run_child(["--stage", stage, *child_args], env)
         if measured is None:
@@ -196,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{stage:<20}{wall:>9.1f}{peak_mib:>10.0f}{'-':>11}   "
                   f"{users:,} user rows, {users / wall:,.0f}/s (users via {', '.join(via)})")
             continue
-        line = f"{stage:<20}{wall:>9.1f}{peak_mib:>10.0f}{events / wall:>11,.0f}   "
+        stage_events = _count_rows(data_dir, "warehouse/activities", args.end) if stage in ONE_DAY else events
+        line = f"{stage:<20}{wall:>9.1f}{peak_mib:>10.0f}{stage_events / wall:>11,.0f}   "
         floor = FLOORS[stage]
         floor_measured = run_child(["--stage", floor, *child_args], env)
         if floor_measured is None:
@@ -204,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         with open(_result_file(floor, data_dir)) as found:
             result = json.load(found)
-        floor_events = result["events"] or events
+        floor_events = result["events"] or stage_events
         print(line + f"{floor:<18}{result['seconds']:>8.2f}{floor_measured[1]:>10.0f}"
               f"{floor_events / result['seconds']:>11,.0f}{wall / result['seconds']:>9.1f}")
     print(f"events extracted: {extracted:,}")
