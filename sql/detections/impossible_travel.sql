@@ -22,11 +22,15 @@
 -- locations:   only from det_location_sources (default DocuSign's own, not the
 --              offline IP database)
 -- distance:    haversine on a 6371 km sphere; hours floored at 0.0001 (Panther)
+-- lookback:    det_baseline_user_countries for det_lookback_days (how the
+--              baseline used the destination country); events of the
+--              det_raw_lookback_days (dedup days + 2) for the pairs and the
+--              incidents they continue
 
 with
 
 evaluated as (
-    -- read three times
+    -- the day and its raw lookback
     select * from detection_located
     where latitude is not null and longitude is not null
 ),
@@ -99,20 +103,31 @@ candidates as (
 ),
 
 -- how much the baseline used the destination country: the user's own days
--- there, and how many other users were there
+-- there, and how many other users were there (the baseline's rows of the
+-- events this policy pairs: evaluated, located, with coordinates)
 destination_use as (
     select
         candidates.event_id,
-        count(distinct evaluated.dt)
-            filter (where evaluated.user_id = candidates.user_id)
+        count(distinct history.dt)
+            filter (where history.user_id = candidates.user_id)
             as user_days_in_country,
-        count(distinct evaluated.user_id)
-            filter (where evaluated.user_id <> candidates.user_id)
+        count(distinct history.user_id)
+            filter (where history.user_id <> candidates.user_id)
             as tenant_users_in_country
     from candidates
-    inner join evaluated
-        on candidates.country_code = evaluated.country_code
-        and in_baseline(evaluated.dt, candidates.dt)
+    inner join det_baseline_user_countries as history
+        on candidates.country_code = history.country_code
+        and in_baseline(history.dt, candidates.dt)
+    where
+        history.dt >= getvariable('window_start')
+            - getvariable('det_lookback_days')::integer
+        and history.dt < getvariable('window_start')
+        and history.located_events > 0
+        and list_contains(getvariable('det_location_sources'), history.location_source)
+        and (
+            history.evaluated_as = 'signin'
+            or getvariable('det_evaluate') = 'activities'
+        )
     group by all
 ),
 

@@ -1,0 +1,122 @@
+"""The detections' per-user daily baselines (sql/baselines/): what a day keeps, and the alerts read from it.
+
+The baselines replace 30 days of events in every day's detections, so each must hold exactly what
+the policies need: these tests build activity by hand (``Case`` of test_detections), shaped
+unlike the simulator's (sessions across midnight and across whole days, a baseline starting in
+the middle of a day, failures and token refreshes mixed in), and check the rows and the alerts.
+"""
+
+from datetime import date, timedelta
+
+from test_detections import HISTORY, D, NEXT, Case, at, case
+
+from dsassets.lib.config.project import ProjectConfig
+from dsassets.lib.detections import engine as detections
+from dsassets.lib.detections.baselines import BASELINES, variables
+
+
+def baseline_rows(c: Case, name: str, start: date, end: date, config: ProjectConfig | None = None) -> list[dict]:
+    """The baseline ``name`` for the days ``[start, end]``, made in one query (as a range run does)."""
+    con = c.connect()
+    detections.set_variables(con, {k.removeprefix("det_"): v for k, v in variables(config or ProjectConfig()).items()})
+    con.execute(f"set variable window_start = date '{start}'")
+    con.execute(f"set variable window_end = date '{end + timedelta(days=1)}'")
+    query = next(b for b in BASELINES if b.name == name).query()
+    cur = con.execute(f"select * from ({query}) order by all")
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def test_a_range_of_days_gives_the_rows_of_each_day_alone():
+    c = Case()
+    for k in range(3):
+        day = D + timedelta(days=k)
+        c.login(at(day, 23, 50), "night")  # every session of this user crosses midnight
+        c.login(at(day + timedelta(days=1), 0, 5), "night", ok=False)
+        c.login(at(day, 9), "day", city="paris", ip="81.2.69.160")
+    for baseline in BASELINES:
+        whole = baseline_rows(c, baseline.name, D, D + timedelta(days=3))
+        by_day = [r for k in (3, 1, 0, 2) for r in baseline_rows(c, baseline.name, D + timedelta(days=k),
+                                                                  D + timedelta(days=k))]
+        key = lambda r: (r["dt"], str(r))  # noqa: E731
+        assert sorted(whole, key=key) == sorted(by_day, key=key), baseline.name
+
+
+def test_session_fragments_split_at_midnight_and_keep_lists_only_where_an_alert_needs_them():
+    c = Case()
+    quiet = c.login(at(D, 12), "u")  # mid-day, no failure: its ids are never needed
+    late = [c.login(at(D, 23, 45), "u", ok=False), c.login(at(D, 23, 58), "u")]
+    c.login(at(NEXT, 0, 10), "u", ok=False)
+    c.event(at(D, 13), "u")  # not a sign-in
+    c.login(at(D, 15), "u", ok=False, ip="10.1.1.1")
+    c.login(at(D, 15, 1), "u", ip="10.1.1.2")
+    rows = {r["first_event_id"]: r for r in baseline_rows(c, "det_baseline_signin_sessions", D, NEXT)}
+    assert rows[quiet]["event_ids"] is None and rows[quiet]["successes"] == 1
+    assert rows[late[0]]["event_ids"] == late and rows[late[0]]["failures"] == 1
+    afternoon = next(r for r in rows.values() if r["ip_addresses"] and "10.1.1.1" in r["ip_addresses"])
+    assert (afternoon["failures"], afternoon["successes"]) == (1, 1)
+    assert sorted(afternoon["ip_addresses"]) == ["10.1.1.1", "10.1.1.2"]
+    next_day = [r for r in rows.values() if r["dt"] == NEXT]
+    assert len(next_day) == 1 and next_day[0]["failures"] == 1  # the same session, its own fragment
+    assert {r["session_gap_minutes"] for r in rows.values()} == {20}
+
+
+def test_country_rows_keep_evaluated_kinds_apart_and_every_time():
+    c = Case()
+    c.login(at(D, 8), "u", city="tokyo")
+    c.login(at(D, 9), "u", city="tokyo")
+    c.login(at(D, 10), "u", ok=False, city="moscow")  # failures are never evaluated
+    c.event(at(D, 11), "u", city="tokyo")
+    c.event(at(D, 12), "u", city="berlin", location_source="ip_lookup")
+    rows = baseline_rows(c, "det_baseline_user_countries", D, D)
+    got = {(r["country_code"], r["location_source"], r["evaluated_as"]): (r["events"], len(r["event_times"]))
+           for r in rows}
+    assert got == {("JP", "docusign", "signin"): (2, 2), ("JP", "docusign", "activity"): (1, 1),
+                   ("DE", "ip_lookup", "activity"): (1, 1)}
+
+
+def test_ip_users_are_directory_users_with_successful_interactive_signins():
+    c = Case()
+    c.login(at(D, 8), "u", ip="9.9.9.9")
+    c.login(at(D, 9), "u", ip="9.9.9.9")
+    c.login(at(D, 10), "v", ok=False, ip="9.9.9.9")
+    c.event(at(D, 11), "w", ip="9.9.9.9")
+    rows = baseline_rows(c, "det_baseline_ip_users", D, D)
+    assert [r["user_id"] for r in rows] == ["u-u"]
+
+
+# ---------- alerts read from the baselines, on shapes the simulator does not make
+
+
+def test_brute_force_across_two_midnights_alerts_on_the_crossing_day_with_every_attempt():
+    c = case("slow")
+    start = D - timedelta(days=2)
+    attempts = [c.login(at(start, 22) + timedelta(minutes=15 * k), "slow", ok=False) for k in range(6)]
+    # then a token refresh every 15 minutes keeps the session open through the whole next day,
+    # which has no failure (its fragment keeps its events because it touches midnight)
+    for k in range(6, 106):
+        c.event(at(start, 22) + timedelta(minutes=15 * k), "slow", signin="non_interactive_success",
+                object="User", action="Refresh")
+    for k in range(106, 112):
+        attempts.append(c.login(at(start, 22) + timedelta(minutes=15 * k), "slow", ok=False))
+    [alert] = c.run("multiple_failed_logins", start, D)
+    # the tenth failure, 27 hours after the first, is on D: the session's earlier days come from
+    # the baseline's fragments
+    assert alert["partition_date"] == D
+    assert alert["event_ids"][0] == attempts[0] and set(attempts) <= set(alert["event_ids"])
+    assert alert["evidence"]["failures"] == 12 and len(alert["event_ids"]) == 112 + 1  # and D-1's sign-in
+
+
+def test_infrequent_country_baseline_starts_at_the_alerting_events_own_time():
+    c = case("trip")
+    anchor = at(D, 12)
+    # 30 days and a minute or two before the anchor: outside; 30 days less a minute: inside (the
+    # same day and country as an outside one: the day's row counts only its events from then on)
+    c.login(anchor - timedelta(days=30, minutes=1), "trip", city="tokyo")
+    c.login(anchor - timedelta(days=30, minutes=2), "trip", city="sydney")
+    c.login(anchor - timedelta(days=30) + timedelta(minutes=1), "trip", city="sydney")
+    c.login(anchor, "trip", city="sao paulo")
+    [alert] = [a for a in c.run("infrequent_country", D) if a["countries"] == ["BR"]]
+    assert alert["evidence"]["baseline_countries"] == ["AU", "US"]
+    # the ordinary history's daily sign-in (its envelopes are not evaluated) and the one from Sydney
+    assert alert["evidence"]["baseline_events"] == (D - HISTORY).days + 1
