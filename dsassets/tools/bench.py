@@ -203,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         wall, peak_mib = measured
         if events is None:
-            events = extracted = count_events(data_dir)
+            events = count_events(data_dir)
+            extracted = events if stage == STAGES[0] else None
         if stage == "extract_snapshots":
             users = _count_rows(data_dir, "raw/docusign/organization_users")
             with open(_result_file(stage, data_dir)) as found:
@@ -223,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         floor_events = result["events"] or stage_events
         print(line + f"{floor:<18}{result['seconds']:>8.2f}{floor_measured[1]:>10.0f}"
               f"{floor_events / result['seconds']:>11,.0f}{wall / result['seconds']:>9.1f}")
-    print(f"events extracted: {extracted:,}")
+    if extracted is not None:
+        print(f"events extracted: {extracted:,}")
     return 0
 
 
