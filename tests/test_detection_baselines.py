@@ -120,3 +120,25 @@ def test_infrequent_country_baseline_starts_at_the_alerting_events_own_time():
     assert alert["evidence"]["baseline_countries"] == ["AU", "US"]
     # the ordinary history's daily sign-in (its envelopes are not evaluated) and the one from Sydney
     assert alert["evidence"]["baseline_events"] == (D - HISTORY).days + 1
+
+
+def test_detections_read_their_baselines_over_their_lookback_and_baselines_only_their_day():
+    import dagster as dg
+
+    from dsassets.definitions import defs
+    from dsassets.defs.late_events.sensor import RECHECK
+    from dsassets.lib.detections.registry import DETECTIONS
+
+    graph = defs().resolve_asset_graph()
+    config = ProjectConfig()
+    for detection in DETECTIONS:
+        for name in detection.baselines:
+            mapping = graph.get_partition_mapping(dg.AssetKey(detection.asset_name), dg.AssetKey(name))
+            assert mapping.start_offset == -detections.lookback_days(config, detection.id), detection.id
+        raw = graph.get_partition_mapping(dg.AssetKey(detection.asset_name), dg.AssetKey("activities"))
+        assert raw.start_offset == -detections.raw_lookback_days(config, detection.id), detection.id
+    for baseline in BASELINES:
+        node = graph.get(dg.AssetKey(baseline.name))
+        assert node.group_name == "baselines" and {k.path[-1] for k in node.parent_keys} == {"activities"}
+        # a late day re-materializes its baselines (the sensor's selection)
+        assert node.key in RECHECK.resolve(graph)
