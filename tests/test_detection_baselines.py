@@ -142,3 +142,21 @@ def test_detections_read_their_baselines_over_their_lookback_and_baselines_only_
         assert node.group_name == "baselines" and {k.path[-1] for k in node.parent_keys} == {"activities"}
         # a late day re-materializes its baselines (the sensor's selection)
         assert node.key in RECHECK.resolve(graph)
+
+
+def test_fragments_made_with_other_session_settings_are_named_not_read():
+    from dsassets.lib.detections.baselines import stale_session_days
+
+    c = Case()
+    c.login(at(D, 9), "u")
+    c.login(at(NEXT, 9), "u")
+    con = c.connect()
+    detections.set_variables(con, {k.removeprefix("det_"): v for k, v in variables(ProjectConfig()).items()})
+    con.execute(f"set variable window_start = date '{D}'")
+    con.execute(f"set variable window_end = date '{NEXT + timedelta(days=1)}'")
+    query = next(b for b in BASELINES if b.name == "det_baseline_signin_sessions").query()
+    con.execute(f"create table fragments as {query}")
+    assert stale_session_days(con, "fragments", ProjectConfig(), D, NEXT + timedelta(days=1)) == []
+    longer = ProjectConfig.model_validate({"detections": {"multiple_failed_logins": {"session_gap_minutes": 45}}})
+    assert stale_session_days(con, "fragments", longer, D, NEXT + timedelta(days=1)) == [D, NEXT]
+    assert stale_session_days(con, "fragments", longer, NEXT, NEXT + timedelta(days=1)) == [NEXT]

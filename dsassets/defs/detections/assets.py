@@ -35,8 +35,10 @@ ALERTS = "alerts"
 
 def _bind_baselines(detection: Detection, run: runner.Run, since: date) -> list[date]:
     """Views over the baselines the policy reads; the lookback days with activity but a baseline missing."""
-    active = set(run.start - timedelta(days=1) - timedelta(days=i) for i in range((run.start - since).days))
-    active -= set(detections.missing_days(run.con, "int_user_activity_daily", since, run.start))
+    # Every day of the run but its last is some later day's lookback too.
+    until = run.end - timedelta(days=1)
+    active = {since + timedelta(days=i) for i in range((until - since).days)}
+    active -= set(detections.missing_days(run.con, "int_user_activity_daily", since, until))
     unmade: set[date] = set()
     for name in detection.baselines:
         run.con.execute(f"create or replace temp view {name} as select * from {sql.scan_output(run.lake, name)}")
@@ -44,7 +46,7 @@ def _bind_baselines(detection: Detection, run: runner.Run, since: date) -> list[
                 for path in run.lake.files(f"{sql.model_path(name)}/dt=*/*.parquet")}
         unmade |= active - made
     if SIGNIN_SESSIONS in detection.baselines:
-        stale = baselines.stale_session_days(run.con, SIGNIN_SESSIONS, run.config, since, run.start)
+        stale = baselines.stale_session_days(run.con, SIGNIN_SESSIONS, run.config, since, until)
         if stale:
             raise ConfigError(
                 f"{SIGNIN_SESSIONS} for {len(stale)} day(s) ({stale[0]} .. {stale[-1]}) was made with other "
