@@ -21,6 +21,7 @@ def baseline_rows(c: Case, name: str, start: date, end: date, config: ProjectCon
     detections.set_variables(con, {k.removeprefix("det_"): v for k, v in variables(config or ProjectConfig()).items()})
     con.execute(f"set variable window_start = date '{start}'")
     con.execute(f"set variable window_end = date '{end + timedelta(days=1)}'")
+    detections.install_session_macros(con)
     query = next(b for b in BASELINES if b.name == name).query()
     cur = con.execute(f"select * from ({query}) order by all")
     names = [d[0] for d in cur.description]
@@ -154,6 +155,7 @@ def test_fragments_made_with_other_session_settings_are_named_not_read():
     detections.set_variables(con, {k.removeprefix("det_"): v for k, v in variables(ProjectConfig()).items()})
     con.execute(f"set variable window_start = date '{D}'")
     con.execute(f"set variable window_end = date '{NEXT + timedelta(days=1)}'")
+    detections.install_session_macros(con)
     query = next(b for b in BASELINES if b.name == "det_baseline_signin_sessions").query()
     con.execute(f"create table fragments as {query}")
     assert stale_session_days(con, "fragments", ProjectConfig(), D, NEXT + timedelta(days=1)) == []

@@ -139,6 +139,7 @@ class Case:
         detections.set_variables(con, {k.removeprefix("det_"): v for k, v in baseline_variables(config).items()})
         con.execute(f"set variable window_start = date '{min(r['dt'] for r in self.rows)}'")
         con.execute(f"set variable window_end = date '{max(r['dt'] for r in self.rows) + timedelta(days=1)}'")
+        detections.install_session_macros(con)
         for baseline in BASELINES:
             con.execute(f"create table {baseline.name} as {baseline.query()}")
         con.execute(f"set variable window_start = date '{start}'")

@@ -33,15 +33,7 @@ signins as (
         dt >= getvariable('window_start')
         and dt < getvariable('window_end')
         and user_id is not null
-        and (
-            signin_class in ('interactive_success', 'interactive_failure')
-            or (
-                getvariable('det_include_non_interactive')
-                and signin_class in (
-                    'non_interactive_success', 'non_interactive_failure'
-                )
-            )
-        )
+        and is_session_signin(signin_class)
 ),
 
 gaps as (

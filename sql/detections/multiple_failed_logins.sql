@@ -72,15 +72,7 @@ pieces as (
     from detection_day_events
     where
         user_id in (select user_id from failing_users)
-        and (
-            signin_class in ('interactive_success', 'interactive_failure')
-            or (
-                getvariable('det_include_non_interactive')
-                and signin_class in (
-                    'non_interactive_success', 'non_interactive_failure'
-                )
-            )
-        )
+        and is_session_signin(signin_class)
 ),
 
 gaps as (

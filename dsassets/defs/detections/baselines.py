@@ -16,6 +16,7 @@ nothing a later day read stays computed without the late events.
 import dagster as dg
 
 from dsassets.defs.sql_asset import daily_sql_asset
+from dsassets.lib.detections import engine as detections
 from dsassets.lib.detections.baselines import BASELINES, Baseline, variables
 from dsassets.lib.lake.partitions import deps
 from dsassets.lib.transform import runner, sql
@@ -25,9 +26,11 @@ GROUP = "baselines"
 
 
 def _setup(run: runner.Run) -> dict:
-    """The session settings the fragments are made with (also written on every row)."""
+    """The session settings the fragments are made with (also written on every row), and the
+    sessions' macros (which sign-ins make a session)."""
     values = variables(run.config)
     sql.set_variables(run.con, values)
+    detections.install_session_macros(run.con)
     return {name.removeprefix("det_"): value for name, value in values.items()}
 
 

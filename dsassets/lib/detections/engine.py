@@ -32,6 +32,8 @@ from dsassets.lib.transform.files import SQL_DIR, file_statements, select_file
 DETECTIONS_DIR = SQL_DIR / "detections"
 # Macros the shared views and the policies use (window, alert id, IP classes).
 MACROS_FILE = DETECTIONS_DIR / "macros.sql"
+# Macros of the failed-login sessions, which their baseline's connection installs too.
+SESSION_MACROS_FILE = DETECTIONS_DIR / "session_macros.sql"
 # Shared relations, in dependency order, each either a plain view or a table materialized
 # once per run or once per day. `detection_events` (activities with their IP classes) is what
 # the day's events and its raw lookback both select from; `detection_activity` is what the
@@ -115,7 +117,13 @@ def _query(name: str) -> str:
     return select_file(DETECTIONS_DIR / f"{name}.sql")
 
 
+def install_session_macros(con: duckdb.DuckDBPyConnection) -> None:
+    for stmt in file_statements(SESSION_MACROS_FILE):
+        con.execute(stmt)
+
+
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    install_session_macros(con)
     for stmt in file_statements(MACROS_FILE):
         con.execute(stmt)
 
