@@ -162,3 +162,16 @@ def test_fragments_made_with_other_session_settings_are_named_not_read():
     longer = ProjectConfig.model_validate({"detections": {"multiple_failed_logins": {"session_gap_minutes": 45}}})
     assert stale_session_days(con, "fragments", longer, D, NEXT + timedelta(days=1)) == [D, NEXT]
     assert stale_session_days(con, "fragments", longer, NEXT, NEXT + timedelta(days=1)) == [NEXT]
+
+
+def test_an_anonymous_ip_incident_past_midnight_is_one_alert_in_a_range_or_day_by_day():
+    # the raw lookback: read from the lake for a single day, rolled forward from the day before
+    # in a range run; both must see the sign-in of the night before
+    c = case("owl")
+    c.login(at(D, 23, 30), "owl", ip="185.220.101.4", city="frankfurt")
+    c.login(at(NEXT, 1), "owl", ip="185.220.101.4", city="frankfurt")
+    c.login(at(NEXT + timedelta(days=1), 9), "owl", ip="185.220.101.4", city="frankfurt")  # 31.5 h later
+    ranged = c.run("anonymous_ip", D, NEXT + timedelta(days=1))
+    by_day = [a for day in (NEXT + timedelta(days=1), NEXT, D) for a in c.run("anonymous_ip", day)]
+    assert [a["partition_date"] for a in ranged] == [D, NEXT + timedelta(days=1)]
+    assert sorted(a["alert_id"] for a in ranged) == sorted(a["alert_id"] for a in by_day)

@@ -7,8 +7,9 @@
 -- window:      window_start - det_raw_lookback_days <= dt < window_start
 -- lookback:    det_raw_lookback_days (0 for the policies whose lookback is
 --              all baselines: then this is empty)
--- notes:       once per day; the older days of a lookback come from the
---              per-user baselines (sql/baselines/), not from events
+-- notes:       once per day, or rolled forward from the day before in a
+--              range run (engine.prepare_day); the older days of a lookback
+--              come from the per-user baselines (sql/baselines/), not events
 
 with
 
@@ -19,7 +20,7 @@ final as (
         dt >= getvariable('window_start')
             - getvariable('det_raw_lookback_days')::integer
         and dt < getvariable('window_start')
-        and (signin_class is not null or getvariable('det_lookback_all_events'))
+        and in_raw_lookback(signin_class)
 )
 
 select * from final

@@ -114,39 +114,36 @@ history_uses as (
         true as is_own,
         history.user_id,
         history.country_code,
-        history.event_times,
-        new_country.event_at as anchor_at
+        len(list_filter(
+            history.event_times,
+            lambda t: in_baseline(t, new_country.event_at)
+        )) as events
     from new_country
     inner join history
         on history.user_id = new_country.user_id
         and history.last_at >= new_country.event_at
             - to_days(getvariable('det_baseline_days'))
     union all
+    -- other users need no count, only a use since the baseline's start: their
+    -- last use of the country, one row each (not every day's)
     select
         new_country.event_id,
         false,
-        history.user_id,
-        history.country_code,
-        history.event_times,
-        new_country.event_at
+        lookback_last.user_id,
+        lookback_last.country_code,
+        1
     from new_country
-    inner join history
-        on history.country_code = new_country.country_code
-        and history.user_id <> new_country.user_id
-        and history.last_at >= new_country.event_at
+    inner join lookback_last
+        on lookback_last.country_code = new_country.country_code
+        and lookback_last.user_id <> new_country.user_id
+        and lookback_last.last_at >= new_country.event_at
             - to_days(getvariable('det_baseline_days'))
 ),
 
 uses as (
     select * from day_uses
     union all
-    select
-        event_id,
-        is_own,
-        user_id,
-        country_code,
-        len(list_filter(event_times, lambda t: in_baseline(t, anchor_at)))
-    from history_uses
+    select * from history_uses
 ),
 
 baseline as (

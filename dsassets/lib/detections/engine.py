@@ -42,8 +42,8 @@ SESSION_MACROS_FILE = DETECTIONS_DIR / "session_macros.sql"
 SHARED: tuple[tuple[str, str], ...] = (
     ("detection_ip_classes", "run"),
     ("detection_events", "view"),
-    ("detection_day_events", "day"),
     ("detection_raw_lookback", "day"),
+    ("detection_day_events", "day"),
     ("detection_first_seen", "day"),
     ("detection_activity", "view"),
     ("detection_located", "view"),
@@ -154,9 +154,22 @@ def prepare_run(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def prepare_day(con: duckdb.DuckDBPyConnection) -> None:
-    """Materialize the shared views for the window now set (one day at a time)."""
+    """Materialize the shared views for the window now set (one day at a time).
+
+    Days in order (a range run) roll the raw lookback forward instead of reading its days again:
+    the day before's events (still ``detection_day_events``) join it and the day that left it
+    goes. The rows are the ones the view gives, so a day's alerts do not depend on the order.
+    """
+    day, prepared = con.execute("select getvariable('window_start'), getvariable('det_prepared_day')").fetchone()
     for view in DAY_TABLES:
+        if view == "detection_raw_lookback" and prepared is not None and prepared == day - timedelta(days=1):
+            con.execute("insert into detection_raw_lookback select * from detection_day_events "
+                        "where in_raw_lookback(signin_class)")
+            con.execute("delete from detection_raw_lookback where dt < getvariable('window_start') "
+                        "- getvariable('det_raw_lookback_days')::integer")
+            continue
         con.execute(f"create or replace temp table {view} as select * from {view}__view")
+    con.execute(f"set variable det_prepared_day = date '{day.isoformat()}'")
 
 
 # Alert columns every policy fills the same way, so a policy file returns its incident (with
