@@ -139,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallel", type=int, default=2,
                         help="with --backfills: concurrent runs of the parallel backfill (default 2)")
     parser.add_argument("--replicate-days", type=int, default=0,
-                        help="time the detections over N days made by copying the extracted last day "
-                             "(times shifted, ids suffixed) instead of extracting N days")
+                        help="time the baselines and detections over N days made by copying the extracted "
+                             "last day (times shifted, ids suffixed) instead of extracting N days; "
+                             "detections_day is the last day alone, with the N - 1 before it as history")
     parser.add_argument("--from-stage", choices=STAGES,
                         help="skip the stages before this one (--data-dir holds what they made)")
     parser.add_argument("--refresh", action="store_true",
