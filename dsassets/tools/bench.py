@@ -38,7 +38,8 @@ def run_floor(floor: str, start: date, end: date, events_per_day: int) -> None:
     if floor == "extract_floor":
         seconds, events = bench_floors.decode_floor(start, end, events_per_day, SIMULATOR_SEED.integer())
     else:
-        seconds, events = bench_floors.scan_floor("models" if floor == "models_floor" else "detections", start, end), None
+        scanned = "models" if floor == "models_floor" else "detections"  # baselines read what detections do
+        seconds, events = bench_floors.scan_floor(scanned, start, end), None
     with open(_result_file(floor), "w") as out:
         json.dump({"seconds": seconds, "events": events}, out)
 
