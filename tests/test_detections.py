@@ -14,6 +14,7 @@ import pyarrow as pa
 import pytest
 
 from dsassets.lib.detections import engine as detections
+from dsassets.lib.detections.baselines import BASELINES, variables as baseline_variables
 from dsassets.lib.config.project import ProjectConfig, parse_config
 from dsassets.lib.detections.config import POLICIES
 from dsassets.lib.intel.ip_intel import address_hex
@@ -134,6 +135,13 @@ class Case:
         config = config or ProjectConfig()
         end = end or start
         con = self.connect()
+        # every day's baselines, as their assets make them (their SQL reads one day at a time)
+        detections.set_variables(con, {k.removeprefix("det_"): v for k, v in baseline_variables(config).items()})
+        con.execute(f"set variable window_start = date '{min(r['dt'] for r in self.rows)}'")
+        con.execute(f"set variable window_end = date '{max(r['dt'] for r in self.rows) + timedelta(days=1)}'")
+        detections.install_session_macros(con)
+        for baseline in BASELINES:
+            con.execute(f"create table {baseline.name} as {baseline.query()}")
         con.execute(f"set variable window_start = date '{start}'")
         con.execute(f"set variable window_end = date '{start + timedelta(days=1)}'")
         detections.install(con, config, policy)

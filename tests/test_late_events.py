@@ -165,7 +165,8 @@ def test_the_sensor_asks_for_the_late_day_and_the_later_days_whose_lookback_read
 
     repo = defs().get_repository_def()
     late_day, next_day, far_day = "2026-10-20", "2026-10-21", "2026-11-25"
-    keys = ["stg_docusign__audit_events", "activities", "det_multiple_failed_logins", "pol_failed_signin_burst"]
+    keys = ["stg_docusign__audit_events", "activities", "det_baseline_signin_sessions", "det_multiple_failed_logins",
+            "pol_failed_signin_burst"]
     with dg.instance_for_test() as instance:
         def materialize(key: str, partition: str, **metadata) -> None:
             instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=partition, metadata=metadata))
@@ -189,6 +190,9 @@ def test_the_sensor_asks_for_the_late_day_and_the_later_days_whose_lookback_read
         # and ran before the late events; not its own staging (same day only, and re-run since).
         assert "det_multiple_failed_logins" in requested[next_day]
         assert "stg_docusign__audit_events" not in requested[next_day]
+        # The late day's own baseline (what every later day's detections read of it), not the next day's.
+        assert "det_baseline_signin_sessions" in requested[late_day]
+        assert "det_baseline_signin_sessions" not in requested[next_day]
         # A day after the lookback: the detection still, as its learning period reads every earlier
         # day (first seen); the day's own staging and marts not.
         assert requested[far_day] == {"det_multiple_failed_logins", "pol_failed_signin_burst"}

@@ -22,8 +22,8 @@ from dsassets.lib.config.settings import REFRESH_MINUTES, ConfigError
 
 # Every daily-partitioned layer. Unpartitioned assets (the warehouse file) live in group
 # `warehouse` and run in their own job, since one run cannot mix partitioned and unpartitioned assets.
-DAILY_GROUPS = ("raw", "staging", "intermediate", "marts", "posture", "detections", "policies", "governance",
-                "notify")
+DAILY_GROUPS = ("raw", "staging", "intermediate", "marts", "baselines", "posture", "detections", "policies",
+                "governance", "notify")
 DAILY = dg.AssetSelection.groups(*DAILY_GROUPS)
 INCREMENTAL = {"ops": {AUDIT_EVENTS: {"config": {"incremental": True}}}}
 # Snapshot assets that cost a call per user: taken once a day.

@@ -6,7 +6,10 @@ the simulator renders them beforehand, so its work is not measured), takes the s
 from the embedded simulator and runs the models over it all. Each stage runs in its own
 process so its peak RSS is its own, and beside each its floor, measured in the same run on
 the same data: decoding the same Monitor pages with pyarrow.json for the extraction, a bare
-DuckDB scan for the models and the detections (``dsassets.tools.bench_floors``). ``--backfills --days 30`` instead times the whole serial and parallel backfill
+DuckDB scan for the models and the detections (``dsassets.tools.bench_floors``). After the models:
+the detections' per-user baselines (their own stage, over every day), one day's detections
+with the history before it, and the detections over every day (a backfill).
+``--backfills --days 30`` instead times the whole serial and parallel backfill
 (``dsassets.tools.bench_backfill``). Numbers are printed, never asserted: targets belong here, not in tests.
 """
 
@@ -23,15 +26,19 @@ from datetime import date, timedelta
 from dsassets.lib.config.settings import DATA_DIR, SIMULATOR_EVENTS_PER_DAY, SIMULATOR_SEED
 from dsassets.tools.measure import count_events, run_child
 
-STAGES = ("extract_events", "extract_snapshots", "models", "detections")
-FLOORS = {"models": "models_floor", "detections": "detections_floor"}
+STAGES = ("extract_events", "extract_snapshots", "models", "baselines", "detections_day", "detections")
+FLOORS = {"models": "models_floor", "baselines": "detections_floor", "detections_day": "detections_day_floor",
+          "detections": "detections_floor"}
+# Stages over the last day only (its history is what the stages before them left).
+ONE_DAY = ("detections_day", "detections_day_floor")
 
 
 def run_floor(floor: str, start: date, end: date, events_per_day: int) -> None:
     """Measure one floor and leave ``{seconds}`` for the parent in the data directory."""
     from dsassets.tools import bench_floors
 
-    seconds = bench_floors.scan_floor(floor.removesuffix("_floor"), start, end)
+    scanned = "models" if floor == "models_floor" else "detections"  # baselines read what detections do
+    seconds = bench_floors.scan_floor(scanned, start, end)
     with open(_result_file(floor), "w") as out:
         json.dump({"seconds": seconds}, out)
 
@@ -51,9 +58,13 @@ def run_stage(stage: str, start: date, end: date) -> None:
         "extract_events": dg.AssetSelection.assets("raw_docusign_audit_events"),
         "extract_snapshots": dg.AssetSelection.groups("raw") - dg.AssetSelection.assets("raw_docusign_audit_events"),
         "models": dg.AssetSelection.groups("staging", "intermediate", "marts"),
+        "baselines": dg.AssetSelection.groups("baselines"),
+        "detections_day": dg.AssetSelection.groups("detections"),
         "detections": dg.AssetSelection.groups("detections"),
     }
     definitions = defs()
+    if not groups[stage].resolve(definitions.resolve_asset_graph()):
+        return  # a lake without that stage's assets (an older checkout): nothing to time
     job = dg.define_asset_job(f"bench_{stage}", selection=groups[stage])
     definitions = dg.Definitions.merge(definitions, dg.Definitions(jobs=[job]))
     result = definitions.resolve_job_def(f"bench_{stage}").execute_in_process(
@@ -107,11 +118,12 @@ def replicate(data_dir: str, day: date, days: int) -> None:
                             f"to '{target}/data.parquet' (format parquet, compression zstd)")
 
 
-def _count_rows(data_dir: str, sub: str) -> int:
+def _count_rows(data_dir: str, sub: str, day: date | None = None) -> int:
     import duckdb
 
+    partition = f"dt={day.isoformat()}" if day else "*"
     with duckdb.connect() as con:
-        return con.sql(f"select count(*) from read_parquet('{data_dir}/{sub}/*/*.parquet')").fetchall()[0][0]
+        return con.sql(f"select count(*) from read_parquet('{data_dir}/{sub}/{partition}/*.parquet')").fetchall()[0][0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,8 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallel", type=int, default=2,
                         help="with --backfills: concurrent runs of the parallel backfill (default 2)")
     parser.add_argument("--replicate-days", type=int, default=0,
-                        help="time the detections over N days made by copying the extracted last day "
-                             "(times shifted, ids suffixed) instead of extracting N days")
+                        help="time the baselines and detections over N days made by copying the extracted "
+                             "last day (times shifted, ids suffixed) instead of extracting N days; "
+                             "detections_day is the last day alone, with the N - 1 before it as history")
+    parser.add_argument("--from-stage", choices=STAGES,
+                        help="skip the stages before this one (--data-dir holds what they made)")
     parser.add_argument("--extract-only", action="store_true",
                         help="only the audit-event extraction and its decode floor (no snapshots, models, detections)")
     parser.add_argument("--refresh", action="store_true",
@@ -173,14 +188,17 @@ def main(argv: list[str] | None = None) -> int:
           f"{'floor':<18}{'wall s':>8}{'peak MiB':>10}{'events/s':>11}{'x floor':>9}")
     events = extracted = None
     for stage in STAGES:
-        days = args.days
-        if args.replicate_days and stage == "detections":
-            days = args.replicate_days
+        if args.from_stage and STAGES.index(stage) < STAGES.index(args.from_stage):
+            continue
+        days = args.replicate_days if args.replicate_days and stage in ("baselines", "detections") else args.days
+        if args.replicate_days and stage == "baselines":
             began = time.perf_counter()
             replicate(data_dir, args.end, days)
             events = _count_rows(data_dir, "warehouse/activities")
             print(f"{'(replicated ' + str(days) + ' days)':<20}{time.perf_counter() - began:>9.1f}"
                   f"  {events:,} activities")
+        if stage in ONE_DAY:
+            days = 1
         child_args = ["--days", str(days), "--end", args.end.isoformat(), "--events-per-day", str(args.events_per_day)]
         if stage == "extract_events":
             from pathlib import Path
@@ -202,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         wall, peak_mib = measured
         if events is None:
-            events = extracted = count_events(data_dir)
+            events = count_events(data_dir)
+            extracted = events if stage == STAGES[0] else None
         if stage == "extract_snapshots":
             users = _count_rows(data_dir, "raw/docusign/organization_users")
             with open(_result_file(stage, data_dir)) as found:
@@ -210,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{stage:<20}{wall:>9.1f}{peak_mib:>10.0f}{'-':>11}   "
                   f"{users:,} user rows, {users / wall:,.0f}/s (users via {', '.join(via)})")
             continue
-        line = f"{stage:<20}{wall:>9.1f}{peak_mib:>10.0f}{events / wall:>11,.0f}   "
+        stage_events = _count_rows(data_dir, "warehouse/activities", args.end) if stage in ONE_DAY else events
+        line = f"{stage:<20}{wall:>9.1f}{peak_mib:>10.0f}{stage_events / wall:>11,.0f}   "
         floor = FLOORS[stage]
         floor_measured = run_child(["--stage", floor, *child_args], env)
         if floor_measured is None:
@@ -219,8 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         with open(_result_file(floor, data_dir)) as found:
             result = json.load(found)
         print(line + f"{floor:<18}{result['seconds']:>8.2f}{floor_measured[1]:>10.0f}"
-              f"{events / result['seconds']:>11,.0f}{wall / result['seconds']:>9.1f}")
-    print(f"events extracted: {extracted:,}")
+              f"{stage_events / result['seconds']:>11,.0f}{wall / result['seconds']:>9.1f}")
+    if extracted is not None:
+        print(f"events extracted: {extracted:,}")
     return 0
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from dsassets.lib.config.settings import DATA_DIR
 from dsassets.tools.measure import count_events
 
-STAGE_ORDER = ("raw", "staging", "intermediate", "marts", "posture", "detections", "policies",
+STAGE_ORDER = ("raw", "staging", "intermediate", "marts", "baselines", "posture", "detections", "policies",
                "governance", "warehouse")
 
 

@@ -1,27 +1,19 @@
 -- detection_activity
 -- grain:       one row per audit event of the day computed, and per sign-in
---              of its lookback (per event with det_lookback_all_events), with
---              the IP's organization range (org_range, org_category,
+--              of its raw lookback (per event with det_lookback_all_events),
+--              with the IP's organization range (org_range, org_category,
 --              org_tags, is_trusted_ip) and list matches
 --              (anonymous_matches, suspicious_matches)
 -- primary key: event_id
--- window:      window_start - det_lookback_days <= dt < window_end
--- inputs:      detection_day_events (per day), detection_signins (per run)
+-- window:      window_start - det_raw_lookback_days <= dt < window_end
+-- inputs:      detection_day_events, detection_raw_lookback (per day)
 
 with
-
-lookback as (
-    select * from detection_signins
-    where
-        dt >= getvariable('window_start')
-            - getvariable('det_lookback_days')::integer
-        and dt < getvariable('window_start')
-),
 
 final as (
     select * from detection_day_events
     union all
-    select * from lookback
+    select * from detection_raw_lookback
 )
 
 select * from final

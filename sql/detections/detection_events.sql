@@ -2,7 +2,7 @@
 -- grain:       one row per audit event in activities, with the classes of its
 --              IP address (organization range, trusted, list matches)
 -- primary key: event_id
--- window:      none: detection_signins and detection_day_events filter it
+-- window:      none: detection_raw_lookback and detection_day_events filter it
 -- notes:       a plain view, so the IP-class join is written once
 
 with

@@ -1,18 +1,22 @@
 -- detection_ip_classes
--- grain:       one row per distinct address of the run's window and lookback
+-- grain:       one row per distinct address of the run's window and raw
+--              lookback
 -- primary key: ip_hex
--- window:      window_start - det_lookback_days <= dt < window_end (the run)
+-- window:      window_start - det_raw_lookback_days <= dt < window_end (the
+--              run)
 -- columns:     the organization range (ranges never overlap, so at most
 --              one) and the list entries matching the address, by policy
 -- notes:       CIDR matching is a range join on the 32-hex-digit ip_hex over
 --              the distinct addresses only, once per run; the join is the
 --              ip_classes macro (macros.sql), which the activity policies'
---              policy_activity shares
+--              policy_activity shares. Baseline rows need no classes: the
+--              policies match them by ip_hex against the day's flagged
+--              addresses
 
 with
 
 final as (
-    select * from ip_classes(getvariable('det_lookback_days'))
+    select * from ip_classes(getvariable('det_raw_lookback_days'))
 )
 
 select * from final

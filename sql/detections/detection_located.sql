@@ -4,7 +4,7 @@
 --              of the location policies (infrequent_country,
 --              impossible_travel)
 -- primary key: event_id
--- window:      as detection_activity (the day plus det_lookback_days)
+-- window:      as detection_activity (the day plus det_raw_lookback_days)
 -- evaluated:   successful interactive sign-ins (det_evaluate = 'signins'),
 --              or every event except failed and non-interactive sign-ins
 --              ('activities'), as MDCA does

@@ -22,11 +22,15 @@
 -- locations:   only from det_location_sources (default DocuSign's own, not the
 --              offline IP database)
 -- distance:    haversine on a 6371 km sphere; hours floored at 0.0001 (Panther)
+-- lookback:    det_baseline_user_countries for det_lookback_days (how the
+--              baseline used the destination country); events of the
+--              det_raw_lookback_days (dedup days + 2) for the pairs and the
+--              incidents they continue
 
 with
 
 evaluated as (
-    -- read three times
+    -- the day and its raw lookback
     select * from detection_located
     where latitude is not null and longitude is not null
 ),
@@ -98,21 +102,50 @@ candidates as (
         )
 ),
 
+-- the baseline's rows of the events this policy pairs (evaluated, located,
+-- with coordinates), for the lookback
+history as (
+    select dt, user_id, country_code
+    from det_baseline_user_countries
+    where
+        dt >= getvariable('window_start')
+            - getvariable('det_lookback_days')::integer
+        and dt < getvariable('window_start')
+        and located_events > 0
+        and list_contains(getvariable('det_location_sources'), location_source)
+        and (evaluated_as = 'signin' or getvariable('det_evaluate') = 'activities')
+),
+
+-- how many users used each destination country in the baseline of each
+-- candidate day: once per (day, country), not once per candidate
+country_users as (
+    select
+        destinations.dt,
+        destinations.country_code,
+        count(distinct history.user_id) as users_in_country
+    from (select distinct dt, country_code from candidates) as destinations
+    inner join history
+        on destinations.country_code = history.country_code
+        and in_baseline(history.dt, destinations.dt)
+    group by all
+),
+
 -- how much the baseline used the destination country: the user's own days
 -- there, and how many other users were there
 destination_use as (
     select
         candidates.event_id,
-        count(distinct evaluated.dt)
-            filter (where evaluated.user_id = candidates.user_id)
-            as user_days_in_country,
-        count(distinct evaluated.user_id)
-            filter (where evaluated.user_id <> candidates.user_id)
-            as tenant_users_in_country
+        count(distinct history.dt) as user_days_in_country,
+        any_value(country_users.users_in_country)
+            - (count(history.dt) > 0)::integer as tenant_users_in_country
     from candidates
-    inner join evaluated
-        on candidates.country_code = evaluated.country_code
-        and in_baseline(evaluated.dt, candidates.dt)
+    inner join country_users
+        on candidates.dt = country_users.dt
+        and candidates.country_code = country_users.country_code
+    left join history
+        on candidates.user_id = history.user_id
+        and candidates.country_code = history.country_code
+        and in_baseline(history.dt, candidates.dt)
     group by all
 ),
 

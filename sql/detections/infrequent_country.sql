@@ -13,20 +13,37 @@
 --              offline IP database)
 -- learning:    no alert until the user and the organization have been seen
 --              for det_learning_user_days / det_learning_organization_days
+-- lookback:    det_baseline_user_countries for det_lookback_days; events of
+--              the day only
 
 with
 
 evaluated as (
-    -- read four times
+    -- the day's evaluated, located events (detection_located holds no
+    -- earlier day: this policy has no raw lookback)
     select * from detection_located
+),
+
+-- the baseline's rows this policy evaluates (the kinds of det_evaluate, the
+-- sources of det_location_sources), for the lookback before the day
+history as (
+    select * from det_baseline_user_countries
+    where
+        dt >= getvariable('window_start')
+            - getvariable('det_lookback_days')::integer
+        and dt < getvariable('window_start')
+        and list_contains(getvariable('det_location_sources'), location_source)
+        and (
+            evaluated_as = 'signin'
+            or getvariable('det_evaluate') = 'activities'
+        )
 ),
 
 -- the last use of each (user, country) before the day, then the day's own
 -- order: a window over the day only, not the whole lookback
 lookback_last as (
-    select user_id, country_code, max(event_at) as last_at
-    from evaluated
-    where dt < getvariable('window_start')
+    select user_id, country_code, max(last_at) as last_at
+    from history
     group by all
 ),
 
@@ -40,9 +57,7 @@ with_previous as (
             ),
             lookback_last.last_at
         ) as previous_same_country_at
-    from (
-        select * from evaluated where dt >= getvariable('window_start')
-    ) as day_rows
+    from evaluated as day_rows
     left join lookback_last
         on day_rows.user_id = lookback_last.user_id
         and day_rows.country_code = lookback_last.country_code
@@ -63,28 +78,91 @@ new_country as (
         and past_learning_period(seen.first_dt, seen.org_first_dt, with_previous.dt)
 ),
 
-baseline as (
+-- every use of a country in an anchor's baseline (the det_baseline_days
+-- before its event), by the anchor's user (is_own) or by another user of the
+-- anchor's country: the day's events before it, and the baseline rows of
+-- earlier days, counting only the events at or after its start on the day
+-- the baseline starts. Four equi-joins, not one join on "user or country"
+day_uses as (
     select
         new_country.event_id,
-        list(distinct evaluated.country_code order by evaluated.country_code)
-            as baseline_countries,
-        count(*) as baseline_events
+        evaluated.user_id = new_country.user_id as is_own,
+        evaluated.user_id,
+        evaluated.country_code,
+        1 as events
     from new_country
     inner join evaluated
-        on new_country.user_id = evaluated.user_id
+        on evaluated.user_id = new_country.user_id
         and in_baseline(evaluated.event_at, new_country.event_at)
+    union all
+    select
+        new_country.event_id,
+        false,
+        evaluated.user_id,
+        evaluated.country_code,
+        1
+    from new_country
+    inner join evaluated
+        on evaluated.country_code = new_country.country_code
+        and evaluated.user_id <> new_country.user_id
+        and in_baseline(evaluated.event_at, new_country.event_at)
+),
+
+history_uses as (
+    select
+        new_country.event_id,
+        true as is_own,
+        history.user_id,
+        history.country_code,
+        len(list_filter(
+            history.event_times,
+            lambda t: in_baseline(t, new_country.event_at)
+        )) as events
+    from new_country
+    inner join history
+        on history.user_id = new_country.user_id
+        and history.last_at >= new_country.event_at
+            - to_days(getvariable('det_baseline_days'))
+    union all
+    -- other users need no count, only a use since the baseline's start: their
+    -- last use of the country, one row each (not every day's)
+    select
+        new_country.event_id,
+        false,
+        lookback_last.user_id,
+        lookback_last.country_code,
+        1
+    from new_country
+    inner join lookback_last
+        on lookback_last.country_code = new_country.country_code
+        and lookback_last.user_id <> new_country.user_id
+        and lookback_last.last_at >= new_country.event_at
+            - to_days(getvariable('det_baseline_days'))
+),
+
+uses as (
+    select * from day_uses
+    union all
+    select * from history_uses
+),
+
+baseline as (
+    select
+        event_id,
+        list(distinct country_code order by country_code)
+            as baseline_countries,
+        sum(events)::bigint as baseline_events
+    from uses
+    where is_own
     group by all
 ),
 
 organization_users as (
     select
-        new_country.event_id,
-        count(distinct evaluated.user_id) as other_users
-    from new_country
-    inner join evaluated
-        on new_country.country_code = evaluated.country_code
-        and new_country.user_id <> evaluated.user_id
-        and in_baseline(evaluated.event_at, new_country.event_at)
+        event_id,
+        count(distinct user_id) as other_users
+    from uses
+    where not is_own
     group by all
 ),
 

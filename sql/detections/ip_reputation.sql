@@ -4,8 +4,10 @@
 --              that user from that IP within det_dedup_hours
 -- primary key: alert_id (sha256 of policy, user and the opening event)
 -- window:      alerts whose opening sign-in is in [window_start, window_end);
---              lookback det_lookback_days for de-duplication and for the
---              widely-used-IP suppression
+--              lookback det_widely_used_days of det_baseline_ip_users for the
+--              widely-used-IP suppression, and events of the
+--              det_raw_lookback_days (the de-duplication window) for the
+--              flagged events that may have opened the incident already
 -- flagged:     anonymous_ip  = an anonymous_ip list (Tor exits, anonymizers)
 --                              or DocuSign proxyType in det_proxy_types
 --              suspicious_ip = a suspicious_ip list (threat intelligence) or
@@ -61,20 +63,27 @@ flagged as (
 ),
 
 -- the organization's own users (known to its directory) who signed in
--- successfully and interactively from the address on at least two days
+-- successfully and interactively from the address on at least two days: the
+-- baseline's days of the window before the day, and the day's own sign-ins
 ip_regulars as (
     select ip_hex, list(user_id order by user_id) as regulars
     from (
-        select activity.ip_hex, activity.user_id
-        from detection_activity as activity
-        where
-            activity.ip_hex in (select ip_hex from flagged)
-            and activity.dt >= getvariable('window_start')
-                - getvariable('det_widely_used_days')::integer
-            and activity.signin_class = 'interactive_success'
-            and activity.user_email is not null
+        select ip_hex, user_id
+        from (
+            select dt, ip_hex, user_id from det_baseline_ip_users
+            where
+                dt >= getvariable('window_start')
+                    - getvariable('det_widely_used_days')::integer
+                and dt < getvariable('window_start')
+            union all
+            select dt, ip_hex, user_id from detection_day_events
+            where
+                signin_class = 'interactive_success'
+                and user_email is not null
+        ) as days_on_ip
+        where ip_hex in (select ip_hex from flagged)
         group by all
-        having count(distinct activity.dt) >= 2
+        having count(distinct dt) >= 2
     )
     group by all
 ),

@@ -12,6 +12,11 @@ create or replace temp macro in_lookback_window(day, lookback_days) as
     day >= getvariable('window_start') - lookback_days::integer
     and day < getvariable('window_end');
 
+-- An event of the raw lookback (detection_raw_lookback): a sign-in, or any
+-- event with det_lookback_all_events (evaluate: activities).
+create or replace temp macro in_raw_lookback(signin_class) as
+    signin_class is not null or getvariable('det_lookback_all_events');
+
 -- t lies in the det_baseline_days before `anchor`, the anchor itself
 -- excluded: the baseline of an anchor event (two timestamps, or two dates).
 create or replace temp macro in_baseline(t, anchor) as

@@ -17,32 +17,62 @@
 --                            sessions of the previous det_baseline_days))
 -- learning:    with det_apply_learning_period, none for users (or an
 --              organization) seen for less than the learning period
+-- lookback:    det_baseline_signin_sessions (session fragments per user and
+--              day) for det_lookback_days; events of the day only
 
 with
 
--- only users with a failure on the day can alert; their whole lookback
--- gives the sessions of the baseline
+-- only users with a failure on the day can alert; their baseline's session
+-- fragments of the lookback give the sessions of the baseline
 failing_users as (
     select distinct user_id from detection_day_events
     where signin_class like '%failure' and user_id is not null
 ),
 
-signins as (
+-- a piece is a fragment of an earlier day (det_baseline_signin_sessions) or
+-- one sign-in attempt of the day: joining consecutive pieces no more than
+-- det_session_gap_minutes apart gives the sessions of the events themselves
+pieces as (
     select
-        *,
-        signin_class like '%failure' as is_failure
-    from detection_activity as activity
+        dt,
+        user_id,
+        first_event_id,
+        first_at,
+        last_at,
+        failures,
+        successes,
+        last_failure_at,
+        account_id,
+        user_email,
+        event_ids,
+        ip_addresses,
+        countries
+    from det_baseline_signin_sessions
+    where
+        dt >= getvariable('window_start')
+            - getvariable('det_lookback_days')::integer
+        and dt < getvariable('window_start')
+        and user_id in (select user_id from failing_users)
+    union all
+    select
+        dt,
+        user_id,
+        event_id as first_event_id,
+        event_at as first_at,
+        event_at as last_at,
+        (signin_class like '%failure')::bigint as failures,
+        (signin_class not like '%failure')::bigint as successes,
+        case when signin_class like '%failure' then event_at end
+            as last_failure_at,
+        account_id,
+        user_email,
+        [event_id] as event_ids,
+        [ip_address] as ip_addresses,
+        [country_code] as countries
+    from detection_day_events
     where
         user_id in (select user_id from failing_users)
-        and (
-            signin_class in ('interactive_success', 'interactive_failure')
-            or (
-                getvariable('det_include_non_interactive')
-                and signin_class in (
-                    'non_interactive_success', 'non_interactive_failure'
-                )
-            )
-        )
+        and is_session_signin(signin_class)
 ),
 
 gaps as (
@@ -50,21 +80,21 @@ gaps as (
         *,
         case
             when
-                lag(event_at) over w is null
-                or event_at - lag(event_at) over w
+                lag(last_at) over w is null
+                or first_at - lag(last_at) over w
                 > to_minutes(getvariable('det_session_gap_minutes'))
                 then 1
             else 0
         end as starts_session
-    from signins
-    window w as (partition by user_id order by event_at, event_id)
+    from pieces
+    window w as (partition by user_id order by first_at, first_event_id)
 ),
 
 numbered as (
     select
         *,
         sum(starts_session) over (
-            partition by user_id order by event_at, event_id
+            partition by user_id order by first_at, first_event_id
             rows between unbounded preceding and current row
         ) as session_no
     from gaps
@@ -73,10 +103,10 @@ numbered as (
 running as (
     select
         *,
-        sum(is_failure::integer) over (
-            partition by user_id, session_no order by event_at, event_id
+        sum(failures) over (
+            partition by user_id, session_no order by first_at, first_event_id
             rows between unbounded preceding and current row
-        ) as failures_so_far
+        )::bigint as failures_so_far
     from numbered
 ),
 
@@ -84,11 +114,11 @@ sessions as (
     select
         user_id,
         session_no,
-        arg_min(event_id, (event_at, event_id)) as first_event_id,
-        min(event_at) as started_at,
-        max(event_at) as ended_at,
-        count(*) filter (where is_failure) as failures,
-        count(*) filter (where not is_failure) as successes
+        arg_min(first_event_id, (first_at, first_event_id)) as first_event_id,
+        min(first_at) as started_at,
+        max(last_at) as ended_at,
+        sum(failures)::bigint as failures,
+        sum(successes)::bigint as successes
     from running
     group by all
 ),
@@ -122,18 +152,21 @@ thresholded as (
     from baselined
 ),
 
+-- the piece whose failures reach the threshold: on the day, the failure that
+-- crosses it; on an earlier day, a fragment (only its day matters there)
 qualifying as (
     select
         thresholded.*,
-        trigger.event_id as trigger_event_id,
-        trigger.event_at as trigger_at,
+        trigger.first_event_id as trigger_event_id,
+        trigger.first_at as trigger_at,
         trigger.dt as trigger_dt
     from thresholded
     inner join running as trigger
         on thresholded.user_id = trigger.user_id
         and thresholded.session_no = trigger.session_no
-        and trigger.is_failure
-        and trigger.failures_so_far = thresholded.threshold
+        and trigger.failures > 0
+        and trigger.failures_so_far >= thresholded.threshold
+        and trigger.failures_so_far - trigger.failures < thresholded.threshold
     where thresholded.failures >= thresholded.threshold
 ),
 
@@ -164,24 +197,28 @@ anchors as (
         )
 ),
 
--- the session's sign-ins up to the end of the alert's day
+-- the session's sign-ins up to the end of the alert's day: the day's, after
+-- the fragments of earlier days it continues (those keep their lists); on
+-- earlier days the threshold was not reached, so their successes came before it
 incidents as (
     select
         anchors.user_id,
         anchors.session_no,
         any_value(running.user_email) as user_email,
-        arg_min(running.account_id, running.event_at) as account_id,
-        max(running.event_at) as ended_at,
-        incident_event_ids(running.event_id, running.event_at) as event_ids,
-        sorted_distinct(running.ip_address) as ip_addresses,
-        sorted_distinct(running.country_code) as countries,
-        count(*) filter (where running.is_failure) as failures,
-        count(*) filter (
-            where not running.is_failure
-            and running.failures_so_far >= anchors.threshold
-        ) as successes_after_threshold,
-        max(running.event_at) filter (where running.is_failure)
-            as last_failure_at
+        arg_min(running.account_id, running.first_at) as account_id,
+        max(running.last_at) as ended_at,
+        flatten(list(
+            running.event_ids order by running.first_at, running.first_event_id
+        )) as event_ids,
+        list_sort(list_distinct(flatten(list(running.ip_addresses))))
+            as ip_addresses,
+        list_sort(list_distinct(flatten(list(running.countries))))
+            as countries,
+        sum(running.failures)::bigint as failures,
+        coalesce(sum(running.successes) filter (
+            where running.failures_so_far >= anchors.threshold
+        ), 0)::bigint as successes_after_threshold,
+        max(running.last_failure_at) as last_failure_at
     from anchors
     inner join running
         on anchors.user_id = running.user_id

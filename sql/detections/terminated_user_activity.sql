@@ -3,9 +3,10 @@
 --              after the identity provider deleted or disabled the user
 -- primary key: alert_id (sha256 of policy, user and the first such event)
 -- window:      alerts whose first post-termination event is in
---              [window_start, window_end); activity lookback
---              det_realert_after_days (so a user still active the next day
---              raises nothing new)
+--              [window_start, window_end); lookback
+--              det_realert_after_days of int_user_activity_daily, the
+--              per-user daily baseline (so a user still active the next day
+--              raises nothing new); events of the day only
 -- terminated:  the latest identity-provider snapshot on or before the day
 --              lists the user (by any of its addresses: mail, UPN, the UPN
 --              without Entra's deleted-user prefix, otherMails,
@@ -166,8 +167,8 @@ firsts as (
 ),
 
 -- any activity after the termination on an earlier day of the lookback means
--- the incident was alerted then (the lookback holds only sign-ins, so this
--- reads the small per-user daily summary)
+-- the incident was alerted then (the small per-user daily summary says so:
+-- no earlier events are read)
 earlier_activity as (
     select distinct firsts.user_id, firsts.terminated_at
     from firsts

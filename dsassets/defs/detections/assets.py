@@ -1,8 +1,9 @@
 """The MDCA anomaly policies for DocuSign (``dsassets.lib.detections.registry``) as daily assets, and
 the ``alerts`` mart over them.
 
-``det_<policy>`` runs ``sql/detections/<file>.sql`` over the Parquet marts (the day plus
-the policy's lookback) and writes its alerts to
+``det_<policy>`` runs ``sql/detections/<file>.sql`` over the Parquet marts (the day, and the
+raw lookback where a policy needs earlier events) and the per-user daily baselines of its
+lookback (``baselines.py``), and writes its alerts to
 ``<data_dir>/warehouse/det_<policy>/dt=YYYY-MM-DD/data.parquet``; ``alerts`` unions the six for
 the same days into ``<data_dir>/warehouse/alerts/``. Thresholds, windows, IP lists and ranges
 come from ``dsassets.yaml`` (``ip_ranges``, ``detections``). A day's alerts depend only on that
@@ -10,15 +11,15 @@ day, its lookback and the config, so backfills in any order (and threshold chang
 old history) give the same alerts.
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import dagster as dg
 
 from dsassets.defs.sql_asset import daily_sql_asset
 from dsassets.lib.detections import late as late_events
 from dsassets.lib.config.project import ConfigError, project_config
-from dsassets.lib.detections import engine as detections
-from dsassets.lib.detections.registry import DETECTIONS, Detection
+from dsassets.lib.detections import baselines, engine as detections
+from dsassets.lib.detections.registry import DETECTIONS, SIGNIN_SESSIONS, Detection
 from dsassets.lib.detections.report import alert_report
 from dsassets.lib.lake.partitions import DAILY, EVERY_EARLIER_DAY, deps, last_days
 from dsassets.lib.policies.compile import POLICY_ALERTS
@@ -32,19 +33,49 @@ SCOPE_INPUTS = ("users", "stg_idp__group_members")
 ALERTS = "alerts"
 
 
+def _bind_baselines(detection: Detection, run: runner.Run, since: date) -> list[date]:
+    """Views over the baselines the policy reads; the lookback days with activity but a baseline missing."""
+    # Every day of the run but its last is some later day's lookback too.
+    until = run.end - timedelta(days=1)
+    active = {since + timedelta(days=i) for i in range((until - since).days)}
+    active -= set(detections.missing_days(run.con, "int_user_activity_daily", since, until))
+    unmade: set[date] = set()
+    for name in detection.baselines:
+        run.con.execute(f"create or replace temp view {name} as select * from {sql.scan_output(run.lake, name)}")
+        made = {date.fromisoformat(path.split("/")[-2].removeprefix("dt="))
+                for path in run.lake.files(f"{sql.model_path(name)}/dt=*/*.parquet")}
+        unmade |= active - made
+    if SIGNIN_SESSIONS in detection.baselines:
+        stale = baselines.stale_session_days(run.con, SIGNIN_SESSIONS, run.config, since, until)
+        if stale:
+            raise ConfigError(
+                f"{SIGNIN_SESSIONS} for {len(stale)} day(s) ({stale[0]} .. {stale[-1]}) was made with other "
+                "detections.multiple_failed_logins session_gap_minutes / include_non_interactive than "
+                f"dsassets.yaml has now: re-materialize {SIGNIN_SESSIONS} for those days first"
+            )
+    return sorted(unmade)
+
+
 def _setup(detection: Detection, run: runner.Run) -> dict:
-    """Variables, IP tables and shared views; the run's sign-ins; a warning for lookback gaps."""
+    """Variables, IP tables, shared views and baselines; warnings for lookback gaps."""
     lookback = detections.lookback_days(run.config, detection.id)
     files = detections.install(run.con, run.config, detection.id)
     # Days before the first partition do not exist (the demo's week is all of history): their
     # absence is the learning period, not a gap a backfill could fill.
-    first = DAILY.start.date()
-    gaps = detections.missing_days(run.con, "activities", max(first, run.start - timedelta(days=lookback)), run.end)
+    since = max(DAILY.start.date(), run.start - timedelta(days=lookback))
+    gaps = detections.missing_days(run.con, "activities", since, run.end)
     if gaps:
         run.log.warning(
             f"{detection.asset_name}: no activities for {len(gaps)} day(s) of the window and its {lookback}-day "
             f"lookback ({gaps[0]} .. {gaps[-1]}); baselines there are incomplete. Backfill them "
             "and re-run these partitions to get the alerts a complete history gives."
+        )
+    unmade = _bind_baselines(detection, run, since)
+    if unmade:
+        run.log.warning(
+            f"{detection.asset_name}: {len(unmade)} day(s) of the lookback ({unmade[0]} .. {unmade[-1]}) have "
+            f"activities but no {' / '.join(detection.baselines)}; materialize them for those days and re-run "
+            "these partitions to get the alerts a complete history gives."
         )
     detections.prepare_run(run.con)
     notes = {
@@ -85,16 +116,19 @@ def detection_asset(detection: Detection) -> runner.SqlAsset:
 
 
 def _lookbacks(detection: Detection) -> dict[str, dg.PartitionMapping]:
-    """What the policy reads besides its day: ``activities`` over its lookback, and the full
-    history of the rest (learning periods, identity-provider and lifecycle history)."""
+    """What the policy reads besides its day: ``activities`` over its raw lookback, its baselines
+    over its lookback, and the full history of the rest (learning periods, identity-provider and
+    lifecycle history)."""
     try:
-        activities = last_days(detections.lookback_days(project_config(), detection.id))
+        config = project_config()
+        activities = last_days(detections.raw_lookback_days(config, detection.id))
+        baseline = last_days(detections.lookback_days(config, detection.id))
     except ConfigError:
         # The assets fail with the config error when they run; until then assume all history,
         # which orders a backfill safely whatever the lookback turns out to be.
-        activities = EVERY_EARLIER_DAY
+        activities = baseline = EVERY_EARLIER_DAY
     others = {name: EVERY_EARLIER_DAY for name in detection.inputs if name != "activities"}
-    return {"activities": activities, **others}
+    return {**others, "activities": activities, **{name: baseline for name in detection.baselines}}
 
 
 def build_detection_asset(detection: Detection) -> dg.AssetsDefinition:

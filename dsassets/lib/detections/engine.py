@@ -1,10 +1,11 @@
 """Running the anomaly policies of the registry: config as DuckDB variables, IP tables, the alert schema.
 
-Each policy is one ``select`` in ``sql/detections/<file>.sql`` over two shared views,
-``detection_activity`` (the window plus the policy's lookback, with IP ranges and list
-matches) and ``detection_first_seen`` (learning period). The policy's thresholds are DuckDB
-variables named ``det_<key>`` (``getvariable('det_min_failures')``), set from
-``dsassets.yaml``; the window is ``window_start``/``window_end`` as for every model.
+Each policy is one ``select`` in ``sql/detections/<file>.sql`` over shared views:
+``detection_activity`` (the day's events plus the raw events of the policy's ``raw_lookback``,
+with IP ranges and list matches), ``detection_first_seen`` (learning period), and the
+per-user daily baselines of its lookback (``sql/baselines/``, bound by the asset). The
+policy's thresholds are DuckDB variables named ``det_<key>`` (``getvariable('det_min_failures')``),
+set from ``dsassets.yaml``; the window is ``window_start``/``window_end`` as for every model.
 
 Determinism: a day's alerts depend only on that day, its lookback and the config.
 ``sql.write_partitions`` narrows the window to one day at a time, :func:`prepare_day` rebuilds
@@ -31,15 +32,17 @@ from dsassets.lib.transform.files import SQL_DIR, file_statements, select_file
 DETECTIONS_DIR = SQL_DIR / "detections"
 # Macros the shared views and the policies use (window, alert id, IP classes).
 MACROS_FILE = DETECTIONS_DIR / "macros.sql"
+# Macros of the failed-login sessions, which their baseline's connection installs too.
+SESSION_MACROS_FILE = DETECTIONS_DIR / "session_macros.sql"
 # Shared relations, in dependency order, each either a plain view or a table materialized
 # once per run or once per day. `detection_events` (activities with their IP classes) is what
-# the run's sign-ins and the day's events both select from; `detection_activity` is what the
-# policies read (the day's events plus the lookback's sign-ins); `detection_located` is its
+# the day's events and its raw lookback both select from; `detection_activity` is what the
+# policies read (the day's events plus the raw lookback's); `detection_located` is its
 # located, evaluated events, the input of the two location policies.
 SHARED: tuple[tuple[str, str], ...] = (
     ("detection_ip_classes", "run"),
     ("detection_events", "view"),
-    ("detection_signins", "run"),
+    ("detection_raw_lookback", "day"),
     ("detection_day_events", "day"),
     ("detection_first_seen", "day"),
     ("detection_activity", "view"),
@@ -79,6 +82,11 @@ def lookback_days(config: ProjectConfig, policy: str) -> int:
     return BY_ID[policy].lookback(config.detections.policy(policy))
 
 
+def raw_lookback_days(config: ProjectConfig, policy: str) -> int:
+    """How many days before the window the policy reads raw events of (not baselines)."""
+    return BY_ID[policy].raw_lookback(config.detections.policy(policy))
+
+
 def policy_variables(config: ProjectConfig, policy: str) -> dict[str, Any]:
     """``det_*`` variables: the policy's own settings plus the shared ones."""
     d = config.detections
@@ -86,7 +94,8 @@ def policy_variables(config: ProjectConfig, policy: str) -> dict[str, Any]:
     values: dict[str, Any] = {
         "policy": policy,
         "lookback_days": lookback_days(config, policy),
-        # Baselines come from sign-ins; only evaluate='activities' needs every earlier event.
+        "raw_lookback_days": raw_lookback_days(config, policy),
+        # The raw lookback needs sign-ins only, unless evaluate='activities'.
         "lookback_all_events": getattr(p, "evaluate", "signins") == "activities",
         "learning_user_days": d.learning_period.user_days,
         "learning_organization_days": d.learning_period.organization_days,
@@ -108,7 +117,13 @@ def _query(name: str) -> str:
     return select_file(DETECTIONS_DIR / f"{name}.sql")
 
 
+def install_session_macros(con: duckdb.DuckDBPyConnection) -> None:
+    for stmt in file_statements(SESSION_MACROS_FILE):
+        con.execute(stmt)
+
+
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    install_session_macros(con)
     for stmt in file_statements(MACROS_FILE):
         con.execute(stmt)
 
@@ -133,15 +148,28 @@ def install(con: duckdb.DuckDBPyConnection, config: ProjectConfig, policy: str) 
 
 
 def prepare_run(con: duckdb.DuckDBPyConnection) -> None:
-    """Materialize the run's sign-ins (window set to the whole run) once."""
+    """Materialize the run's IP classes (window set to the whole run) once."""
     for view in RUN_TABLES:
         con.execute(f"create or replace temp table {view} as select * from {view}__view")
 
 
 def prepare_day(con: duckdb.DuckDBPyConnection) -> None:
-    """Materialize the shared views for the window now set (one day at a time)."""
+    """Materialize the shared views for the window now set (one day at a time).
+
+    Days in order (a range run) roll the raw lookback forward instead of reading its days again:
+    the day before's events (still ``detection_day_events``) join it and the day that left it
+    goes. The rows are the ones the view gives, so a day's alerts do not depend on the order.
+    """
+    day, prepared = con.execute("select getvariable('window_start'), getvariable('det_prepared_day')").fetchone()
     for view in DAY_TABLES:
+        if view == "detection_raw_lookback" and prepared is not None and prepared == day - timedelta(days=1):
+            con.execute("insert into detection_raw_lookback select * from detection_day_events "
+                        "where in_raw_lookback(signin_class)")
+            con.execute("delete from detection_raw_lookback where dt < getvariable('window_start') "
+                        "- getvariable('det_raw_lookback_days')::integer")
+            continue
         con.execute(f"create or replace temp table {view} as select * from {view}__view")
+    con.execute(f"set variable det_prepared_day = date '{day.isoformat()}'")
 
 
 # Alert columns every policy fills the same way, so a policy file returns its incident (with

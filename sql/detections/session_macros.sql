@@ -1,0 +1,13 @@
+-- Macros of multiple_failed_logins' sessions, created in every detection
+-- connection (dsassets/lib/detections/engine.py) and in the connection of its
+-- baseline of session fragments (sql/baselines/det_baseline_signin_sessions.sql),
+-- which has no IP tables for macros.sql's ip_classes.
+
+-- A sign-in attempt of a session: interactive, plus non-interactive with
+-- det_include_non_interactive.
+create or replace temp macro is_session_signin(signin_class) as
+    signin_class in ('interactive_success', 'interactive_failure')
+    or (
+        getvariable('det_include_non_interactive')
+        and signin_class in ('non_interactive_success', 'non_interactive_failure')
+    );
