@@ -116,7 +116,14 @@ def main(argv: list[str] | None = None) -> int:
                                        asset_selection=rerun.asset_selection, tags=rerun.tags)
                 runs += 1
                 note_alerts(now, f"re-check {rerun.partition_key}")
-            print(f"# {now}: {schedule}, {len(tick.run_requests)} re-check run(s)", file=sys.stderr, flush=True)
+            # Progress over the days that can gain no more events (ran, and the next day too).
+            done = Stored()
+            for day in [d for d in days if d <= now.date() - timedelta(days=2)]:
+                done.add_day(lake, sim, day)
+            print(f"# {now}: {schedule}, {len(tick.run_requests)} re-check run(s); settled days: "
+                  f"{done.served} served, {done.stored} stored, {done.duplicates} duplicated, {done.missing} missing, "
+                  f"{done.wrong_day} in another day, {done.late} late; re-checked {sorted({r[1] for r in rechecks})}; "
+                  f"first alerts {sorted(first_alert.values())}", file=sys.stderr, flush=True)
 
     stored = Stored()
     late_days = set()
