@@ -12,12 +12,11 @@ is the record; the materialization shows what was planned and what was done.
 import dagster as dg
 
 from dsassets.defs.policies.assets import POLICY_ALERTS, loaded_policies
-from dsassets.defs.owners import OWNERS
-from dsassets.lib.catalog.tables import metadata_table
+from dsassets.defs.ledger_asset import ledger_asset, ledger_metadata, outcomes_table, warn_failures
 from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource
 from dsassets.lib.config.project import project_config
 from dsassets.lib.governance import actions as governance
-from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, window_dates
+from dsassets.lib.lake.partitions import window_dates
 from dsassets.lib.transform import sql
 from dsassets.lib.triage import suppressions
 
@@ -58,29 +57,21 @@ def actions_resolver(config):
     return actions_for
 
 
-def actions_table(report: governance.Report, limit: int = 50) -> dg.TableMetadataValue:
+def actions_table(report: governance.Report) -> dg.TableMetadataValue:
     """What was done first, then failures, plans and skips; oldest alert first within each."""
     order = {"executed": 0, "failed": 1, "planned": 2, "skipped": 3, "done": 4}
     shown = sorted(report.outcomes, key=lambda o: (order[o.status], o.alert.started_at, o.alert.alert_id))
-    rows = [
-        {"started": o.alert.started_at, "policy": o.alert.policy, "user": o.alert.user_email or o.alert.user_id,
-         "action": o.action, "mode": o.mode, "status": o.status,
-         "detail": o.reason + (f" (HTTP {o.http_status})" if o.http_status else "")}
-        for o in shown
-    ]
-    return metadata_table(
-        rows,
-        {"started": "alert started (UTC)", "policy": "policy", "user": "user", "action": "action",
-         "mode": "mode", "status": "status", "detail": "detail"},
-        limit=limit,
+    return outcomes_table(
+        shown,
+        lambda o: {"started": o.alert.started_at, "policy": o.alert.policy,
+                   "user": o.alert.user_email or o.alert.user_id, "action": o.action},
+        {"started": "alert started (UTC)", "policy": "policy", "user": "user", "action": "action"},
     )
 
 
-@dg.asset(
-    owners=OWNERS,
+@ledger_asset(
     name="governance_actions",
-    group_name=GROUP,
-    kinds={"python", "parquet"},
+    group=GROUP,
     description=(
         "Governance actions (notify the user, the security team or the manager, require sign-in again, "
         "suspend) for the window's alerts "
@@ -88,11 +79,7 @@ def actions_table(report: governance.Report, limit: int = 50) -> dg.TableMetadat
         "alert; the ledger <data_dir>/governance/governance_actions.parquet records every planned, "
         "executed, skipped and failed action."
     ),
-    deps=[dg.AssetKey(n) for n in ALERT_SOURCES],
-    partitions_def=DAILY,
-    backfill_policy=BACKFILL_POLICY,
-    # One writer of the ledger at a time across runs: the file lock only guards one machine's
-    # lake, and parallel backfill runs would otherwise queue on it holding their run slot.
+    deps=ALERT_SOURCES,
     pool=governance.LEDGER_POOL,
 )
 def governance_actions(
@@ -123,25 +110,13 @@ def governance_actions(
             act_on_old_alerts=config.act_on_old_alerts,
         )
         total = len(ledger.rows)
-    counts = report.counts()
-    for o in report.outcomes:
-        if o.status == "failed":
-            context.log.warning(f"governance: {o.action} for alert {o.alert.alert_id} failed: {o.reason}")
+    warn_failures(context, report, lambda o: f"governance: {o.action} for alert {o.alert.alert_id}")
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": sum(1 for o in report.outcomes if o.recorded),
-            "alerts": dg.MetadataValue.int(len(alerts)),
-            "planned": dg.MetadataValue.int(counts["planned"]),
-            "executed": dg.MetadataValue.int(counts["executed"]),
-            "skipped": dg.MetadataValue.int(counts["skipped"]),
-            "failed": dg.MetadataValue.int(counts["failed"]),
-            "already_done": dg.MetadataValue.int(counts["done"]),
+            **ledger_metadata(report, len(alerts), "already_done", ledger, total, start, end),
             "actions": actions_table(report),
             "execution_enabled": dg.MetadataValue.json(gov.execute.model_dump()),
             "act_on_old_alerts": config.act_on_old_alerts,
             "max_alert_age_hours": gov.max_alert_age_hours,
-            "ledger": dg.MetadataValue.path(ledger.url),
-            "ledger_rows": dg.MetadataValue.int(total),
-            "window": f"{start.isoformat()} .. {end.isoformat()} (end exclusive)",
         }
     )

@@ -9,11 +9,10 @@ config says ``send_old_alerts: true`` (a backfill pages nobody).
 
 import dagster as dg
 
-from dsassets.defs.owners import OWNERS
+from dsassets.defs.ledger_asset import ledger_asset, ledger_metadata, outcomes_table, warn_failures
 from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource
-from dsassets.lib.catalog.tables import metadata_table
 from dsassets.lib.config.project import project_config
-from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, window_dates
+from dsassets.lib.lake.partitions import window_dates
 from dsassets.lib.notify import deliver
 from dsassets.lib.transform import sql
 
@@ -35,36 +34,26 @@ def read_alerts(lake, start, end) -> list[dict]:
         return sql.read_rows(con, lake, "alerts", start, end)
 
 
-def deliveries_table(report: deliver.Report, limit: int = 50) -> dg.TableMetadataValue:
+def deliveries_table(report: deliver.Report) -> dg.TableMetadataValue:
     """Each (alert, channel) of the run, oldest alert first."""
     shown = sorted(report.outcomes, key=lambda o: (o.alert["started_at"], o.alert["alert_id"], o.channel.name))
-    rows = [
-        {"started": o.alert["started_at"], "policy": o.alert["policy"], "severity": o.alert["severity"],
-         "channel": o.channel.name, "mode": o.mode, "status": o.status,
-         "detail": o.reason + (f" (HTTP {o.http_status})" if o.http_status else "")}
-        for o in shown
-    ]
-    return metadata_table(
-        rows,
-        {"started": "alert started (UTC)", "policy": "policy", "severity": "severity", "channel": "channel",
-         "mode": "mode", "status": "status", "detail": "detail"},
-        limit=limit,
+    return outcomes_table(
+        shown,
+        lambda o: {"started": o.alert["started_at"], "policy": o.alert["policy"],
+                   "severity": o.alert["severity"], "channel": o.channel.name},
+        {"started": "alert started (UTC)", "policy": "policy", "severity": "severity", "channel": "channel"},
     )
 
 
-@dg.asset(
-    owners=OWNERS,
+@ledger_asset(
     name="notifications",
-    group_name=GROUP,
-    kinds={"python", "parquet"},
+    group=GROUP,
     description=(
         "Alerts sent to the security team's channels (webhook / Slack / Teams, e-mail, JSONL for a SIEM), "
         "once per alert and channel; dry run unless the channel executes. Ledger: "
         "<data_dir>/notify/notifications.parquet."
     ),
-    deps=[dg.AssetKey("alerts")],
-    partitions_def=DAILY,
-    backfill_policy=BACKFILL_POLICY,
+    deps=["alerts"],
     pool=deliver.LEDGER_POOL,
 )
 def notifications(
@@ -84,24 +73,15 @@ def notifications(
         report = deliver.run(alerts, notify, ledger, send, now=docusign.now(), run_id=context.run.run_id,
                              send_old_alerts=config.send_old_alerts)
         total = len(ledger.rows)
-    counts = report.counts()
-    for o in report.outcomes:
-        if o.status == "failed":
-            context.log.warning(f"notify: alert {o.alert['alert_id']} to {o.channel.name} failed: {o.reason}")
+    warn_failures(context, report, lambda o: f"notify: alert {o.alert['alert_id']} to {o.channel.name}")
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": sum(1 for o in report.outcomes if o.recorded),
-            "alerts": dg.MetadataValue.int(len(alerts)),
-            **{status: dg.MetadataValue.int(counts[status]) for status in deliver.STATUSES},
-            "already_sent": dg.MetadataValue.int(counts["done"]),
+            **ledger_metadata(report, len(alerts), "already_sent", ledger, total, start, end),
             "channels": dg.MetadataValue.json(
                 [{"name": c.name, "type": c.type, "execute": c.execute, "min_severity": c.min_severity}
                  for c in notify.channels]
             ),
             "deliveries": deliveries_table(report),
             "send_old_alerts": config.send_old_alerts,
-            "ledger": dg.MetadataValue.path(ledger.url),
-            "ledger_rows": dg.MetadataValue.int(total),
-            "window": f"{start.isoformat()} .. {end.isoformat()} (end exclusive)",
         }
     )
