@@ -125,24 +125,24 @@ def main(argv: list[str] | None = None) -> int:
                   f"{done.wrong_day} in another day, {done.late} late; re-checked {sorted({r[1] for r in rechecks})}; "
                   f"first alerts {sorted(first_alert.values())}", file=sys.stderr, flush=True)
 
-    stored = Stored()
-    late_days = set()
     # With --refresh-latency the incident's day is still receiving late events: nothing to count.
-    for day in [] if args.refresh_latency else days:
-        before = stored.late
-        stored.add_day(lake, sim, day)
-        if stored.late > before:
-            late_days.add(day.isoformat())
-    rechecked = {r[1] for r in rechecks}
-    print(table(["measure", "value"], [
-        ("days run (00:20 schedule)", f"{len(days)} (+1 to bring the last day's late events)"),
-        *stored.rows(),
-        ("runs (schedule + re-check)", f"{runs} ({len(rechecks)} re-check)"),
-        ("days with late events", len(late_days)),
-        ("days re-checked", len(rechecked)),
-        ("late days not re-checked", len(late_days - rechecked)),
-    ]))
-    print()
+    if not args.refresh_latency:
+        stored, late_days = Stored(), set()
+        for day in days:
+            before = stored.late
+            stored.add_day(lake, sim, day)
+            if stored.late > before:
+                late_days.add(day.isoformat())
+        rechecked = {r[1] for r in rechecks}
+        print(table(["measure", "value"], [
+            ("days run (00:20 schedule)", f"{len(days)} (+1 to bring the last day's late events)"),
+            *stored.rows(),
+            ("runs (schedule + re-check)", f"{runs} ({len(rechecks)} re-check)"),
+            ("days with late events", len(late_days)),
+            ("days re-checked", len(rechecked)),
+            ("late days not re-checked", len(late_days - rechecked)),
+        ]))
+        print()
     print(table(["sensor tick (simulated)", "re-checked day", "because late events reached", "assets"],
                 [(f"{t:%Y-%m-%d %H:%M}", d, why, n) for t, d, why, n in rechecks]))
     print()
