@@ -33,7 +33,11 @@ def backfill(start: date, end: date, parallel: int = 0, days_per_run: int | None
 
     Serial (``parallel`` 0): one in-process run over the range. Parallel: a Dagster asset
     backfill of at most ``parallel`` concurrent runs of ``days_per_run`` days (see dsassets.tools.parallel_backfill).
+    Ends with one line: the time taken and Dagster's log, with the warnings that went only there.
     """
+    import time
+
+    began = time.monotonic()
     home = _use_instance_home()
     if parallel:
         from dsassets.tools import parallel_backfill
@@ -61,9 +65,10 @@ def backfill(start: date, end: date, parallel: int = 0, days_per_run: int | None
     definitions = defs()
     instance = dg.DagsterInstance.get()
     log_file = progress.log_path(_lake().local_dir)
+    warnings = 0
     if not parallel:
         daily = definitions.resolve_job_def("daily_pipeline")
-        result = progress.execute(
+        result, warnings = progress.execute(
             daily,
             instance,
             log_file,
@@ -78,10 +83,15 @@ def backfill(start: date, end: date, parallel: int = 0, days_per_run: int | None
             return False
     warehouse = definitions.resolve_job_def("warehouse_refresh")
     if warehouse.nodes_in_topological_order:
-        result = progress.execute(warehouse, instance, log_file)
+        result, more = progress.execute(warehouse, instance, log_file)
         if not result.success:
             print(f"warehouse_refresh failed: see run {result.run_id} in the UI and {log_file}", file=sys.stderr)
             return False
+        warnings += more
+    from dsassets.console.summary import plural
+
+    logged = f" ({plural(warnings, 'warning')})" if warnings else ""
+    print(f"Done in {time.monotonic() - began:.0f}s. Dagster's log{logged}: {log_file}\n", flush=True)
     return True
 
 
@@ -260,21 +270,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def _fill(lake, start: date, end: date, parallel: int, days_per_run: int | None) -> int:
     """The demo and ``backfill``: progress per stage, then what the run found."""
-    import time
-
     from dsassets.console.instance import partitions_start
     from dsassets.console.summary import summary_lines
 
     from dsassets.lib.config.settings import DOCUSIGN_INTEGRATION_KEY
 
     source = "DocuSign" if DOCUSIGN_INTEGRATION_KEY.value() else "the embedded simulator"
-    began = time.monotonic()
     with partitions_start(_use_instance_home(), start):
         print(f"Backfilling {start}..{end} from {source} into {lake.root}", flush=True)
         if not backfill(start, end, parallel, days_per_run):
             return 1
     command = _command_name()
-    print(f"Done in {time.monotonic() - began:.0f}s. Dagster's log: {lake.local_dir / 'logs' / 'dsassets.log'}\n")
     print("\n".join(summary_lines(lake, start, end, command)))
     print(
         f"\nWarehouse: {lake.local_dir / 'warehouse.duckdb'}   Raw lake: {lake.url('raw')}\n"

@@ -179,15 +179,55 @@ def test_progress_prints_one_line_per_stage_and_logs_everything(tmp_path):
     log = tmp_path / "logs" / "dsassets.log"
     out = io.StringIO()
     with dg.instance_for_test() as inst:
-        result = progress.execute(job, inst, log, out, tags={
+        result, warnings = progress.execute(job, inst, log, out, tags={
             "dagster/asset_partition_range_start": "2026-11-02", "dagster/asset_partition_range_end": "2026-11-04"})
     assert result.success
     lines = out.getvalue().splitlines()
     assert lines[0].split()[:5] == ["raw", "2", "assets", "42", "rows"]
     assert lines[1].split()[:5] == ["detections", "1", "asset", "3", "alerts"]
-    assert "1 warning: see" in lines[2] and len(lines) == 3
+    # The warning is counted for the closing line, and only the log file has its text.
+    assert warnings == 1 and len(lines) == 2
     text = log.read_text()
     assert "a warning for the log file only" in text and "STEP_SUCCESS" in text
+
+
+def test_checks_count_once_over_a_range_and_share_a_warning_line(tmp_path):
+    """Three days, two checks warning for the same reason on one day, one passing: the stage waits
+    for its checks, counts checks (not their nine day evaluations) and names both on one line."""
+    from dsassets.defs.daily_checks import daily_check, run_days
+    from dsassets.lib.lake.partitions import DAILY
+
+    single = dg.BackfillPolicy.single_run()
+
+    @dg.asset(group_name="detections", partitions_def=DAILY, backfill_policy=single)
+    def det_a():
+        return dg.MaterializeResult(metadata={"alert_count": 1})
+
+    @dg.asset(group_name="detections", partitions_def=DAILY, backfill_policy=single)
+    def det_b():
+        return dg.MaterializeResult(metadata={"alert_count": 2})
+
+    def warns_on_the_last_day(context):
+        last = run_days(context)[-1]
+        return {day: dg.AssetCheckResult(passed=day != last, severity=dg.AssetCheckSeverity.WARN,
+                                         description=None if day != last else "the feed is a placeholder; more")
+                for day in run_days(context)}
+
+    checks = [daily_check(asset=a, name=f"{a.key.path[0]}_feed_current")(warns_on_the_last_day) for a in (det_a, det_b)]
+    checks.append(daily_check(asset=det_a, name="det_a_fine")(
+        lambda context: {day: dg.AssetCheckResult(passed=True) for day in run_days(context)}))
+    job = dg.Definitions(assets=[det_a, det_b], asset_checks=checks,
+                         jobs=[dg.define_asset_job("j")]).resolve_job_def("j")
+    out = io.StringIO()
+    with dg.instance_for_test() as inst:
+        result, _ = progress.execute(job, inst, tmp_path / "dsassets.log", out, tags={
+            "dagster/asset_partition_range_start": "2026-11-02", "dagster/asset_partition_range_end": "2026-11-04"})
+    assert result.success
+    lines = out.getvalue().splitlines()
+    assert lines[0].split()[:5] == ["detections", "2", "assets", "0", "alerts"]
+    assert lines[0].endswith("checks 1/3 passed (2 warnings)"), lines
+    assert lines[1] == "  warning det_a_feed_current, det_b_feed_current (1 of 3 days): the feed is a placeholder"
+    assert len(lines) == 2
 
 
 def test_a_failing_step_is_named_on_the_terminal(tmp_path):
@@ -198,7 +238,7 @@ def test_a_failing_step_is_named_on_the_terminal(tmp_path):
     job = dg.Definitions(assets=[broken], jobs=[dg.define_asset_job("j")]).resolve_job_def("j")
     out = io.StringIO()
     with dg.instance_for_test() as inst:
-        result = progress.execute(job, inst, tmp_path / "dsassets.log", out)
+        result, _ = progress.execute(job, inst, tmp_path / "dsassets.log", out)
     assert not result.success
     lines = out.getvalue().splitlines()
     assert len(lines) == 1 and lines[0].startswith("  FAILED broken: ") and "the lake is read-only" in lines[0], lines

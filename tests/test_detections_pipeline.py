@@ -127,6 +127,10 @@ def test_materialization_metadata_has_count_and_newest_alerts(lake):
     assert {"alert_id", "policy", "severity", "user_email", "evidence", "event_ids"} <= columns
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks == {"alerts_alert_id_unique": True, "alerts_have_user_and_evidence": True}
+    # Each check gave each day of the range its own evaluation, with that day's alert count.
+    for evaluation in result.get_asset_check_evaluations():
+        assert evaluation.metadata["alerts"].value == per_day.get(evaluation.partition, 0), evaluation.partition
+    assert len(result.get_asset_check_evaluations()) == 2 * len(mats)
     travel = result.asset_materializations_for_node("det_impossible_travel")
     assert sum(m.metadata["alert_count"].value for m in travel) >= 1
 

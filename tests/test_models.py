@@ -353,8 +353,13 @@ def test_user_accounts_history_from_snapshots_and_events(run):
 
 def test_all_checks_pass_on_the_case(run):
     evaluations = run["result"].get_asset_check_evaluations()
-    assert len(evaluations) == len(ALL_CHECKS)
+    # The run covers D1..D2: every check gives each day its own result.
+    assert sorted((e.check_name, e.partition) for e in evaluations) == sorted(
+        (c.check_key.name, day.isoformat()) for c in ALL_CHECKS for day in (D1, D2))
     assert all(e.passed for e in evaluations), [(e.check_name, e.metadata) for e in evaluations]
+    reconciled = {e.partition: e.metadata["raw"].value for e in evaluations
+                  if e.check_name == "activities_reconciled_with_raw_and_staging"}
+    assert reconciled[D1.isoformat()] == 16 and reconciled[D2.isoformat()] != 16
 
 
 @pytest.fixture

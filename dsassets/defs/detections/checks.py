@@ -1,17 +1,22 @@
-"""Asset checks on ``alerts``, over the partitions of the run that materializes it.
+"""Asset checks on ``alerts``, one result per day of the run that materializes it.
 
 - ``alerts_alert_id_unique`` (blocking): governance acts once per ``alert_id``, so a repeated or
   missing id would act twice or never;
 - ``alerts_have_user_and_evidence``: an alert nobody can be tied to, or without the evidence an
   analyst needs, is a defect in its policy.
+
+Each reads the run's alerts once and splits what it finds by day (``dt``).
 """
+
+from collections import defaultdict
+from datetime import date
 
 import dagster as dg
 
+from dsassets.defs.daily_checks import DayResults, daily_check, run_days
 from dsassets.defs.detections.assets import ALERTS
-from dsassets.lib.lake.partitions import window_dates
 from dsassets.defs.resources import LakeResource
-from dsassets.lib.lake.partitions import DAILY
+from dsassets.lib.lake.partitions import window_dates
 from dsassets.lib.transform import sql
 
 SAMPLE = 20
@@ -31,32 +36,46 @@ def _query(lake_resource: LakeResource, context, query: str) -> list[tuple]:
         return con.execute(query).fetchall()
 
 
+def _by_day(context, rows: list[tuple]) -> dict[date, list[tuple]]:
+    """Rows (``dt`` first) per day of the run, every day present."""
+    days: dict[date, list[tuple]] = defaultdict(list)
+    for row in rows:
+        days[row[0]].append(row)
+    return {day: days[day] for day in run_days(context)}
+
+
+def _alert_counts(lake: LakeResource, context) -> dict[date, int]:
+    return dict(_query(lake, context, "select dt, count(*) from window_alerts group by dt"))
+
+
 def id_problems(rows: list[tuple]) -> dict:
     return {"missing_or_repeated_alert_ids (first 20)": dg.MetadataValue.json(
         [[str(v) for v in row] for row in rows[:SAMPLE]])}
 
 
-@dg.asset_check(
+@daily_check(
     asset=dg.AssetKey(ALERTS),
-    description="alert_id is never null and never repeats in the window (governance acts once per alert_id).",
-    partitions_def=DAILY,
+    description="alert_id is never null and never repeats in a day (governance acts once per alert_id).",
     blocking=True,
 )
-def alerts_alert_id_unique(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
+def alerts_alert_id_unique(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> DayResults:
     rows = _query(
         lake, context,
         "select dt, alert_id, count(*) as n from window_alerts group by all "
         "having alert_id is null or count(*) > 1 order by n desc",
     )
-    return dg.AssetCheckResult(passed=not rows, metadata=id_problems(rows))
+    counts = _alert_counts(lake, context)
+    return {
+        day: dg.AssetCheckResult(passed=not found, metadata={"alerts": counts.get(day, 0), **id_problems(found)})
+        for day, found in _by_day(context, rows).items()
+    }
 
 
-@dg.asset_check(
+@daily_check(
     asset=dg.AssetKey(ALERTS),
     description="Every alert names a user (id or e-mail) and carries evidence (non-empty JSON) and event ids.",
-    partitions_def=DAILY,
 )
-def alerts_have_user_and_evidence(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
+def alerts_have_user_and_evidence(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> DayResults:
     rows = _query(
         lake, context,
         "select dt, alert_id, policy, "
@@ -66,13 +85,18 @@ def alerts_have_user_and_evidence(context: dg.AssetCheckExecutionContext, lake: 
         "from window_alerts where coalesce(user_id, user_email) is null "
         "or coalesce(cast(evidence as varchar), '') in ('', '{}', 'null') or coalesce(len(event_ids), 0) = 0",
     )
-    return dg.AssetCheckResult(
-        passed=not rows,
-        metadata={
-            "alerts_without_user": sum(1 for r in rows if r[3]),
-            "alerts_without_evidence": sum(1 for r in rows if r[4]),
-            "alerts_without_event_ids": sum(1 for r in rows if r[5]),
-            "offending_alerts (first 20)": dg.MetadataValue.json(
-                [{"dt": str(r[0]), "alert_id": r[1], "policy": r[2]} for r in rows[:SAMPLE]]),
-        },
-    )
+    counts = _alert_counts(lake, context)
+    return {
+        day: dg.AssetCheckResult(
+            passed=not found,
+            metadata={
+                "alerts": counts.get(day, 0),
+                "alerts_without_user": sum(1 for r in found if r[3]),
+                "alerts_without_evidence": sum(1 for r in found if r[4]),
+                "alerts_without_event_ids": sum(1 for r in found if r[5]),
+                "offending_alerts (first 20)": dg.MetadataValue.json(
+                    [{"dt": str(r[0]), "alert_id": r[1], "policy": r[2]} for r in found[:SAMPLE]]),
+            },
+        )
+        for day, found in _by_day(context, rows).items()
+    }

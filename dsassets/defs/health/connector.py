@@ -6,11 +6,11 @@ from datetime import date, datetime
 import dagster as dg
 import duckdb
 
+from dsassets.defs.daily_checks import DayResults, daily_check, run_days
 from dsassets.defs.extract.audit_events import raw_docusign_audit_events
 from dsassets.defs.resources import DocuSignResource, LakeResource
 from dsassets.lib.config.settings import audit_freshness_hours
 from dsassets.lib.health.connector import is_stale, quiet_hours
-from dsassets.lib.lake.partitions import DAILY
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.raw_events import DATASET
 
@@ -18,12 +18,13 @@ from dsassets.lib.lake.raw_events import DATASET
 NOTIFY_MODULE, NOTIFY_HOOK = "dsassets.lib.notify", "notify_run_failure"
 
 
-@dg.asset_check(asset=raw_docusign_audit_events, blocking=False, partitions_def=DAILY)
+@daily_check(asset=raw_docusign_audit_events)
 def raw_audit_events_fresh(
     context: dg.AssetCheckExecutionContext, lake: LakeResource, docusign: DocuSignResource
-) -> dg.AssetCheckResult:
+) -> DayResults:
     """Warn when a running day had events but none arrived for DSASSETS_AUDIT_FRESHNESS_HOURS (default 4)."""
-    return freshness(lake.lake, context.partition_time_window.start.date(), docusign.now(), audit_freshness_hours())
+    now, hours = docusign.now(), audit_freshness_hours()
+    return {day: freshness(lake.lake, day, now, hours) for day in run_days(context)}
 
 
 def freshness(lake: Lake, day: date, now: datetime, hours: int) -> dg.AssetCheckResult:

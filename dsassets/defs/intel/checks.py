@@ -4,14 +4,16 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
+from dsassets.defs.daily_checks import DayResults, daily_check, run_days
 from dsassets.lib.config.project import load_config
 from dsassets.lib.detections import engine as detections
 from dsassets.lib.intel import ip_intel, update
-from dsassets.lib.lake.partitions import DAILY
 
+# The reason comes first and names no list, so the demo prints one line for every detection that
+# matches a placeholder (the terminal shows a warning's description up to its first ";").
 PLACEHOLDER = (
-    "{name} ({path}) is the placeholder list shipped with dsassets, not a live feed (it holds the "
-    "simulator's addresses); run `dsassets intel update` and set its ip_lists path to intel:<name>"
+    "the placeholder IP list shipped with dsassets (the simulator's addresses), not a live feed: run "
+    "`dsassets intel update`; {name} ({path}) is that list: set its ip_lists path to intel:{name}"
 )
 
 
@@ -37,18 +39,19 @@ def list_problems(policy: str, today=None) -> tuple[list[str], dict]:
 
 
 def _build(policy: str):
-    @dg.asset_check(asset=detections.asset_name(policy), name=f"{policy}_lists_current", blocking=False,
-                    partitions_def=DAILY)
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    @daily_check(asset=detections.asset_name(policy), name=f"{policy}_lists_current",
+                 description=f"Warn when a list feeding {policy} is a shipped placeholder or older than max_age_days.")
+    def _check(context: dg.AssetCheckExecutionContext) -> DayResults:
+        # Not a property of the day's data: every day of the run was detected with these lists.
         problems, ages = list_problems(policy)
-        return dg.AssetCheckResult(
+        result = dg.AssetCheckResult(
             passed=not problems,
             severity=dg.AssetCheckSeverity.WARN,
             description="; ".join(problems) or None,
             metadata={"lists": dg.MetadataValue.json(ages)},
         )
+        return dict.fromkeys(run_days(context), result)
 
-    _check.__doc__ = f"Warn when a list feeding {policy} is a shipped placeholder or older than max_age_days."
     return _check
 
 

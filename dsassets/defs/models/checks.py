@@ -1,17 +1,18 @@
-"""Asset checks on the marts, scoped to the partitions of the run that triggers them.
+"""Asset checks on the marts, one result per day of the run that triggers them.
 
-Each check opens its own in-memory DuckDB over the Parquet (never warehouse.duckdb)
-and reports the first 20 offending keys in its metadata.
+Each check opens its own in-memory DuckDB over the Parquet (never warehouse.duckdb) once, then
+narrows the window to each day in turn, and reports that day's first 20 offending keys.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
+from datetime import date, timedelta
 
 import dagster as dg
 
+from dsassets.defs.daily_checks import DayResults, daily_check, run_days
 from dsassets.defs.resources import LakeResource
 from dsassets.lib.config.project import project_config
-from dsassets.lib.lake.partitions import DAILY, window_dates
 from dsassets.lib.transform import sql
 from dsassets.lib.transform.models import MODELS
 
@@ -28,14 +29,24 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
 
 
 @contextmanager
-def _connection(lake_resource: LakeResource, context: dg.AssetCheckExecutionContext):
-    """An in-memory session over the Parquet with the check's partition window set."""
+def _connection(lake_resource: LakeResource):
+    """An in-memory session over the Parquet with every model bound (the window is set per day)."""
     lake = lake_resource.lake
     with sql.session(lake) as con:
         sql.prepare(con, lake, project_config(), MODELS)
-        start, end = window_dates(context)
-        sql.set_window(con, start, end)
         yield con
+
+
+def each_day(
+    context: dg.AssetCheckExecutionContext, lake: LakeResource, result: Callable[..., dg.AssetCheckResult]
+) -> DayResults:
+    """``result(con)`` of every day of the run, the session's window narrowed to that day."""
+    results = {}
+    with _connection(lake) as con:
+        for day in run_days(context):
+            sql.set_window(con, day, day + timedelta(days=1))
+            results[day] = result(con)
+    return results
 
 
 _IN_WINDOW = "dt >= getvariable('window_start') and dt < getvariable('window_end')"
@@ -59,16 +70,8 @@ def key_problems(con, relation: str, keys: Sequence[str]) -> dict[str, list]:
 
 
 def build_key_check(mart: str, keys: tuple[str, ...]) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=dg.AssetKey(mart),
-        name=f"{mart}_primary_key_unique_and_not_null",
-        description=f"({', '.join(('dt', *keys))}) is never null and never repeats.",
-        partitions_def=DAILY,
-        blocking=True,
-    )
-    def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
-        with _connection(lake, context) as con:
-            problems = key_problems(con, mart, keys)
+    def day(con) -> dg.AssetCheckResult:
+        problems = key_problems(con, mart, keys)
         return dg.AssetCheckResult(
             passed=not problems["null_keys"] and not problems["duplicate_keys"],
             metadata={
@@ -77,6 +80,15 @@ def build_key_check(mart: str, keys: tuple[str, ...]) -> dg.AssetChecksDefinitio
                 "duplicate_keys (first 20)": dg.MetadataValue.json(problems["duplicate_keys"]),
             },
         )
+
+    @daily_check(
+        asset=dg.AssetKey(mart),
+        name=f"{mart}_primary_key_unique_and_not_null",
+        description=f"({', '.join(('dt', *keys))}) is never null and never repeats.",
+        blocking=True,
+    )
+    def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> DayResults:
+        return each_day(context, lake, day)
 
     return _check
 
@@ -103,22 +115,11 @@ def user_match_problems(con) -> list[list[str]]:
     return [[str(v) for v in row] for row in rows]
 
 
-@dg.asset_check(
-    asset=dg.AssetKey("activities"),
-    description="Every activity's user is known (has an email from the directory), "
-    "or marked 'unknown' (id not in any snapshot), or 'none' (event without a user).",
-    partitions_def=DAILY,
-)
-def activities_user_known_or_marked_unknown(
-    context: dg.AssetCheckExecutionContext, lake: LakeResource
-) -> dg.AssetCheckResult:
-    with _connection(lake, context) as con:
-        bad = user_match_problems(con)
-        counts = dict(
-            con.execute(
-                f"select user_match, count(*) from activities where {_IN_WINDOW} group by all"
-            ).fetchall()
-        )
+def _user_match_result(con) -> dg.AssetCheckResult:
+    bad = user_match_problems(con)
+    counts = dict(
+        con.execute(f"select user_match, count(*) from activities where {_IN_WINDOW} group by all").fetchall()
+    )
     return dg.AssetCheckResult(
         passed=not bad,
         metadata={
@@ -126,6 +127,15 @@ def activities_user_known_or_marked_unknown(
             "events_by_user_match": dg.MetadataValue.json({str(k): v for k, v in counts.items()}),
         },
     )
+
+
+@daily_check(
+    asset=dg.AssetKey("activities"),
+    description="Every activity's user is known (has an email from the directory), "
+    "or marked 'unknown' (id not in any snapshot), or 'none' (event without a user).",
+)
+def activities_user_known_or_marked_unknown(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> DayResults:
+    return each_day(context, lake, _user_match_result)
 
 
 def reconciliation(con) -> list[dict]:
@@ -164,24 +174,25 @@ def reconciliation(con) -> list[dict]:
     ]
 
 
-@dg.asset_check(
+@daily_check(
     asset=dg.AssetKey("activities"),
     description="For each day: raw events = staging rows = activities rows (nothing dropped, "
     "nothing duplicated).",
-    partitions_def=DAILY,
     additional_deps=[dg.AssetKey("raw_docusign_audit_events"),
                      dg.AssetKey("stg_docusign__audit_events")],
 )
 def activities_reconciled_with_raw_and_staging(
     context: dg.AssetCheckExecutionContext, lake: LakeResource
-) -> dg.AssetCheckResult:
-    with _connection(lake, context) as con:
-        days = reconciliation(con)
-    mismatched = [d for d in days if not d["raw"] == d["staging"] == d["activities"]]
-    return dg.AssetCheckResult(
-        passed=not mismatched,
-        metadata={
-            "days": dg.MetadataValue.json(days),
-            "mismatched_days (first 20)": dg.MetadataValue.json(mismatched[:SAMPLE]),
-        },
-    )
+) -> DayResults:
+    # One query over the run's days; each day's counts go to its own result.
+    with _connection(lake) as con:
+        days = run_days(context)
+        sql.set_window(con, days[0], days[-1] + timedelta(days=1))
+        counts = {date.fromisoformat(d["dt"]): d for d in reconciliation(con)}
+    return {
+        day: dg.AssetCheckResult(
+            passed=counts[day]["raw"] == counts[day]["staging"] == counts[day]["activities"],
+            metadata={name: counts[day][name] for name in ("raw", "staging", "activities", "activities_event_ids")},
+        )
+        for day in days
+    }

@@ -1,9 +1,11 @@
 """The Monitor vocabulary an organization really sends, and warnings when the sign-in mapping misses it."""
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import dagster as dg
 
+from dsassets.defs.daily_checks import DayResults, daily_check, run_days
 from dsassets.defs.owners import OWNERS
 from dsassets.defs.resources import LakeResource
 from dsassets.lib.config.project import load_config
@@ -55,47 +57,57 @@ def docusign_vocabulary(context: dg.AssetExecutionContext, lake: LakeResource) -
     )
 
 
-@dg.asset_check(asset=ASSET, blocking=False, partitions_def=DAILY)
-def signins_classified_every_day(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
+def _each_day(
+    context: dg.AssetCheckExecutionContext, lake: LakeResource,
+    result: Callable[[date, list[profile.DayFigures]], dg.AssetCheckResult], lookback: int = 0,
+) -> DayResults:
+    """``result(day, figures)`` for each day of the run, from the figures of that day and the
+    ``lookback`` days before it (read once for the whole run)."""
+    start, end = window_dates(context)
+    figures = _figures(lake, start - timedelta(days=lookback), end)
+    return {day: result(day, [f for f in figures if day - timedelta(days=lookback) <= f.day <= day])
+            for day in run_days(context)}
+
+
+def _warning(ok: bool, problem: str, metadata: dict) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=ok, severity=dg.AssetCheckSeverity.WARN,
+                               description=None if ok else problem, metadata=metadata)
+
+
+@daily_check(asset=ASSET)
+def signins_classified_every_day(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> DayResults:
     """Warn when a day has events but not one of them is classified as a sign-in."""
-    start, end = window_dates(context)
-    days = profile.days_without_signins(_figures(lake, start, end))
-    return dg.AssetCheckResult(
-        passed=not days,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=(f"events but no classified sign-in on {', '.join(map(str, days))}: the sign-in rules "
-                     f"match none of this organization's events; {REVIEW}") if days else None,
-        metadata={"days_without_signins": dg.MetadataValue.json([d.isoformat() for d in days])},
-    )
+    return _each_day(context, lake, lambda day, figures: _warning(
+        not profile.days_without_signins(figures),
+        f"events but no classified sign-in on {day}: the sign-in rules match none of this "
+        f"organization's events; {REVIEW}",
+        {"events": sum(f.events for f in figures), "signins": sum(f.signins for f in figures)},
+    ))
 
 
-@dg.asset_check(asset=ASSET, blocking=False, partitions_def=DAILY)
-def signin_failures_classified(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
-    """Warn when a week ending with the window has sign-ins but not one classified failure."""
-    start, end = window_dates(context)
-    week_start = min(start, end - timedelta(days=profile.FAILURE_FREE_DAYS))
-    figures = _figures(lake, week_start, end)
-    quiet = profile.failure_free_week(figures)
-    return dg.AssetCheckResult(
-        passed=not quiet,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=(f"{sum(f.signins for f in figures)} sign-ins since {week_start} and not one classified "
-                     f"failure: the failure rule probably misses this organization's result value; {REVIEW}")
-        if quiet else None,
-        metadata={"signins": sum(f.signins for f in figures), "failures": sum(f.failures for f in figures)},
-    )
+@daily_check(asset=ASSET)
+def signin_failures_classified(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> DayResults:
+    """Warn when the week ending with a day has sign-ins but not one classified failure."""
+    week = profile.FAILURE_FREE_DAYS - 1
+    return _each_day(context, lake, lambda day, figures: _warning(
+        not profile.failure_free_week(figures),
+        f"{sum(f.signins for f in figures)} sign-ins from {day - timedelta(days=week)} to {day} and not one "
+        f"classified failure: the failure rule probably misses this organization's result value; {REVIEW}",
+        {"signins": sum(f.signins for f in figures), "failures": sum(f.failures for f in figures)},
+    ), lookback=week)
 
 
-@dg.asset_check(asset=ASSET, blocking=False, partitions_def=DAILY)
-def countries_recognized(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
-    """Warn when more than 1% of located events have a country the normaliser does not recognise."""
-    start, end = window_dates(context)
-    share = profile.unrecognized_share(_figures(lake, start, end))
-    bad = share > profile.UNRECOGNIZED_COUNTRY_SHARE
-    return dg.AssetCheckResult(
-        passed=not bad,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=(f"{share:.1%} of located events have an unrecognised country: add aliases under "
-                     "geo.country_aliases in dsassets.yaml") if bad else None,
-        metadata={"unrecognized_share": dg.MetadataValue.float(round(share, 4))},
-    )
+@daily_check(asset=ASSET)
+def countries_recognized(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> DayResults:
+    """Warn when more than 1% of a day's located events have a country the normaliser does not recognise."""
+
+    def result(day: date, figures: list[profile.DayFigures]) -> dg.AssetCheckResult:
+        share = profile.unrecognized_share(figures)
+        return _warning(
+            share <= profile.UNRECOGNIZED_COUNTRY_SHARE,
+            f"{share:.1%} of located events have an unrecognised country: add aliases under "
+            "geo.country_aliases in dsassets.yaml",
+            {"unrecognized_share": dg.MetadataValue.float(round(share, 4))},
+        )
+
+    return _each_day(context, lake, result)
