@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import jwt
+import orjson
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -17,13 +18,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from dsassets.lib.clients.docusign import ConsentRequiredError, DocuSignClient
 from dsassets.lib.clients.docusign_data import (
     DocuSignDataError,
-    MonitorPage,
     as_int,
     parse_account_settings,
     parse_docusign_timestamp,
     parse_password_rules,
 )
 from dsassets.lib.clients.http import ApiError
+from dsassets.lib.clients.monitor_page import MonitorPage
 from dsassets.lib.config.settings import ConfigError, DocuSignSettings
 
 ORG = "00000000-0000-0000-0000-0000000000f1"
@@ -361,6 +362,11 @@ def test_account_without_access_is_named(server, settings):
 # -- Monitor ----------------------------------------------------------------------------------
 
 
+def records(page: MonitorPage) -> list[dict]:
+    """A decoded page's events as sent (from `_raw`)."""
+    return [orjson.loads(text) for text in page.events["_raw"].to_pylist()]
+
+
 def event(n: int, when: datetime) -> dict:
     return {
         "eventId": f"00000000-0000-0000-0000-{n:012d}",
@@ -408,8 +414,8 @@ def test_audit_events_pages_to_the_end_with_every_event_once(server, private_pem
     with server.client(monitor_settings(private_pem, generation)) as client:
         pages = list(client.audit_events(DAY, DAY + timedelta(days=1)))
     # The stream's last (empty) page is yielded too: its endCursor is where a refresh resumes.
-    assert pages[-1].events == [] and pages[-1].end_cursor == "c4" and not pages[-1].past_window
-    batches = [page.events for page in pages if page.events]
+    assert records(pages[-1]) == [] and pages[-1].end_cursor == "c4" and not pages[-1].past_window
+    batches = [records(page) for page in pages if len(page)]
     ids = [ev["eventId"] for batch in batches for ev in batch]
     assert ids == [ev["eventId"] for ev in e]
     assert batches == [[e[0], e[1]], [e[2], e[3]], [e[4]]]
@@ -424,7 +430,7 @@ def test_stream_pages_stop_when_the_cursor_comes_back_unchanged(server, settings
     stream(server, "current", {"start": ([event(1, DAY)], "c1"), "c1": ([], "c1")})
     with server.client(settings) as client:
         pages = list(client.stream_pages("start"))
-    assert pages == [MonitorPage([event(1, DAY)], "start", "c1"), MonitorPage([], "c1", "c1")]
+    assert [(records(p), p.cursor, p.end_cursor) for p in pages] == [([event(1, DAY)], "start", "c1"), ([], "c1", "c1")]
     assert len(server.api_requests()) == 2
 
 
@@ -432,7 +438,7 @@ def test_stream_returns_events_on_the_final_page(server, settings):
     start = "2024-06-30T00:00:00Z"
     stream(server, "current", {start: ([event(1, DAY)], start)})
     with server.client(settings) as client:
-        assert [page.events for page in client.audit_events(DAY, DAY + timedelta(days=1))] == [[event(1, DAY)]]
+        assert [records(page) for page in client.audit_events(DAY, DAY + timedelta(days=1))] == [[event(1, DAY)]]
 
 
 def test_reading_resumes_from_a_stored_cursor_without_rereading(server, settings):
@@ -440,7 +446,7 @@ def test_reading_resumes_from_a_stored_cursor_without_rereading(server, settings
                                "c2": ([], "c2")})
     with server.client(settings) as client:
         pages = list(client.audit_events(DAY, DAY + timedelta(days=1), cursor="c1"))
-    assert [p.events for p in pages] == [[event(2, DAY)], []] and pages[-1].end_cursor == "c2"
+    assert [records(p) for p in pages] == [[event(2, DAY)], []] and pages[-1].end_cursor == "c2"
     assert [r.url.params["cursor"] for r in server.api_requests()] == ["c1", "c2"]
 
 
@@ -461,7 +467,7 @@ def test_reading_stops_after_the_page_past_end_plus_lag(server, settings):
     )
     with server.client(settings) as client:
         pages = list(client.audit_events(DAY, end))
-    assert [page.events for page in pages] == [[inside], [late_but_within_lag], [beyond, event(4, DAY)]]
+    assert [records(page) for page in pages] == [[inside], [late_but_within_lag], [beyond, event(4, DAY)]]
     assert [page.past_window for page in pages] == [False, False, True]
     assert [r.url.params["cursor"] for r in server.api_requests()] == ["2024-06-30T00:00:00Z", "c1", "c2"]
 

@@ -254,6 +254,34 @@ def test_exhausted_rate_limit_waits_for_reset_before_next_request():
     assert events == ["request 1", f"request 2 at {NOW + 42}"]
 
 
+def test_a_spent_quota_holds_every_thread_that_shares_the_client():
+    # Parallel Monitor windows share one client: one window seeing the quota spent must not let
+    # the others keep sending (each waits for the reset before its next request, once).
+    import threading
+
+    waits: dict[str, list[float]] = {}
+    t = FakeTime()
+
+    def sleep(seconds: float) -> None:
+        waits.setdefault(threading.current_thread().name, []).append(seconds)
+
+    spent = httpx.Response(200, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(NOW) + 30)})
+    transport, _ = scripted(spent, ok())
+    http = RetryingHttp(transport=transport, clock=t.clock, sleep=sleep, rng=UpperBoundRng(), max_attempts=1)
+    http.request("GET", URL, endpoint_name="things")  # the main thread learns the quota is spent
+
+    def window() -> None:
+        http.request("GET", URL, endpoint_name="things")
+        http.request("GET", URL, endpoint_name="things")
+
+    threads = [threading.Thread(target=window, name=f"window-{k}") for k in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert waits == {f"window-{k}": [30.0] for k in range(3)}
+
+
 def test_rate_limit_wait_is_capped_and_only_when_exhausted():
     t = FakeTime()
     transport, _ = scripted(

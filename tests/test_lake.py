@@ -8,8 +8,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from dsassets.lib.lake.lake import Lake
-from dsassets.lib.clients.docusign_data import MonitorPage
-from dsassets.lib.lake.raw_events import DATASET, MalformedEventError, events_to_batch, write_event_partitions
+from dsassets.lib.clients.monitor_page import MalformedEventError
+from dsassets.lib.lake.raw_events import DATASET, events_to_batch, write_event_partitions
+from support.monitor_pages import monitor_page
 
 UTC = timezone.utc
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -34,7 +35,9 @@ def event(event_id: str, ts: str, **extra) -> dict:
 
 
 def pages(*page_lists):
-    return [MonitorPage(events, f"cursor-{i}", f"cursor-{i + 1}") for i, events in enumerate(page_lists)]
+    """The pages, decoded one by one as they are read (a bad page fails mid-stream, as from the client)."""
+    for i, events in enumerate(page_lists):
+        yield monitor_page(events, f"cursor-{i}", f"cursor-{i + 1}")
 
 
 def read(lake: Lake, day: date) -> list[dict]:
@@ -68,7 +71,8 @@ def test_events_land_in_their_utc_day_with_seven_digit_timestamps(tmp_path):
 
 def test_unknown_keys_are_kept_in_raw(tmp_path):
     batch = events_to_batch(
-        [event("x", "2026-03-01T10:00:00Z", traceToken="abc")], page_cursor="c", source="docusign", extracted_at=START
+        monitor_page([event("x", "2026-03-01T10:00:00Z", traceToken="abc")], "c", "c1"), source="docusign",
+        extracted_at=START,
     )
     assert '"traceToken":"abc"' in batch.column("_raw")[0].as_py()
 
@@ -109,7 +113,7 @@ def test_failing_page_stream_publishes_nothing(tmp_path):
     lake = Lake.at(tmp_path)
 
     def stream():
-        yield MonitorPage([event("a", "2026-03-01T10:00:00Z")], "c0", "c1")
+        yield monitor_page([event("a", "2026-03-01T10:00:00Z")], "c0", "c1")
         raise RuntimeError("page 2 failed")
 
     with pytest.raises(RuntimeError, match="page 2"):

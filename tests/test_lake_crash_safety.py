@@ -13,7 +13,7 @@ from datetime import date, datetime, timezone
 import pyarrow.parquet as pq
 
 from dsassets.lib.lake.lake import Lake
-from dsassets.lib.clients.docusign_data import MonitorPage
+from support.monitor_pages import monitor_page
 from dsassets.lib.lake.raw_events import DATASET, write_event_partitions
 
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)
@@ -25,7 +25,8 @@ WRITER = textwrap.dedent(
     from datetime import datetime, timezone
     from pathlib import Path
     from dsassets.lib.lake.lake import Lake
-    from dsassets.lib.clients.docusign_data import MonitorPage
+    import orjson
+    from dsassets.lib.clients.monitor_page import MonitorPage
     from dsassets.lib.lake.raw_events import write_event_partitions
 
     root, ready = Path(sys.argv[1]), Path(sys.argv[2])
@@ -36,7 +37,7 @@ WRITER = textwrap.dedent(
                 {"eventId": f"new-{page}-{i}", "timestamp": "2026-03-01T10:00:00Z", "userId": "u"}
                 for i in range(500)
             ]
-            yield MonitorPage(events, f"c{page}", f"c{page + 1}")
+            yield MonitorPage.decode([orjson.dumps(e) for e in events], f"c{page}", f"c{page + 1}")
             if page == 3:
                 ready.touch()  # several pages are in the scratch file now
             time.sleep(0.01)
@@ -54,7 +55,7 @@ def test_sigkill_mid_extraction_leaves_previous_partition_intact(tmp_path):
     lake = Lake.at(tmp_path / "data")
     write_event_partitions(
         lake,
-        [MonitorPage([{"eventId": "old", "timestamp": "2026-03-01T09:00:00Z"}], "c", "c1")],
+        [monitor_page([{"eventId": "old", "timestamp": "2026-03-01T09:00:00Z"}], "c", "c1")],
         start=START,
         end=END,
         source="docusign",

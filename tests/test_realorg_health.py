@@ -15,7 +15,7 @@ from dsassets.defs.extract.audit_events import raw_docusign_audit_events
 from dsassets.defs.health.connector import freshness, report_failed_runs
 from dsassets.lib.config.settings import audit_freshness_hours
 from dsassets.defs.resources import DocuSignResource, LakeResource
-from dsassets.lib.clients.docusign_data import MonitorPage
+from support.monitor_pages import monitor_page
 from dsassets.lib.health.connector import RetentionError, check_retention, is_stale
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.raw_events import write_event_partitions
@@ -43,7 +43,7 @@ def lake_with_events_until(tmp_path, last_hour: int) -> Lake:
     events = [{"eventId": f"f-{h}", "timestamp": f"{DAY}T{h:02d}:10:00Z", "object": "Envelope", "action": "Sent"}
               for h in range(6, last_hour + 1)]
     start = moment(0)
-    write_event_partitions(lake, [MonitorPage(events, "c0", "c1")], start=start, end=start + timedelta(days=1),
+    write_event_partitions(lake, [monitor_page(events, "c0", "c1")], start=start, end=start + timedelta(days=1),
                            source="docusign", extracted_at=moment(last_hour, 30))
     return lake
 

@@ -16,7 +16,7 @@ from dsassets.defs.vocabulary.assets import (
     signin_failures_classified,
     signins_classified_every_day,
 )
-from dsassets.lib.clients.docusign_data import MonitorPage
+from support.monitor_pages import monitor_page
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.raw_events import write_event_partitions
 
@@ -41,7 +41,7 @@ def lake_with(tmp_path, vocabulary: list[tuple[str, str, str, str]], countries=(
                 n += 1
                 events.append(event(n, day, obj, action, result, source, country))
     start = datetime.combine(FIRST, datetime.min.time(), timezone.utc)
-    write_event_partitions(lake, [MonitorPage(events, "c0", "c1")], start=start, end=start + timedelta(days=DAYS),
+    write_event_partitions(lake, [monitor_page(events, "c0", "c1")], start=start, end=start + timedelta(days=DAYS),
                            source="docusign", extracted_at=start + timedelta(days=DAYS))
     return lake
 

@@ -9,11 +9,17 @@ from dsassets.lib.catalog.tables import metadata_table
 from dsassets.defs.extract.raw import daily_raw_asset
 from dsassets.defs.resources import DocuSignResource, LakeResource
 from dsassets.defs.extract.drift import drift_metadata
-from dsassets.lib.config.settings import DUCKDB_MEMORY_LIMIT, docusign_settings_from_env, late_event_hours
+from dsassets.lib.config.settings import (
+    DUCKDB_MEMORY_LIMIT,
+    docusign_settings_from_env,
+    late_event_hours,
+    monitor_readers,
+)
 from dsassets.lib.health.connector import RetentionError, check_retention
 from dsassets.lib.lake.coerce import Drift
 from dsassets.lib.lake.live_stream import Advance, advance_stream, day_lateness
 from dsassets.lib.lake.raw_events import DATASET, write_event_partitions
+from dsassets.lib.lake.window_reads import read_windows
 
 LATE_CHECK = "events_within_late_bound"
 STREAM_POOL = "monitor_stream"
@@ -79,26 +85,28 @@ def raw_docusign_audit_events(
             )
         return _live_result(context, lake, done, source, path)
 
-    pages = 0
+    read: list[int] = []  # one entry per page read, appended by every window's thread
 
-    def page_stream():
-        nonlocal pages
-        with docusign.client() as client:
-            for page in client.audit_events(start, end):
-                pages += 1
-                yield page
+    def page_stream(client, window_start, window_end):
+        for page in client.audit_events(window_start, window_end):
+            read.append(1)
+            yield page
 
     drift = Drift()
-    counts = write_event_partitions(
-        lake.lake,
-        page_stream(),
-        start=start,
-        end=end,
-        source=source,
-        extracted_at=extracted_at,
-        memory_limit=memory_limit,
-        drift=drift,
-    )
+    # A range of days may be read as windows at once; they share one client, so a rate-limit
+    # pause holds them all (DOCUSIGN_MONITOR_READERS).
+    with docusign.client() as client:
+        counts = write_event_partitions(
+            lake.lake,
+            read_windows(lambda a, b: page_stream(client, a, b), start, end, monitor_readers()),
+            start=start,
+            end=end,
+            source=source,
+            extracted_at=extracted_at,
+            memory_limit=memory_limit,
+            drift=drift,
+        )
+    pages = len(read)
     total = sum(counts.values())
     context.log.info(f"{total} events in {len(counts)} day(s) from {pages} page(s) ({source})")
     return dg.MaterializeResult(

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
+
+import msgspec
+import orjson
+import pyarrow.compute as pc
 from urllib.parse import quote
 
 import httpx
 import jwt
 
-from dsassets.lib.clients.docusign_data import DocuSignDataError, MonitorPage, as_int, parse_docusign_timestamp
+from dsassets.lib.clients.docusign_data import DocuSignDataError, as_int
 from dsassets.lib.clients.http import ApiError, BearerApiClient, same_origin
+from dsassets.lib.clients.monitor_page import MissingEventIdError, MonitorPage, envelope_decoder, first_sightings
 from dsassets.lib.clients.records import describe_record, require_identity
 from dsassets.lib.config.settings import ConfigError, DocuSignSettings, check_url
 
@@ -157,23 +162,43 @@ class DocuSignClient(BearerApiClient):
         """Read the Monitor stream from ``cursor`` (ISO time or an ``endCursor``) to its current end.
 
         The stream is at its end when the ``endCursor`` returned equals the
-        cursor sent; an empty page with a new cursor is not the end.
+        cursor sent; an empty page with a new cursor is not the end. Each page is
+        decoded into columns as it arrives (:mod:`dsassets.lib.clients.monitor_page`).
         """
         url, key, endpoint = self._monitor_endpoint()
+        body_of = envelope_decoder(key)
         while True:
+            response = self._authorized("GET", url, params={"cursor": cursor, "limit": self.settings.monitor_page_limit},
+                                        endpoint_name=endpoint)
+            body = self._envelope(body_of, response, key, endpoint, cursor)
             try:
-                body = self._get(url, endpoint, {"cursor": cursor, "limit": self.settings.monitor_page_limit})
-            except DocuSignDataError as exc:
-                raise DocuSignDataError(f"{exc} (page read with cursor {cursor!r})") from None
-            if not isinstance(body, dict) or not isinstance(body.get(key), list):
-                raise DocuSignDataError(f"{endpoint}: response lacks the {key!r} list (cursor {cursor!r})")
-            end_cursor = body.get("endCursor")
-            if not isinstance(end_cursor, str) or not end_cursor:
-                raise DocuSignDataError(f"{endpoint}: response lacks 'endCursor' (cursor {cursor!r})")
-            yield MonitorPage(events=body[key], cursor=cursor, end_cursor=end_cursor)
-            if end_cursor == cursor:
+                page = MonitorPage.decode(getattr(body, key), cursor, body.endCursor)
+            except MissingEventIdError as exc:
+                raise DocuSignDataError(
+                    f"{endpoint}: event {exc.index} of the page read with cursor {cursor!r} has no eventId: "
+                    f"{describe_record(orjson.loads(exc.record))}"
+                ) from None
+            yield page
+            if body.endCursor == cursor:
                 return
-            cursor = end_cursor
+            cursor = body.endCursor
+
+    def _envelope(self, decoder: msgspec.json.Decoder, response: httpx.Response, key: str, endpoint: str,
+                  cursor: str) -> Any:
+        """The page's records (unparsed) and ``endCursor``; a body without them names what is missing."""
+        try:
+            body = decoder.decode(response.content)
+        except msgspec.ValidationError as exc:
+            missing = "'endCursor'" if "endCursor" in str(exc) else repr(key)
+            raise DocuSignDataError(f"{endpoint}: response lacks the {missing} list or value (cursor {cursor!r})") \
+                from None
+        except msgspec.DecodeError:
+            raise DocuSignDataError(
+                f"{endpoint}: response is not JSON (HTTP {response.status_code}) (page read with cursor {cursor!r})"
+            ) from None
+        if not body.endCursor:
+            raise DocuSignDataError(f"{endpoint}: response lacks 'endCursor' (cursor {cursor!r})")
+        return body
 
     def audit_events(
         self, start: datetime, end: datetime | None, *, cursor: str | None = None
@@ -196,28 +221,12 @@ class DocuSignClient(BearerApiClient):
             stop_at = end if end.tzinfo else end.replace(tzinfo=timezone.utc)
             stop_at += timedelta(minutes=self.settings.monitor_lag_minutes)
         seen: set[str] = set()
-        endpoint = self._monitor_endpoint()[2]
         for page in self.stream_pages(cursor or _iso_cursor(start)):
-            fresh: list[dict] = []
-            past_window = False
-            for index, event in enumerate(page.events):
-                event_id = event.get("eventId") if isinstance(event, dict) else None
-                if isinstance(event_id, int) and not isinstance(event_id, bool):
-                    event_id = event["eventId"] = str(event_id)  # unambiguous: an id sent as a number
-                if not isinstance(event_id, str) or not event_id:
-                    raise DocuSignDataError(
-                        f"{endpoint}: event {index} of the page read with cursor {page.cursor!r} has no "
-                        f"eventId: {describe_record(event)}"
-                    )
-                if event_id in seen:
-                    continue
-                seen.add(event_id)
-                fresh.append(event)
-                stamp = event.get("timestamp")
-                if stop_at is not None and stamp and parse_docusign_timestamp(stamp) >= stop_at:
-                    past_window = True
+            fresh = first_sightings(page.events, seen)
+            times = fresh["_event_time"]
+            past_window = stop_at is not None and len(times) > 0 and pc.max(times).as_py() >= stop_at
             # The cursor the page was read with is kept with its events, for lineage.
-            yield MonitorPage(events=fresh, cursor=page.cursor, end_cursor=page.end_cursor, past_window=past_window)
+            yield MonitorPage(fresh, page.cursor, page.end_cursor, past_window=past_window)
             if past_window:
                 return
 
@@ -362,3 +371,4 @@ class DocuSignClient(BearerApiClient):
         if not isinstance(body, dict):
             raise DocuSignDataError(f"{endpoint} (account {account_id}): expected a JSON object")
         return body
+

@@ -1,4 +1,5 @@
-"""What DocuSign sends, as the pipeline uses it: Monitor pages, timestamps and typed account settings.
+"""What DocuSign sends, as the pipeline uses it: timestamps and typed account settings (Monitor pages:
+``monitor_page``).
 
 DocuSign's eSignature API sends settings as strings (``"true"``, ``"30"``); they are cast here.
 A setting that cannot be cast without guessing is null and named, with what was sent, under
@@ -9,7 +10,6 @@ A setting that cannot be cast without guessing is null and named, with what was 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
@@ -20,18 +20,6 @@ from dsassets.lib.lake.coerce import INVALID, INVALID_COLUMN, coerce
 
 class DocuSignDataError(ValueError):
     """DocuSign returned a document we cannot use; the message names the endpoint or field."""
-
-
-@dataclass(frozen=True)
-class MonitorPage:
-    """One Monitor stream page: its events, the cursor that was sent and the ``endCursor`` returned."""
-
-    events: list[dict]
-    cursor: str
-    end_cursor: str
-    # True on the page that held an event at or after the window end plus the ingestion lag:
-    # every event of the window has been read (the window is complete).
-    past_window: bool = False
 
 
 _TIMESTAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?\s*(Z|z|[+-]\d{2}:?\d{2})?")

@@ -12,6 +12,7 @@ import email.utils
 import logging
 import random
 import re
+import threading
 import time
 from typing import Any, Callable, Iterable, Mapping
 
@@ -124,6 +125,9 @@ class RetryingHttp:
         self._clock, self._sleep, self._rng = clock, sleep, rng or random.Random()
         self._secrets: set[str] = set()
         self._not_before = 0.0  # epoch seconds before which no request may be sent
+        # Several threads (parallel Monitor windows) may share this client and its one quota:
+        # each waits once for each reset it sees, so one thread's wait does not let the others run.
+        self._waited = threading.local()
 
     def redact(self, *values: str | None) -> None:
         """Register credential values that must never appear in an error message."""
@@ -218,8 +222,11 @@ class RetryingHttp:
         self._not_before = max(self._not_before, reset)
 
     def _wait_for_rate_limit(self, line: str) -> None:
-        wait = self._not_before - self._clock()
-        self._not_before = 0.0
+        not_before = self._not_before
+        if not_before <= getattr(self._waited, "until", 0.0):
+            return
+        self._waited.until = not_before
+        wait = not_before - self._clock()
         if wait > 0:
             wait = min(wait, self.max_wait)
             log.warning("%s: rate limit exhausted; waiting %.1fs for the reset", line, wait)

@@ -84,6 +84,10 @@ DOCUSIGN_MONITOR_LAG_MINUTES = Env("DOCUSIGN_MONITOR_LAG_MINUTES", 15)
 # §1.6: a read without a cursor starts 7 days back; the Monitor dashboard shows up to 365 days),
 # so the default is the dashboard's 365 days: set your organization's figure when you know it.
 DOCUSIGN_MONITOR_RETENTION_DAYS = Env("DOCUSIGN_MONITOR_RETENTION_DAYS", 365)
+# Windows of the Monitor stream a backfill of several days reads at once (one connection each;
+# they share one client, so its rate-limit pause holds them all). 1 reads the range in one pass.
+DOCUSIGN_MONITOR_READERS = Env("DOCUSIGN_MONITOR_READERS", 1)
+MAX_MONITOR_READERS = 8
 # Microsoft Entra ID (Graph), for terminated users and governance actions.
 ENTRA_TENANT_ID = Env("ENTRA_TENANT_ID")
 ENTRA_CLIENT_ID = Env("ENTRA_CLIENT_ID")
@@ -299,6 +303,14 @@ def bulk_export_min_users(env: Mapping[str, str] | None = None) -> int:
     if value < 0:
         raise ConfigError(f"DSASSETS_BULK_EXPORT_MIN_USERS={value}: must be 0 (always bulk) or more")
     return value
+
+
+def monitor_readers(env: Mapping[str, str] | None = None) -> int:
+    """How many windows of the Monitor stream a backfill of several days reads at once."""
+    readers = DOCUSIGN_MONITOR_READERS.integer(env)
+    if not 1 <= readers <= MAX_MONITOR_READERS:
+        raise ConfigError(f"{DOCUSIGN_MONITOR_READERS.name}={readers}: must be 1..{MAX_MONITOR_READERS}")
+    return readers
 
 
 def late_event_hours(env: Mapping[str, str] | None = None) -> float:

@@ -36,7 +36,7 @@ from typing import Callable, Iterable
 import duckdb
 import orjson
 
-from dsassets.lib.clients.docusign import MonitorPage
+from dsassets.lib.clients.monitor_page import MonitorPage
 from dsassets.lib.lake.coerce import Drift
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.raw_events import (

@@ -1,14 +1,17 @@
-"""Monitor events (JSON dicts) to Arrow, and a streamed page set to daily Parquet partitions.
+"""Decoded Monitor pages to daily Parquet partitions.
 
-Extraction touches each event once, at the JSON boundary, column by column;
-everything after that (window split, de-duplication, ordering) is set-based in
-DuckDB over a scratch Parquet file, so memory stays bounded by one page plus
-DuckDB's own limit whatever the day's volume.
+Pages arrive already in columns (:mod:`dsassets.lib.clients.monitor_page`); here each gets its
+read's lineage columns and is written while the next pages are read and decoded on another
+thread (a bounded queue, so memory stays a few pages).
 
 Two ways to fill a day:
 
 - **Whole** (:func:`write_event_partitions`, backfills): read the window and publish each
-  day as ``data.parquet``, replacing whatever the day held.
+  day as ``data.parquet``, replacing whatever the day held. Rows go straight into their day's
+  file as they arrive (``day_files``), unless the read needs a set-based step in DuckDB: a day
+  with late files to keep, or windows read at once to merge. Then, as for the live stream,
+  pages go to a scratch Parquet file and DuckDB splits, de-duplicates and orders it, with
+  memory bounded by its own limit whatever the day's volume.
 - **Live** (:func:`dsassets.lib.lake.live_stream.advance_stream`, the daily run and the
   intra-day refresh): read the stream from the one stored cursor to its end and append each
   day's new events as one more file; see that module.
@@ -22,99 +25,63 @@ from __future__ import annotations
 import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import duckdb
-import orjson
-import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from dsassets.lib.clients.docusign_data import MonitorPage
-from dsassets.lib.lake.coerce import INVALID_COLUMN, Drift, invalid_column, typed_column
-from dsassets.lib.lake.lake import PARQUET_OPTIONS, Lake
+from dsassets.lib.clients.monitor_page import DECODED, MonitorPage, count_drift
+from dsassets.lib.lake.coerce import Drift
+from dsassets.lib.lake.day_files import DayFiles
+from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.prefetch import prefetched
 from dsassets.lib.lake.schemas import AUDIT_EVENTS
+from dsassets.lib.lake.window_reads import WindowReads, merge_windows, stage_windows
 from dsassets.lib.transform.sql import sql_literal
 
 DATASET = "raw_docusign_audit_events"
 CURSOR_KEY = "dsassets.resume_cursor"
 COMPLETE_KEY = "dsassets.complete"
-
-# Nested objects are stored as JSON text: their inner keys vary across API generations.
-_JSON_FIELDS = {"userAgentClientInfo", "ipAddressLocation", "data"}
-_META_FIELDS = {"_event_time", "_raw", "_page_cursor", "_source", "_extracted_at", INVALID_COLUMN}
-_SOURCE_FIELDS = [f for f in AUDIT_EVENTS.names if f not in _META_FIELDS]
-
-
-class MalformedEventError(ValueError):
-    """An event that cannot be placed in a partition (its timestamp). Names the event and the page."""
-
-
-def _json_or_none(value: Any) -> str | None:
-    if value is None:
-        return None
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-
-
-def _column(events: list[dict], name: str, type_: pa.DataType, drift: Drift, invalid: list,
-            counted: list[bool] | None) -> pa.Array:
-    values = [e.get(name) for e in events]
-    if name in _JSON_FIELDS:
-        return pa.array([_json_or_none(v) for v in values], type=pa.string())
-    return typed_column(name, values, type_, drift, invalid, counted)
-
-
-def parse_event_times(timestamps: list[str | None], event_ids: list[str | None], page_cursor: str = "") -> pa.Array:
-    """DocuSign's ISO timestamps (up to 7 fractional digits, ``Z`` or offset) to UTC microseconds.
-
-    The one field besides ``eventId`` that fails a window: it decides the partition.
-    """
-    series = pl.Series("timestamp", timestamps, dtype=pl.String)
-    parsed = series.str.to_datetime(time_unit="us", time_zone="UTC", strict=False, format=None)
-    bad = parsed.is_null()
-    if bad.any():
-        index = int(bad.arg_max())  # first failure
-        raise MalformedEventError(
-            f"event {event_ids[index]!r} (page read with cursor {page_cursor!r}): field 'timestamp' has "
-            f"{timestamps[index]!r}, expected an ISO-8601 time"
-        )
-    return parsed.to_arrow()
+# The scratch file is read once, by the staging query. Writing it the lake's way (zstd, a
+# dictionary and statistics for every column) was a third of the writer's time: lz4, no
+# dictionary for the columns unique per event, statistics only where the staging filters.
+_UNIQUE = {"eventId", "timestamp", "_event_time", "_raw", "data"}
+_SCRATCH_OPTIONS = {"compression": "lz4", "use_dictionary": [n for n in AUDIT_EVENTS.names if n not in _UNIQUE],
+                    "write_statistics": ["_event_time"]}
+# Pages read ahead of the one being written: enough to keep the network busy while a page is
+# written, few enough that memory stays a few pages whatever the read's size.
+READ_AHEAD = 4
 
 
 def events_to_batch(
-    events: list[dict], *, page_cursor: str, source: str, extracted_at: datetime, drift: Drift | None = None,
+    page: MonitorPage, *, source: str, extracted_at: datetime, drift: Drift | None = None,
     window: tuple[datetime, datetime] | None = None,
-) -> pa.RecordBatch:
-    """One Monitor page as a record batch of :data:`AUDIT_EVENTS`.
+) -> pa.Table:
+    """One decoded Monitor page as a table of :data:`AUDIT_EVENTS`.
 
-    Drifted values are coerced or nulled (``lib/lake/coerce.py``), named per event in
-    ``_invalid_fields`` and counted in ``drift``: only for events inside ``window`` when
-    given, so the counts match what the window's partitions store.
+    Drifted values were coerced or nulled at decoding; here they are counted in ``drift``:
+    only for events inside ``window`` when given, so the counts match what the window's
+    partitions store.
     """
-    n = len(events)
-    drift = drift if drift is not None else Drift()
-    invalid: list[dict | None] = [None] * n
-    timestamps = [e.get("timestamp") for e in events]
-    event_times = parse_event_times(
-        [t if t is None or isinstance(t, str) else str(t) for t in timestamps], [e.get("eventId") for e in events],
-        page_cursor,
-    ).cast(AUDIT_EVENTS.field("_event_time").type)
-    counted = None
-    if window is not None:
-        counted = [t is not None and window[0] <= t < window[1] for t in event_times.to_pylist()]
-    columns: dict[str, pa.Array] = {
-        name: _column(events, name, AUDIT_EVENTS.field(name).type, drift, invalid, counted)
-        for name in _SOURCE_FIELDS
-    }
-    columns["_event_time"] = event_times
-    columns["_raw"] = pa.array([orjson.dumps(e).decode() for e in events], type=pa.string())
-    columns["_page_cursor"] = pa.array([page_cursor] * n, type=pa.string())
+    events = page.events
+    n = events.num_rows
+    if drift is not None:
+        keep = None
+        if window is not None:
+            times = events["_event_time"]
+            keep = pc.and_(pc.greater_equal(times, pa.scalar(window[0], times.type)),
+                           pc.less(times, pa.scalar(window[1], times.type)))
+        coerced, nulled = count_drift(events, keep)
+        drift.add(Drift(coerced, nulled))
+    columns = {name: events[name] for name in DECODED.names if name in AUDIT_EVENTS.names}
+    columns["_page_cursor"] = pa.array([page.cursor] * n, type=pa.string())
     columns["_source"] = pa.array([source] * n, type=pa.string())
     columns["_extracted_at"] = pa.array([extracted_at] * n, type=AUDIT_EVENTS.field("_extracted_at").type)
-    columns[INVALID_COLUMN] = invalid_column(invalid)
-    return pa.RecordBatch.from_arrays([columns[f] for f in AUDIT_EVENTS.names], schema=AUDIT_EVENTS)
+    return pa.table([columns[f] for f in AUDIT_EVENTS.names], schema=AUDIT_EVENTS)
 
 
 def days_in(start: datetime, end: datetime) -> list[date]:
@@ -156,25 +123,52 @@ class _Read:
     drift: Drift = field(default_factory=Drift)
 
 
-def _stage_pages(scratch: Path, pages: Iterable[MonitorPage], source: str, extracted_at: datetime,
-                 window: tuple[datetime, datetime] | None = None) -> _Read:
+def _consume(pages: Iterable[MonitorPage], write: Callable[[pa.Table], None], source: str, extracted_at: datetime,
+             window: tuple[datetime, datetime] | None) -> _Read:
+    """Hand every page's rows to ``write`` while the next pages are read and decoded on another thread."""
     read = _Read()
-    with pq.ParquetWriter(scratch, AUDIT_EVENTS, **PARQUET_OPTIONS) as writer:
-        for page in pages:
+    with prefetched(pages, READ_AHEAD) as ahead:
+        for page in ahead:
             read.pages += 1
             read.cursor = page.end_cursor
             read.past_window = read.past_window or page.past_window
-            if page.events:
-                writer.write_batch(
-                    events_to_batch(page.events, page_cursor=page.cursor, source=source, extracted_at=extracted_at,
-                                    drift=read.drift, window=window)
-                )
+            if len(page):
+                write(events_to_batch(page, source=source, extracted_at=extracted_at, drift=read.drift, window=window))
+    return read
+
+
+def _stage_pages(scratch: Path, pages: Iterable[MonitorPage], source: str, extracted_at: datetime,
+                 window: tuple[datetime, datetime] | None = None) -> _Read:
+    with pq.ParquetWriter(scratch, AUDIT_EVENTS, **_SCRATCH_OPTIONS) as writer:
+        return _consume(pages, writer.write_table, source, extracted_at, window)
+
+
+def _stage_read(lake: Lake, scratch: Path, pages: Iterable[MonitorPage] | WindowReads, source: str,
+                extracted_at: datetime, window: tuple[datetime, datetime], memory_limit: str) -> _Read:
+    """Stage a read into ``scratch``: one pass, or windows read at once and merged in window order."""
+    if isinstance(pages, WindowReads) and len(pages.streams) == 1:
+        pages = pages.streams[0]
+    if not isinstance(pages, WindowReads):
+        return _stage_pages(scratch, pages, source, extracted_at, window)
+    parts = [lake.tmp_dir / f"{scratch.stem}.window{k}.parquet" for k in range(len(pages.streams))]
+    try:
+        reads = stage_windows(pages, parts.__getitem__,
+                              lambda part, stream: _stage_pages(part, stream, source, extracted_at, window))
+        with _duckdb(lake, scratch, memory_limit) as con:
+            merge_windows(con, parts, scratch)
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)
+    read = _Read(cursor=reads[-1].cursor, past_window=all(r.past_window for r in reads),
+                 pages=sum(r.pages for r in reads))
+    for r in reads:  # an event of two windows' overlap is counted in both (a few, at each seam)
+        read.drift.add(r.drift)
     return read
 
 
 def write_event_partitions(
     lake: Lake,
-    pages: Iterable[MonitorPage],
+    pages: Iterable[MonitorPage] | WindowReads,
     *,
     start: datetime,
     end: datetime,
@@ -186,29 +180,58 @@ def write_event_partitions(
     """Write the events of ``[start, end)`` as one whole partition per UTC day; return rows per day.
 
     ``pages`` yields Monitor pages with duplicates already dropped, as
-    :meth:`DocuSignClient.audit_events` does. Nothing is published until every
+    :meth:`DocuSignClient.audit_events` does; or is a :class:`WindowReads`, the range's
+    windows read at once (``window_reads``). Nothing is published until every
     page has been read and converted, so a failed page or a malformed event
     leaves every existing partition untouched. Events outside the window (the
     ingestion-lag overlap read past midnight, or the previous day's late
     arrivals) are left for their own partition's run.
     """
+    if isinstance(pages, WindowReads) and len(pages.streams) == 1:
+        pages = pages.streams[0]
+    days = days_in(start, end)
+    # Late arrivals the live stream stored for a day may have been ingested after this read's
+    # end: the whole day keeps them (they never come again), which takes the staging query.
+    late = {day: [lake.partition_file(DATASET, day, n) for n in lake.list_files(DATASET, day)
+                  if n.startswith("late-")] for day in days}
+    if isinstance(pages, WindowReads) or any(late.values()):
+        return _write_via_scratch(lake, pages, late, start=start, end=end, source=source,
+                                  extracted_at=extracted_at, memory_limit=memory_limit, drift=drift)
+    with lake.temp_path(".days") as stem:
+        files = DayFiles(lake.tmp_dir, stem.name, days)
+        try:
+            read = _consume(pages, files.add, source, extracted_at, (start, end))
+            staged = files.close(_footer(read, drift))
+            # Publish only once every day is written: a failure above leaves the lake as it was.
+            for day, (tmp, _) in staged.items():
+                lake.publish(tmp, DATASET, day)
+        finally:
+            files.discard()
+    return {day: n for day, (_, n) in staged.items()}
+
+
+def _footer(read: _Read, drift: Drift | None) -> dict[str, str]:
+    """The read state every file of the read keeps in its footer; the read's drift added to ``drift``."""
+    if drift is not None:
+        drift.add(read.drift)
+    state = {COMPLETE_KEY: "true" if read.past_window else "false"}
+    if read.cursor:
+        state[CURSOR_KEY] = read.cursor
+    return state
+
+
+def _write_via_scratch(lake: Lake, pages: Iterable[MonitorPage] | WindowReads, late: dict[date, list[str]], *,
+                       start: datetime, end: datetime, source: str, extracted_at: datetime, memory_limit: str,
+                       drift: Drift | None) -> dict[date, int]:
+    """The read staged in a scratch file, then each day copied out of it by DuckDB (with its late files)."""
     with lake.temp_path(".pages.parquet") as scratch:
-        read = _stage_pages(scratch, pages, source, extracted_at, (start, end))
-        if drift is not None:
-            drift.add(read.drift)
-        state = {COMPLETE_KEY: "true" if read.past_window else "false"}
-        if read.cursor:
-            state[CURSOR_KEY] = read.cursor
+        read = _stage_read(lake, scratch, pages, source, extracted_at, (start, end), memory_limit)
+        state = _footer(read, drift)
         with _duckdb(lake, scratch, memory_limit) as con:
             staged = []
             try:
-                for day in days_in(start, end):
-                    # Late arrivals the live stream stored for the day may have been ingested
-                    # after this read's end: the whole day keeps them (they never come again).
-                    late = [lake.partition_file(DATASET, day, n) for n in lake.list_files(DATASET, day)
-                            if n.startswith("late-")]
-                    staged.append((_stage_day(con, lake, scratch, day, [], state, keep=late), day))
-                # Publish only once every day is staged: a failure above leaves the lake as it was.
+                for day, keep in late.items():
+                    staged.append((_stage_day(con, lake, scratch, day, [], state, keep=keep), day))
                 for (tmp, _), day in staged:
                     lake.publish(tmp, DATASET, day)
             finally:
