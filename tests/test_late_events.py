@@ -196,6 +196,9 @@ def test_the_sensor_asks_for_the_late_day_and_the_later_days_whose_lookback_read
         # A day after the lookback: the detection still, as its learning period reads every earlier
         # day (first seen); the day's own staging and marts not.
         assert requested[far_day] == {"det_multiple_failed_logins", "pol_failed_signin_burst"}
+        # Every run says which late day it re-checks, the later days' runs too.
+        assert {r.partition_key: r.tags["dsassets/late_days"] for r in first.run_requests} == {
+            day: late_day for day in requested}
         # Each late materialization is handled once.
         assert not tick(first.cursor).run_requests
 

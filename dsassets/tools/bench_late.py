@@ -5,12 +5,15 @@ against a scratch lake and a scratch Dagster instance, what the daemon would run
 00:20 ``daily_pipeline`` schedule for each day (the simulator's clock at that moment), then
 the ``late_events_sensor`` and the re-check runs it asks for. The simulator ingests
 ``--late-share`` of events 1.5-4.5 hours late and holds every true brute force until 1-3
-hours into the next day. It prints, as ``name value`` lines:
+hours into the next day. It prints three tables:
 
-- events served (unique ids the simulator holds for the days) vs stored, duplicates, missing;
-- late events (stored in a day after its run) and the days re-checked by the sensor;
-- per late planted brute force: when Monitor ingested its last event, when its alert row
-  first existed (the simulated time of the run that wrote it), and the latency between.
+- events served (distinct ids the simulator holds for the days) vs stored, duplicates,
+  missing, stored in another day, late events, the days with late events and those re-checked;
+- every re-check run the sensor asked for: at which tick, for which day, and why (the late
+  days whose events it re-checks);
+- per late planted brute force: when Monitor ingested its last event, the alerts holding its
+  events (policy, day, ``late``), the run that first stored one (in simulated time) and the
+  latency from the arrival to that run.
 
 ``--stream-only`` measures the live reads alone (no Dagster; fast enough for weeks of days),
 as 00:20 runs (``--modes daily``) or 15-minute refreshes (``--modes refresh``).
@@ -26,8 +29,7 @@ import sys
 import tempfile
 from datetime import UTC, date, datetime, time, timedelta
 
-POLICY = "multiple_failed_logins"
-ALERTS = "pol_failed_signin_burst"
+POLICY = "multiple_failed_logins"  # the planted incidents the simulator holds past their day
 
 
 def _at(day: date) -> datetime:
@@ -60,12 +62,12 @@ def main(argv: list[str] | None = None) -> int:
         del os.environ[name]
 
     import dagster as dg
-    import duckdb
 
+    from dsassets.defs.late_events.sensor import LATE_DAYS_TAG
     from dsassets.definitions import defs
     from dsassets.lib.lake.lake import Lake
-    from dsassets.lib.lake.raw_events import DATASET
     from dsassets.simulator import DocuSignSimulator, SimulatorConfig
+    from dsassets.tools.late_measure import Stored, arrival, raised_by, table
     sim = DocuSignSimulator(SimulatorConfig(seed=args.seed, events_per_day=args.events_per_day,
                                             late_share=args.late_share, late_policies=(POLICY,)))
     days = [args.first_day + timedelta(days=i) for i in range(args.days)]
@@ -75,29 +77,26 @@ def main(argv: list[str] | None = None) -> int:
     repo = definitions.get_repository_def()
     job = definitions.resolve_job_def("daily_pipeline")
     lake = Lake.at(data)
-    alerted_at: dict[str, datetime] = {}
-    rechecked: set[str] = set()
-    recheck_runs = 0
+    first_alert: dict[str, tuple[datetime, str]] = {}  # incident -> the run that first stored its alert
+    rechecks: list[tuple] = []  # (tick, re-checked day, late days behind it, assets)
+    runs = 0
 
-    def note_alerts(now: datetime) -> None:
-        glob = f"{data}/warehouse/{ALERTS}/dt=*/*.parquet"
-        if not lake.files(f"warehouse/{ALERTS}/dt=*/*.parquet"):
-            return
-        ids = {e for (row,) in duckdb.sql(f"select event_ids from read_parquet('{glob}')").fetchall() for e in row}
+    def note_alerts(now: datetime, run: str) -> None:
         for t in truths:
-            if t["incident_id"] not in alerted_at and ids & set(t["event_ids"]):
-                alerted_at[t["incident_id"]] = now
+            if t["incident_id"] not in first_alert and raised_by(lake, t["event_ids"]):
+                first_alert[t["incident_id"]] = (now, run)
 
     # A local instance with a reference on disk: schedule contexts open it as the daemon does.
     with dg.DagsterInstance.local_temp(tempfile.mkdtemp(prefix="dsassets-late-instance-")) as instance:
         cursor = None
         moments = [(_at(day), "daily_pipeline_schedule") for day in [*days, days[-1] + timedelta(days=1)]]
         if args.refresh_latency:
-            arrived = _arrival(sim, truths[0])
+            # The first late incident only: its day's 00:20 run, then the first refresh after it arrived.
+            truths, arrived = truths[:1], arrival(sim, truths[0])
+            days = [truths[0]["ended_at"].date()]
             tick_at = arrived.replace(minute=arrived.minute // 15 * 15, second=0, microsecond=0) + timedelta(minutes=15)
             moments = [(_at(days[0]), "daily_pipeline_schedule"), (tick_at, "intraday_refresh_schedule")]
         for now, schedule in moments:
-            day = now.date()
             os.environ["DSASSETS_SIMULATOR_NOW"] = now.isoformat()
             with dg.build_schedule_context(instance=instance, scheduled_execution_time=now,
                                            repository_def=repo) as context:
@@ -105,55 +104,70 @@ def main(argv: list[str] | None = None) -> int:
             definitions.resolve_job_def(repo.get_schedule_def(schedule).job_name).execute_in_process(
                 instance=instance, partition_key=request.partition_key, run_config=request.run_config,
                 asset_selection=request.asset_selection, tags=request.tags)
-            note_alerts(now)
+            runs += 1
+            note_alerts(now, f"{schedule} {request.partition_key}")
+            # The sensor as the daemon evaluates it, on the same instance, right after the run.
             with dg.build_sensor_context(instance=instance, repository_def=repo, cursor=cursor) as context:
                 tick = repo.get_sensor_def("late_events_sensor").evaluate_tick(context)
             cursor = tick.cursor or cursor
             for rerun in tick.run_requests:
-                rechecked.add(rerun.partition_key)
-                recheck_runs += 1
+                rechecks.append((now, rerun.partition_key, rerun.tags[LATE_DAYS_TAG], len(rerun.asset_selection)))
                 job.execute_in_process(instance=instance, partition_key=rerun.partition_key,
                                        asset_selection=rerun.asset_selection, tags=rerun.tags)
-            note_alerts(now)
-            print(f"# {now}: {schedule}, {len(tick.run_requests)} re-check run(s)", file=sys.stderr, flush=True)
+                runs += 1
+                note_alerts(now, f"re-check {rerun.partition_key}")
+            # Progress over the days that can gain no more events (ran, and the next day too).
+            done = Stored()
+            for day in [d for d in days if d <= now.date() - timedelta(days=2)]:
+                done.add_day(lake, sim, day)
+            print(f"# {now}: {schedule}, {len(tick.run_requests)} re-check run(s); settled days: "
+                  f"{done.served} served, {done.stored} stored, {done.duplicates} duplicated, {done.missing} missing, "
+                  f"{done.wrong_day} in another day, {done.late} late; re-checked {sorted({r[1] for r in rechecks})}; "
+                  f"first alerts {sorted(first_alert.values())}", file=sys.stderr, flush=True)
 
-        served = stored = duplicates = missing = late = 0
-        from dsassets.lib.lake.live_stream import day_lateness
+    # With --refresh-latency the incident's day is still receiving late events: nothing to count.
+    if not args.refresh_latency:
+        stored, late_days = Stored(), set()
         for day in days:
-            want = {e["eventId"] for e in sim.events(day)}
-            files = [lake.partition_file(DATASET, day, n) for n in lake.list_files(DATASET, day)]
-            have = [r[0] for r in duckdb.sql(f"select eventId from read_parquet({files!r})").fetchall()] if files else []
-            served += len(want)
-            stored += len(have)
-            duplicates += len(have) - len(set(have))
-            missing += len(want - set(have))
-            late += day_lateness(lake, day).late_events
-        print(f"days {len(days)}")
-        print(f"events_served {served}")
-        print(f"events_stored {stored}")
-        print(f"events_duplicated {duplicates}")
-        print(f"events_missing {missing}")
-        print(f"late_events {late}")
-        print(f"days_rechecked {len(rechecked)} ({recheck_runs} runs)")
-        for t in truths:
-            arrived = _arrival(sim, t)
-            got = alerted_at.get(t["incident_id"])
-            latency = f"{(got - arrived).total_seconds() / 3600:.1f}h" if got else "not alerted"
-            print(f"late_incident {t['ended_at']:%Y-%m-%d %H:%M} arrived {arrived:%Y-%m-%d %H:%M} "
-                  f"alerted {got:%Y-%m-%d %H:%M} latency {latency}" if got else
-                  f"late_incident {t['ended_at']:%Y-%m-%d %H:%M} arrived {arrived:%Y-%m-%d %H:%M} not alerted")
+            before = stored.late
+            stored.add_day(lake, sim, day)
+            if stored.late > before:
+                late_days.add(day.isoformat())
+        rechecked = {r[1] for r in rechecks}
+        print(table(["measure", "value"], [
+            ("days run (00:20 schedule)", f"{len(days)} (+1 to bring the last day's late events)"),
+            *stored.rows(),
+            ("runs (schedule + re-check)", f"{runs} ({len(rechecks)} re-check)"),
+            ("days with late events", len(late_days)),
+            ("days re-checked", len(rechecked)),
+            ("late days not re-checked", len(late_days - rechecked)),
+        ]))
+        print()
+    print(table(["sensor tick (simulated)", "re-checked day", "because late events reached", "assets"],
+                [(f"{t:%Y-%m-%d %H:%M}", d, why, n) for t, d, why, n in rechecks]))
+    print()
+    incidents = []
+    for t in truths:
+        arrived = arrival(sim, t)
+        alerts = raised_by(lake, t["event_ids"])
+        at, run = first_alert.get(t["incident_id"], (None, "never"))
+        incidents.append((
+            f"{t['ended_at']:%Y-%m-%d %H:%M}", f"{arrived:%Y-%m-%d %H:%M}",
+            ", ".join(f"{a.policy}@{a.day}{' late' if a.late else ''}" for a in alerts) or "none",
+            run, f"{(at - arrived).total_seconds() / 3600:.1f} h" if at else "-",
+        ))
+    print(table(["late incident ended", "last event ingested", "alerts (policy@day)", "first alerted by",
+                 "latency"], incidents))
     return 0
 
 
 def stream_only(args) -> int:
     """The live reads alone, as the 00:20 runs and as 15-minute refreshes: served vs stored."""
-    import duckdb
-
     from dsassets.lib.clients.docusign import DocuSignClient
     from dsassets.lib.lake.lake import Lake
-    from dsassets.lib.lake.live_stream import advance_stream, day_lateness
-    from dsassets.lib.lake.raw_events import DATASET
+    from dsassets.lib.lake.live_stream import advance_stream
     from dsassets.simulator import DocuSignSimulator, SimulatorConfig
+    from dsassets.tools.late_measure import Stored, table
 
     clock = [datetime.combine(args.first_day, time(), UTC)]
     sim = DocuSignSimulator(SimulatorConfig(seed=args.seed, events_per_day=args.events_per_day,
@@ -187,45 +201,11 @@ def stream_only(args) -> int:
                     reads += 1
                     clock[0] -= timedelta(minutes=5)
                 clock[0] += timedelta(minutes=15)
-        served = stored = duplicates = missing = late = late_days = 0
-        worst = 0.0
+        stored = Stored()
         for day in days:
-            want = {e["eventId"] for e in sim.events(day)}
-            files = [lake.partition_file(DATASET, day, n) for n in lake.list_files(DATASET, day)]
-            have = [r[0] for r in duckdb.sql(f"select eventId from read_parquet({files!r})").fetchall()]
-            served, stored = served + len(want), stored + len(have)
-            duplicates += len(have) - len(set(have))
-            missing += len(want - set(have))
-            lateness = day_lateness(lake, day)
-            late += lateness.late_events
-            late_days += lateness.late_events > 0
-            worst = max(worst, lateness.max_delay_s)
-        print(f"{mode}_reads {reads}")
-        print(f"{mode}_events_served {served}")
-        print(f"{mode}_events_stored {stored}")
-        print(f"{mode}_events_duplicated {duplicates}")
-        print(f"{mode}_events_missing {missing}")
-        print(f"{mode}_late_events {late} on {late_days} of {len(days)} days")
-        print(f"{mode}_max_ingestion_delay_hours {worst / 3600:.2f}", flush=True)
+            stored.add_day(lake, sim, day)
+        print(table(["measure", "value"], [(f"{mode} reads", reads), *stored.rows(f"{mode}: ")]), flush=True)
     return 0
-
-
-def _arrival(sim, truth: dict) -> datetime:
-    """When Monitor ingested the incident's last event."""
-    from dsassets.simulator.ids import to_datetime
-
-    batch = sim.store.day(truth["ended_at"].date().toordinal())
-    return max(to_datetime(int(x)) for x in (batch.cols["ts"] + batch.cols["lag"])[
-        _rows(batch, truth["event_ids"], sim)])
-
-
-def _rows(batch, event_ids: list[str], sim) -> list[int]:
-    from dsassets.simulator.events import event_ids as ids_of
-    import numpy as np
-
-    ids = ids_of(sim.world.seed, np.full(len(batch), batch.day), batch.cols["idkey"])
-    wanted = set(event_ids)
-    return [i for i, e in enumerate(ids) if e in wanted]
 
 
 if __name__ == "__main__":

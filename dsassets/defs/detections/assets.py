@@ -93,9 +93,9 @@ def _setup(detection: Detection, run: runner.Run) -> dict:
 
 
 def _late_and_in_scope(detection: Detection, run: runner.Run, relation: str) -> str:
-    """Alerts holding events that arrived after their day was complete say so in their evidence;
+    """Alerts raised from late events (that their day's processing could not raise) say so in their evidence;
     out-of-scope alerts are dropped before each day is written (dsassets/lib/scope)."""
-    late = late_events.late_view(run.con, run.lake, relation)
+    late = late_events.late_view(run.con, run.lake, relation, detection.asset_name)
     return scoping.apply(run.con, detection.id, run.config.scope.get(detection.id), late, lazy=True)[0]
 
 

@@ -24,6 +24,7 @@ RAW = dg.AssetKey(DATASET)
 # extraction would re-read the stream, and its snapshots describe the present, not the past day.
 RECHECK = dg.AssetSelection.groups(*(g for g in DAILY_GROUPS if g != "raw"))
 BATCH = 50  # late materializations looked at per tick
+LATE_DAYS_TAG = "dsassets/late_days"
 
 
 def stale_partitions(graph, instance: dg.DagsterInstance, day: str, stored_at: int,
@@ -77,6 +78,7 @@ def late_events_sensor(context: dg.SensorEvaluationContext):
     now = datetime.now(timezone.utc)
     wanted: dict[str, set[dg.AssetKey]] = defaultdict(set)
     late_ids: dict[str, list[int]] = defaultdict(list)
+    because: dict[str, set[str]] = defaultdict(set)  # per requested day, the late days behind it
     for record in records:
         materialization = record.asset_materialization
         meta = materialization.metadata if materialization else {}
@@ -87,6 +89,7 @@ def late_events_sensor(context: dg.SensorEvaluationContext):
                                                 record.storage_id, selected, now).items():
             wanted[partition] |= keys
             late_ids[partition].append(record.storage_id)
+            because[partition].add(materialization.partition)
     context.update_cursor(str(records[-1].storage_id))
     if not wanted:
         return dg.SkipReason(f"{len(records)} materialization(s), nothing read a late day before its events")
@@ -95,7 +98,8 @@ def late_events_sensor(context: dg.SensorEvaluationContext):
             run_key=f"late-{partition}-{max(late_ids[partition])}",
             partition_key=partition,
             asset_selection=sorted(keys, key=lambda k: k.to_user_string()),
-            tags={"dsassets/recheck": "late_events"},
+            # Why the run exists, readable in the UI: the days whose late events it re-checks.
+            tags={"dsassets/recheck": "late_events", LATE_DAYS_TAG: ",".join(sorted(because[partition]))},
         )
         for partition, keys in sorted(wanted.items())
     ]

@@ -62,7 +62,7 @@ def _evaluate(policy: Policy, run: runner.Run) -> dict:
     matched = policy_sql.evaluate(run.con, policy, f"{name}__capped", cap)
     flooded = policy_sql.flooded_days(run.con, f"{name}__capped")
     if late_events.bind_late_arrivals(run.con, run.lake):
-        late_events.mark_late(run.con, f"{name}__capped")
+        late_events.mark_late(run.con, run.lake, f"{name}__capped", name)
     for day, matches in flooded.items():
         run.log.warning(f"{name}: {matches} matches on {day}, past its daily cap of {cap}: one "
                         "'policy flooded' alert, no further alerts that day")
