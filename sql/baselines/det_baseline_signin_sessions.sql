@@ -40,12 +40,7 @@ gaps as (
     select
         *,
         case
-            when
-                lag(event_at) over w is null
-                or event_at - lag(event_at) over w
-                > to_minutes(getvariable('det_session_gap_minutes'))
-                then 1
-            else 0
+            when starts_session(lag(event_at) over w, event_at) then 1 else 0
         end as starts_fragment
     from signins
     window w as (partition by user_id, dt order by event_at, event_id)

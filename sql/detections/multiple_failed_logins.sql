@@ -79,12 +79,7 @@ gaps as (
     select
         *,
         case
-            when
-                lag(last_at) over w is null
-                or first_at - lag(last_at) over w
-                > to_minutes(getvariable('det_session_gap_minutes'))
-                then 1
-            else 0
+            when starts_session(lag(last_at) over w, first_at) then 1 else 0
         end as starts_session
     from pieces
     window w as (partition by user_id order by first_at, first_event_id)

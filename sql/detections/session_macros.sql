@@ -11,3 +11,12 @@ create or replace temp macro is_session_signin(signin_class) as
         getvariable('det_include_non_interactive')
         and signin_class in ('non_interactive_success', 'non_interactive_failure')
     );
+
+-- Whether an attempt (or fragment) starting at this_start opens a new session:
+-- nothing before it, or more than det_session_gap_minutes of silence since the
+-- previous one ended. The baseline's fragments and the detection's join of them
+-- must split on the same rule, or sessions stitched across midnight would differ.
+create or replace temp macro starts_session(previous_end, this_start) as
+    previous_end is null
+    or this_start - previous_end
+    > to_minutes(getvariable('det_session_gap_minutes'));
