@@ -25,7 +25,6 @@ from dsassets.lib.lake.partitions import DAILY, EVERY_EARLIER_DAY, deps, last_da
 from dsassets.lib.policies.compile import POLICY_ALERTS
 from dsassets.lib.scope import apply as scoping
 from dsassets.lib.transform import runner, sql
-from dsassets.lib.transform.models import MODELS
 from dsassets.lib.triage import suppressions
 
 GROUP = "detections"
@@ -106,7 +105,7 @@ def detection_asset(detection: Detection) -> runner.SqlAsset:
         sql_file=detections.DETECTIONS_DIR / f"{detection.sql_file}.sql",
         query=lambda run: detections.alert_query(detection.id),
         requires=detection.inputs,
-        binds=MODELS,
+        reads=(*detection.inputs, *SCOPE_INPUTS),
         setup=lambda run: _setup(detection, run),
         transform=lambda run, relation: _late_and_in_scope(detection, run, relation),
         each_day=lambda run: detections.prepare_day(run.con),

@@ -20,7 +20,6 @@ from dsassets.lib.detections import engine as detections
 from dsassets.lib.detections.baselines import BASELINES, Baseline, variables
 from dsassets.lib.lake.partitions import deps
 from dsassets.lib.transform import runner, sql
-from dsassets.lib.transform.models import MODELS
 
 GROUP = "baselines"
 
@@ -41,7 +40,7 @@ def baseline_asset(baseline: Baseline) -> dg.AssetsDefinition:
         sql_file=baseline.path,
         query=lambda run: baseline.query(),
         requires=("activities",),
-        binds=MODELS,
+        reads=("activities",),
         setup=_setup,
     )
     return daily_sql_asset(

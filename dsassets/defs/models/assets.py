@@ -22,7 +22,7 @@ def model_run(model: Model) -> runner.SqlAsset:
         sql_file=model.path,
         query=lambda run: sql.model_query(model),
         requires=tuple(d for d in model.deps if d in BY_NAME),
-        binds=MODELS,
+        reads=model.deps,
         transform=_locate_ips if model.name == "int_ip_addresses" else None,
         writes=not model.is_view,
         report=lambda run, counts: {"materialization": "view" if model.is_view else "parquet"},

@@ -33,7 +33,7 @@ def _connection(lake_resource: LakeResource):
     """An in-memory session over the Parquet with every model bound (the window is set per day)."""
     lake = lake_resource.lake
     with sql.session(lake) as con:
-        sql.prepare(con, lake, project_config(), MODELS)
+        sql.prepare(con, lake, project_config(), [m.name for m in MODELS])
         yield con
 
 

@@ -22,12 +22,13 @@ from dsassets.lib.lake.partitions import deps, last_days
 from dsassets.lib.policies import compile as policy_sql
 from dsassets.lib.policies.model import LoadError, Loaded, Policy, load_policies
 from dsassets.lib.transform import runner, sql
-from dsassets.lib.transform.models import MODELS
 from dsassets.lib.scope import apply as scoping
 
 GROUP = "policies"
 POLICY_ALERTS = policy_sql.POLICY_ALERTS
 INPUTS = ("activities", "users")
+# What a policy's SQL reads: the marts, and the group snapshots its scope may name.
+READS = (*INPUTS, "stg_idp__group_members")
 log = logging.getLogger("dsassets.policies")
 _LOADED: dict[int, tuple[ProjectConfig, Loaded]] = {}
 
@@ -88,7 +89,7 @@ def policy_asset(policy: Policy) -> runner.SqlAsset:
         setup=lambda run: _evaluate(policy, run),
         query=lambda run: f"select * from {policy.asset_name}__alerts",
         requires=INPUTS,
-        binds=MODELS,
+        reads=READS,
         day_report=lambda run, day, count: alert_report(run, policy.asset_name, day, count),
         per_day_key="alerts_per_day",
     )
@@ -104,7 +105,7 @@ def build_policy_asset(policy: Policy, source: str) -> dg.AssetsDefinition:
         description=(f"Activity policy `{policy.id}` ({source}): {policy.title}. Alerts on {match}; "
                      "one row per alert."),
         # A repeated-activity policy reads its lookback of both marts (bursts across midnight).
-        deps=deps((*INPUTS, "stg_idp__group_members"), {name: last_days(policy_sql.lookback_days(policy)) for name in INPUTS}),
+        deps=deps(READS, {name: last_days(policy_sql.lookback_days(policy)) for name in INPUTS}),
         metadata={
             "policy": policy.id,
             "severity": policy.severity,

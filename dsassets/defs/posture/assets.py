@@ -16,7 +16,7 @@ from dsassets.defs.sql_asset import model_asset
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.posture import controls as posture
 from dsassets.lib.transform import runner, sql
-from dsassets.lib.transform.models import BY_NAME, MODELS, POSTURE_MODELS, Model
+from dsassets.lib.transform.models import BY_NAME, POSTURE_MODELS, Model
 
 GROUP = "posture"
 
@@ -174,7 +174,7 @@ def posture_run(model: Model) -> runner.SqlAsset:
         sql_file=model.path,
         query=lambda run: sql.model_query(model),
         requires=tuple(d for d in model.deps if d in BY_NAME),
-        binds=(*MODELS, *POSTURE_MODELS),
+        reads=model.deps,
         setup=lambda run: _install(model, run),
         day_report=lambda run, day, count: DAY_REPORTS[model.name](run.con, run.lake, day),
     )

@@ -1,7 +1,7 @@
 """One run of a partitioned SQL asset, whatever it computes: models, posture, detections, policies, alerts.
 
 Every such asset is a :class:`SqlAsset` record, and :func:`materialize` does the same steps
-for each: open a session, bind the models it reads, check that its inputs have output, set the
+for each: open a session, bind the models and raw datasets it reads, check that its inputs have output, set the
 window variables, install what its SQL needs, create the result as a temp view, write one
 Parquet file per day (or only count a staging view's rows) and return the standard metadata
 (rows per day, window, location) plus the asset's own report.
@@ -57,8 +57,9 @@ class SqlAsset:
     query: Callable[[Run], str]
     # Outputs that must exist before it runs (models not yet materialized, det_*, pol_*).
     requires: tuple[str, ...] = ()
-    # Models bound as views in the connection (with the macros and raw views); () binds nothing.
-    binds: tuple[Model, ...] = ()
+    # What its SQL reads (models, raw datasets): bound as views with the macros; () binds nothing.
+    # The same names as the asset's Dagster deps, so lineage says what the SQL reads.
+    reads: tuple[str, ...] = ()
     # Variables and tables the SQL reads, installed once the window is set; may return metadata.
     setup: Callable[[Run], dict | None] | None = None
     # Turns the result view into the relation written (Python enrichment, or the alerts' suppression,
@@ -97,7 +98,7 @@ def execute(
     start, end = window_dates(context)
     config = project_config()
     with sql.session(lake) as con:
-        bound = sql.prepare(con, lake, config, asset.binds) if asset.binds else []
+        bound = sql.prepare(con, lake, config, asset.reads) if asset.reads else []
         missing = missing_inputs(lake, asset, bound)
         if missing:
             raise RuntimeError(

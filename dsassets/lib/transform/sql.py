@@ -41,7 +41,7 @@ from dsassets.lib.intel.geo import country_rows
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.schemas import RAW_SCHEMAS
 from dsassets.lib.transform.files import SQL_DIR, file_statements, select_file
-from dsassets.lib.transform.models import Model
+from dsassets.lib.transform.models import BY_NAME, Model
 
 MACRO_FILES = ("window.sql", "parsing.sql", "ip.sql", "activity.sql")
 WAREHOUSE_FILE = "warehouse.duckdb"
@@ -192,9 +192,15 @@ def install_support(con: duckdb.DuckDBPyConnection, config: ProjectConfig, *, te
     register_table(con, "country_codes", table, temp=temp)
 
 
-def bind_raw(con: duckdb.DuckDBPyConnection, lake: Lake, *, temp: bool = True) -> None:
-    """``raw_<system>_<name>`` views over the lake; empty typed tables for datasets not yet extracted."""
+def bind_raw(
+    con: duckdb.DuckDBPyConnection, lake: Lake, *, temp: bool = True, datasets: Iterable[str] | None = None
+) -> None:
+    """``raw_<system>_<name>`` views over the lake (every dataset, or ``datasets``); empty typed
+    tables for datasets not yet extracted."""
+    wanted = RAW_SCHEMAS.keys() if datasets is None else set(datasets)
     for dataset, schema in RAW_SCHEMAS.items():
+        if dataset not in wanted:
+            continue
         view = "temp view" if temp else "view"
         table = "temp table" if temp else "table"
         _drop_relation(con, dataset)
@@ -292,11 +298,26 @@ def bind_models(
     return bound
 
 
+def relations_to_bind(reads: Iterable[str]) -> tuple[list[Model], set[str]]:
+    """The models and raw datasets a session must bind for SQL that reads ``reads``.
+
+    A staging model is a view over its raw dataset, so it brings that dataset along; every other
+    model is read from its Parquet. Binding is per step and costs a listing and every file's
+    footer per relation (on S3, a request each), so a step binds only what it reads.
+    """
+    wanted = set(reads)
+    models = [m for m in BY_NAME.values() if m.name in wanted]
+    raw = {n for n in wanted if n in RAW_SCHEMAS} | {d for m in models if m.is_view for d in m.deps}
+    return models, raw
+
+
 def prepare(
-    con: duckdb.DuckDBPyConnection, lake: Lake, config: ProjectConfig, models: Iterable[Model]
+    con: duckdb.DuckDBPyConnection, lake: Lake, config: ProjectConfig, reads: Iterable[str]
 ) -> list[str]:
+    """Macros, lookup tables and the relations named in ``reads`` (see :func:`relations_to_bind`)."""
+    models, raw = relations_to_bind(reads)
     install_support(con, config)
-    bind_raw(con, lake)
+    bind_raw(con, lake, datasets=raw)
     return bind_models(con, lake, models)
 
 
