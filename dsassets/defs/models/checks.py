@@ -14,7 +14,6 @@ from dsassets.defs.daily_checks import DayResults, daily_check, run_days
 from dsassets.defs.resources import LakeResource
 from dsassets.lib.config.project import project_config
 from dsassets.lib.transform import sql
-from dsassets.lib.transform.models import MODELS
 
 SAMPLE = 20
 
@@ -29,20 +28,23 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
 
 
 @contextmanager
-def _connection(lake_resource: LakeResource):
-    """An in-memory session over the Parquet with every model bound (the window is set per day)."""
+def _connection(lake_resource: LakeResource, reads: Sequence[str]):
+    """An in-memory session over the Parquet with ``reads`` bound (the window is set per day)."""
     lake = lake_resource.lake
     with sql.session(lake) as con:
-        sql.prepare(con, lake, project_config(), [m.name for m in MODELS])
+        sql.prepare(con, lake, project_config(), reads)
         yield con
 
 
 def each_day(
-    context: dg.AssetCheckExecutionContext, lake: LakeResource, result: Callable[..., dg.AssetCheckResult]
+    context: dg.AssetCheckExecutionContext,
+    lake: LakeResource,
+    reads: Sequence[str],
+    result: Callable[..., dg.AssetCheckResult],
 ) -> DayResults:
-    """``result(con)`` of every day of the run, the session's window narrowed to that day."""
+    """``result(con)`` of every day of the run (``reads`` bound), the window narrowed to that day."""
     results = {}
-    with _connection(lake) as con:
+    with _connection(lake, reads) as con:
         for day in run_days(context):
             sql.set_window(con, day, day + timedelta(days=1))
             results[day] = result(con)
@@ -88,7 +90,7 @@ def build_key_check(mart: str, keys: tuple[str, ...]) -> dg.AssetChecksDefinitio
         blocking=True,
     )
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> DayResults:
-        return each_day(context, lake, day)
+        return each_day(context, lake, (mart,), day)
 
     return _check
 
@@ -135,7 +137,7 @@ def _user_match_result(con) -> dg.AssetCheckResult:
     "or marked 'unknown' (id not in any snapshot), or 'none' (event without a user).",
 )
 def activities_user_known_or_marked_unknown(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> DayResults:
-    return each_day(context, lake, _user_match_result)
+    return each_day(context, lake, ("activities",), _user_match_result)
 
 
 def reconciliation(con) -> list[dict]:
@@ -185,7 +187,7 @@ def activities_reconciled_with_raw_and_staging(
     context: dg.AssetCheckExecutionContext, lake: LakeResource
 ) -> DayResults:
     # One query over the run's days; each day's counts go to its own result.
-    with _connection(lake) as con:
+    with _connection(lake, ("stg_docusign__audit_events", "activities")) as con:
         days = run_days(context)
         sql.set_window(con, days[0], days[-1] + timedelta(days=1))
         counts = {date.fromisoformat(d["dt"]): d for d in reconciliation(con)}

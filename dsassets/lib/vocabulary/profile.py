@@ -18,7 +18,6 @@ import duckdb
 from dsassets.lib.config.project import ProjectConfig
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.transform import sql
-from dsassets.lib.transform.models import BY_NAME
 
 # Warning thresholds of the vocabulary checks.
 FAILURE_FREE_DAYS = 7  # a week of sign-ins without a single classified failure is suspicious
@@ -27,11 +26,7 @@ UNRECOGNIZED_COUNTRY_SHARE = 0.01
 
 def install(con: duckdb.DuckDBPyConnection, lake: Lake, config: ProjectConfig) -> None:
     """Macros, the raw views and ``stg_docusign__audit_events`` on ``con``."""
-    sql.install_support(con, config)
-    sql.bind_raw(con, lake)
-    model = BY_NAME["stg_docusign__audit_events"]
-    sql.install_parts(con, model)
-    con.execute(f"create or replace temp view {model.name} as {sql.model_query(model)}")
+    sql.prepare(con, lake, config, ["stg_docusign__audit_events"])
 
 
 def classification(outcome: str | None, interactive: bool | None, event_type: str | None) -> str:
