@@ -93,7 +93,7 @@ def test_invalid_ips_are_flagged_not_dropped(raw):
 @pytest.fixture(scope="module")
 def macro_con():
     con = duckdb.connect()
-    sql.install_support(con, ProjectConfig())
+    sql.install_support(con, ProjectConfig(), analyst_macros=True)
     return con
 
 

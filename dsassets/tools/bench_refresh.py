@@ -9,7 +9,8 @@ schedules would run:
    (snapshots and every event of the day so far);
 2. the following refreshes, one interval apart, until one finds the incident;
 3. a catch-up refresh to the day's second-to-last interval, then the last one before
-   midnight: the cost of one refresh late in a day, with the whole day in its models.
+   midnight: the cost of one refresh late in a day, with the whole day in its models;
+4. that last refresh once more, with nothing new in the stream: the refresh's fixed cost.
 
 Each refresh runs in its own process (peak RSS is its own). Latency is measured from the
 incident's last event to the moment the refresh that wrote its alert row finished, on the
@@ -94,7 +95,9 @@ def main(data_dir: str, env: dict, day: date, events_per_day: int, interval: int
         return 1
     # Late in the day: catch up to the last interval before midnight, then time that one refresh.
     late = datetime.combine(day, datetime.min.time(), UTC) + timedelta(days=1, minutes=-interval)
-    for at, label in ((late - timedelta(minutes=interval), "(catch-up)"), (late, "(late in the day)")):
+    # The same tick again: the stream has nothing new, so this is the refresh's fixed cost.
+    for at, label in ((late - timedelta(minutes=interval), "(catch-up)"), (late, "(late in the day)"),
+                      (late, "(nothing new)")):
         wall, counted, _ = _tick(data_dir, env, day, truth, at, counted, label)
         if wall is None:
             return 1

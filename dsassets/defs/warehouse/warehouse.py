@@ -49,7 +49,7 @@ def refresh_warehouse(lake: Lake, *, attempts: int = 6, wait_seconds: float = 5.
         sql.configure(con)
         lake.register(con)
         con.execute("begin transaction")
-        sql.install_support(con, config, temp=False)
+        sql.install_support(con, config, temp=False, analyst_macros=True)
         sql.bind_raw(con, lake, temp=False)
         created["raw"] = sorted(RAW_SCHEMAS)
         for model in MODELS:

@@ -5,8 +5,9 @@ connection that sees:
 
 - ``raw_*``: views over the raw lake (an empty table of the right schema when a
   dataset has no partition yet);
-- the parsing/IP macros of ``sql/macros/``, the sign-in and event-type macros
-  rendered from ``dsassets.yaml``, and the ``country_codes`` lookup table;
+- the parsing, window and activity macros of ``sql/macros/`` (the IP macros only in the
+  warehouse), the sign-in and event-type macros rendered from ``dsassets.yaml``, and the
+  ``country_codes`` lookup table;
 - every staging model as a view, and every intermediate/mart model that has
   Parquet as a view over its partitions;
 - the window as ``getvariable('window_start')`` (inclusive) and
@@ -43,7 +44,11 @@ from dsassets.lib.lake.schemas import RAW_SCHEMAS
 from dsassets.lib.transform.files import SQL_DIR, file_statements, select_file
 from dsassets.lib.transform.models import BY_NAME, Model
 
-MACRO_FILES = ("window.sql", "parsing.sql", "ip.sql", "activity.sql")
+MACRO_FILES = ("window.sql", "parsing.sql", "activity.sql")
+# IP arithmetic in SQL, for analysts' CIDR queries in warehouse.duckdb (``ip_in_cidr``, the
+# forensic ``ip_activity``). The pipeline parses addresses in Python (``geo.parse_ip``), and
+# DuckDB binding these nested macros costs each step a third of a second or more.
+ANALYST_MACRO_FILES = ("ip.sql",)
 WAREHOUSE_FILE = "warehouse.duckdb"
 
 
@@ -174,9 +179,11 @@ def rule_macros(config: ProjectConfig) -> list[str]:
     ]
 
 
-def install_support(con: duckdb.DuckDBPyConnection, config: ProjectConfig, *, temp: bool = True) -> None:
-    """Macros and the ``country_codes`` lookup table."""
-    for file in MACRO_FILES:
+def install_support(
+    con: duckdb.DuckDBPyConnection, config: ProjectConfig, *, temp: bool = True, analyst_macros: bool = False
+) -> None:
+    """Macros and the ``country_codes`` lookup table (and the IP macros, with ``analyst_macros``)."""
+    for file in (*MACRO_FILES, *(ANALYST_MACRO_FILES if analyst_macros else ())):
         for stmt in file_statements(SQL_DIR / "macros" / file):
             con.execute(stmt)
     for stmt in rule_macros(config):
