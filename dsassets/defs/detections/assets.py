@@ -32,15 +32,20 @@ SCOPE_INPUTS = ("users", "stg_idp__group_members")
 ALERTS = "alerts"
 
 
-def _bind_baselines(detection: Detection, run: runner.Run, since: date) -> list[date]:
-    """Views over the baselines the policy reads; the lookback days with activity but a baseline missing."""
+def _bind_baselines(detection: Detection, run: runner.Run, lookback: int, since: date) -> list[date]:
+    """The baselines the policy reads, loaded once for the run; the lookback days with activity but a
+    baseline missing."""
     # Every day of the run but its last is some later day's lookback too.
     until = run.end - timedelta(days=1)
     active = {since + timedelta(days=i) for i in range((until - since).days)}
     active -= set(detections.missing_days(run.con, "int_user_activity_daily", since, until))
     unmade: set[date] = set()
     for name in detection.baselines:
-        run.con.execute(f"create or replace temp view {name} as select * from {sql.scan_output(run.lake, name)}")
+        # Every day of the run reads its lookback of these rows, through joins on dt that Parquet
+        # cannot prune: a table of the days the run's lookbacks cover is read from the lake once.
+        run.con.execute(
+            f"create or replace temp table {name} as select * from {sql.scan_output(run.lake, name)} "
+            "where dt >= ? and dt < ?", [run.start - timedelta(days=lookback), run.end])
         made = {date.fromisoformat(path.split("/")[-2].removeprefix("dt="))
                 for path in run.lake.files(f"{sql.model_path(name)}/dt=*/*.parquet")}
         unmade |= active - made
@@ -69,7 +74,7 @@ def _setup(detection: Detection, run: runner.Run) -> dict:
             f"lookback ({gaps[0]} .. {gaps[-1]}); baselines there are incomplete. Backfill them "
             "and re-run these partitions to get the alerts a complete history gives."
         )
-    unmade = _bind_baselines(detection, run, since)
+    unmade = _bind_baselines(detection, run, lookback, since)
     if unmade:
         run.log.warning(
             f"{detection.asset_name}: {len(unmade)} day(s) of the lookback ({unmade[0]} .. {unmade[-1]}) have "
