@@ -1,5 +1,7 @@
 """The documented backfill command end to end on the simulator: lake, warehouse, runs in the instance."""
 
+import os
+import shutil
 from datetime import datetime, time, timedelta, timezone
 
 import dagster as dg
@@ -111,3 +113,47 @@ def test_the_cli_prepares_the_instance_and_keeps_dagsters_log_in_a_file(backfill
     assert f"DSASSETS_START_DATE={START.isoformat()}" in (home / "dsassets.env").read_text()
     log = (backfilled / "logs" / "dsassets.log").read_text()
     assert "STEP_SUCCESS" in log and "RUN_SUCCESS" in log
+
+
+# 1/32 of the default (2GB). At 32MB `activities` stops with DuckDB's Out of Memory error even on
+# these few hundred events a day (its scans' and joins' own buffers), so this is near the floor.
+LOW_MEMORY_LIMIT = "64MB"
+
+
+def test_models_baselines_and_detections_under_a_low_memory_limit_give_the_same_tables(backfilled, tmp_path):
+    """``DSASSETS_DUCKDB_MEMORY_LIMIT`` caps every step's DuckDB session; under a low cap the SQL
+    assets still run and write exactly what the default wrote (this lake is too small to make
+    them spill: ``dsassets bench`` measures memory at volume)."""
+    from dsassets.defs.jobs import DAILY_GROUPS
+    from dsassets.definitions import defs
+    from dsassets.lib.transform import sql
+    from dsassets.tools.compare_outputs import snapshot
+
+    from support.simulated_env import use_simulator
+
+    data = tmp_path / "lake"
+    shutil.copytree(backfilled / "raw", data / "raw")  # the SQL assets' input, nothing they wrote
+    (tmp_path / "dagster").mkdir()
+    graph = defs().resolve_asset_graph()
+    sql_groups = [g for g in DAILY_GROUPS if g not in ("raw", "governance", "notify")]
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith(("DSASSETS_", "DOCUSIGN_", "ENTRA_")) or name == "DAGSTER_HOME":
+                patch.delenv(name)
+        use_simulator(patch, data, seed=SEED, events_per_day=EVENTS_PER_DAY)
+        patch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+        patch.setenv("DSASSETS_DUCKDB_MEMORY_LIMIT", LOW_MEMORY_LIMIT)
+        with sql.session(Lake.at(data)) as con, duckdb.connect() as capped:
+            capped.execute(f"set memory_limit = '{LOW_MEMORY_LIMIT}'")
+            setting = "select current_setting('memory_limit')"
+            assert con.execute(setting).fetchone() == capped.execute(setting).fetchone()
+        with dg.DagsterInstance.get() as instance:
+            result = defs().resolve_job_def("daily_pipeline").execute_in_process(
+                instance=instance,
+                asset_selection=list(dg.AssetSelection.groups(*sql_groups).resolve(graph)),
+                tags={"dagster/asset_partition_range_start": START.isoformat(),
+                      "dagster/asset_partition_range_end": END.isoformat()},
+            )
+        assert result.success
+    written = {name: table for name, table in snapshot(backfilled).items() if name.startswith("warehouse/")}
+    assert written and {name: table for name, table in snapshot(data).items() if name.startswith("warehouse/")} == written
