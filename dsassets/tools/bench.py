@@ -20,7 +20,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 from datetime import date, timedelta
 
 from dsassets.lib.config.settings import DATA_DIR, SIMULATOR_EVENTS_PER_DAY, SIMULATOR_SEED
@@ -133,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="days extracted (default 1; with --backfills 30, the issue's month)")
     parser.add_argument("--end", type=date.fromisoformat, default=date.today() - timedelta(days=2))
     parser.add_argument("--stage", choices=[*STAGES, *FLOORS.values()], help=argparse.SUPPRESS)
+    parser.add_argument("--replicate-into", help=argparse.SUPPRESS)  # child: replicate(...) into this data dir
     parser.add_argument("--data-dir", help="scratch data directory (default: a temporary one)")
     parser.add_argument("--backfills", action="store_true",
                         help="instead of the stages: time `dsassets backfill` serially and with --parallel")
@@ -158,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.stage:  # child process
         run_stage(args.stage, start, args.end)
+        return 0
+    if args.replicate_into:  # child process
+        replicate(args.replicate_into, args.end, args.replicate_days)
         return 0
 
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="dsassets-bench-")
@@ -192,11 +195,15 @@ def main(argv: list[str] | None = None) -> int:
             continue
         days = args.replicate_days if args.replicate_days and stage in ("baselines", "detections") else args.days
         if args.replicate_days and stage == "baselines":
-            began = time.perf_counter()
-            replicate(data_dir, args.end, days)
+            # In a child: a child's peak RSS starts from its parent's size at the fork, so every
+            # stage measured after a replication done here would report at least its memory.
+            made = run_child(["--replicate-into", data_dir, "--replicate-days", str(days),
+                              "--end", args.end.isoformat()], env)
+            if made is None:
+                print("replicating the history failed", file=sys.stderr)
+                return 1
             events = _count_rows(data_dir, "warehouse/activities")
-            print(f"{'(replicated ' + str(days) + ' days)':<20}{time.perf_counter() - began:>9.1f}"
-                  f"  {events:,} activities")
+            print(f"{'(replicated ' + str(days) + ' days)':<20}{made[0]:>9.1f}  {events:,} activities")
         if stage in ONE_DAY:
             days = 1
         child_args = ["--days", str(days), "--end", args.end.isoformat(), "--events-per-day", str(args.events_per_day)]
