@@ -1,6 +1,5 @@
 """The documented backfill command end to end on the simulator: lake, warehouse, runs in the instance."""
 
-import os
 import shutil
 from datetime import datetime, time, timedelta, timezone
 
@@ -12,7 +11,7 @@ from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.schemas import RAW_SCHEMAS
 from dsassets.simulator import DocuSignSimulator, SimulatorConfig
 
-from support.standard_lake import END, EVENTS_PER_DAY, SEED, START
+from support.standard_lake import END, EVENTS_PER_DAY, SEED, START, standard_env
 
 
 @pytest.fixture(scope="module")
@@ -129,19 +128,13 @@ def test_models_baselines_and_detections_under_a_low_memory_limit_give_the_same_
     from dsassets.lib.transform import sql
     from dsassets.tools.compare_outputs import snapshot
 
-    from support.simulated_env import use_simulator
-
     data = tmp_path / "lake"
     shutil.copytree(backfilled / "raw", data / "raw")  # the SQL assets' input, nothing they wrote
     (tmp_path / "dagster").mkdir()
     graph = defs().resolve_asset_graph()
     sql_groups = [g for g in DAILY_GROUPS if g not in ("raw", "governance", "notify")]
     with pytest.MonkeyPatch.context() as patch:
-        for name in list(os.environ):
-            if name.startswith(("DSASSETS_", "DOCUSIGN_", "ENTRA_")) or name == "DAGSTER_HOME":
-                patch.delenv(name)
-        use_simulator(patch, data, seed=SEED, events_per_day=EVENTS_PER_DAY)
-        patch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+        standard_env(patch, data, tmp_path / "dagster")
         patch.setenv("DSASSETS_DUCKDB_MEMORY_LIMIT", LOW_MEMORY_LIMIT)
         with sql.session(Lake.at(data)) as con, duckdb.connect() as capped:
             capped.execute(f"set memory_limit = '{LOW_MEMORY_LIMIT}'")

@@ -507,7 +507,6 @@ def test_every_model_has_its_sql_file_and_every_file_a_model():
             assert dep.startswith("raw_") or MODELS.index(BY_NAME[dep]) < MODELS.index(model)
 
 
-
 def test_every_relation_a_models_sql_names_is_one_its_asset_reads():
     # A step binds only what its asset declares it reads (its Dagster deps, and the raw dataset
     # behind each staging view): a name the SQL reads but the asset does not declare would be a

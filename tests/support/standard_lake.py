@@ -20,20 +20,25 @@ START, END = date(2026, 11, 8), date(2026, 11, 10)
 SEED, EVENTS_PER_DAY = 5, 300
 
 
+def standard_env(patch: pytest.MonkeyPatch, data: Path, home: Path) -> None:
+    """The standard lake's environment on ``patch``: the simulator's settings for ``data``, the
+    Dagster instance in ``home``, and whatever the calling module set put aside."""
+    for name in list(os.environ):
+        if name.startswith(("DSASSETS_", "DOCUSIGN_", "ENTRA_")) or name == "DAGSTER_HOME":
+            patch.delenv(name)
+    use_simulator(patch, data, seed=SEED, events_per_day=EVENTS_PER_DAY)
+    patch.setenv("DAGSTER_HOME", str(home))
+
+
 def build(data: Path) -> Path:
     """Backfill START..END into ``data`` with ``dsassets backfill``, its instance under ``data/dagster``.
 
-    Whatever the calling module has set in the environment is put aside for the backfill: the
-    lake must be the same whichever test asks for it first.
+    The lake must be the same whichever test asks for it first (:func:`standard_env`).
     """
     from dsassets import cli
 
     with pytest.MonkeyPatch.context() as patch:
-        for name in list(os.environ):
-            if name.startswith(("DSASSETS_", "DOCUSIGN_", "ENTRA_")) or name == "DAGSTER_HOME":
-                patch.delenv(name)
-        use_simulator(patch, data, seed=SEED, events_per_day=EVENTS_PER_DAY)
-        patch.setenv("DAGSTER_HOME", str(data / "dagster"))
+        standard_env(patch, data, data / "dagster")
         assert cli.main(["backfill", START.isoformat(), END.isoformat()]) == 0
     return data
 

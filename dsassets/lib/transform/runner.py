@@ -1,10 +1,10 @@
 """One run of a partitioned SQL asset, whatever it computes: models, posture, detections, policies, alerts.
 
 Every such asset is a :class:`SqlAsset` record, and :func:`materialize` does the same steps
-for each: open a session, bind the models and raw datasets it reads, check that its inputs have output, set the
-window variables, install what its SQL needs, create the result as a temp view, write one
-Parquet file per day (or only count a staging view's rows) and return the standard metadata
-(rows per day, window, location) plus the asset's own report.
+for each: open a session, bind the models and raw datasets it reads, check that its inputs
+have output, set the window variables, install what its SQL needs, create the result as a
+temp view, write one Parquet file per day (or only count a staging view's rows) and return
+the standard metadata (rows per day, window, location) plus the asset's own report.
 
 A run over several days gives one materialization per day (Dagster's single-run backfill), and
 each carries that day's own numbers (``dagster/row_count``, the asset's ``day_report``), so
@@ -26,7 +26,6 @@ from dsassets.lib.config.project import ProjectConfig, project_config
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.partitions import window_dates
 from dsassets.lib.transform import sql
-from dsassets.lib.transform.models import Model
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ UNRECOGNIZED_COUNTRY_SHARE = 0.01
 
 
 def install(con: duckdb.DuckDBPyConnection, lake: Lake, config: ProjectConfig) -> None:
-    """Macros, the raw views and ``stg_docusign__audit_events`` on ``con``."""
+    """Macros, the raw audit events and ``stg_docusign__audit_events`` on ``con``."""
     sql.prepare(con, lake, config, ["stg_docusign__audit_events"])
 
 
