@@ -1,11 +1,18 @@
 """Country normalization, IP parsing (v4/v6), the SQL IP macros and the offline IP database."""
 
+import ipaddress
+from random import Random
+
 import duckdb
+import pyarrow as pa
 import pytest
 
 from dsassets.lib.transform import sql
 from dsassets.lib.config.project import ProjectConfig
-from dsassets.lib.intel.geo import IpLocator, country_rows, normalize_country, parse_ip
+from dsassets.lib.intel.address_table import address_rows, ipv4_global_intervals
+from dsassets.lib.intel.geo import (
+    IP_ROW_FIELDS, IpLocator, country_rows, enrich_ips, normalize_country, parse_ip,
+)
 
 
 @pytest.mark.parametrize(
@@ -139,3 +146,50 @@ def test_offline_lookup_finds_coordinates_for_v4_and_v6():
     assert v6 is not None and len(v6.country_code) == 2 and v6.longitude is not None
     assert private is None
     assert "DBIP-City-Lite" in locator.database
+
+
+def _one_by_one(raws: list[str], needs: list[bool], locator) -> list[dict]:
+    return [
+        {"ip_address_raw": raw, "needs_location": need, **{k: row[k] for k in IP_ROW_FIELDS}}
+        for raw, need, row in zip(raws, needs, enrich_ips(zip(raws, needs), locator))
+    ]
+
+
+def test_bulk_parsing_agrees_with_ipaddress_around_every_boundary():
+    """The SQL path for dotted quads gives what ``parse_ip`` gives, row for row: each side of every
+    boundary where ``is_global`` changes, odd spellings that must fall back to Python, and IPv6."""
+    edges = [start + delta for start, _ in ipv4_global_intervals() for delta in (-1, 0, 1)]
+    quads = [str(ipaddress.IPv4Address(v)) for v in edges if 0 <= v < 2**32]
+    random = Random(7)
+    quads += [str(ipaddress.IPv4Address(random.getrandbits(32))) for _ in range(2000)]
+    odd = ["01.2.3.4", "1.2.3.04", "256.1.1.1", "1.2.3", "1.2.3.4.5", " 8.8.8.8", "8.8.8.8:443",
+           "::ffff:8.8.8.8", "2001:4860:4860::8888", "fe80::1%eth0", "[::1]:80", "not-an-ip", "",
+           "0.0.0.0", "255.255.255.255", "१.२.३.४"]
+    raws = quads + odd
+    needs = [i % 3 != 0 for i in range(len(raws))]
+    con = duckdb.connect()
+    con.register("listed", pa.table({"ip_address_raw": raws, "needs_location": needs}))
+    locator = IpLocator()
+    try:
+        bulk = address_rows(con, "listed", locator).to_pylist()
+        expected = _one_by_one(raws, needs, IpLocator())
+    finally:
+        locator.close()
+    def key(row):
+        return row["ip_address_raw"], row["needs_location"]
+
+    assert sorted(bulk, key=key) == sorted(expected, key=key)
+    assert sum(row["is_global_ip"] is False for row in bulk) > 50  # both sides of the boundaries ran
+    assert sum(row["lookup_country_code"] is not None for row in bulk) > 1000  # and were located
+
+
+def test_locator_decodes_each_record_once_and_answers_the_same():
+    addresses = ["8.8.8.8", "8.8.4.4", "8.8.8.8", "1.1.1.1", "2001:4860:4860::8888", "10.0.0.1", "bogus"]
+    cached, plain = IpLocator(), IpLocator()
+    plain._find = None  # the reader's own get(), as with maxminddb's C extension
+    try:
+        assert [cached.lookup(a) for a in addresses] == [plain.lookup(a) for a in addresses]
+    finally:
+        cached.close()
+        plain.close()
+    assert 0 < len(cached._by_record) < len(addresses)

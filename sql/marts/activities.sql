@@ -15,7 +15,10 @@
 
 with
 
-events as (
+-- not materialized: three parts read it, and materializing a day's wide rows
+-- (each with its raw JSON) cost more than scanning the Parquet three times,
+-- twice for a few narrow columns (a million events: 16 s -> 13 s, no spill)
+events as not materialized (
     select * from stg_docusign__audit_events
     where in_window(dt)
 ),

@@ -8,10 +8,11 @@ backfill policy) computes the whole window in one connection.
 """
 
 
-import pyarrow as pa
+import pyarrow.compute as pc
 
 from dsassets.defs import sql_asset
-from dsassets.lib.intel.geo import IpLocator, enrich_ips
+from dsassets.lib.intel.address_table import address_rows
+from dsassets.lib.intel.geo import IpLocator
 from dsassets.lib.transform import runner, sql
 from dsassets.lib.transform.models import BY_NAME, MODELS, Model
 
@@ -32,44 +33,19 @@ def model_run(model: Model) -> runner.SqlAsset:
 
 def _locate_ips(run: runner.Run, relation: str) -> str:
     """Parse the window's distinct addresses, and locate those DocuSign left without a country."""
-    con = run.con
-    listed = con.sql(
-        f"select dt, ip_address_raw, event_count, needs_location from {relation}"
-    ).to_arrow_table()
     locator = IpLocator() if run.config.geo.ip_lookup else None
     try:
-        enriched = enrich_ips(
-            zip(listed["ip_address_raw"].to_pylist(), listed["needs_location"].to_pylist()), locator
-        )
+        table = address_rows(run.con, relation, locator)
     finally:
         if locator is not None:
             locator.close()
-    columns = {name: [row[name] for row in enriched] for name in enriched[0]} if enriched else {}
-    table = pa.table(
-        {
-            "dt": listed["dt"],
-            "ip_address_raw": listed["ip_address_raw"],
-            "event_count": listed["event_count"],
-            "needs_location": listed["needs_location"],
-            "ip_address": pa.array(columns.get("ip_address", []), pa.string()),
-            "ip_version": pa.array(columns.get("ip_version", []), pa.int8()),
-            "is_valid_ip": pa.array(columns.get("is_valid_ip", []), pa.bool_()),
-            "is_global_ip": pa.array(columns.get("is_global_ip", []), pa.bool_()),
-            "ip_hex": pa.array(columns.get("ip_hex", []), pa.string()),
-            "lookup_country_code": pa.array(columns.get("lookup_country_code", []), pa.string()),
-            "lookup_latitude": pa.array(columns.get("lookup_latitude", []), pa.float64()),
-            "lookup_longitude": pa.array(columns.get("lookup_longitude", []), pa.float64()),
-            "lookup_region": pa.array(columns.get("lookup_region", []), pa.string()),
-            "lookup_city": pa.array(columns.get("lookup_city", []), pa.string()),
-            "lookup_database": pa.array(columns.get("lookup_database", []), pa.string()),
-        }
-    )
-    located = sum(1 for v in columns.get("lookup_country_code", []) if v)
+    needing = pc.sum(table["needs_location"]).as_py() or 0
+    located = pc.count(table["lookup_country_code"]).as_py()
     run.log.info(
         f"int_ip_addresses: {table.num_rows} distinct addresses, "
-        f"{sum(listed['needs_location'].to_pylist())} without a DocuSign country, {located} located"
+        f"{needing} without a DocuSign country, {located} located"
     )
-    con.register("int_ip_addresses__arrow", table)
+    run.con.register("int_ip_addresses__arrow", table)
     return "int_ip_addresses__arrow"
 
 

@@ -1,0 +1,167 @@
+"""A window's distinct IP addresses parsed and located in bulk: the rows of ``int_ip_addresses``.
+
+At a million events a day there are ~150k distinct addresses. Parsing each with ``ipaddress``
+(``geo.parse_ip``) cost ~3 s of a day's models; plain dotted quads, nearly all of them, are
+parsed here by DuckDB instead:
+
+- a quad matches only when every octet is 0-255 without a leading zero, which is exactly what
+  ``ipaddress`` accepts, so the canonical text is the input itself;
+- ``is_global`` is looked up in :func:`ipv4_global_intervals`: the IPv4 space cut at every
+  boundary of the networks ``ipaddress`` itself classifies with, each interval labelled by
+  ``ipaddress`` at its first address. The answer is therefore the running Python's, version
+  for version (``tests/test_intel_geo.py`` compares the two around every boundary).
+
+Everything else (IPv6, ports, brackets, spaces, garbage) still goes through ``geo.parse_ip``.
+Locations are looked up only for addresses that need one (see ``IpLocator``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+
+import duckdb
+import pyarrow as pa
+
+from dsassets.lib.intel.geo import IP_ROW_FIELDS, IpLocator, enrich_ips
+
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+STRICT_IPV4 = rf"{_OCTET}(\.{_OCTET}){{3}}"
+_V4_MAPPED_BASE = 0xFFFF_0000_0000
+
+# Column types of the parsed part (int_ip_addresses' schema after the listing's own columns).
+ADDRESS_TYPES = {
+    "ip_address": pa.string(),
+    "ip_version": pa.int8(),
+    "is_valid_ip": pa.bool_(),
+    "is_global_ip": pa.bool_(),
+    "ip_hex": pa.string(),
+    "lookup_country_code": pa.string(),
+    "lookup_latitude": pa.float64(),
+    "lookup_longitude": pa.float64(),
+    "lookup_region": pa.string(),
+    "lookup_city": pa.string(),
+    "lookup_database": pa.string(),
+}
+assert tuple(ADDRESS_TYPES) == IP_ROW_FIELDS
+
+
+def _ipv4_networks() -> list[ipaddress.IPv4Network]:
+    """Every network (or single address) ``ipaddress`` keeps to classify IPv4 addresses."""
+    found: list[ipaddress.IPv4Network] = []
+    for value in vars(ipaddress._IPv4Constants).values():  # noqa: SLF001: the classifier's own data
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, ipaddress.IPv4Network):
+                found.append(item)
+            elif isinstance(item, ipaddress.IPv4Address):
+                found.append(ipaddress.IPv4Network(item))
+    return found
+
+
+@lru_cache(maxsize=1)
+def ipv4_global_intervals() -> tuple[tuple[int, bool], ...]:
+    """``(first address, is_global)`` of each interval of IPv4 on which ``is_global`` is constant."""
+    cuts = {0}
+    for network in _ipv4_networks():
+        cuts.add(int(network.network_address))
+        if int(network.broadcast_address) < 2**32 - 1:
+            cuts.add(int(network.broadcast_address) + 1)
+    intervals: list[tuple[int, bool]] = []
+    for start in sorted(cuts):
+        is_global = ipaddress.IPv4Address(start).is_global
+        if not intervals or intervals[-1][1] != is_global:
+            intervals.append((start, is_global))
+    return tuple(intervals)
+
+
+def _register_intervals(con: duckdb.DuckDBPyConnection) -> str:
+    starts, flags = zip(*ipv4_global_intervals())
+    table = pa.table({"start": pa.array(starts, pa.uint64()), "is_global": pa.array(flags, pa.bool_())})
+    con.register("ip__v4_global", table)
+    return "ip__v4_global"
+
+
+def _quads(con: duckdb.DuckDBPyConnection, listed: str, intervals: str) -> pa.Table:
+    """The listing's plain dotted quads, parsed; ``lookup_*`` columns empty."""
+    return con.sql(
+        f"""
+        with quads as (
+            select
+                *,
+                list_reduce(
+                    list_transform(string_split(ip_address_raw, '.'), lambda x: x::ubigint),
+                    lambda acc, x: acc * 256 + x
+                ) as ip__value
+            from {listed}
+            where regexp_full_match(ip_address_raw, '{STRICT_IPV4}')
+        )
+        select
+            quads.* exclude (ip__value),
+            ip_address_raw as ip_address,
+            4::tinyint as ip_version,
+            true as is_valid_ip,
+            {intervals}.is_global as is_global_ip,
+            lpad(lower(hex(ip__value + {_V4_MAPPED_BASE}::ubigint)), 32, '0') as ip_hex,
+            null::varchar as lookup_country_code,
+            null::double as lookup_latitude,
+            null::double as lookup_longitude,
+            null::varchar as lookup_region,
+            null::varchar as lookup_city,
+            null::varchar as lookup_database
+        from quads
+        asof left join {intervals} on quads.ip__value >= {intervals}.start
+        """
+    ).to_arrow_table()
+
+
+def _locate(table: pa.Table, locator: IpLocator) -> pa.Table:
+    """Fill ``lookup_*`` for the rows that need a location and have a global address."""
+    wanted = [
+        i for i, (needs, is_global) in enumerate(
+            zip(table["needs_location"].to_pylist(), table["is_global_ip"].to_pylist())
+        ) if needs and is_global
+    ]
+    if not wanted:
+        return table
+    addresses = table["ip_address"].to_pylist()
+    columns = {name: [None] * table.num_rows for name in ADDRESS_TYPES if name.startswith("lookup_")}
+    for i in wanted:
+        found = locator.lookup(addresses[i])
+        if found is None:
+            continue
+        columns["lookup_country_code"][i] = found.country_code
+        columns["lookup_latitude"][i] = found.latitude
+        columns["lookup_longitude"][i] = found.longitude
+        columns["lookup_region"][i] = found.region
+        columns["lookup_city"][i] = found.city
+        columns["lookup_database"][i] = locator.database
+    for name, values in columns.items():
+        table = table.set_column(table.schema.get_field_index(name), name, pa.array(values, ADDRESS_TYPES[name]))
+    return table
+
+
+def _the_rest(con: duckdb.DuckDBPyConnection, listed: str, locator: IpLocator | None) -> pa.Table:
+    """Everything that is not a plain dotted quad, through ``geo.parse_ip`` one by one."""
+    rest = con.sql(
+        f"select * from {listed} where not regexp_full_match(ip_address_raw, '{STRICT_IPV4}')"
+    ).to_arrow_table()
+    enriched = enrich_ips(
+        zip(rest["ip_address_raw"].to_pylist(), rest["needs_location"].to_pylist()), locator
+    )
+    for name, kind in ADDRESS_TYPES.items():
+        rest = rest.append_column(name, pa.array([row[name] for row in enriched], kind))
+    return rest
+
+
+def address_rows(
+    con: duckdb.DuckDBPyConnection, listed: str, locator: IpLocator | None
+) -> pa.Table:
+    """The relation ``listed`` (``ip_address_raw``, ``needs_location`` and any other columns) with
+    the parsed and located columns of :data:`ADDRESS_TYPES` appended, one row per input row."""
+    # listed once: both parts read it, and it may be a query over a day's events
+    con.register("ip__listed", con.sql(f"select * from {listed}").to_arrow_table())
+    quads = _quads(con, "ip__listed", _register_intervals(con))
+    if locator is not None:
+        quads = _locate(quads, locator)
+    rest = _the_rest(con, "ip__listed", locator)
+    return pa.concat_tables([quads, rest.cast(quads.schema)])
