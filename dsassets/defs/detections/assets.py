@@ -33,19 +33,23 @@ ALERTS = "alerts"
 
 
 def _bind_baselines(detection: Detection, run: runner.Run, lookback: int, since: date) -> list[date]:
-    """The baselines the policy reads, loaded once for the run; the lookback days with activity but a
-    baseline missing."""
+    """The baselines the policy reads, bound for the run's lookbacks; the lookback days with activity
+    but a baseline missing."""
     # Every day of the run but its last is some later day's lookback too.
     until = run.end - timedelta(days=1)
     active = {since + timedelta(days=i) for i in range((until - since).days)}
     active -= set(detections.missing_days(run.con, "int_user_activity_daily", since, until))
     unmade: set[date] = set()
     for name in detection.baselines:
-        # Every day of the run reads its lookback of these rows, through joins on dt that Parquet
-        # cannot prune: a table of the days the run's lookbacks cover is read from the lake once.
+        # Every day of a range run reads its lookback of these rows, through joins on dt that Parquet
+        # cannot prune: a table of the days the run's lookbacks cover is read from the lake once. A
+        # day's run reads them once anyway, and a view lets it read only the columns and users its
+        # policy needs (at a million events a day, one day's six policies: 36 s -> 27 s, 2.3 -> 1.5 GB).
+        kind = "table" if run.end - run.start > timedelta(days=1) else "view"
+        first, end = (run.start - timedelta(days=lookback)).isoformat(), run.end.isoformat()
         run.con.execute(
-            f"create or replace temp table {name} as select * from {sql.scan_output(run.lake, name)} "
-            "where dt >= ? and dt < ?", [run.start - timedelta(days=lookback), run.end])
+            f"create or replace temp {kind} {name} as select * from {sql.scan_output(run.lake, name)} "
+            f"where dt >= date '{first}' and dt < date '{end}'")
         made = {date.fromisoformat(path.split("/")[-2].removeprefix("dt="))
                 for path in run.lake.files(f"{sql.model_path(name)}/dt=*/*.parquet")}
         unmade |= active - made
