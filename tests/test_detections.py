@@ -450,6 +450,21 @@ def test_failed_logins_near_misses_typos_and_a_users_own_noise():
     assert c.run("multiple_failed_logins", D) == []
 
 
+def test_failed_logins_above_a_users_own_noise_alert_at_the_threshold_their_baseline_sets():
+    c = case("noisy")  # every history day: a clean sign-in at 16:00 ...
+    for k in range((D - HISTORY).days):  # ... and a client failing 12 times at 08:00
+        for j in range(12):
+            c.login(at(HISTORY + timedelta(days=k), 8, j), "noisy", ok=False)
+    failures = [c.login(at(D, 8, j), "noisy", ok=False) for j in range(40)]
+    [alert] = c.run("multiple_failed_logins", D)
+    ev = alert["evidence"]
+    # 19 days of two sessions each (12 failures and none): the 0.9 quantile is 12, times 3
+    assert ev["baseline_sessions"] == 2 * (D - HISTORY).days
+    assert ev["baseline_failures_per_session"] == 12 and ev["threshold"] == 36
+    assert ev["threshold_event_id"] == failures[35] and ev["failures"] == 40
+    assert alert["event_ids"] == failures
+
+
 def test_success_after_the_threshold_raises_severity():
     c = case("guessed")
     for j in range(12):

@@ -31,22 +31,12 @@ failing_users as (
 
 -- a piece is a fragment of an earlier day (det_baseline_signin_sessions) or
 -- one sign-in attempt of the day: joining consecutive pieces no more than
--- det_session_gap_minutes apart gives the sessions of the events themselves
+-- det_session_gap_minutes apart gives the sessions of the events themselves.
+-- Sessions are built from the pieces' times and counts only; the event lists,
+-- addresses and countries are read for the few alerting sessions at the end
+-- (at a million events a day the failing users' pieces are ~600k rows)
 pieces as (
-    select
-        dt,
-        user_id,
-        first_event_id,
-        first_at,
-        last_at,
-        failures,
-        successes,
-        last_failure_at,
-        account_id,
-        user_email,
-        event_ids,
-        ip_addresses,
-        countries
+    select dt, user_id, first_event_id, first_at, last_at, failures, successes
     from det_baseline_signin_sessions
     where
         dt >= getvariable('window_start')
@@ -61,14 +51,7 @@ pieces as (
         event_at as first_at,
         event_at as last_at,
         (signin_class like '%failure')::bigint as failures,
-        (signin_class not like '%failure')::bigint as successes,
-        case when signin_class like '%failure' then event_at end
-            as last_failure_at,
-        account_id,
-        user_email,
-        [event_id] as event_ids,
-        [ip_address] as ip_addresses,
-        [country_code] as countries
+        (signin_class not like '%failure')::bigint as successes
     from detection_day_events
     where
         user_id in (select user_id from failing_users)
@@ -118,20 +101,30 @@ sessions as (
     group by all
 ),
 
+-- a session can only reach its threshold, never below det_min_failures,
+-- with at least that many failures: only those need a baseline
+candidates as (
+    select * from sessions
+    where failures >= getvariable('det_min_failures')
+),
+
+-- the baseline of a candidate: the user's sessions that started in the
+-- det_baseline_days before it (the candidate itself and sessions starting at
+-- the same instant excluded)
 baselined as (
     select
-        *,
-        quantile_cont(failures, getvariable('det_baseline_quantile')) over (
-            partition by user_id order by started_at
-            range between to_days(getvariable('det_baseline_days')) preceding
-            and to_microseconds(1) preceding
+        candidates.*,
+        quantile_cont(
+            earlier.failures, getvariable('det_baseline_quantile')
         ) as baseline_failures,
-        count(*) over (
-            partition by user_id order by started_at
-            range between to_days(getvariable('det_baseline_days')) preceding
-            and to_microseconds(1) preceding
-        ) as baseline_sessions
-    from sessions
+        count(earlier.started_at) as baseline_sessions
+    from candidates
+    left join sessions as earlier
+        on candidates.user_id = earlier.user_id
+        and earlier.started_at < candidates.started_at
+        and earlier.started_at >= candidates.started_at
+        - to_days(getvariable('det_baseline_days'))
+    group by all
 ),
 
 thresholded as (
@@ -192,6 +185,42 @@ anchors as (
         )
 ),
 
+-- the alerting sessions' pieces with their lists, read for their users only
+piece_details as (
+    select
+        dt,
+        user_id,
+        first_event_id,
+        last_failure_at,
+        account_id,
+        user_email,
+        event_ids,
+        ip_addresses,
+        countries
+    from det_baseline_signin_sessions
+    where
+        dt >= getvariable('window_start')
+            - getvariable('det_lookback_days')::integer
+        and dt < getvariable('window_start')
+        and user_id in (select user_id from anchors)
+    union all
+    select
+        dt,
+        user_id,
+        event_id as first_event_id,
+        case when signin_class like '%failure' then event_at end
+            as last_failure_at,
+        account_id,
+        user_email,
+        [event_id] as event_ids,
+        [ip_address] as ip_addresses,
+        [country_code] as countries
+    from detection_day_events
+    where
+        user_id in (select user_id from anchors)
+        and is_session_signin(signin_class)
+),
+
 -- the session's sign-ins up to the end of the alert's day: the day's, after
 -- the fragments of earlier days it continues (those keep their lists); on
 -- earlier days the threshold was not reached, so their successes came before it
@@ -199,26 +228,30 @@ incidents as (
     select
         anchors.user_id,
         anchors.session_no,
-        any_value(running.user_email) as user_email,
-        arg_min(running.account_id, running.first_at) as account_id,
+        any_value(details.user_email) as user_email,
+        arg_min(details.account_id, running.first_at) as account_id,
         max(running.last_at) as ended_at,
         flatten(list(
-            running.event_ids order by running.first_at, running.first_event_id
+            details.event_ids order by running.first_at, running.first_event_id
         )) as event_ids,
-        list_sort(list_distinct(flatten(list(running.ip_addresses))))
+        list_sort(list_distinct(flatten(list(details.ip_addresses))))
             as ip_addresses,
-        list_sort(list_distinct(flatten(list(running.countries))))
+        list_sort(list_distinct(flatten(list(details.countries))))
             as countries,
         sum(running.failures)::bigint as failures,
         coalesce(sum(running.successes) filter (
             where running.failures_so_far >= anchors.threshold
         ), 0)::bigint as successes_after_threshold,
-        max(running.last_failure_at) as last_failure_at
+        max(details.last_failure_at) as last_failure_at
     from anchors
     inner join running
         on anchors.user_id = running.user_id
         and anchors.session_no = running.session_no
         and running.dt <= anchors.trigger_dt
+    inner join piece_details as details
+        on running.user_id = details.user_id
+        and running.dt = details.dt
+        and running.first_event_id = details.first_event_id
     group by all
 ),
 
