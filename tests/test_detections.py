@@ -153,7 +153,7 @@ class Case:
         while day <= end:
             con.execute(f"set variable window_start = date '{day}'")
             con.execute(f"set variable window_end = date '{day + timedelta(days=1)}'")
-            detections.prepare_day(con)
+            detections.prepare_day(con, only_day=start == end)  # as the assets run one day, or a range
             cur = con.execute(query)
             names = [d[0] for d in cur.description]
             out += [dict(zip(names, row)) for row in cur.fetchall()]
