@@ -13,6 +13,22 @@ source as (
     select * from raw_docusign_audit_events
 ),
 
+-- each JSON document parsed once for all the fields read from it (one
+-- json_extract per field parsed ipAddressLocation five times and data four)
+parsed as (
+    select
+        *,
+        json_extract_string(
+            ipAddressLocation, ['$.country', '$.state', '$.city']
+        ) as location_text,
+        json_extract(ipAddressLocation, ['$.latitude', '$.longitude'])
+            as location_json,
+        json_extract_string(data, ['$.AffectedUserId', '$.PermissionProfileId'])
+            as data_text,
+        json_extract(data, ['$.OldValue', '$.NewValue']) as data_json
+    from source
+),
+
 countries as (
     select * from country_codes
 ),
@@ -27,7 +43,7 @@ renamed as (
         blank_to_null(referencedUserId) as referenced_user_id,
         coalesce(
             blank_to_null(affectedUserId),
-            blank_to_null(json_extract_string(data, '$.AffectedUserId'))
+            blank_to_null(data_text[1])
         ) as affected_user_id,
         blank_to_null(integratorKey) as integrator_key,
         blank_to_null(site) as site,
@@ -45,31 +61,30 @@ renamed as (
         blank_to_null("field") as field,
         blank_to_null("result") as result,
         blank_to_null("source") as source,
-        blank_to_null(json_extract_string(data, '$.PermissionProfileId'))
-            as permission_profile_id,
-        json_extract(data, '$.OldValue') as old_value,
-        json_extract(data, '$.NewValue') as new_value,
+        blank_to_null(data_text[2]) as permission_profile_id,
+        data_json[1] as old_value,
+        data_json[2] as new_value,
 
         ---------- where from
         blank_to_null(ipAddress) as ip_address_raw,
         coalesce(
-            blank_to_null(json_extract_string(ipAddressLocation, '$.country')),
+            blank_to_null(location_text[1]),
             blank_to_null(country)
         ) as docusign_country_raw,
         coalesce(
-            try_cast(json_extract(ipAddressLocation, '$.latitude') as double),
+            try_cast(location_json[1] as double),
             latitude
         ) as docusign_latitude,
         coalesce(
-            try_cast(json_extract(ipAddressLocation, '$.longitude') as double),
+            try_cast(location_json[2] as double),
             longitude
         ) as docusign_longitude,
         coalesce(
-            blank_to_null(json_extract_string(ipAddressLocation, '$.state')),
+            blank_to_null(location_text[2]),
             blank_to_null(state)
         ) as docusign_region,
         coalesce(
-            blank_to_null(json_extract_string(ipAddressLocation, '$.city')),
+            blank_to_null(location_text[3]),
             blank_to_null(city)
         ) as docusign_city,
 
@@ -94,7 +109,7 @@ renamed as (
         _raw as raw_event,
         _source as extracted_from
 
-    from source
+    from parsed
 ),
 
 classified as (
