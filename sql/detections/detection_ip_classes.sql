@@ -1,6 +1,9 @@
 -- detection_ip_classes
 -- grain:       one row per distinct address of the run's window and raw
---              lookback
+--              lookback that has a class: in an organization range or on a
+--              list (detection_events left-joins it, and an address without
+--              one reads as no range, no matches, not trusted either way; at
+--              a million events a day that is ~150k addresses to a few)
 -- primary key: ip_hex
 -- window:      window_start - det_raw_lookback_days <= dt < window_end (the
 --              run)
@@ -17,6 +20,10 @@ with
 
 final as (
     select * from ip_classes(getvariable('det_raw_lookback_days'))
+    where
+        org_range is not null
+        or anonymous_matches is not null
+        or suspicious_matches is not null
 )
 
 select * from final
