@@ -217,13 +217,17 @@ class IpLocator:
         self._find = getattr(self._reader, "_find_address_in_tree", None)
         self._by_record: dict[int, IpLocation | None] = {}
         meta = self._reader.metadata()
+        self._v4_only = meta.ip_version == 4
         self.database = f"{meta.database_type} (built {_epoch_date(meta.build_epoch)})"
 
     def lookup(self, ip: str) -> IpLocation | None:
         try:
             if self._find is None:
                 return _location(self._reader.get(ip))
-            pointer, _ = self._find(bytearray(ipaddress.ip_address(ip).packed))
+            address = ipaddress.ip_address(ip)
+            if address.version == 6 and self._v4_only:
+                return None  # what get() refuses with a ValueError
+            pointer, _ = self._find(bytearray(address.packed))
         except ValueError:
             return None
         if not pointer:

@@ -14,7 +14,7 @@ counts and scores plot correctly over partitions; the window's metadata is on al
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
@@ -38,6 +38,11 @@ class Run:
     start: date
     end: date
     log: Any
+
+    @property
+    def one_day(self) -> bool:
+        """A run of a single partition (the schedules'), not a range (backfills)."""
+        return self.end - self.start == timedelta(days=1)
 
     def rows(self, name: str) -> list[dict]:
         """The window's rows of the output ``name`` as dicts."""
