@@ -101,8 +101,8 @@ sessions as (
     group by all
 ),
 
--- a session can only reach its threshold, never below det_min_failures,
--- with at least that many failures: only those need a baseline
+-- the threshold is never below det_min_failures, so only sessions with at
+-- least that many failures can reach it: only those need a baseline
 candidates as (
     select * from sessions
     where failures >= getvariable('det_min_failures')
