@@ -23,11 +23,10 @@ from functools import lru_cache
 import duckdb
 import pyarrow as pa
 
-from dsassets.lib.intel.geo import IP_ROW_FIELDS, IpLocator, enrich_ips
+from dsassets.lib.intel.geo import IP_ROW_FIELDS, V4_MAPPED_BASE, IpLocator, enrich_ips
 
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 STRICT_IPV4 = rf"{_OCTET}(\.{_OCTET}){{3}}"
-_V4_MAPPED_BASE = 0xFFFF_0000_0000
 
 # Column types of the parsed part (int_ip_addresses' schema after the listing's own columns).
 ADDRESS_TYPES = {
@@ -101,7 +100,7 @@ def _quads(con: duckdb.DuckDBPyConnection, listed: str, intervals: str) -> pa.Ta
             4::tinyint as ip_version,
             true as is_valid_ip,
             {intervals}.is_global as is_global_ip,
-            lpad(lower(hex(ip__value + {_V4_MAPPED_BASE}::ubigint)), 32, '0') as ip_hex,
+            lpad(lower(hex(ip__value + {V4_MAPPED_BASE}::ubigint)), 32, '0') as ip_hex,
             null::varchar as lookup_country_code,
             null::double as lookup_latitude,
             null::double as lookup_longitude,

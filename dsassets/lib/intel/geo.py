@@ -142,7 +142,7 @@ def normalize_country(value: str | None, extra_aliases: Mapping[str, str] | None
 
 _IPV4_WITH_PORT = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$")
 _BRACKETED_V6 = re.compile(r"^\[([0-9A-Fa-f:.%\w]+)\](?::\d{1,5})?$")
-_V4_MAPPED_BASE = 0xFFFF_0000_0000
+V4_MAPPED_BASE = 0xFFFF_0000_0000  # ::ffff:0:0, the prefix of an IPv4 address in ip_hex
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ def parse_ip(raw: str) -> ParsedIp:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     if isinstance(address, ipaddress.IPv4Address):
-        as_int = _V4_MAPPED_BASE | int(address)
+        as_int = V4_MAPPED_BASE | int(address)
     else:
         address = ipaddress.IPv6Address(int(address))  # drops a %zone suffix
         as_int = int(address)
