@@ -23,7 +23,7 @@ from functools import lru_cache
 import duckdb
 import pyarrow as pa
 
-from dsassets.lib.intel.geo import IP_ROW_FIELDS, V4_MAPPED_BASE, IpLocator, enrich_ips
+from dsassets.lib.intel.geo import IP_ROW_FIELDS, V4_MAPPED_BASE, IpLocator, enrich_ips, lookup_fields
 
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 STRICT_IPV4 = rf"{_OCTET}(\.{_OCTET}){{3}}"
@@ -92,10 +92,10 @@ def _quads(con: duckdb.DuckDBPyConnection, listed: str, intervals: str) -> pa.Ta
                     lambda acc, x: acc * 256 + x
                 ) as ip__value
             from {listed}
-            where regexp_full_match(ip_address_raw, '{STRICT_IPV4}')
+            where ip__is_quad
         )
         select
-            quads.* exclude (ip__value),
+            quads.* exclude (ip__value, ip__is_quad),
             ip_address_raw as ip_address,
             4::tinyint as ip_version,
             true as is_valid_ip,
@@ -125,15 +125,8 @@ def _locate(table: pa.Table, locator: IpLocator) -> pa.Table:
     addresses = table["ip_address"].to_pylist()
     columns = {name: [None] * table.num_rows for name in ADDRESS_TYPES if name.startswith("lookup_")}
     for i in wanted:
-        found = locator.lookup(addresses[i])
-        if found is None:
-            continue
-        columns["lookup_country_code"][i] = found.country_code
-        columns["lookup_latitude"][i] = found.latitude
-        columns["lookup_longitude"][i] = found.longitude
-        columns["lookup_region"][i] = found.region
-        columns["lookup_city"][i] = found.city
-        columns["lookup_database"][i] = locator.database
+        for name, value in lookup_fields(locator.lookup(addresses[i]), locator).items():
+            columns[name][i] = value
     for name, values in columns.items():
         table = table.set_column(table.schema.get_field_index(name), name, pa.array(values, ADDRESS_TYPES[name]))
     return table
@@ -141,9 +134,7 @@ def _locate(table: pa.Table, locator: IpLocator) -> pa.Table:
 
 def _the_rest(con: duckdb.DuckDBPyConnection, listed: str, locator: IpLocator | None) -> pa.Table:
     """Everything that is not a plain dotted quad, through ``geo.parse_ip`` one by one."""
-    rest = con.sql(
-        f"select * from {listed} where not regexp_full_match(ip_address_raw, '{STRICT_IPV4}')"
-    ).to_arrow_table()
+    rest = con.sql(f"select * exclude (ip__is_quad) from {listed} where not ip__is_quad").to_arrow_table()
     enriched = enrich_ips(
         zip(rest["ip_address_raw"].to_pylist(), rest["needs_location"].to_pylist()), locator
     )
@@ -155,10 +146,14 @@ def _the_rest(con: duckdb.DuckDBPyConnection, listed: str, locator: IpLocator | 
 def address_rows(
     con: duckdb.DuckDBPyConnection, listed: str, locator: IpLocator | None
 ) -> pa.Table:
-    """The relation ``listed`` (``ip_address_raw``, ``needs_location`` and any other columns) with
-    the parsed and located columns of :data:`ADDRESS_TYPES` appended, one row per input row."""
-    # listed once: both parts read it, and it may be a query over a day's events
-    con.register("ip__listed", con.sql(f"select * from {listed}").to_arrow_table())
+    """The relation ``listed`` (``ip_address_raw``, never null, ``needs_location`` and any other
+    columns) with the parsed and located columns of :data:`ADDRESS_TYPES` appended, one row per
+    input row."""
+    # listed once, each address matched once: both parts read it, and it may be a query over a
+    # day's events
+    con.register("ip__listed", con.sql(
+        f"select *, regexp_full_match(ip_address_raw, '{STRICT_IPV4}') as ip__is_quad from {listed}"
+    ).to_arrow_table())
     quads = _quads(con, "ip__listed", _register_intervals(con))
     if locator is not None:
         quads = _locate(quads, locator)

@@ -298,12 +298,19 @@ def enrich_ips(
                 "is_valid_ip": parsed.is_valid_ip,
                 "is_global_ip": parsed.is_global_ip,
                 "ip_hex": parsed.ip_hex,
-                "lookup_country_code": found.country_code if found else None,
-                "lookup_latitude": found.latitude if found else None,
-                "lookup_longitude": found.longitude if found else None,
-                "lookup_region": found.region if found else None,
-                "lookup_city": found.city if found else None,
-                "lookup_database": locator.database if found and locator else None,
+                **lookup_fields(found, locator),
             }
         )
     return out
+
+
+def lookup_fields(found: IpLocation | None, locator: IpLocator | None) -> dict[str, Any]:
+    """The ``lookup_*`` columns of one address: where ``locator`` found it, all null if it did not."""
+    return {
+        "lookup_country_code": found.country_code if found else None,
+        "lookup_latitude": found.latitude if found else None,
+        "lookup_longitude": found.longitude if found else None,
+        "lookup_region": found.region if found else None,
+        "lookup_city": found.city if found else None,
+        "lookup_database": locator.database if found and locator else None,
+    }
