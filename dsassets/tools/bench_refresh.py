@@ -120,7 +120,7 @@ def _tick(data_dir: str, env: dict, day: date, truth: dict, at: datetime, counte
     event time in the alert, once its row is written)."""
     measured = run_child([at.isoformat()], env, module="dsassets.tools.bench_refresh")
     if measured is None:
-        return None, counted, False
+        return None, counted, None
     wall, peak_mib = measured
     total = count_events(data_dir, day)
     hit = found(data_dir, day, truth)
