@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backfills", action="store_true",
                         help="instead of the stages: time `dsassets backfill` serially and with --parallel")
     parser.add_argument("--parallel", type=int, default=2,
-                        help="with --backfills: concurrent runs of the parallel backfill (default 2)")
+                        help="with --backfills: concurrent runs of the parallel backfill (default 2; 0: "
+                             "the serial backfill alone, e.g. for the 30 x 1M end-to-end figure)")
     parser.add_argument("--replicate-days", type=int, default=0,
                         help="time the baselines and detections over N days made by copying the extracted "
                              "last day (times shifted, ids suffixed) instead of extracting N days; "

@@ -93,8 +93,10 @@ def run_backfill(start: date, end: date, data_dir: Path, env: dict[str, str], pa
 
 
 def compare(start: date, end: date, data_dir: Path, env: dict[str, str], parallel: int) -> int:
+    """Time the serial backfill, then (``parallel`` > 0) the parallel one; print both side by side."""
     results = {}
-    for label, workers in (("serial", 0), (f"parallel {parallel}", parallel)):
+    modes = [("serial", 0)] + ([(f"parallel {parallel}", parallel)] if parallel else [])
+    for label, workers in modes:
         target = data_dir / label.replace(" ", "-")
         wall, peak = run_backfill(start, end, target, env, workers)
         results[label] = (wall, peak, count_events(str(target)), stage_spans(target / "dagster"))
