@@ -27,7 +27,8 @@ def test_rows_go_to_their_day_in_stream_order_across_flushes(tmp_path, monkeypat
     monkeypatch.setattr(day_files, "ROW_GROUP", 3)  # flush every few rows
     files = DayFiles(tmp_path, "read", [DAY, DAY + timedelta(days=1)])
     files.add(rows([("a1", 0), ("b1", 1), ("x", 5)]))  # a day outside the window is dropped
-    files.add(rows([("a2", 0), ("a3", 0)]))
+    files.add(rows([("a2", 0), ("a3", 0)]))  # a page within one day is kept whole
+    files.add(rows([("y1", 6), ("y2", 6)]))  # and one wholly outside the window is dropped whole
     files.add(rows([("b2", 1), ("a4", 0), ("b3", -1)]))
     done = files.close({"dsassets.complete": "true"})
     assert {day: n for day, (_, n) in done.items()} == {DAY: 4, DAY + timedelta(days=1): 2}

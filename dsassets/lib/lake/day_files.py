@@ -42,9 +42,12 @@ class DayFiles:
     def add(self, table: pa.Table) -> None:
         """File ``table``'s rows (:data:`AUDIT_EVENTS`) under their UTC day; other days' rows are dropped."""
         days = pc.cast(table["_event_time"], _DAY_TYPE)
-        for day in pc.unique(days).to_pylist():
+        distinct = pc.unique(days).to_pylist()
+        for day in distinct:
             if day in self._pending:
-                rows = table.filter(pc.equal(days, pa.scalar(day, _DAY_TYPE)))
+                # A page within one day (nearly all) is kept whole: filtering copies every column,
+                # the raw JSON too (a tenth of the extraction's time at a million events a day).
+                rows = table if len(distinct) == 1 else table.filter(pc.equal(days, pa.scalar(day, _DAY_TYPE)))
                 self._pending[day].append(rows)
                 self._rows[day] += rows.num_rows
                 self._buffered += rows.num_rows

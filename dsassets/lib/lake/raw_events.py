@@ -78,9 +78,11 @@ def events_to_batch(
         coerced, nulled = count_drift(events, keep)
         drift.add(Drift(coerced, nulled))
     columns = {name: events[name] for name in DECODED.names if name in AUDIT_EVENTS.names}
-    columns["_page_cursor"] = pa.array([page.cursor] * n, type=pa.string())
-    columns["_source"] = pa.array([source] * n, type=pa.string())
-    columns["_extracted_at"] = pa.array([extracted_at] * n, type=AUDIT_EVENTS.field("_extracted_at").type)
+    # The read's constants, repeated in Arrow: a Python list of them per page was a tenth of the
+    # writer thread's time at a million events.
+    columns["_page_cursor"] = pa.repeat(pa.scalar(page.cursor, pa.string()), n)
+    columns["_source"] = pa.repeat(pa.scalar(source, pa.string()), n)
+    columns["_extracted_at"] = pa.repeat(pa.scalar(extracted_at, AUDIT_EVENTS.field("_extracted_at").type), n)
     return pa.table([columns[f] for f in AUDIT_EVENTS.names], schema=AUDIT_EVENTS)
 
 
