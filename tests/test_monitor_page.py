@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+import numpy as np
 import orjson
+import pyarrow as pa
 import pytest
 
 from dsassets.lib.clients.monitor_page import (
@@ -13,9 +15,11 @@ from dsassets.lib.clients.monitor_page import (
     INVALID,
     MalformedEventError,
     MissingEventIdError,
+    SeenIds,
     _decode_drifted,
     decode_records,
     envelope_decoder,
+    first_sightings,
     raw_texts,
 )
 
@@ -141,3 +145,41 @@ def test_a_drifting_field_is_typed_by_sql_and_the_rest_by_pyarrow_with_the_same_
     # a later clean page reads the learned fields with SQL too, and gets the native values
     clean = decode_records([orjson.dumps({**events[0], "eventId": "z"})], "c2")
     assert clean["latitude"].to_pylist() == [47.5] and clean[COERCED].to_pylist() == [None]
+
+
+def _pages_of_ids(seed: int) -> list[list[str]]:
+    """Pages of ids of any shape (not GUIDs), repeating within a page, across pages and far back."""
+    rng = np.random.default_rng(seed)
+    pool = [f"evt-{n}" if n % 3 else str(n) for n in range(6000)] + ["", "é", "a" * 300]
+    return [[pool[i] for i in rng.integers(0, len(pool), size=int(rng.integers(0, 90)))] for _ in range(400)]
+
+
+def _by_set(pages: list[list[str]]) -> list[list[str]]:
+    seen: set[str] = set()
+    kept = []
+    for ids in pages:
+        kept.append([i for i in ids if not (i in seen or seen.add(i))])
+    return kept
+
+
+def test_a_read_keeps_each_event_id_once_whatever_the_pages_repeat():
+    pages = _pages_of_ids(7)
+    seen = SeenIds()
+    got = [first_sightings(pa.table({"eventId": pa.array(ids, pa.string()), "n": range(len(ids))}), seen)
+           ["eventId"].to_pylist() for ids in pages]
+    assert got == _by_set(pages)  # first sightings, in page order
+    assert len(seen) == len({i for ids in pages for i in ids})
+    assert sum(map(len, pages)) > 3 * len(seen)  # the pages did repeat
+    assert len(seen._runs) <= 12  # and 400 pages' runs were merged as they grew
+
+
+def test_ids_whose_first_hashes_collide_are_told_apart_by_the_second(monkeypatch):
+    # Every id gets the same first hash: only the second one can tell them apart.
+    real = SeenIds.hashes.__func__
+    monkeypatch.setattr(SeenIds, "hashes", classmethod(lambda cls, ids: (np.zeros(len(ids), np.uint64),
+                                                                          real(cls, ids)[1])))
+    pages = _pages_of_ids(11)[:60]
+    seen = SeenIds()
+    got = [first_sightings(pa.table({"eventId": pa.array(ids, pa.string())}), seen)["eventId"].to_pylist()
+           for ids in pages]
+    assert got == _by_set(pages)

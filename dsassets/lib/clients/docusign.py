@@ -20,7 +20,9 @@ import jwt
 
 from dsassets.lib.clients.docusign_data import DocuSignDataError, as_int
 from dsassets.lib.clients.http import ApiError, BearerApiClient, same_origin
-from dsassets.lib.clients.monitor_page import MissingEventIdError, MonitorPage, envelope_decoder, first_sightings
+from dsassets.lib.clients.monitor_page import (
+    MissingEventIdError, MonitorPage, SeenIds, envelope_decoder, first_sightings,
+)
 from dsassets.lib.clients.records import describe_record, require_identity
 from dsassets.lib.config.settings import ConfigError, DocuSignSettings, check_url
 
@@ -220,7 +222,7 @@ class DocuSignClient(BearerApiClient):
         if end is not None:
             stop_at = end if end.tzinfo else end.replace(tzinfo=timezone.utc)
             stop_at += timedelta(minutes=self.settings.monitor_lag_minutes)
-        seen: set[str] = set()
+        seen = SeenIds()  # a backfill's read sees tens of millions of ids: kept as hashes
         for page in self.stream_pages(cursor or _iso_cursor(start)):
             fresh = first_sightings(page.events, seen)
             times = fresh["_event_time"]

@@ -96,11 +96,14 @@ def envelope_decoder(key: str) -> msgspec.json.Decoder:
     return msgspec.json.Decoder(msgspec.defstruct("MonitorBody", fields, kw_only=True))
 
 
-def raw_texts(chunks: list) -> pa.StringArray:
-    """The records' JSON texts (bytes-like) as one Arrow array, built without a copy per record."""
+def raw_texts(chunks: list, joined: bytes | None = None) -> pa.StringArray:
+    """The records' JSON texts (bytes-like) as one Arrow array, built without a copy per record.
+
+    ``joined``: ``b"".join(chunks)`` when the caller has it already."""
     offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks)), out=offsets[1:])
-    array = pa.LargeStringArray.from_buffers(len(chunks), pa.py_buffer(offsets), pa.py_buffer(b"".join(chunks)))
+    joined = b"".join(chunks) if joined is None else joined
+    array = pa.LargeStringArray.from_buffers(len(chunks), pa.py_buffer(offsets), pa.py_buffer(joined))
     array.validate(full=True)  # UTF-8: JSON is text
     return array.cast(pa.string())
 
@@ -179,8 +182,11 @@ def decode_records(records: list, page_cursor: str = "") -> pa.Table:
     """The records (JSON texts) as a :data:`DECODED` table: typed fields, ``_event_time``, ``_raw`` and
     ``_invalid_fields``. Raises :class:`MissingEventIdError` or :class:`MalformedEventError`."""
     chunks = [r.encode() if isinstance(r, str) else r for r in records]
-    raw = raw_texts(chunks)
-    table = _decode_clean(raw, chunks) if chunks else None
+    joined = b"".join(chunks)
+    raw = raw_texts(chunks, joined)
+    # A pretty-printed record has newlines inside (compact JSON has none anywhere): found with
+    # one memchr over the texts, where counting the separated page's newlines scanned every byte.
+    table = _decode_clean(raw, chunks, b"\n" in joined) if chunks else None
     if table is None:
         table = _decode_drifted(raw)
     missing = pc.or_kleene(pc.is_null(table["eventId"]), pc.equal(table["eventId"], ""))
@@ -199,8 +205,9 @@ def decode_records(records: list, page_cursor: str = "") -> pa.Table:
 
 _SCALARS = pa.schema([AUDIT_EVENTS.field(f) for f in SOURCE_FIELDS if f not in JSON_FIELDS])
 # The nested fields of every record, as their raw JSON (msgspec skips the rest of each record).
-_NESTED = msgspec.json.Decoder(list[msgspec.defstruct("Nested", [(f, msgspec.Raw, None) for f in JSON_FIELDS],
-                                                       kw_only=True)])
+_NESTED_RECORD = msgspec.defstruct("Nested", [(f, msgspec.Raw, None) for f in JSON_FIELDS], kw_only=True)
+_NESTED = msgspec.json.Decoder(_NESTED_RECORD)
+_NESTED_LIST = msgspec.json.Decoder(list[_NESTED_RECORD])
 
 
 # Scalar fields this process has seen arrive with another JSON type than their column's: an
@@ -210,14 +217,14 @@ _DRIFTING: set[str] = set()
 _DRIFTED_COLUMN = re.compile(r"Column\(/([A-Za-z0-9_]+)\) changed from")
 
 
-def _decode_clean(raw: pa.StringArray, chunks: list) -> pa.Table | None:
+def _decode_clean(raw: pa.StringArray, chunks: list, inner_newlines: bool) -> pa.Table | None:
     """The page, its scalars read by ``pyarrow.json`` except the drifting fields, which the typing
     SQL reads; None when pyarrow refuses the page for another reason (a record that is no object).
 
-    ``chunks``: the records' texts. A pretty-printed record has newlines inside, so pyarrow is
-    told to expect them only then (it is faster without)."""
+    ``chunks``: the records' texts. ``inner_newlines``: some record has newlines inside (it was
+    pretty-printed), so pyarrow is told to expect them (it is faster without) and the nested
+    fields cannot be read from the page's lines."""
     lines = b"\n".join(chunks)
-    inner_newlines = lines.count(b"\n") != len(raw) - 1
     longest = int(pc.max(pc.binary_length(raw)).as_py())
     drifting = set(_DRIFTING)
     while True:
@@ -238,7 +245,8 @@ def _decode_clean(raw: pa.StringArray, chunks: list) -> pa.Table | None:
             _DRIFTING.add(found.group(1))
     if scalars.num_rows != len(raw):
         return None
-    nested = _NESTED.decode(b"[" + b",".join(chunks) + b"]")
+    # The same newline-delimited text pyarrow read, unless a record spans lines.
+    nested = _NESTED_LIST.decode(b"[" + b",".join(chunks) + b"]") if inner_newlines else _NESTED.decode_lines(lines)
     columns = {f: scalars[f] for f in schema.names}
     for name in JSON_FIELDS:
         values = [getattr(record, name) for record in nested]
@@ -316,19 +324,82 @@ def count_drift(events: pa.Table, keep: pa.Array | None = None) -> tuple[Counter
     return counts[0], counts[1]
 
 
-def first_sightings(events: pa.Table, seen: set[str]) -> pa.Table:
+class SeenIds:
+    """The event ids a read has seen, kept as two 64-bit hashes each: 16 bytes an id.
+
+    A Python set of the ids took ~130 bytes an id: a 30-day backfill at a million events a day
+    read 30M ids, 4 GB for this set alone, and a quarter three times that. Two ids count as the
+    same when both hashes (``polars`` with two seeds) agree: a 128-bit match, as likely as two
+    random GUIDs being equal. The hashes are held in sorted runs, merged as they grow (a
+    log-structured set), so a page's lookup is a binary search per run and no loop over events."""
+
+    _SEEDS = (0x5EED, 0xD0C5)
+
+    def __init__(self) -> None:
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (first hashes sorted, second hashes beside them)
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    @classmethod
+    def hashes(cls, ids: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        series = pl.Series(ids)
+        return series.hash(cls._SEEDS[0]).to_numpy(), series.hash(cls._SEEDS[1]).to_numpy()
+
+    def contains(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """Per id (its two hashes): seen before."""
+        found = np.zeros(len(first), dtype=bool)
+        if not self._runs or not len(first):
+            return found
+        # Searched in sorted order: neighbouring searches then touch the same part of a run
+        # (unsorted, each of a page's searches was a walk of cache misses through millions).
+        order = np.argsort(first)
+        needles = first[order]
+        for keys, seconds in self._runs:
+            low = np.searchsorted(keys, needles)
+            hits = np.flatnonzero(keys[np.minimum(low, len(keys) - 1)] == needles)
+            for i in hits:  # the few ids whose first hash is in the run: compare the second
+                at = low[i]
+                while at < len(keys) and keys[at] == needles[i]:
+                    found[order[i]] |= seconds[at] == second[order[i]]
+                    at += 1
+        return found
+
+    def add(self, first: np.ndarray, second: np.ndarray) -> None:
+        """Remember ids (their two hashes) not seen before."""
+        if not len(first):
+            return
+        order = np.argsort(first, kind="stable")
+        self._runs.append((first[order], second[order]))
+        self._count += len(first)
+        # Merge the newest run into the one before while that one is no larger (a binary
+        # counter: each id is merged about log2(ids / page) times; the stable sort of two sorted
+        # runs is a linear merge).
+        while len(self._runs) > 1 and len(self._runs[-2][0]) <= len(self._runs[-1][0]):
+            (keys_a, seconds_a), (keys_b, seconds_b) = self._runs[-2], self._runs[-1]
+            keys, seconds = np.concatenate([keys_a, keys_b]), np.concatenate([seconds_a, seconds_b])
+            order = np.argsort(keys, kind="stable")
+            self._runs[-2:] = [(keys[order], seconds[order])]
+
+
+def first_sightings(events: pa.Table, seen: SeenIds) -> pa.Table:
     """The page's events whose ``eventId`` was not seen before (in this read or earlier in the page).
 
-    ``seen`` is updated. A page without repeats (nearly every one) costs two set operations;
-    otherwise the first row of each new id is found with Arrow, not a loop over events."""
-    ids = events["eventId"].to_pylist()
-    distinct = set(ids)
-    if len(distinct) == len(ids) and seen.isdisjoint(distinct):
-        seen.update(distinct)
+    ``seen`` is updated. A page without repeats (nearly every one) is hashed, looked up and kept
+    whole; otherwise the first row of each new id is found with Arrow, not a loop over events."""
+    ids = events["eventId"]
+    first, second = SeenIds.hashes(ids)
+    old = seen.contains(first, second)
+    repeats = pc.count_distinct(ids).as_py() < len(ids)  # within the page, by exact text
+    if not repeats and not old.any():
+        seen.add(first, second)
         return events
-    rows = pa.array(np.arange(len(ids)))
-    first = events.append_column("_row", rows).group_by("eventId", use_threads=False).aggregate([("_row", "min")])
-    keep = pc.and_(pc.is_in(rows, value_set=first["_row_min"]),
-                   pc.invert(pc.is_in(events["eventId"], value_set=pa.array(list(seen & distinct), pa.string()))))
-    seen.update(distinct)
-    return events.filter(keep)
+    keep = ~old
+    if repeats:
+        rows = pa.array(np.arange(len(ids)))
+        firsts = events.select(["eventId"]).append_column("_row", rows).group_by(
+            "eventId", use_threads=False).aggregate([("_row", "min")])
+        keep &= pc.is_in(rows, value_set=firsts["_row_min"]).to_numpy(zero_copy_only=False)
+    seen.add(first[keep], second[keep])
+    return events.filter(pa.array(keep))
