@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import pyarrow.parquet as pq
@@ -123,6 +123,51 @@ class FlakyDocuSign(DocuSignResource):
                 yield c
         finally:
             clock.pinned = None
+
+
+class SettingsRefusedFor(DocuSignResource):
+    """The simulator, refusing the account settings (HTTP 400, not retried) of one day's snapshot."""
+
+    refused_day: str = ""
+
+    @contextlib.contextmanager
+    def client(self, as_of=None):
+        from dsassets.simulator import Fault
+
+        sim, clock = _simulator(self.simulator_seed, self.simulator_events_per_day)
+        clock.pinned = as_of
+        # A day's snapshot is taken as of its end: the next day's first instant.
+        refused = as_of is not None and as_of.date() == date.fromisoformat(self.refused_day) + timedelta(days=1)
+        faults = [Fault(path_contains="/settings", status=400, times=None)] if refused else []
+        try:
+            with DocuSignClient(sim.docusign_settings(), transport=sim.transport(faults=faults)) as c:
+                yield c
+        finally:
+            clock.pinned = None
+
+
+ESIGNATURE_DATASETS = ("raw_docusign_account_users", "raw_docusign_account_settings", "raw_docusign_password_rules")
+
+
+def test_a_range_whose_last_snapshot_fails_publishes_no_day_and_leaves_no_scratch(tmp_path):
+    days = {"dagster/asset_partition_range_start": "2026-11-09", "dagster/asset_partition_range_end": "2026-11-11"}
+    refused = SettingsRefusedFor(simulator_seed=SEED, simulator_events_per_day=EVENTS_PER_DAY, refused_day="2026-11-11")
+    failed = dg.materialize([raw_docusign_esignature], resources=resources(tmp_path, refused), tags=days,
+                            raise_on_error=False)
+    assert not failed.success
+    lake = Lake.at(tmp_path)
+    # The first two days were taken (and staged) before the third failed: none is published.
+    assert all(lake.partitions(dataset) == [] for dataset in ESIGNATURE_DATASETS)
+    assert not any(lake.tmp_dir.glob("*.parquet")) if lake.tmp_dir.exists() else True
+    assert dg.materialize([raw_docusign_esignature], resources=resources(tmp_path), tags=days).success
+    single = tmp_path / "single"
+    assert dg.materialize([raw_docusign_esignature], resources=resources(single), partition_key=DAY).success
+    for dataset in ESIGNATURE_DATASETS:
+        assert lake.partitions(dataset) == [date(2026, 11, 9), date(2026, 11, 10), date(2026, 11, 11)]
+        # each day of the range holds its own snapshot, as a single day's run takes it
+        ranged = pq.read_table(lake.partition_file(dataset, date.fromisoformat(DAY)))
+        alone = pq.read_table(Lake.at(single).partition_file(dataset, date.fromisoformat(DAY)))
+        assert ranged.sort_by("_raw").equals(alone.sort_by("_raw")), dataset
 
 
 def test_rate_limits_and_server_errors_are_retried_to_the_same_result(tmp_path):

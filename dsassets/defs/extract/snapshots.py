@@ -9,6 +9,7 @@ the simulator, which knows its past, serves each day's end-of-day state.
 
 
 from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
 from typing import Callable, Iterator
 
 import dagster as dg
@@ -45,46 +46,56 @@ def _snapshots_per_day(
     start, end = context.partition_time_window
     days = days_in(start, end)
     source = docusign.source
-    taken: dict[date, tuple[datetime, Tables]] = {}
+    taken_at: dict[date, datetime] = {}
     how: dict[str, dict] = {}
-    # Take every snapshot before writing any, so a failure leaves the lake unchanged.
+    rows: dict[str, dict[str, int]] = {}  # dataset -> day -> rows, in the order the snapshot gives them
+    drifts: dict[str, Drift] = {}
+    # Take every snapshot before publishing any, so a failure leaves the lake unchanged. Each day's
+    # tables go to scratch files as they are taken: a range run from the simulator, which serves
+    # every day's own state, held 30 days of 66k users' tables in memory (over 12 GB) before.
+    staged: list[tuple[Path, str, date]] = []
     reuse: tuple[datetime, Tables] | None = None
-    for day in days:
-        if source == "docusign" and reuse is not None:
-            taken[day] = reuse
-            continue
-        taken_at = docusign.snapshot_time(_day_end(day))
-        with docusign.client(as_of=taken_at) as client:
-            tables, how[day.isoformat()] = take(client, source, taken_at)
-            taken[day] = reuse = (taken_at, tables)
-    backdated = [d.isoformat() for d, (at, _) in taken.items() if at > _day_end(d)]
+    try:
+        for day in days:
+            fresh = not (source == "docusign" and reuse is not None)
+            if fresh:
+                at = docusign.snapshot_time(_day_end(day))
+                with docusign.client(as_of=at) as client:
+                    tables, how[day.isoformat()] = take(client, source, at)
+                reuse = (at, tables) if source == "docusign" else None
+            else:
+                at, tables = reuse
+            taken_at[day] = at
+            for dataset, table in tables.items():
+                staged.append((lake.lake.stage_table(table), dataset, day))
+                rows.setdefault(dataset, {})[day.isoformat()] = table.num_rows
+                if fresh:  # a snapshot reused across days is counted once
+                    drifts.setdefault(dataset, Drift()).add(table_drift(table))
+            del tables
+        for scratch, dataset, day in staged:
+            lake.lake.publish(scratch, dataset, day)
+    finally:
+        for scratch, _, _ in staged:
+            scratch.unlink(missing_ok=True)  # published files are gone already
+    backdated = [d.isoformat() for d, at in taken_at.items() if at > _day_end(d)]
     if backdated:
         context.log.warning(
             f"DocuSign only serves current state: partitions {backdated} hold a snapshot taken "
-            f"at {taken[days[0]][0].isoformat()}, recorded as such in _snapshot_taken_at"
+            f"at {taken_at[days[0]].isoformat()}, recorded as such in _snapshot_taken_at"
         )
-    for day, (_, tables) in taken.items():
-        for dataset, table in tables.items():
-            lake.lake.write_partition(table, dataset, day)
-    for dataset in next(iter(taken.values()))[1]:
-        rows = {d.isoformat(): t[dataset].num_rows for d, (_, t) in taken.items()}
-        drift = Drift()
-        for snapshot in {id(t[dataset]): t[dataset] for _, t in taken.values()}.values():
-            drift.add(table_drift(snapshot))  # a snapshot reused across days is counted once
+    for dataset, per_day in rows.items():
         yield dg.MaterializeResult(
             asset_key=dataset,
             metadata={
                 "source": source,
                 "simulated": source == "simulator",
-                "row_count": dg.MetadataValue.int(sum(rows.values())),
-                "rows_per_day": dg.MetadataValue.json(rows),
-                "snapshot_taken_at": dg.MetadataValue.json(
-                    {d.isoformat(): at.isoformat() for d, (at, _) in taken.items()}
-                ),
+                "row_count": dg.MetadataValue.int(sum(per_day.values())),
+                "rows_per_day": dg.MetadataValue.json(per_day),
+                "snapshot_taken_at": dg.MetadataValue.json({d.isoformat(): at.isoformat() for d, at in taken_at.items()}),
                 "backdated_partitions": dg.MetadataValue.json(backdated),
                 **({"how_taken": dg.MetadataValue.json(how)} if any(how.values()) else {}),
                 "path": dg.MetadataValue.path(str(lake.lake.dataset_dir(dataset))),
-                **drift_metadata(context, dataset, drift),
+                **drift_metadata(context, dataset, drifts.get(dataset, Drift())),
             },
         )
 

@@ -164,6 +164,18 @@ class Lake:
                     self.remove(self.partition_path(dataset, day, stale))
         return url
 
+    def stage_table(self, table: pa.Table) -> Path:
+        """``table`` written as a finished scratch file in the lake's format, for :meth:`publish`
+        later (the caller removes it if it never is)."""
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        path = self.tmp_dir / f"{uuid.uuid4().hex}.parquet"
+        try:
+            pq.write_table(table, path, **PARQUET_OPTIONS)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return path
+
     def write_partition(self, table: pa.Table, dataset: str, day: date) -> str:
         """Write ``table`` as the whole partition ``day`` of ``dataset`` (replacing any previous one)."""
         with self.temp_path() as tmp:
