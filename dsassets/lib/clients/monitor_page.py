@@ -325,7 +325,7 @@ def count_drift(events: pa.Table, keep: pa.Array | None = None) -> tuple[Counter
 
 
 class SeenIds:
-    """The event ids a read has seen, kept as two 64-bit hashes each: 18 bytes an id.
+    """The event ids a read has seen, kept as two 64-bit hashes each: 18 to 24 bytes an id.
 
     A Python set of the ids took ~130 bytes an id: a 30-day backfill at a million events a day
     read 30M ids, 4 GB for this set alone, and a quarter three times that. Two ids count as the

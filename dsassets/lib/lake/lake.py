@@ -178,9 +178,11 @@ class Lake:
 
     def write_partition(self, table: pa.Table, dataset: str, day: date) -> str:
         """Write ``table`` as the whole partition ``day`` of ``dataset`` (replacing any previous one)."""
-        with self.temp_path() as tmp:
-            pq.write_table(table, tmp, **PARQUET_OPTIONS)
+        tmp = self.stage_table(table)
+        try:
             return self.publish(tmp, dataset, day)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def write_bytes(self, rel: str, data: bytes) -> str:
         """Replace the file ``rel`` with ``data`` atomically (small state files, the governance ledger)."""
