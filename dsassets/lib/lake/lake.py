@@ -134,11 +134,14 @@ class Lake:
     # -----------------------------------------------------------------------------------------
     # Writing
 
+    def _scratch_path(self, suffix: str) -> Path:
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        return self.tmp_dir / f"{uuid.uuid4().hex}{suffix}"
+
     @contextmanager
     def temp_path(self, suffix: str = ".parquet") -> Iterator[Path]:
         """A local scratch file path removed on exit whatever happens."""
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        path = self.tmp_dir / f"{uuid.uuid4().hex}{suffix}"
+        path = self._scratch_path(suffix)
         try:
             yield path
         finally:
@@ -167,8 +170,7 @@ class Lake:
     def stage_table(self, table: pa.Table) -> Path:
         """``table`` written as a finished scratch file in the lake's format, for :meth:`publish`
         later (the caller removes it if it never is)."""
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        path = self.tmp_dir / f"{uuid.uuid4().hex}.parquet"
+        path = self._scratch_path(".parquet")
         try:
             pq.write_table(table, path, **PARQUET_OPTIONS)
         except BaseException:
