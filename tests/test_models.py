@@ -241,7 +241,7 @@ def test_signin_mapping_changed_by_configuration(run, tmp_path, monkeypatch):
     download = b.event(ts(D1, 10), user_id="u-x", action="Downloaded")
     sent = b.event(ts(D1, 11), user_id="u-x", action="Sent")
     b.write()
-    names = ["stg_docusign__audit_events", "int_ip_addresses", "activities"]
+    names = ["stg_docusign__audit_events", "int_ip_addresses", "int_user_directory_changes", "activities"]
     result = dg.materialize(
         [a for a in model_assets if a.key.path[-1] in names],
         resources={"lake": LakeResource(data_dir=str(root))},

@@ -4,7 +4,8 @@
 -- window:      window_start <= dt < window_end
 -- lookbacks:   user emails from every directory snapshot (organization users,
 --              memberships, account users): the latest one on or before the
---              event's day, else the earliest one after it
+--              event's day, else the earliest one after it; read from
+--              int_user_directory_changes, the days an address changed
 -- managed:     is_managed_user is Monitor's isUserMemberOfDomain; when an
 --              event lacks it, whether the e-mail's domain is an active
 --              reserved domain of the organization (the latest domain
@@ -28,32 +29,15 @@ ip_addresses as (
     where in_window(dt)
 ),
 
-directory as (
-    select user_id, email, dt, 1 as priority
-    from stg_docusign__organization_users
-    union all
-    select user_id, email, dt, 2 as priority
-    from stg_docusign__memberships
-    union all
-    select user_id, email, dt, 3 as priority
-    from stg_docusign__account_users
-),
-
-directory_daily as (
-    select
-        user_id,
-        dt,
-        arg_min(email, priority) as email
-    from directory
-    where user_id is not null and email is not null
-    group by all
+directory_changes as (
+    select user_id, dt, email from int_user_directory_changes
 ),
 
 directory_earliest as (
     select
         user_id,
         arg_min(email, dt) as email
-    from directory_daily
+    from directory_changes
     group by all
 ),
 
@@ -96,7 +80,7 @@ user_emails as (
         event_users.dt,
         coalesce(email_asof.email, email_earliest.email) as email
     from event_users
-    asof left join directory_daily as email_asof
+    asof left join directory_changes as email_asof
         on event_users.user_id = email_asof.user_id
         and event_users.dt >= email_asof.dt
     left join directory_earliest as email_earliest

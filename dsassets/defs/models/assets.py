@@ -8,6 +8,8 @@ backfill policy) computes the whole window in one connection.
 """
 
 
+from datetime import date
+
 import pyarrow.compute as pc
 
 from dsassets.defs import sql_asset
@@ -15,6 +17,11 @@ from dsassets.lib.intel.address_table import address_rows
 from dsassets.lib.intel.geo import IpLocator
 from dsassets.lib.transform import runner, sql
 from dsassets.lib.transform.models import BY_NAME, MODELS, Model
+
+DIRECTORY_CHANGES = "int_user_directory_changes"
+# The raw snapshots behind the staging views int_user_directory_changes reads.
+DIRECTORY_SNAPSHOTS = ("raw_docusign_organization_users", "raw_docusign_memberships", "raw_docusign_account_users")
+
 
 def model_run(model: Model) -> runner.SqlAsset:
     """The run of one model: its select over the bound models, written per day (or counted, for a view)."""
@@ -25,10 +32,31 @@ def model_run(model: Model) -> runner.SqlAsset:
         requires=tuple(d for d in model.deps if d in BY_NAME),
         reads=model.deps,
         transform=_locate_ips if model.name == "int_ip_addresses" else None,
+        setup=_require_directory_changes if model.name == "activities" else None,
         writes=not model.is_view,
         report=lambda run, counts: {"materialization": "view" if model.is_view else "parquet"},
         location=str(model.path) if model.is_view else None,
     )
+
+
+def _require_directory_changes(run: runner.Run) -> None:
+    """Refuse to resolve e-mails from a change log with holes.
+
+    A user whose address has not changed since a day without ``int_user_directory_changes``
+    has no row at all, so the events would lose their e-mail: say which days to materialize
+    instead (a lake made before this model existed lacks every earlier day).
+    """
+    snapshot_days = {day for dataset in DIRECTORY_SNAPSHOTS for day in run.lake.partitions(dataset)}
+    made = {date.fromisoformat(path.split("/")[-2].removeprefix("dt="))
+            for path in run.lake.files(f"{sql.model_path(DIRECTORY_CHANGES)}/dt=*/*.parquet")}
+    missing = sorted(snapshot_days - made)
+    if missing:
+        raise RuntimeError(
+            f"activities resolves user e-mails from {DIRECTORY_CHANGES}, which is missing for "
+            f"{len(missing)} day(s) with directory snapshots ({missing[0]} .. {missing[-1]}): "
+            f"materialize {DIRECTORY_CHANGES} for those days first (it reads only each day's and "
+            f"the day before's snapshots)"
+        )
 
 
 def _locate_ips(run: runner.Run, relation: str) -> str:

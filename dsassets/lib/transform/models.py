@@ -13,7 +13,7 @@ from typing import Literal, Mapping
 
 import dagster as dg
 
-from dsassets.lib.lake.partitions import EVERY_DAY, EVERY_EARLIER_DAY
+from dsassets.lib.lake.partitions import EVERY_DAY, EVERY_EARLIER_DAY, last_days
 from dsassets.lib.transform.files import SQL_DIR
 
 Layer = Literal["staging", "intermediate", "marts", "posture"]
@@ -52,6 +52,8 @@ def staging(system: str, dataset: str, description: str) -> Model:
 
 
 M = Model
+# A day and the one before it (a change since the previous snapshot).
+DAY_BEFORE = last_days(1)
 MODELS: tuple[Model, ...] = (
     # ---------- staging: 1:1 with a raw dataset, renames/casts/normalization, views
     staging("docusign", "audit_events",
@@ -78,18 +80,23 @@ MODELS: tuple[Model, ...] = (
     M("intermediate", "int_user_lifecycle_events", ("stg_docusign__audit_events",),
       "One row per successful user-lifecycle event (membership opened/closed, profile and "
       "organization admin changes) with the affected user."),
+    M("intermediate", "int_user_directory_changes",
+      ("stg_docusign__organization_users", "stg_docusign__memberships", "stg_docusign__account_users"),
+      "One row per user and snapshot day on which the user's e-mail in the directory snapshots "
+      "differs from the day before (first listed, listed again, or a new address).",
+      reads={"stg_docusign__organization_users": DAY_BEFORE, "stg_docusign__memberships": DAY_BEFORE,
+             "stg_docusign__account_users": DAY_BEFORE}),
     M("intermediate", "int_user_activity_daily", ("stg_docusign__audit_events",),
       "One row per acting user per day: event and sign-in counts, first/last event."),
     # ---------- marts: what users query
     M("marts", "activities",
-      ("stg_docusign__audit_events", "int_ip_addresses", "stg_docusign__organization_users",
-       "stg_docusign__memberships", "stg_docusign__account_users", "stg_docusign__reserved_domains"),
+      ("stg_docusign__audit_events", "int_ip_addresses", "int_user_directory_changes",
+       "stg_docusign__reserved_domains"),
       "One row per audit event, normalized: scope (account/organization), user email, managed "
       "(in a claimed domain) or external, location and its source, sign-in class, raw event for forensics.",
       # A user's e-mail (and the claimed domains) come from the latest snapshot on or before the
       # day, else the earliest one after it.
-      reads={"stg_docusign__organization_users": EVERY_DAY, "stg_docusign__memberships": EVERY_DAY,
-             "stg_docusign__account_users": EVERY_DAY, "stg_docusign__reserved_domains": EVERY_DAY}),
+      reads={"int_user_directory_changes": EVERY_DAY, "stg_docusign__reserved_domains": EVERY_DAY}),
     M("marts", "user_accounts",
       ("stg_docusign__memberships", "stg_docusign__account_users", "int_user_lifecycle_events"),
       "One row per user-account membership per day: status, admin flag, permission profile, "
