@@ -40,9 +40,10 @@ def standard_lake(tmp_path_factory):
 # The modules that take minutes, in the order a worker should start them when the suite runs on
 # several (the README's and CI's ``pytest -n 2``, whole modules per worker: ``--dist loadfile``).
 # The run ends when its last worker does: started last, one of these would run alone at the end.
-LONGEST_FIRST = ("test_parallel_backfill", "test_detections_pipeline", "test_lake_object_storage",
-                 "test_realorg_standin", "test_end_to_end", "test_analyst_loop", "test_late_events",
-                 "test_console", "test_late_events_pipeline", "test_refresh_pipeline")
+LONGEST_FIRST = ("test_parallel_backfill", "test_detections_pipeline", "test_realorg_standin",
+                 "test_end_to_end", "test_late_events", "test_console", "test_analyst_loop",
+                 "test_detections", "test_simulator_detections", "test_lake_object_storage",
+                 "test_late_events_pipeline", "test_refresh_pipeline")
 
 
 def pytest_collection_modifyitems(config, items):

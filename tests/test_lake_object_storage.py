@@ -1,9 +1,10 @@
 """DSASSETS_DATA_DIR=s3://bucket/prefix, against a real S3-compatible server (moto) on loopback.
 
-The same backfill as a local one gives the same alerts; raw and mart objects land in the bucket;
-``dsassets query`` reads the warehouse views over them; an upload that fails or is killed leaves
-the previous object and nothing half-written; a bad URL is refused naming the setting; and the
-secret key never reaches run storage, the warehouse file or an error message.
+An upload that fails or is killed leaves the previous object and nothing half-written; an
+intraday refresh appends and resumes on S3; a bad URL is refused naming the setting; and the
+secret key never reaches an error message. A whole backfill into a bucket (the same alerts as on
+local disk, raw and mart objects in the bucket, ``dsassets query`` over them, the secret in no
+file) is ``test_parallel_backfill``'s: one backfill on S3 per suite, the parallel one.
 """
 
 import multiprocessing
@@ -24,12 +25,10 @@ import pytest
 
 from dsassets import cli
 from dsassets.lib.lake.lake import Lake
-from dsassets.lib.lake.schemas import RAW_SCHEMAS
 from dsassets.lib.config.settings import ConfigError
 from dsassets.lib.lake.storage import StorageError
 
 from support.s3_server import FaultyLink, MotoServer
-from support.standard_lake import END, EVENTS_PER_DAY, SEED, START
 
 BUCKET = "dsassets-test"
 # Never printed, stored or raised anywhere: asserted below.
@@ -249,92 +248,6 @@ def test_a_bad_endpoint_is_refused_naming_it(name, value, says, monkeypatch, tmp
 def test_a_local_dir_beside_a_local_data_dir_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="DSASSETS_LOCAL_DIR.*only used when DSASSETS_DATA_DIR is an s3://"):
         Lake.at(tmp_path / "data", tmp_path / "elsewhere")
-
-
-# ---------------------------------------------------------------------------------------------
-# The documented backfill on S3, against the same one on local disk (the session's standard lake)
-
-
-def _backfill(data_dir: str, local_dir: Path, s3_endpoint: str) -> None:
-    """``dsassets backfill`` of the standard days into ``data_dir`` (an s3:// URL), state in ``local_dir``."""
-    patch = pytest.MonkeyPatch()
-    for name in CREDENTIAL_VARS:
-        patch.delenv(name, raising=False)
-    aws_env(patch, s3_endpoint)
-    patch.setenv("DSASSETS_LOCAL_DIR", str(local_dir))
-    patch.setenv("DSASSETS_DATA_DIR", data_dir)
-    patch.setenv("DAGSTER_HOME", str(local_dir / "dagster"))
-    patch.setenv("DSASSETS_SIMULATOR_SEED", str(SEED))
-    patch.setenv("DSASSETS_SIMULATOR_EVENTS_PER_DAY", str(EVENTS_PER_DAY))
-    try:
-        assert cli.main(["backfill", START.isoformat(), END.isoformat()]) == 0
-    finally:
-        patch.undo()
-
-
-@pytest.fixture(scope="module")
-def backfills(s3, standard_lake, tmp_path_factory):
-    """The session's local ``dsassets backfill`` and the same backfill into the bucket."""
-    state = tmp_path_factory.mktemp("s3-local-dir")
-    started = time.monotonic()
-    _backfill(f"s3://{BUCKET}/e2e", state, s3.endpoint)
-    print(f"\nbackfill wall time: S3 (moto) {time.monotonic() - started:.0f}s")
-    return {"local": standard_lake, "state": state, "s3": s3}
-
-
-def _alerts(con) -> list[tuple]:
-    return con.execute("select * from alerts order by alert_id").fetchall()
-
-
-def test_s3_backfill_gives_the_same_alerts_as_the_local_one(backfills, monkeypatch):
-    aws_env(monkeypatch, backfills["s3"].endpoint)
-    lake = Lake.at(f"s3://{BUCKET}/e2e", backfills["state"])
-    with duckdb.connect(str(backfills["local"] / "warehouse.duckdb"), read_only=True) as con:
-        local = _alerts(con)
-    with lake.register(duckdb.connect(str(backfills["state"] / "warehouse.duckdb"), read_only=True)) as con:
-        remote = _alerts(con)
-    assert local, "the simulator's week should raise some alerts"
-    assert remote == local
-
-
-def test_s3_backfill_puts_raw_and_mart_objects_in_the_bucket(backfills):
-    client = boto3.client("s3", endpoint_url=backfills["s3"].endpoint, region_name="us-east-1",
-                          aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET)
-    keys = {o["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="e2e/")
-            for o in page.get("Contents", [])}
-    days = [START + timedelta(days=i) for i in range((END - START).days + 1)]
-    for dataset in RAW_SCHEMAS:
-        for day in days:
-            assert f"e2e/{Lake.dataset_path(dataset)}/dt={day}/data.parquet" in keys, dataset
-    for mart in ("activities", "users", "alerts", "posture_findings"):
-        for day in days:
-            assert f"e2e/warehouse/{mart}/dt={day}/data.parquet" in keys, mart
-    assert "e2e/governance/governance_actions.parquet" in keys
-    # What cannot live on S3 is in the local directory, not in the bucket.
-    assert not any(k.endswith(".duckdb") or "/dagster/" in k or "/.tmp/" in k for k in keys)
-    assert (backfills["state"] / "warehouse.duckdb").is_file()
-    assert (backfills["state"] / "dagster").is_dir()
-
-
-def test_dsassets_query_reads_the_s3_warehouse(backfills, monkeypatch, capsys):
-    aws_env(monkeypatch, backfills["s3"].endpoint)
-    monkeypatch.setenv("DSASSETS_DATA_DIR", f"s3://{BUCKET}/e2e")
-    monkeypatch.setenv("DSASSETS_LOCAL_DIR", str(backfills["state"]))
-    with duckdb.connect(str(backfills["local"] / "warehouse.duckdb"), read_only=True) as con:
-        events = con.execute("select count(*) from activities").fetchall()[0][0]
-    capsys.readouterr()
-    assert cli.main(["query", "select count(*) as n_events from activities"]) == 0
-    assert str(events) in capsys.readouterr().out
-    assert cli.main(["query", "select count(*) from user_timeline('nobody@example.com', "
-                              f"date '{START}', date '{END}')"]) == 0
-
-
-def test_the_secret_key_reaches_neither_run_storage_nor_the_warehouse_file(backfills):
-    written = [p for p in backfills["state"].rglob("*") if p.is_file()]
-    assert any(p.name == "warehouse.duckdb" for p in written)
-    assert any(p.suffix == ".db" for p in written)  # the instance's event log
-    leaked = [p for p in written if SECRET.encode() in p.read_bytes()]
-    assert not leaked
 
 
 def test_an_intraday_refresh_on_s3_appends_parts_resumes_from_the_live_cursor_and_completes_the_day(env, tmp_path):

@@ -6,6 +6,9 @@ backfill in runs of two days, launched by Dagster's daemons at most two at a tim
 real PostgreSQL server (the ``pgserver`` wheel), with ``DSASSETS_DATA_DIR`` an ``s3://`` prefix
 on a real S3-compatible server (moto on loopback). Detections read a 30-day lookback and users
 read every earlier snapshot, so results only match if Dagster ran the days in lookback order.
+
+It is also the suite's one backfill into a bucket (each costs minutes against moto): the objects
+it leaves there, ``dsassets query`` over them, and the secret key in no file of either run.
 """
 
 from datetime import date
@@ -19,6 +22,7 @@ import pytest
 from dsassets import cli
 from dsassets.lib.detections.config import POLICIES
 from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.schemas import RAW_SCHEMAS
 
 from support.s3_server import MotoServer
 
@@ -33,6 +37,8 @@ SECRET_ENV = ("DOCUSIGN_INTEGRATION_KEY", "DOCUSIGN_USER_ID", "DOCUSIGN_PRIVATE_
               "DSASSETS_CONFIG", "DSASSETS_IDP_EXPORT_FILE", "DSASSETS_BACKFILL_DAYS_PER_RUN",
               "DSASSETS_LOCAL_DIR")
 LAKE = "s3://dsassets-parallel/lake"
+# Never printed, stored or raised anywhere: asserted below.
+SECRET = "parallel-test-secret-5e1d"
 
 
 def _backfill(data, home, *extra: str, lake: str | None = None) -> None:
@@ -53,10 +59,11 @@ def _backfill(data, home, *extra: str, lake: str | None = None) -> None:
 
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory):
-    server = pgserver.get_server(tmp_path_factory.mktemp("postgres") / "pgdata", cleanup_mode="stop")
+    data = tmp_path_factory.mktemp("postgres") / "pgdata"
+    server = pgserver.get_server(data, cleanup_mode="stop")
     server.psql("create database dagster;")
     try:
-        yield server.get_uri("dagster")
+        yield server.get_uri("dagster"), data
     finally:
         server.cleanup()
 
@@ -69,7 +76,7 @@ def s3():
             patch.delenv(name, raising=False)
         patch.setenv("AWS_ENDPOINT_URL", server.endpoint)
         patch.setenv("AWS_ACCESS_KEY_ID", "AKIAPARALLELTEST0001")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "parallel-test-secret")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
         patch.setenv("AWS_REGION", "us-east-1")
         try:
             boto3.client("s3").create_bucket(Bucket="dsassets-parallel")
@@ -80,12 +87,13 @@ def s3():
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, postgres, s3):
+    postgres_url, _ = postgres
     serial = tmp_path_factory.mktemp("serial")
     _backfill(serial, serial / "dagster")
     parallel = tmp_path_factory.mktemp("parallel")
     home = parallel / "dagster"
     home.mkdir()
-    (home / "dagster.yaml").write_text(f"storage:\n  postgres:\n    postgres_url: {postgres!r}\n")
+    (home / "dagster.yaml").write_text(f"storage:\n  postgres:\n    postgres_url: {postgres_url!r}\n")
     with pytest.MonkeyPatch.context() as patch:
         # Dagster's backfill daemon looks for launchable runs every 30 s; this backfill takes
         # several rounds (runs reading a lookback wait for the runs before them) and one more
@@ -169,3 +177,43 @@ def test_governance_ledger_had_one_writer_at_a_time_and_records_what_the_serial_
     ledger = "(select alert_id, action, mode, status, reason from governance_actions)"
     assert _rows(parallel, ledger, "all") == _rows(serial, ledger, "all")
     assert _rows(serial, ledger, "all")
+
+
+def test_the_bucket_holds_every_raw_and_mart_day_and_nothing_that_must_stay_local(runs):
+    _, parallel, _ = runs
+    bucket, prefix = LAKE.removeprefix("s3://").split("/", 1)
+    keys = {o["Key"] for page in boto3.client("s3").get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=f"{prefix}/") for o in page.get("Contents", [])}
+    for dataset in RAW_SCHEMAS:
+        for day in _days():
+            assert f"{prefix}/{Lake.dataset_path(dataset)}/dt={day}/data.parquet" in keys, dataset
+    for mart in ("activities", "users", "alerts", "posture_findings"):
+        for day in _days():
+            assert f"{prefix}/warehouse/{mart}/dt={day}/data.parquet" in keys, mart
+    assert f"{prefix}/governance/governance_actions.parquet" in keys
+    # What cannot live on S3 is in the local directory, not in the bucket.
+    assert not any(k.endswith(".duckdb") or "/dagster/" in k or "/.tmp/" in k for k in keys)
+    assert (parallel / "warehouse.duckdb").is_file()
+
+
+def test_dsassets_query_reads_the_warehouse_over_the_bucket(runs, monkeypatch, capsys):
+    serial, parallel, _ = runs
+    monkeypatch.setenv("DSASSETS_DATA_DIR", LAKE)
+    monkeypatch.setenv("DSASSETS_LOCAL_DIR", str(parallel))
+    [(events,)] = _rows(serial, "(select count(*) from activities)", "all")
+    capsys.readouterr()
+    assert cli.main(["query", "select count(*) as n_events from activities"]) == 0
+    assert str(events) in capsys.readouterr().out
+    assert cli.main(["query", "select count(*) from user_timeline('nobody@example.com', "
+                              f"date '{START}', date '{END}')"]) == 0
+
+
+def test_the_secret_key_reaches_no_file_of_either_run(runs, postgres):
+    """Run storage (SQLite for the serial run, PostgreSQL's files for the parallel one), the
+    warehouse files, logs and scratch: the key was in both runs' environment."""
+    serial, parallel, _ = runs
+    _, pgdata = postgres
+    written = [p for root in (serial, parallel, pgdata) for p in root.rglob("*") if p.is_file()]
+    assert any(p.name == "warehouse.duckdb" for p in written)
+    assert any(p.suffix == ".db" for p in written)  # the serial run's event log
+    assert not [p for p in written if SECRET.encode() in p.read_bytes()]
