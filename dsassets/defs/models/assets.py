@@ -40,13 +40,16 @@ def model_run(model: Model) -> runner.SqlAsset:
 
 
 def _require_directory_changes(run: runner.Run) -> None:
-    """Refuse to resolve e-mails from a change log with holes.
+    """Refuse to resolve e-mails from a change log with holes up to the window's end.
 
     A user whose address has not changed since a day without ``int_user_directory_changes``
     has no row at all, so the events would lose their e-mail: say which days to materialize
-    instead (a lake made before this model existed lacks every earlier day).
+    instead (a lake made before this model existed lacks every earlier day). Later days only
+    serve the fallback for users not yet listed, as far as the lake knows them when the day
+    runs, as before: a later day's change log makes this day's activities stale in Dagster.
     """
-    snapshot_days = {day for dataset in DIRECTORY_SNAPSHOTS for day in run.lake.partitions(dataset)}
+    snapshot_days = {day for dataset in DIRECTORY_SNAPSHOTS for day in run.lake.partitions(dataset)
+                     if day < run.end}
     made = {date.fromisoformat(path.split("/")[-2].removeprefix("dt="))
             for path in run.lake.files(f"{sql.model_path(DIRECTORY_CHANGES)}/dt=*/*.parquet")}
     missing = sorted(snapshot_days - made)
