@@ -1,7 +1,7 @@
-"""A week's backfill against a loopback stand-in that sends drifted types, configured as a user would.
+"""Four days of backfill against a loopback stand-in that sends drifted types, configured as a user would.
 
 The stand-in is the simulator as a server (``python -m dsassets.simulator --drift``): numbers and
-booleans arrive as strings and a few values are not booleans at all. The same week is backfilled
+booleans arrive as strings and a few values are not booleans at all. The same days are backfilled
 from a stand-in without drift; both must store every event once, and raise the same alerts.
 """
 
@@ -21,8 +21,8 @@ from dsassets.lib.lake.lake import Lake
 
 pytestmark = pytest.mark.slow
 
-START, END = date(2026, 11, 2), date(2026, 11, 8)
-SEED, EVENTS_PER_DAY = 33, 250
+START, END = date(2026, 11, 2), date(2026, 11, 5)
+SEED, EVENTS_PER_DAY = 33, 450
 
 
 def backfill(tmp_path_factory, drift: bool):
