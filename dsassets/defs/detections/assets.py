@@ -50,9 +50,7 @@ def _bind_baselines(detection: Detection, run: runner.Run, lookback: int, since:
         run.con.execute(
             f"create or replace temp {kind} {name} as select * from {sql.scan_output(run.lake, name)} "
             f"where dt >= date '{first}' and dt < date '{end}'")
-        made = {date.fromisoformat(path.split("/")[-2].removeprefix("dt="))
-                for path in run.lake.files(f"{sql.model_path(name)}/dt=*/*.parquet")}
-        unmade |= active - made
+        unmade |= active - set(run.lake.days(sql.model_path(name)))
     if SIGNIN_SESSIONS in detection.baselines:
         stale = baselines.stale_session_days(run.con, SIGNIN_SESSIONS, run.config, since, until)
         if stale:

@@ -8,8 +8,6 @@ backfill policy) computes the whole window in one connection.
 """
 
 
-from datetime import date
-
 import pyarrow.compute as pc
 
 from dsassets.defs import sql_asset
@@ -50,9 +48,7 @@ def _require_directory_changes(run: runner.Run) -> None:
     """
     snapshot_days = {day for dataset in DIRECTORY_SNAPSHOTS for day in run.lake.partitions(dataset)
                      if day < run.end}
-    made = {date.fromisoformat(path.split("/")[-2].removeprefix("dt="))
-            for path in run.lake.files(f"{sql.model_path(DIRECTORY_CHANGES)}/dt=*/*.parquet")}
-    missing = sorted(snapshot_days - made)
+    missing = sorted(snapshot_days - set(run.lake.days(sql.model_path(DIRECTORY_CHANGES))))
     if missing:
         raise RuntimeError(
             f"activities resolves user e-mails from {DIRECTORY_CHANGES}, which is missing for "

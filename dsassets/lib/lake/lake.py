@@ -106,10 +106,14 @@ class Lake:
     # -----------------------------------------------------------------------------------------
     # Listing and reading
 
+    def days(self, path: str) -> list[date]:
+        """Days ``dt=YYYY-MM-DD`` under ``path`` (relative to the root) with at least one Parquet file."""
+        found = self.store.glob(f"{path}/dt=*/*.parquet")
+        return sorted({date.fromisoformat(rel.split("/")[-2].removeprefix("dt=")) for rel in found})
+
     def partitions(self, dataset: str) -> list[date]:
         """Days of ``dataset`` that have at least one Parquet file."""
-        found = self.store.glob(f"{self.dataset_path(dataset)}/dt=*/*.parquet")
-        return sorted({date.fromisoformat(rel.split("/")[-2].removeprefix("dt=")) for rel in found})
+        return self.days(self.dataset_path(dataset))
 
     def list_files(self, dataset: str, day: date) -> list[str]:
         """File names in the partition ``day`` of ``dataset`` (``data.parquet`` and any part files)."""
