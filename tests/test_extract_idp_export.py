@@ -36,3 +36,36 @@ def test_export_rows_are_read_and_normalised(tmp_path):
 def test_bad_export_errors_name_file_line_and_column(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
         read_export(write(tmp_path, text))
+
+
+def test_a_retaken_snapshot_with_the_same_rows_keeps_the_stored_file_and_when_it_was_first_taken(tmp_path):
+    """Each intra-day refresh re-reads the identity provider: an unchanged answer must leave the day's
+    file alone (what reads it is then not recomputed), and any changed row must replace it."""
+    from datetime import date, timedelta
+
+    import pyarrow.parquet as pq
+
+    from dsassets.lib.lake import schemas
+    from dsassets.lib.lake.lake import Lake
+    from dsassets.lib.lake.snapshots import snapshot_table, write_snapshots
+
+    lake = Lake.at(tmp_path / "lake")
+    day, dataset = date(2026, 3, 2), "raw_idp_users"
+    first_at = datetime(2026, 3, 2, 9, 15, tzinfo=timezone.utc)
+    export = write(tmp_path, "email,status,status_changed_at\nalice@acme.example,deleted,2026-03-01T10:00:00Z\n")
+
+    def taken(at):
+        return {day: snapshot_table(dataset, schemas.IDP_USERS, read_export(export), source="file", taken_at=at)}
+
+    assert write_snapshots(lake, dataset, taken(first_at)) == []
+    stored = tmp_path / "lake" / lake.partition_path(dataset, day)
+    mtime = stored.stat().st_mtime_ns
+    assert write_snapshots(lake, dataset, taken(first_at + timedelta(minutes=15))) == [day]
+    assert stored.stat().st_mtime_ns == mtime
+    assert pq.read_table(stored).column("_snapshot_taken_at").to_pylist() == [first_at]
+    export.write_text("email,status,status_changed_at\nalice@acme.example,disabled,2026-03-01T10:00:00Z\n")
+    later = first_at + timedelta(minutes=30)
+    assert write_snapshots(lake, dataset, taken(later)) == []
+    table = pq.read_table(stored)
+    assert table.column("status").to_pylist() == ["disabled"]
+    assert table.column("_snapshot_taken_at").to_pylist() == [later]

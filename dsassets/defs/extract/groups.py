@@ -12,7 +12,7 @@ from dsassets.lib.clients.http import ApiError
 from dsassets.lib.config.project import load_config
 from dsassets.lib.lake import schemas
 from dsassets.lib.lake.raw_events import days_in
-from dsassets.lib.lake.snapshots import snapshot_table
+from dsassets.lib.lake.snapshots import snapshot_table, write_snapshots
 from dsassets.lib.scope.model import group_ids
 
 DATASET = "raw_idp_group_members"
@@ -48,8 +48,7 @@ def raw_idp_group_members(
                     records = read_groups(graph, groups)
         unknown |= {r["group_id"] for r, _ in records if not r["found"]}
         tables[day] = snapshot_table(DATASET, schemas.IDP_GROUP_MEMBERS, records, source=kind, taken_at=taken_at)
-    for day, table in tables.items():
-        lake.lake.write_partition(table, DATASET, day)
+    unchanged = write_snapshots(lake.lake, DATASET, tables)
     for group in sorted(unknown):
         context.log.warning(f"group {group} (named in dsassets.yaml scope) does not exist in the identity provider")
     return dg.MaterializeResult(
@@ -57,6 +56,8 @@ def raw_idp_group_members(
             "groups": dg.MetadataValue.json(groups),
             "unknown_groups": dg.MetadataValue.json(sorted(unknown)),
             "rows_per_day": dg.MetadataValue.json({d.isoformat(): t.num_rows for d, t in tables.items()}),
+            # Days whose stored snapshot already held these rows (kept, as raw_idp_users does).
+            "unchanged_days": dg.MetadataValue.json([d.isoformat() for d in unchanged]),
             "path": dg.MetadataValue.path(str(lake.lake.dataset_dir(DATASET))),
         }
     )

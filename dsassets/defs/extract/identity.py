@@ -18,7 +18,7 @@ from dsassets.lib.clients.http import ApiError
 from dsassets.lib.lake.raw_events import days_in
 from dsassets.lib.config.settings import ConfigError
 from dsassets.lib.lake.coerce import Drift
-from dsassets.lib.lake.snapshots import snapshot_table, table_drift
+from dsassets.lib.lake.snapshots import snapshot_table, table_drift, write_snapshots
 from dsassets.defs.extract.drift import drift_metadata
 
 DATASET = "raw_idp_users"
@@ -64,8 +64,7 @@ def raw_idp_users(
             DATASET, schemas.IDP_USERS, records, source=kind, taken_at=taken_at
         )
         rows_per_day[day.isoformat()] = tables[day].num_rows
-    for day, table in tables.items():
-        lake.lake.write_partition(table, DATASET, day)
+    unchanged = write_snapshots(lake.lake, DATASET, tables)
     warnings = list(dict.fromkeys(warnings))  # once per run, not once per day
     for warning in warnings:
         context.log.warning(warning)
@@ -79,6 +78,9 @@ def raw_idp_users(
             "source": kind,
             "simulated": kind == "simulator",
             "row_count": dg.MetadataValue.int(sum(rows_per_day.values())),
+            # Days whose stored snapshot already held these rows: their file (and when it was
+            # taken) was kept, so what reads it is not recomputed by the next refresh.
+            "unchanged_days": dg.MetadataValue.json([d.isoformat() for d in unchanged]),
             "rows_per_day": dg.MetadataValue.json(rows_per_day),
             "path": dg.MetadataValue.path(str(lake.lake.dataset_dir(DATASET))),
         }

@@ -8,6 +8,7 @@ from typing import Any, Iterable, Mapping
 
 import orjson
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from dsassets.lib.lake.coerce import INVALID_COLUMN, Drift, invalid_column, typed_column
 
@@ -75,3 +76,28 @@ def table_drift(table: pa.Table) -> Drift:
         drift.coerced.update(counts["coerced"])
         drift.invalid.update(counts["invalid"])
     return drift
+
+
+def stored_unchanged(lake, dataset: str, day, table: pa.Table) -> bool:
+    """Whether the day's stored snapshot of ``dataset`` holds exactly ``table``'s rows, but for when
+    it was taken. A re-taken snapshot that is unchanged then keeps the stored file: its time says
+    when this state was first seen, and what reads the day has nothing new to recompute."""
+    if lake.list_files(dataset, day) != ["data.parquet"]:
+        return False
+    with lake.temp_path() as scratch:
+        scratch.write_bytes(lake.read_bytes(lake.partition_path(dataset, day)))
+        stored = pq.read_table(scratch)
+    if stored.schema.remove_metadata() != table.schema.remove_metadata():
+        return False
+    keep = [name for name in table.schema.names if name != "_snapshot_taken_at"]
+    return stored.select(keep).equals(table.select(keep))
+
+
+def write_snapshots(lake, dataset: str, tables: Mapping) -> list:
+    """Write each day's snapshot table, keeping the stored file of a day whose rows are unchanged
+    (:func:`stored_unchanged`); returns the days kept."""
+    kept = [day for day, table in tables.items() if stored_unchanged(lake, dataset, day, table)]
+    for day, table in tables.items():
+        if day not in kept:
+            lake.write_partition(table, dataset, day)
+    return kept
