@@ -103,6 +103,17 @@ def test_both_backends_publish_list_read_and_serve_duckdb_alike(backend, env, tm
             "hive_partitioning = true) group by all order by 1"
         ).fetchall()
     assert rows == [("2026-03-01", ["a", "b", "d"]), ("2026-03-02", ["c"])]
+    # What a refresh step fingerprints (lib/transform/unchanged): every file but the skipped
+    # folders, each with a stamp that a rewrite changes and nothing else does.
+    day_dir = f"{lake.dataset_path(DATASET)}/dt={DAY}"
+    next_file = lake.partition_path(DATASET, DAY + timedelta(days=1))
+    stamps = lake.stamps("", lambda rel: rel == "state")
+    assert sorted(stamps) == [f"{day_dir}/data.parquet", f"{day_dir}/part-0001.parquet", next_file]
+    assert "state/cursor.txt" in lake.stamps("", lambda rel: False)
+    assert lake.stamps("", lambda rel: rel == "state") == stamps
+    lake.write_partition(table(["c", "e"]), DATASET, DAY + timedelta(days=1))
+    again = lake.stamps("", lambda rel: rel == "state")
+    assert {rel for rel in stamps if again[rel] != stamps[rel]} == {next_file}
     lake.remove(lake.partition_path(DATASET, DAY, "part-0001.parquet"))
     assert lake.list_files(DATASET, DAY) == ["data.parquet"]
     assert not any(lake.tmp_dir.iterdir())  # scratch files are consumed or removed

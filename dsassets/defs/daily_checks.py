@@ -25,7 +25,9 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData as Target,
 )
 
+from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.partitions import DAILY, window_dates
+from dsassets.lib.transform import unchanged
 from dsassets.lib.transform.sql import days_in
 
 DayResults = Mapping[date, dg.AssetCheckResult]
@@ -78,18 +80,31 @@ def evaluations(
 
 def daily_check(
     *, asset, name: str | None = None, description: str | None = None, blocking: bool = False,
-    additional_deps: Iterable | None = None,
+    additional_deps: Iterable | None = None, uses_clock: bool = False,
 ) -> Callable[[Callable[..., DayResults]], dg.AssetChecksDefinition]:
     """``@dg.asset_check`` over the daily partitions, for a function that returns a result per day.
 
     The function takes the check's context and resources like any asset check and returns
     ``{day: AssetCheckResult}`` for every day of :func:`run_days` (a one-day run included).
+
+    In a run that asks for it (the intra-day refresh), a check that takes the ``lake`` resource
+    repeats its last result for the day when nothing it reads changed since; one whose verdict
+    depends on the time as well (``uses_clock``, e.g. freshness) is always evaluated.
     """
+
+    # What the check reads: its asset, what that asset reads, and the additional deps.
+    read = [a.key if isinstance(a, dg.AssetsDefinition) else dg.AssetKey.from_coercible(a)
+            for a in (asset, *(additional_deps or ()))]
 
     def decorate(fn: Callable[..., DayResults]) -> dg.AssetChecksDefinition:
         def evaluate(context: dg.AssetCheckExecutionContext, **resources) -> Iterator:
             spec = context.check_specs[0]
-            yield from evaluations(context, spec, fn(context, **resources))
+            lake = resources.get("lake")
+            if lake is None or uses_clock:
+                yield from evaluations(context, spec, fn(context, **resources))
+            else:
+                yield from evaluations(context, spec, _unless_unchanged(
+                    context, spec, lake.lake, read, lambda: fn(context, **resources)))
             # The check's output: what Dagster yields itself after a returned AssetCheckResult.
             yield dg.Output(None)
 
@@ -105,3 +120,22 @@ def daily_check(
         )(evaluate)
 
     return decorate
+
+
+def _unless_unchanged(
+    context: dg.AssetCheckExecutionContext, spec: dg.AssetCheckSpec, lake: Lake, read: list[dg.AssetKey],
+    check: Callable[[], DayResults],
+) -> DayResults:
+    """The check's results, or those of its last run for the day when nothing it reads has changed
+    since (see :mod:`dsassets.lib.transform.unchanged`), marked as such."""
+
+    def compute() -> dict:
+        return {day.isoformat(): {"passed": r.passed, "severity": r.severity.value, "description": r.description,
+                                  "metadata": r.metadata} for day, r in check().items()}
+
+    results, since = unchanged.run_or_recall(
+        context, lake, f"{spec.asset_key.to_user_string()}.{spec.name}", compute, keys=read, also_readable=read)
+    repeated = unchanged.note(since, "its result is repeated, not re-evaluated")
+    return {date.fromisoformat(day): dg.AssetCheckResult(
+        passed=r["passed"], severity=dg.AssetCheckSeverity(r["severity"]), description=r["description"],
+        metadata={**r["metadata"], **repeated}) for day, r in results.items()}

@@ -8,7 +8,8 @@
 - ``intraday_refresh_schedule`` (every ``DSASSETS_REFRESH_MINUTES``, default 15) runs the
   same assets for today, appending only new events; DocuSign's user and settings snapshots
   are taken on the day's first refresh only (they cost one call per user), the identity
-  provider's every time (terminated users must be seen the same day).
+  provider's every time (terminated users must be seen the same day). A step whose inputs did
+  not change since the previous refresh is not recomputed.
 - Backfills (``dsassets backfill``, the UI) read days whole, replacing what they held.
 """
 
@@ -19,6 +20,7 @@ import dagster as dg
 from dsassets.defs.extract.snapshots import raw_docusign_esignature, raw_docusign_organization
 from dsassets.lib.lake.raw_events import DATASET as AUDIT_EVENTS
 from dsassets.lib.config.settings import REFRESH_MINUTES, ConfigError
+from dsassets.lib.transform.unchanged import SKIP_TAG
 
 # Every daily-partitioned layer. Unpartitioned assets (the warehouse file) live in group
 # `warehouse` and run in their own job, since one run cannot mix partitioned and unpartitioned assets.
@@ -50,6 +52,9 @@ refresh_job = dg.define_asset_job(
     # One day's small steps: a process per step would cost more than the steps themselves, and a
     # refresh is about latency (the daily and backfill runs keep the multiprocess executor).
     executor_def=dg.in_process_executor,
+    # A step whose inputs did not change since the last refresh keeps its files and repeats what
+    # it reported (dsassets.lib.transform.unchanged): with nothing new, a refresh costs seconds.
+    run_tags={SKIP_TAG: "true"},
     description="Today so far: append the audit events since the last refresh, then recompute today's "
     "models, detections, policies and governance.",
 )

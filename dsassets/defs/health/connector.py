@@ -18,7 +18,7 @@ from dsassets.lib.lake.raw_events import DATASET
 NOTIFY_MODULE, NOTIFY_HOOK = "dsassets.lib.notify", "notify_run_failure"
 
 
-@daily_check(asset=raw_docusign_audit_events)
+@daily_check(asset=raw_docusign_audit_events, uses_clock=True)
 def raw_audit_events_fresh(
     context: dg.AssetCheckExecutionContext, lake: LakeResource, docusign: DocuSignResource
 ) -> DayResults:

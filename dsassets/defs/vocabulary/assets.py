@@ -11,7 +11,7 @@ from dsassets.defs.resources import LakeResource
 from dsassets.lib.config.project import load_config
 from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, window_dates
 from dsassets.lib.lake.raw_events import DATASET as AUDIT_EVENTS
-from dsassets.lib.transform import sql
+from dsassets.lib.transform import sql, unchanged
 from dsassets.lib.vocabulary import profile
 
 ASSET = "docusign_vocabulary"
@@ -41,20 +41,24 @@ def docusign_vocabulary(context: dg.AssetExecutionContext, lake: LakeResource) -
     through `stg_docusign__audit_events` and the `signin`/`event_types` rules of dsassets.yaml.
     """
     start, end = window_dates(context)
-    with sql.session(lake.lake) as con:
-        profile.install(con, lake.lake, load_config())
-        rows = profile.combinations(con, start, end)
-        proxies = profile.values(con, "proxy_type", start, end)
-    unmatched = [r for r in rows if r["classified_as"] == "unmatched"]
-    return dg.MaterializeResult(
-        metadata={
+
+    def compute() -> dict:
+        with sql.session(lake.lake) as con:
+            profile.install(con, lake.lake, load_config())
+            rows = profile.combinations(con, start, end)
+            proxies = profile.values(con, "proxy_type", start, end)
+        unmatched = [r for r in rows if r["classified_as"] == "unmatched"]
+        return {
             "combinations": dg.MetadataValue.int(len(rows)),
             "unmatched_combinations": dg.MetadataValue.int(len(unmatched)),
             "unmatched_events": dg.MetadataValue.int(sum(r["events"] for r in unmatched)),
             "vocabulary": dg.MetadataValue.md(profile.markdown(rows, limit=60)),
             "proxy_types": dg.MetadataValue.json({str(v): n for v, n in proxies}),
         }
-    )
+
+    # In the intra-day refresh, a day whose events did not change repeats its last profile.
+    metadata, since = unchanged.run_or_recall(context, lake.lake, ASSET, compute, keys=[context.asset_key])
+    return dg.MaterializeResult(metadata={**metadata, **unchanged.note(since, "its profile is repeated")})
 
 
 def _each_day(

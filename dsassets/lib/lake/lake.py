@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Callable, Iterator, Mapping
 
 import duckdb
 import pyarrow as pa
@@ -123,6 +123,11 @@ class Lake:
     def files(self, pattern: str) -> list[str]:
         """Paths relative to the root matching ``pattern`` (``*`` stays within one path segment)."""
         return self.store.glob(pattern)
+
+    def stamps(self, prefix: str, skip: Callable[[str], bool]) -> dict[str, str]:
+        """Size and modification time (ETag on S3) of every file under ``prefix``, except under the
+        paths ``skip`` accepts: what a change of any of them shows in."""
+        return self.store.stamps(prefix, skip)
 
     def exists(self, rel: str) -> bool:
         return self.store.exists(rel)

@@ -28,7 +28,7 @@ import functools
 import os
 import re
 from pathlib import Path
-from typing import Mapping, Protocol
+from typing import Callable, Mapping, Protocol
 from urllib.parse import urlsplit
 
 import duckdb
@@ -54,6 +54,7 @@ class Store(Protocol):
     def url(self, rel: str) -> str: ...
     def publish(self, local_file: Path, rel: str) -> None: ...
     def glob(self, pattern: str) -> list[str]: ...
+    def stamps(self, prefix: str, skip: Callable[[str], bool]) -> dict[str, str]: ...
     def exists(self, rel: str) -> bool: ...
     def read_bytes(self, rel: str) -> bytes: ...
     def remove(self, rel: str) -> None: ...
@@ -79,6 +80,30 @@ class LocalStore:
 
     def glob(self, pattern: str) -> list[str]:
         return sorted(p.relative_to(self.root).as_posix() for p in self.root.glob(pattern) if p.is_file())
+
+    def stamps(self, prefix: str, skip: Callable[[str], bool]) -> dict[str, str]:
+        """Every file under ``prefix`` (relative paths), with its size and modification time, except
+        under the paths ``skip`` accepts (checked on each directory before it is walked, and on each
+        file): what a change of any file shows in."""
+        found: dict[str, str] = {}
+        pending = [prefix.rstrip("/")] if prefix else [""]
+        while pending:
+            rel_dir = pending.pop()
+            try:
+                entries = os.scandir(self.root / rel_dir)
+            except FileNotFoundError:
+                continue
+            with entries:
+                for entry in entries:
+                    rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                    if skip(rel):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(rel)
+                    elif entry.is_file():
+                        info = entry.stat()
+                        found[rel] = f"{info.st_size}:{info.st_mtime_ns}"
+        return found
 
     def exists(self, rel: str) -> bool:
         return (self.root / rel).is_file()
@@ -130,6 +155,23 @@ class S3Store:
         except Exception as exc:
             raise self._fail("listing", pattern, exc) from None
         return sorted(p.removeprefix(self._base + "/") for p in found)
+
+    def stamps(self, prefix: str, skip: Callable[[str], bool]) -> dict[str, str]:
+        """:meth:`LocalStore.stamps` from one recursive listing: size and ETag (which a rewrite changes)."""
+        try:
+            found = self.fs.find(self._key(prefix.rstrip("/")), detail=True)
+        except FileNotFoundError:
+            return {}
+        except Exception as exc:
+            raise self._fail("listing", prefix, exc) from None
+        stamps = {}
+        for key, info in found.items():
+            rel = key.removeprefix(self._base + "/")
+            parts = rel.split("/")
+            if any(skip("/".join(parts[: n + 1])) for n in range(len(parts))):
+                continue
+            stamps[rel] = f"{info.get('size')}:{info.get('ETag') or info.get('LastModified')}"
+        return stamps
 
     def exists(self, rel: str) -> bool:
         try:

@@ -25,7 +25,7 @@ from dsassets.lib.catalog.tables import column_schema, relation_columns
 from dsassets.lib.config.project import ProjectConfig, project_config
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.partitions import window_dates
-from dsassets.lib.transform import sql
+from dsassets.lib.transform import sql, unchanged
 
 
 @dataclass(frozen=True)
@@ -131,16 +131,29 @@ def execute(
 
 
 def materialize(context: dg.AssetExecutionContext, lake: Lake, asset: SqlAsset) -> dg.MaterializeResult:
-    """:func:`execute`; each day's metadata goes to its own partition's materialization."""
-    counts, report, days = execute(context, lake, asset)
-    for day, metadata in days.items():
-        context.add_asset_metadata(metadata, partition_key=day.isoformat())
+    """:func:`execute`; each day's metadata goes to its own partition's materialization.
+
+    In a run that asks for it (the intra-day refresh), a day whose inputs have not changed since
+    the step last ran for it keeps its files and reports what that run reported
+    (:mod:`dsassets.lib.transform.unchanged`).
+    """
     start, end = window_dates(context)
-    return dg.MaterializeResult(
-        metadata={
-            asset.per_day_key: dg.MetadataValue.json({d.isoformat(): n for d, n in counts.items()}),
-            "window": f"{start.isoformat()} .. {end.isoformat()} (end exclusive)",
-            "location": dg.MetadataValue.path(asset.location or str(sql.model_dir(lake, asset.name))),
-            **report,
+
+    def compute() -> dict:
+        counts, report, days = execute(context, lake, asset)
+        return {
+            "days": {day.isoformat(): metadata for day, metadata in days.items()},
+            "metadata": {
+                asset.per_day_key: dg.MetadataValue.json({d.isoformat(): n for d, n in counts.items()}),
+                "window": f"{start.isoformat()} .. {end.isoformat()} (end exclusive)",
+                "location": dg.MetadataValue.path(asset.location or str(sql.model_dir(lake, asset.name))),
+                **report,
+            },
         }
-    )
+
+    reported, since = unchanged.run_or_recall(context, lake, asset.name, compute, keys=[context.asset_key],
+                                              outputs=unchanged.outputs_of(context.asset_key))
+    kept = unchanged.note(since, "its files were kept, not recomputed")
+    for day, metadata in reported["days"].items():
+        context.add_asset_metadata({**metadata, **kept}, partition_key=day)
+    return dg.MaterializeResult(metadata={**reported["metadata"], **kept})
