@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,6 +95,11 @@ _OPEN = {"ds_token", "graph_token"}
 class SimulatorTransport(httpx.BaseTransport):
     """Serves DocuSign and Microsoft Graph from one ``DocuSignSimulator``."""
 
+    # Seconds spent answering requests, by every transport of the process: what a benchmark takes
+    # off its wall time to tell the pipeline's cost from the in-process simulator's.
+    serving_seconds = 0.0
+    _serving_lock = threading.Lock()
+
     def __init__(self, sim: Served, faults: list[Fault] | None = None, base_uri: str | None = None):
         self.sim = sim
         self.faults = list(faults or [])
@@ -119,10 +125,13 @@ class SimulatorTransport(httpx.BaseTransport):
                 else {"errorCode": "SIMULATED_FAULT", "message": f"simulated HTTP {fault.status}"}
             )
             return _response(request, Reply(int(fault.status or 500), body, headers))
+        began = time.perf_counter()
         try:
             reply = self._dispatch(request)
         except Exception as exc:  # a simulator bug must look like a server error, not a client crash
             reply = error(500, "SIMULATOR_ERROR", f"{type(exc).__name__}: {exc}")
+        with SimulatorTransport._serving_lock:
+            SimulatorTransport.serving_seconds += time.perf_counter() - began
         self.sim.request_log.append((request.method, request.url.path, reply.status))
         return _response(request, reply)
 
