@@ -164,3 +164,22 @@ def test_a_backfill_always_recomputes(env, first):
     assert result.success
     after = files(data)
     assert after[f"warehouse/activities/dt={DAY}/data.parquet"] != before[f"warehouse/activities/dt={DAY}/data.parquet"]
+
+
+def test_records_are_kept_for_the_days_a_refresh_can_still_reach(tmp_path):
+    """One record per step and day; writing one drops those more than two days older."""
+    from datetime import timedelta
+
+    from dsassets.lib.lake.lake import Lake
+    from dsassets.lib.transform import unchanged
+
+    lake = Lake.at(tmp_path)
+    for back in range(5, -1, -1):
+        unchanged.remember(lake, "activities", DAY - timedelta(days=back), unchanged.Record("in", {}, "{}", "run"))
+    kept = sorted(p.stem for p in (tmp_path / ".unchanged" / "activities").iterdir())
+    assert kept == [(DAY - timedelta(days=n)).isoformat() for n in (2, 1, 0)]
+    assert unchanged.recall(lake, "activities", DAY, "in", {}) is not None
+    assert unchanged.recall(lake, "activities", DAY, "other inputs", {}) is None
+    assert unchanged.recall(lake, "activities", DAY, "in", {"warehouse/activities/x.parquet": "1:2"}) is None
+    unchanged.forget(lake, "activities", DAY)
+    assert unchanged.recall(lake, "activities", DAY, "in", {}) is None

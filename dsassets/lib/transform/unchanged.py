@@ -14,7 +14,8 @@ The fingerprint covers:
   except those that cannot change an output (:data:`NOT_INPUTS`);
 - the lake: every Parquet file's size and modification time (its ETag on S3), except what the
   step cannot read: its own output and the outputs of the assets that are not upstream of it
-  (Dagster's lineage says which), and scratch and state folders (:data:`NOT_LAKE_INPUTS`).
+  (Dagster's lineage says which), and scratch folders (:data:`NOT_LAKE_INPUTS`). Other files
+  are state, not data: the stream's cursor, for one, is rewritten by every refresh.
 
 Files no asset writes (an analyst's triage decisions and suppression rules, files put in the lake
 by hand) are inputs of every step: an input the lineage does not know can only cost a recompute,
