@@ -139,6 +139,36 @@ def test_a_suppression_rule_applies_at_the_next_refresh_although_no_asset_wrote_
     assert assets["alerts"] is False
     assert alerts[0] not in alert_ids(data)
     assert alerts[0] in alert_ids(data, "suppressed_alerts")
+    # The rule is read where the detections' outputs are united, not by the detections.
+    assert all(same for name, same in assets.items() if name.startswith(("det_", "pol_", "int_")))
+
+
+def test_resolving_or_assigning_an_alert_recomputes_nothing(env, first, capsys):
+    """Analysts change alert statuses all day: the status ledger feeds no daily asset."""
+    data = env[0]
+    alert = alert_ids(data)[0]
+    assert cli.main(["alerts", "assign", alert, "dana.analyst", "--by", "analyst"]) == 0
+    assert cli.main(["alerts", "resolve", alert, "--verdict", "true_positive", "--by", "analyst"]) == 0
+    before = files(data)
+    assets, _ = reported(env, tick(env))
+    computed = {name for name, same in assets.items() if not same and not name.startswith("raw_")}
+    assert computed == {"governance_actions", "notifications"}, computed
+    assert files(data) == before
+
+
+def test_every_reader_of_the_triage_files_is_declared():
+    """SIDE_INPUTS names who reads the analyst's files; a new reader must be added there (or the
+    refresh would keep its output when an analyst changes them)."""
+    from dsassets.lib.transform import unchanged
+
+    package = Path(unchanged.__file__).resolve().parents[2]
+    readers = sorted(str(p.relative_to(package)) for p in package.rglob("*.py")
+                     if "dsassets.lib.triage" in p.read_text() and "lib/triage/" not in p.as_posix())
+    # The CLI and the warehouse views are not daily assets; governance and the alerts union are the
+    # declared readers of the suppression rules.
+    assert readers == ["cli.py", "defs/detections/assets.py", "defs/governance/assets.py",
+                       "defs/warehouse/warehouse.py"]
+    assert unchanged.SIDE_INPUTS["triage/suppressions.parquet"] == {"alerts", "governance_actions"}
 
 
 def test_a_changed_setting_or_a_removed_output_recomputes(env, first):

@@ -17,10 +17,10 @@ The fingerprint covers:
   (Dagster's lineage says which), and scratch folders (:data:`NOT_LAKE_INPUTS`). Other files
   are state, not data: the stream's cursor, for one, is rewritten by every refresh.
 
-Files no asset writes (an analyst's triage decisions and suppression rules, files put in the lake
-by hand) are inputs of every step: an input the lineage does not know can only cost a recompute,
-never a skipped one. Records live in ``<local_dir>/.unchanged/``; deleting it makes the next
-refresh recompute everything.
+Files no asset writes (files put in the lake by hand, say) are inputs of every step: an input the
+lineage does not know can only cost a recompute, never a skipped one. The analyst's triage files
+are the exception, with their readers listed (:data:`SIDE_INPUTS`). Records live in
+``<local_dir>/.unchanged/``; deleting it makes the next refresh recompute everything.
 """
 
 from __future__ import annotations
@@ -59,6 +59,14 @@ OUTPUTS = {
     "alerts": ("warehouse/alerts", "warehouse/suppressed_alerts"),
     "governance_actions": ("governance",),
     "notifications": ("notify",),
+}
+# Files no asset writes whose readers are known: they count only for those assets (and, through
+# their outputs, for what reads them). An analyst resolves or assigns alerts all day; the status
+# ledger is read by the CLI and the warehouse views only, so it must not recompute the day.
+# tests/test_refresh_unchanged.py fails when a new module reads the triage package.
+SIDE_INPUTS = {
+    "triage/suppressions.parquet": frozenset({"alerts", "governance_actions"}),
+    "triage/alert_status.parquet": frozenset(),
 }
 PACKAGE_DIR = Path(__file__).resolve().parents[2]
 
@@ -124,14 +132,17 @@ def upstream_of(graph, key: dg.AssetKey) -> set[dg.AssetKey]:
 
 
 def unreadable(graph, keys: Iterable[dg.AssetKey], also_readable: Iterable[dg.AssetKey] = ()) -> tuple[str, ...]:
-    """The folders a step of the assets ``keys`` cannot read: the outputs of every asset not upstream
-    of them, their own included (``also_readable``: what it reads although lineage does not say so,
-    such as a check's own asset)."""
+    """The folders (and files) a step of the assets ``keys`` cannot read: the outputs of every asset
+    not upstream of them, their own included (``also_readable``: what it reads although lineage does
+    not say so, such as a check's own asset), and the side inputs none of them reads."""
+    keys = list(keys)
     readable = set(also_readable)
     for key in keys:
         readable |= upstream_of(graph, key)
+    names = {k.to_user_string() for k in (*keys, *readable)}
     return tuple(sorted({path for other in graph.get_all_asset_keys() if other not in readable
-                         for path in outputs_of(other)}))
+                         for path in outputs_of(other)}
+                        | {path for path, readers in SIDE_INPUTS.items() if not readers & names}))
 
 
 @functools.lru_cache(maxsize=1)
