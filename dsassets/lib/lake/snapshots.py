@@ -84,9 +84,7 @@ def stored_unchanged(lake, dataset: str, day, table: pa.Table) -> bool:
     when this state was first seen, and what reads the day has nothing new to recompute."""
     if lake.list_files(dataset, day) != ["data.parquet"]:
         return False
-    with lake.temp_path() as scratch:
-        scratch.write_bytes(lake.read_bytes(lake.partition_path(dataset, day)))
-        stored = pq.read_table(scratch)
+    stored = pq.read_table(pa.BufferReader(lake.read_bytes(lake.partition_path(dataset, day))))
     if stored.schema.remove_metadata() != table.schema.remove_metadata():
         return False
     keep = [name for name in table.schema.names if name != "_snapshot_taken_at"]

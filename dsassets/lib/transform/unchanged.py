@@ -119,18 +119,6 @@ def outputs_of(key: dg.AssetKey) -> tuple[str, ...]:
     return (f"warehouse/{name}",)
 
 
-def upstream_of(graph, key: dg.AssetKey) -> set[dg.AssetKey]:
-    """Every asset ``key`` reads, directly or through others."""
-    found: set[dg.AssetKey] = set()
-    pending = [key]
-    while pending:
-        for parent in graph.get(pending.pop()).parent_keys:
-            if parent not in found and graph.has(parent):
-                found.add(parent)
-                pending.append(parent)
-    return found
-
-
 def unreadable(graph, keys: Iterable[dg.AssetKey], also_readable: Iterable[dg.AssetKey] = ()) -> tuple[str, ...]:
     """The folders (and files) a step of the assets ``keys`` cannot read: the outputs of every asset
     not upstream of them, their own included (``also_readable``: what it reads although lineage does
@@ -138,7 +126,7 @@ def unreadable(graph, keys: Iterable[dg.AssetKey], also_readable: Iterable[dg.As
     keys = list(keys)
     readable = set(also_readable)
     for key in keys:
-        readable |= upstream_of(graph, key)
+        readable |= graph.get_ancestor_asset_keys(key)
     names = {k.to_user_string() for k in (*keys, *readable)}
     return tuple(sorted({path for other in graph.get_all_asset_keys() if other not in readable
                          for path in outputs_of(other)}
