@@ -19,6 +19,7 @@ from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.live_stream import day_lateness
 from dsassets.lib.lake.raw_events import DATASET
 from dsassets.simulator import DocuSignSimulator, SimulatorConfig
+from dsassets.tools.schedule_tick import run_schedule_tick
 
 SEED, EVENTS_PER_DAY, LATE_SHARE = 5, 300, 0.02
 ATTACK_DAY = date(2026, 10, 20)  # seed 5 plants a brute force ending at 17:45 that day
@@ -38,12 +39,11 @@ def env(simulator_env):
 def daily(env, day: date):
     """The 00:20 schedule's run for ``day``, with the simulator's clock at that moment."""
     data, definitions, instance, patch = env
-    repo = definitions.get_repository_def()
     at = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC) + timedelta(minutes=20)
     patch.setenv("DSASSETS_SIMULATOR_NOW", at.isoformat())
-    with dg.build_schedule_context(instance=instance, scheduled_execution_time=at, repository_def=repo) as context:
-        request = repo.get_schedule_def("daily_pipeline_schedule").evaluate_tick(context).run_requests[0]
-    return run(env, "daily_pipeline", request)
+    _, result = run_schedule_tick(definitions, instance, "daily_pipeline_schedule", at)
+    assert result.success
+    return result
 
 
 def late_check(result) -> dg.AssetCheckEvaluation:

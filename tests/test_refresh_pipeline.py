@@ -15,6 +15,7 @@ from dsassets.definitions import defs
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.raw_events import DATASET, read_state
 from dsassets.simulator import DocuSignSimulator, SimulatorConfig
+from dsassets.tools.schedule_tick import run_schedule_tick
 
 SEED, EVENTS_PER_DAY = 5, 300
 DAY = date(2026, 10, 20)
@@ -32,16 +33,7 @@ def tick(env, schedule: str, at: datetime) -> dg.RunRequest:
     """Evaluate a schedule at ``at`` and run what it asks for, with the simulator's clock at ``at``."""
     data, definitions, instance, patch = env
     patch.setenv("DSASSETS_SIMULATOR_NOW", at.isoformat())
-    # Entered, as the daemon does: the context opens an instance of its own and must close it,
-    # or Dagster's current definitions-state storage is left pointing at a collected instance.
-    with dg.build_schedule_context(instance=instance, scheduled_execution_time=at,
-                                   repository_def=definitions.get_repository_def()) as context:
-        request = definitions.get_repository_def().get_schedule_def(schedule).evaluate_tick(context).run_requests[0]
-    job = definitions.resolve_job_def(definitions.get_repository_def().get_schedule_def(schedule).job_name)
-    result = job.execute_in_process(
-        instance=instance, partition_key=request.partition_key, run_config=request.run_config,
-        asset_selection=request.asset_selection, tags=request.tags,
-    )
+    request, result = run_schedule_tick(definitions, instance, schedule, at)
     assert result.success
     return request
 

@@ -16,6 +16,7 @@ import pytest
 
 from dsassets import cli
 from dsassets.definitions import defs
+from dsassets.tools.schedule_tick import run_schedule_tick
 
 SEED, EVENTS_PER_DAY = 11, 300
 DAY = date(2026, 10, 20)
@@ -50,14 +51,7 @@ def env(simulator_env):
 def tick(env) -> str:
     """The refresh schedule's run at 23:45 of the day, in process; its run id."""
     _, definitions, instance, _, _ = env
-    repo = definitions.get_repository_def()
-    schedule = repo.get_schedule_def("intraday_refresh_schedule")
-    with dg.build_schedule_context(instance=instance, scheduled_execution_time=LATE, repository_def=repo) as context:
-        request = schedule.evaluate_tick(context).run_requests[0]
-    result = definitions.resolve_job_def(schedule.job_name).execute_in_process(
-        instance=instance, partition_key=request.partition_key, run_config=request.run_config,
-        asset_selection=request.asset_selection, tags=request.tags,
-    )
+    _, result = run_schedule_tick(definitions, instance, "intraday_refresh_schedule", LATE)
     assert result.success
     return result.run_id
 

@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from dsassets.defs.late_events.sensor import LATE_DAYS_TAG
     from dsassets.definitions import defs
+    from dsassets.tools.schedule_tick import run_schedule_tick
     from dsassets.lib.lake.lake import Lake
     from dsassets.simulator import DocuSignSimulator, SimulatorConfig
     from dsassets.tools.late_measure import Stored, arrival, raised_by, table
@@ -98,12 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             moments = [(_at(days[0]), "daily_pipeline_schedule"), (tick_at, "intraday_refresh_schedule")]
         for now, schedule in moments:
             os.environ["DSASSETS_SIMULATOR_NOW"] = now.isoformat()
-            with dg.build_schedule_context(instance=instance, scheduled_execution_time=now,
-                                           repository_def=repo) as context:
-                request = repo.get_schedule_def(schedule).evaluate_tick(context).run_requests[0]
-            definitions.resolve_job_def(repo.get_schedule_def(schedule).job_name).execute_in_process(
-                instance=instance, partition_key=request.partition_key, run_config=request.run_config,
-                asset_selection=request.asset_selection, tags=request.tags)
+            request, _ = run_schedule_tick(definitions, instance, schedule, now)
             runs += 1
             note_alerts(now, f"{schedule} {request.partition_key}")
             # The sensor as the daemon evaluates it, on the same instance, right after the run.

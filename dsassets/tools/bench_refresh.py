@@ -43,18 +43,11 @@ def run_tick(at: datetime) -> None:
     import dagster as dg
 
     from dsassets.definitions import defs
+    from dsassets.tools.schedule_tick import run_schedule_tick
 
     os.environ[SIMULATOR_NOW.name] = at.isoformat()
-    definitions = defs()
-    repo = definitions.get_repository_def()
-    schedule = repo.get_schedule_def("intraday_refresh_schedule")
     with dg.DagsterInstance.get() as instance:
-        with dg.build_schedule_context(instance=instance, scheduled_execution_time=at, repository_def=repo) as context:
-            request = schedule.evaluate_tick(context).run_requests[0]
-        result = definitions.resolve_job_def(schedule.job_name).execute_in_process(
-            instance=instance, partition_key=request.partition_key, run_config=request.run_config,
-            asset_selection=request.asset_selection, tags=request.tags, raise_on_error=True,
-        )
+        _, result = run_schedule_tick(defs(), instance, "intraday_refresh_schedule", at)
         assert result.success
     from dsassets.simulator.transport import SimulatorTransport
 
