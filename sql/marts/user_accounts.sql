@@ -94,16 +94,41 @@ source_days as (
     from snapshots
 ),
 
+-- each profile's name and admin flag as last listed on or before each day
+-- (latest snapshot_taken_at wins), so every day of a window reads only its
+-- own past and a range is computed in one pass
+profile_days as (
+    select
+        account_id,
+        permission_profile_id,
+        dt,
+        arg_max(permission_profile_name, snapshot_taken_at)
+            as permission_profile_name,
+        max(snapshot_taken_at) filter (
+            where permission_profile_name is not null
+        ) as name_taken_at,
+        arg_max(is_admin, snapshot_taken_at) as is_admin,
+        max(snapshot_taken_at) filter (where is_admin is not null)
+            as admin_taken_at
+    from snapshots
+    where permission_profile_id is not null
+    group by all
+),
+
 profiles as (
     select
         account_id,
         permission_profile_id,
-        arg_max(permission_profile_name, snapshot_taken_at)
+        dt,
+        arg_max(permission_profile_name, name_taken_at) over listed
             as permission_profile_name,
-        arg_max(is_admin, snapshot_taken_at) as is_admin
-    from snapshots
-    where permission_profile_id is not null
-    group by all
+        arg_max(is_admin, admin_taken_at) over listed as is_admin
+    from profile_days
+    window listed as (
+        partition by account_id, permission_profile_id
+        order by dt
+        rows between unbounded preceding and current row
+    )
 ),
 
 status_events as (
@@ -263,9 +288,10 @@ state as (
         snapshot_taken_at,
         snapshot_source
     from resolved
-    left join profiles
+    asof left join profiles
         on resolved.account_id = profiles.account_id
         and resolved.profile_event_profile_id = profiles.permission_profile_id
+        and resolved.day >= profiles.dt
 ),
 
 final as (

@@ -12,7 +12,8 @@
 --              (MDCA calls a user deleted when closed in any one account)
 -- managed:     is_managed when the e-mail's domain (domain) is an active
 --              reserved domain in the latest domain snapshot on or before
---              the day (else the earliest); null before any domain snapshot
+--              the day (when that one has no active domain, the earliest one
+--              that has); null before any domain snapshot
 -- idp_status:  'deleted' | 'disabled' as the identity provider reports them,
 --              'not_reported' when the latest IdP snapshot does not list the
 --              user, null when no IdP snapshot exists yet
@@ -65,13 +66,26 @@ idp_users as (
     where dt < getvariable('window_end')
 ),
 
-domain_snapshots as (
+domain_days as (
     select
         dt,
         list(host_name order by host_name) filter (where is_active) as hosts
     from stg_docusign__reserved_domains
     where dt < getvariable('window_end')
     group by all
+),
+
+-- with, per snapshot day, the earliest snapshot's hosts up to it: what a day
+-- whose latest snapshot has no active host falls back to, read as of the day
+-- so that every day of a window reads only its own past
+domain_snapshots as (
+    select
+        dt,
+        hosts,
+        arg_min(hosts, dt) over (
+            order by dt rows between unbounded preceding and current row
+        ) as first_hosts
+    from domain_days
 ),
 
 ---------- per-day aggregates
@@ -189,10 +203,7 @@ joined as (
         admin_event.event_at as admin_event_at,
         admin_event.is_organization_admin as admin_event_is_admin,
         idp_day.dt as latest_idp_dt,
-        coalesce(
-            domains.hosts,
-            (select arg_min(hosts, dt) from domain_snapshots)
-        ) as reserved_hosts
+        coalesce(domains.hosts, domains.first_hosts) as reserved_hosts
     from spine
     asof left join organization_users as snap
         on spine.user_id = snap.user_id

@@ -34,6 +34,7 @@ def model_run(model: Model) -> runner.SqlAsset:
         writes=not model.is_view,
         report=lambda run, counts: {"materialization": "view" if model.is_view else "parquet"},
         location=str(model.path) if model.is_view else None,
+        one_pass=model.one_pass,
     )
 
 
