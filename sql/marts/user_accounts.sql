@@ -176,6 +176,67 @@ spine as (
         on membership_keys.first_dt <= days.day
 ),
 
+-- the snapshot rows the window's days can read: each membership's latest
+-- before the window, and the window's own (the as-of join below sorts what
+-- it reads, and all history is most of a long lake)
+latest_before_window as (
+    select user_id, account_id, max(dt) as dt
+    from snapshots
+    where dt < getvariable('window_start')
+    group by all
+),
+
+readable_snapshots as (
+    select * from snapshots
+    where dt >= getvariable('window_start')
+    union all
+    select snapshots.*
+    from snapshots
+    semi join latest_before_window
+        using (user_id, account_id, dt)
+),
+
+-- lifecycle events as of each day, for the few memberships that have any
+-- (the rest read none): joined on narrow rows, then to the spine by key
+event_spine as (
+    select spine.*
+    from spine
+    semi join (select distinct user_id, account_id from lifecycle) as keyed
+        using (user_id, account_id)
+),
+
+event_state as (
+    select
+        event_spine.day,
+        event_spine.user_id,
+        event_spine.account_id,
+        status_event.event_at as status_event_at,
+        status_event.event_type as status_event_type,
+        status_event.membership_status as status_event_status,
+        status_event.organization_id as status_event_organization_id,
+        open_event.event_at as last_opened_event_at,
+        close_event.event_at as last_closed_event_at,
+        profile_event.event_at as profile_event_at,
+        profile_event.permission_profile_id as profile_event_profile_id
+    from event_spine
+    asof left join status_events as status_event
+        on event_spine.user_id = status_event.user_id
+        and event_spine.account_id = status_event.account_id
+        and event_spine.day_end > status_event.event_at
+    asof left join open_events as open_event
+        on event_spine.user_id = open_event.user_id
+        and event_spine.account_id = open_event.account_id
+        and event_spine.day_end > open_event.event_at
+    asof left join close_events as close_event
+        on event_spine.user_id = close_event.user_id
+        and event_spine.account_id = close_event.account_id
+        and event_spine.day_end > close_event.event_at
+    asof left join profile_events as profile_event
+        on event_spine.user_id = profile_event.user_id
+        and event_spine.account_id = profile_event.account_id
+        and event_spine.day_end > profile_event.event_at
+),
+
 joined as (
     select
         spine.day,
@@ -194,16 +255,9 @@ joined as (
         snap.snapshot_source,
         snap.dt as snapshot_dt,
         listed.dt as latest_source_dt,
-        status_event.event_at as status_event_at,
-        status_event.event_type as status_event_type,
-        status_event.membership_status as status_event_status,
-        status_event.organization_id as status_event_organization_id,
-        open_event.event_at as last_opened_event_at,
-        close_event.event_at as last_closed_event_at,
-        profile_event.event_at as profile_event_at,
-        profile_event.permission_profile_id as profile_event_profile_id
+        event_state.* exclude (day, user_id, account_id)
     from spine
-    asof left join snapshots as snap
+    asof left join readable_snapshots as snap
         on spine.user_id = snap.user_id
         and spine.account_id = snap.account_id
         and spine.day >= snap.dt
@@ -211,22 +265,10 @@ joined as (
         on snap.snapshot_source = listed.snapshot_source
         and spine.account_id = listed.account_id
         and spine.day >= listed.dt
-    asof left join status_events as status_event
-        on spine.user_id = status_event.user_id
-        and spine.account_id = status_event.account_id
-        and spine.day_end > status_event.event_at
-    asof left join open_events as open_event
-        on spine.user_id = open_event.user_id
-        and spine.account_id = open_event.account_id
-        and spine.day_end > open_event.event_at
-    asof left join close_events as close_event
-        on spine.user_id = close_event.user_id
-        and spine.account_id = close_event.account_id
-        and spine.day_end > close_event.event_at
-    asof left join profile_events as profile_event
-        on spine.user_id = profile_event.user_id
-        and spine.account_id = profile_event.account_id
-        and spine.day_end > profile_event.event_at
+    left join event_state
+        on spine.day = event_state.day
+        and spine.user_id = event_state.user_id
+        and spine.account_id = event_state.account_id
 ),
 
 resolved as (
