@@ -43,7 +43,10 @@ SHARED: tuple[tuple[str, str], ...] = (
     ("detection_ip_classes", "run"),
     ("detection_events", "view"),
     ("detection_raw_lookback", "day"),
-    ("detection_day_events", "day"),
+    # a view in every run, so each policy's filters and columns reach the day's Parquet scan: as a
+    # table, once per day and policy, it held every column of a million events for the few a policy
+    # keeps (a 10-day range of the six policies at 1M events a day: 94 s -> 69 s, 2.2 -> 1.9 GB)
+    ("detection_day_events", "view"),
     ("detection_first_seen", "day"),
     ("detection_activity", "view"),
     ("detection_located", "view"),
@@ -157,8 +160,8 @@ def prepare_day(con: duckdb.DuckDBPyConnection, *, only_day: bool = False) -> No
     """Materialize the shared views for the window now set (one day at a time).
 
     Days in order (a range run) roll the raw lookback forward instead of reading its days again:
-    the day before's events (still ``detection_day_events``) join it and the day that left it
-    goes. The rows are the ones the view gives, so a day's alerts do not depend on the order.
+    the day before's events join it and the day that left it goes. The rows are the ones the
+    view gives, so a day's alerts do not depend on the order.
     A run of ``only_day`` reads each of them through a view: each policy's filters and columns
     then reach the Parquet scan, where a table would hold every column of every event of the day
     and of the lookback (a million a day) for the few a policy keeps.
@@ -175,7 +178,8 @@ def prepare_day(con: duckdb.DuckDBPyConnection, *, only_day: bool = False) -> No
             con.execute(
                 "create or replace temp table detection_raw_lookback as select * from ("
                 " select * from detection_raw_lookback union all"
-                " select * from detection_day_events where in_raw_lookback(signin_class)"
+                " select * from detection_events where dt = getvariable('window_start') - 1"
+                " and in_raw_lookback(signin_class)"
                 ") where dt >= getvariable('window_start') - getvariable('det_raw_lookback_days')::integer")
             continue
         con.execute(f"create or replace temp table {view} as select * from {view}__view")
