@@ -1,5 +1,5 @@
-"""A one-pass mart (``user_accounts``, ``users``) computes a range in passes of a week, not a query per day, and
-must give every day exactly the rows a run of that day alone gives, in any order.
+"""A one-pass mart (``user_accounts``, ``users``) computes a range in passes of a week, not a query
+per day, and must give every day exactly the rows a run of that day alone gives, in any order.
 
 The lake is shaped the way a real organization's history is and the simulator's is not: a
 permission profile renamed mid-range, a past day's snapshot re-taken later (a backfill against
@@ -9,7 +9,7 @@ their day, reserved domains first listed mid-range and once with none active, an
 identity provider deletes. Nine days, so the range takes two passes.
 """
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import dagster as dg
 import duckdb
@@ -65,11 +65,12 @@ def _build(root) -> None:
     b.write()
 
 
-def _rows(root, mart: str) -> set[tuple]:
+def _rows(root, mart: str) -> list[tuple]:
+    """Every row of the mart, as text, sorted: a multiset, so a repeated row counts."""
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     rel = con.sql(f"select * from {sql.parquet_scan(sql.model_glob(Lake.at(root), mart))}")
-    return {tuple(str(v) for v in row) for row in rel.fetchall()}
+    return sorted(tuple(str(v) for v in row) for row in rel.fetchall())
 
 
 def _range_tags(first: date, last: date) -> dict:
