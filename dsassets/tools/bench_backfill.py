@@ -4,7 +4,10 @@ Each backfill is the real command (``dsassets backfill A B`` and ``... --paralle
 process with its own data directory and Dagster instance. Printed per backfill: wall time, events
 per second and the peak RSS of the whole process tree (a parallel backfill's daemons, code
 server, run workers and step processes together, sampled every 0.2 s); then per stage (asset
-group) the wall time from its first step's start to its last step's end, read from the instance.
+group) the wall time from its first step's start to its last step's end, read from the instance,
+and the peak tree RSS sampled while the stage ran; then the steps during which the tree was
+largest, so a memory peak points at the step that made it. The samples are kept in each
+backfill's data directory (``tree_rss.csv``).
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ STAGE_ORDER = ("raw", "staging", "intermediate", "marts", "baselines", "posture"
                "governance", "warehouse")
 
 
-def peak_tree_rss(pid: int, stop: threading.Event, out: list[int], every: float = 0.2) -> None:
-    """Largest sum of RSS over ``pid`` and its descendants seen until ``stop`` is set."""
+def sample_tree_rss(pid: int, stop: threading.Event, out: list[tuple[float, int]], every: float = 0.2) -> None:
+    """Append (epoch seconds, sum of RSS over ``pid`` and its descendants) until ``stop`` is set."""
     import psutil
 
     try:
@@ -42,19 +45,19 @@ def peak_tree_rss(pid: int, stop: threading.Event, out: list[int], every: float 
                     pass
         except psutil.NoSuchProcess:
             return
-        out[0] = max(out[0], total)
+        out.append((time.time(), total))
         stop.wait(every)
 
 
-def stage_spans(home: Path) -> dict[str, float]:
-    """Seconds from the first step start to the last step end of each asset group, over every run."""
+def step_spans(home: Path) -> list[tuple[str, str, float, float]]:
+    """(group, step key, start, end) of every asset step of every run in the instance at ``home``."""
     import dagster as dg
 
     from dsassets.definitions import defs
 
     graph = defs().resolve_asset_graph()
     group_of = {key.to_python_identifier(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
-    spans: dict[str, list[float]] = {}
+    spans = []
     with dg.DagsterInstance.from_config(str(home)) as instance:
         for run in instance.get_runs():
             for step in instance.get_run_step_stats(run.run_id):
@@ -63,14 +66,28 @@ def stage_spans(home: Path) -> dict[str, float]:
                     group = "raw"  # the snapshot multi-assets' ops are named for their datasets
                 if group is None or step.start_time is None or step.end_time is None:
                     continue  # asset checks run beside their asset
-                first_last = spans.setdefault(group, [step.start_time, step.end_time])
-                first_last[0] = min(first_last[0], step.start_time)
-                first_last[1] = max(first_last[1], step.end_time)
-    return {group: end - start for group, (start, end) in spans.items()}
+                spans.append((group, step.step_key, step.start_time, step.end_time))
+    return spans
 
 
-def run_backfill(start: date, end: date, data_dir: Path, env: dict[str, str], parallel: int) -> tuple[float, int]:
-    """Wall seconds and peak tree RSS (bytes) of one ``dsassets backfill``; raises if it fails."""
+def stage_spans(steps: list[tuple[str, str, float, float]]) -> dict[str, tuple[float, float]]:
+    """Each asset group's (first step start, last step end)."""
+    spans: dict[str, tuple[float, float]] = {}
+    for group, _, start, end in steps:
+        first, last = spans.get(group, (start, end))
+        spans[group] = (min(first, start), max(last, end))
+    return spans
+
+
+def peak_between(samples: list[tuple[float, int]], start: float, end: float) -> int | None:
+    """Largest sample taken from ``start`` to ``end``; None when no sample fell inside."""
+    inside = [rss for at, rss in samples if start <= at <= end]
+    return max(inside) if inside else None
+
+
+def run_backfill(start: date, end: date, data_dir: Path, env: dict[str, str],
+                 parallel: int) -> tuple[float, list[tuple[float, int]], int]:
+    """Wall seconds, the tree RSS samples (epoch, bytes) and the exit status of one ``dsassets backfill``."""
     args = [sys.executable, "-m", "dsassets.cli", "backfill", start.isoformat(), end.isoformat()]
     if parallel:
         args += ["--parallel", str(parallel)]
@@ -80,34 +97,54 @@ def run_backfill(start: date, end: date, data_dir: Path, env: dict[str, str], pa
     began = time.perf_counter()
     with open(log, "wb") as sink:
         child = subprocess.Popen(args, env=env, stdout=sink, stderr=subprocess.STDOUT)
-        peak, stop = [0], threading.Event()
-        sampler = threading.Thread(target=peak_tree_rss, args=(child.pid, stop, peak), daemon=True)
+        samples: list[tuple[float, int]] = []
+        stop = threading.Event()
+        sampler = threading.Thread(target=sample_tree_rss, args=(child.pid, stop, samples), daemon=True)
         sampler.start()
         status = child.wait()
         stop.set()
         sampler.join()
-    wall = time.perf_counter() - began
-    if status != 0:
-        raise RuntimeError(f"backfill (parallel={parallel}) failed with status {status}; see {log}")
-    return wall, peak[0]
+    return time.perf_counter() - began, samples, status
 
 
 def compare(start: date, end: date, data_dir: Path, env: dict[str, str], parallel: int) -> int:
     """Time the serial backfill, then (``parallel`` > 0) the parallel one; print both side by side."""
-    results = {}
+    results, failed = {}, {}
     modes = [("serial", 0)] + ([(f"parallel {parallel}", parallel)] if parallel else [])
     for label, workers in modes:
         target = data_dir / label.replace(" ", "-")
-        wall, peak = run_backfill(start, end, target, env, workers)
-        results[label] = (wall, peak, count_events(str(target)), stage_spans(target / "dagster"))
+        wall, samples, status = run_backfill(start, end, target, env, workers)
+        # Kept beside the run's lake, to line the memory up with its Dagster log afterwards.
+        (target / "tree_rss.csv").write_text("epoch,rss_bytes\n" + "".join(f"{t:.1f},{rss}\n" for t, rss in samples))
+        if status != 0:
+            # What it measured is printed all the same: a run can fail after its last step (at exit).
+            failed[label] = f"exited with status {status}; see {target / 'backfill.log'}"
+        results[label] = (wall, samples, count_events(str(target)), step_spans(target / "dagster"))
     print(f"{'backfill':<14}{'wall s':>10}{'peak RSS MiB':>15}{'events/s':>12}")
-    for label, (wall, peak, events, _) in results.items():
+    for label, (wall, samples, events, _) in results.items():
+        peak = max((rss for _, rss in samples), default=0)
         print(f"{label:<14}{wall:>10.1f}{peak / 2**20:>15.0f}{events / wall:>12,.0f}")
-    print(f"\n{'stage (wall s)':<16}" + "".join(f"{label:>14}" for label in results))
+    print(f"\n{'stage':<16}" + "".join(f"{label + ' s':>16}{'peak MiB':>10}" for label in results))
+    spans = {label: stage_spans(r[3]) for label, r in results.items()}
     for stage in STAGE_ORDER:
-        cells = [results[label][3].get(stage) for label in results]
-        if any(c is not None for c in cells):
-            print(f"{stage:<16}" + "".join(f"{c:>14.1f}" if c is not None else f"{'-':>14}" for c in cells))
+        if not any(stage in spans[label] for label in results):
+            continue
+        line = f"{stage:<16}"
+        for label, (_, samples, _, _) in results.items():
+            if stage not in spans[label]:
+                line += f"{'-':>16}{'-':>10}"
+                continue
+            first, last = spans[label][stage]
+            peak = peak_between(samples, first, last)
+            line += f"{last - first:>16.1f}" + (f"{peak / 2**20:>10.0f}" if peak is not None else f"{'-':>10}")
+        print(line)
+    for label, (_, samples, _, steps) in results.items():
+        peaks = sorted(((peak_between(samples, s, e) or 0, key, e - s) for _, key, s, e in steps), reverse=True)
+        print(f"\n{label}: the steps with the largest tree RSS")
+        for peak, key, seconds in peaks[:8]:
+            print(f"  {key:<44}{peak / 2**20:>8.0f} MiB{seconds:>9.1f} s")
     events = {label: r[2] for label, r in results.items()}
     print(f"\nevents extracted: {events}  (cores: {os.cpu_count()})")
-    return 0 if len(set(events.values())) == 1 else 1
+    for label, reason in failed.items():
+        print(f"{label} backfill FAILED: {reason}")
+    return 0 if len(set(events.values())) == 1 and not failed else 1
