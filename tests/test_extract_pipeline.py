@@ -198,3 +198,26 @@ def test_blocking_check_fails_on_a_tampered_partition(tmp_path):
     assert not evaluation.passed
     failed = evaluation.metadata["failed_expectations"].value
     assert any(f["expectation"] == "expect_column_values_to_be_unique" for f in failed)
+
+
+def test_range_check_judges_each_day_on_its_own_events(tmp_path):
+    """A check over a backfill's range reads each day alone: the tampered day fails, its neighbours
+    pass, and each day reports its own rows (the file copied into the middle day counts there only)."""
+    days = ["2026-11-09", "2026-11-10", "2026-11-11"]
+    window = {"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[-1]}
+    assert dg.materialize([raw_docusign_audit_events], resources=resources(tmp_path), tags=window).success
+    lake = Lake.at(tmp_path)
+    stored = {day: len(event_ids(lake, day)) for day in days}
+    middle = date.fromisoformat(days[1])
+    table = pq.read_table(lake.partition_file("raw_docusign_audit_events", middle))
+    pq.write_table(table.slice(0, 5), lake.partition_file("raw_docusign_audit_events", middle, "copy.parquet"))
+    check_job = dg.define_asset_job("check_range", selection=dg.AssetSelection.checks(raw_audit_events_valid))
+    defs = dg.Definitions(
+        assets=[raw_docusign_audit_events], asset_checks=[raw_audit_events_valid], jobs=[check_job],
+        resources=resources(tmp_path),
+    )
+    result = defs.resolve_job_def("check_range").execute_in_process(tags=window, raise_on_error=False)
+    by_day = {e.partition: e for e in result.get_asset_check_evaluations()}
+    assert set(by_day) == set(days)
+    assert [by_day[d].passed for d in days] == [True, False, True]
+    assert {d: by_day[d].metadata["rows"].value for d in days} == {**stored, days[1]: stored[days[1]] + 5}
