@@ -7,6 +7,7 @@ day costs a few hundred MB at most.
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import os
 from dataclasses import dataclass, field
@@ -77,6 +78,12 @@ def _validate(name: str, frame, expectations: list) -> SuiteOutcome:
     )
     suite = gx.ExpectationSuite(name=f"{name}_suite", expectations=expectations)
     result = batch.validate(suite)
+    # GX's batch and validator objects hold the frame in reference cycles, which Python's cyclic
+    # collector frees only when enough new objects trigger it: a backfill's check validating 30
+    # days of a million events one after another grew from 2 GB to 4.7 GB. Freed here, each day
+    # starts from the same memory.
+    del batch, asset, source
+    gc.collect()
     failed = []
     for r in result.results:
         if not r.success:
