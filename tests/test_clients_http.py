@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import weakref
 from datetime import datetime, timezone
 from email.utils import format_datetime
 
@@ -72,6 +74,23 @@ def test_success_returns_response_without_sleeping():
     assert response.json() == {"ok": True}
     assert len(calls) == 1 and calls[0].url.params["a"] == "1"
     assert t.sleeps == []
+
+
+def test_a_returned_response_is_freed_as_soon_as_it_is_dropped():
+    """A backfill reads thousands of pages: each response (its body a page) must go when the caller
+    drops it, not wait in a reference cycle for a full garbage collection (httpx's stream points
+    back at its response; a month's read held 4 GB of bodies that way)."""
+    transport, _ = scripted(lambda request: httpx.Response(200, content=b"x" * 100_000))
+    http = make_http(transport, FakeTime())
+    gc.disable()
+    try:
+        response = http.request("GET", URL, endpoint_name="things")
+        assert response.content == b"x" * 100_000  # the body is still readable
+        dropped = weakref.ref(response)
+        del response
+        assert dropped() is None
+    finally:
+        gc.enable()
 
 
 def test_429_with_retry_after_seconds_is_honoured_then_succeeds():
