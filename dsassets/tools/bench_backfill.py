@@ -49,8 +49,9 @@ def sample_tree_rss(pid: int, stop: threading.Event, out: list[tuple[float, int]
         stop.wait(every)
 
 
-def step_spans(home: Path) -> list[tuple[str, str, float, float]]:
-    """(group, step key, start, end) of every asset step of every run in the instance at ``home``."""
+def step_spans(home: Path) -> list[tuple[str | None, str, float, float]]:
+    """(group, step key, start, end) of every step of every run in the instance at ``home``; the group
+    is None for an asset check's own step, which counts for the memory peaks and not for a stage."""
     import dagster as dg
 
     from dsassets.definitions import defs
@@ -64,16 +65,18 @@ def step_spans(home: Path) -> list[tuple[str, str, float, float]]:
                 group = group_of.get(step.step_key)
                 if group is None and step.step_key.startswith("raw_"):
                     group = "raw"  # the snapshot multi-assets' ops are named for their datasets
-                if group is None or step.start_time is None or step.end_time is None:
-                    continue  # asset checks run beside their asset
+                if step.start_time is None or step.end_time is None:
+                    continue
                 spans.append((group, step.step_key, step.start_time, step.end_time))
     return spans
 
 
-def stage_spans(steps: list[tuple[str, str, float, float]]) -> dict[str, tuple[float, float]]:
+def stage_spans(steps: list[tuple[str | None, str, float, float]]) -> dict[str, tuple[float, float]]:
     """Each asset group's (first step start, last step end)."""
     spans: dict[str, tuple[float, float]] = {}
     for group, _, start, end in steps:
+        if group is None:
+            continue
         first, last = spans.get(group, (start, end))
         spans[group] = (min(first, start), max(last, end))
     return spans
