@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from dsassets.simulator.config import SimulatorConfig
@@ -29,14 +30,21 @@ def main(argv: list[str] | None = None) -> int:
         help="where to write (or read) the RSA private key the simulator accepts",
     )
     parser.add_argument("--generation", choices=("current", "legacy"), default="current")
+    parser.add_argument("--now", type=datetime.fromisoformat, default=None,
+                        help="the simulated clock, fixed at this ISO time (UTC unless it says otherwise); "
+                             "default: real time")
     parser.add_argument("--drift", action="store_true",
                         help="send numbers and booleans as strings, as some real organizations do")
     args = parser.parse_args(argv)
 
     key_path = Path(args.key_file).expanduser()
     pem = key_path.read_text() if key_path.is_file() else None
+    now = None
+    if args.now is not None:
+        fixed = args.now if args.now.tzinfo else args.now.replace(tzinfo=timezone.utc)
+        now = lambda: fixed  # noqa: E731 - the simulator takes a clock
     simulator = DocuSignSimulator(
-        SimulatorConfig(seed=args.seed, events_per_day=args.events_per_day), private_key_pem=pem
+        SimulatorConfig(seed=args.seed, events_per_day=args.events_per_day), private_key_pem=pem, now=now
     )
     if pem is None:
         key_path.write_text(simulator.private_key_pem)

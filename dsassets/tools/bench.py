@@ -139,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallel", type=int, default=2,
                         help="with --backfills: concurrent runs of the parallel backfill (default 2; 0: "
                              "the serial backfill alone, e.g. for the 30 x 1M end-to-end figure)")
+    parser.add_argument("--stand-in", action="store_true",
+                        help="with --backfills --parallel 0: read a loopback stand-in DocuSign (pages rendered "
+                             "beforehand, the simulator's other APIs over TCP) instead of the embedded "
+                             "simulator, so the figure is the pipeline's and not the simulator's")
     parser.add_argument("--replicate-days", type=int, default=0,
                         help="time the baselines and detections over N days made by copying the extracted "
                              "last day (times shifted, ids suffixed) instead of extracting N days; "
@@ -187,7 +191,10 @@ def main(argv: list[str] | None = None) -> int:
 
         from dsassets.tools import bench_backfill
 
-        return bench_backfill.compare(start, args.end, Path(data_dir), env, args.parallel)
+        if args.stand_in and args.parallel:
+            parser.error("--stand-in renders the serial backfill's read only: add --parallel 0")
+        return bench_backfill.compare(start, args.end, Path(data_dir), env, args.parallel,
+                                      SIMULATOR_SEED.integer(env) if args.stand_in else None, args.events_per_day)
     print(f"{'stage':<20}{'wall s':>9}{'peak MiB':>10}{'events/s':>11}   "
           f"{'floor':<18}{'wall s':>8}{'peak MiB':>10}{'events/s':>11}{'x floor':>9}")
     events = extracted = None

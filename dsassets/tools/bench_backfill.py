@@ -8,19 +8,29 @@ group) the wall time from its first step's start to its last step's end, read fr
 and the peak tree RSS sampled while the stage ran; then the steps during which the tree was
 largest, so a memory peak points at the step that made it. The samples are kept in each
 backfill's data directory (``tree_rss.csv``).
+
+With ``stand_in`` the serial backfill reads a loopback stand-in DocuSign instead of the embedded
+simulator, so it pays what a backfill against DocuSign pays and nothing of the simulator's work:
+the Monitor pages of its read are rendered to disk beforehand (``page_server``, not timed) and
+served from there; the Admin, eSignature and Graph APIs are the simulator's, served over TCP
+(``python -m dsassets.simulator``) with its clock fixed after the range. Pointed at real APIs
+the pipeline takes one directory snapshot for the range, as it does against DocuSign, where the
+embedded simulator serves every past day its own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import threading
 import time
-from datetime import date
+from datetime import date, datetime, time as clock_time, timedelta, timezone
 from pathlib import Path
+from typing import Iterator
 
-from dsassets.lib.config.settings import DATA_DIR
+from dsassets.lib.config.settings import DATA_DIR, monitor_readers
 from dsassets.tools.measure import count_events
 
 STAGE_ORDER = ("raw", "staging", "intermediate", "marts", "baselines", "posture", "detections", "policies",
@@ -88,6 +98,54 @@ def peak_between(samples: list[tuple[float, int]], start: float, end: float) -> 
     return max(inside) if inside else None
 
 
+@contextlib.contextmanager
+def stand_in(start: date, end: date, data_dir: Path, env: dict[str, str], events_per_day: int,
+             seed: int) -> Iterator[dict[str, str]]:
+    """The ``DOCUSIGN_*`` and ``ENTRA_*`` variables of a loopback DocuSign serving ``[start, end]``.
+
+    Monitor: the pages the backfill's read gets (its ``DOCUSIGN_MONITOR_READERS`` windows),
+    rendered once into ``data_dir/stand-in-pages`` and served by ``page_server``, which answers
+    any other cursor with 404. Everything else: the simulator over TCP, its clock a day after the
+    range, as DocuSign answers a backfill run after its days."""
+    from dsassets.tools.bench_extract import LAG, PAGE_LIMIT
+    from dsassets.tools.page_server import INDEX, render
+
+    readers = monitor_readers(env)
+    pages = data_dir / f"stand-in-pages-{start}-{end}-{events_per_day}-{seed}-{readers}"
+    began = time.perf_counter()
+    if not (pages / INDEX).is_file():  # reused: the same range, volume, seed and windows give the same bytes
+        render(pages, start, end, events_per_day, seed, LAG, PAGE_LIMIT, readers)
+    size = sum(p.stat().st_size for p in pages.glob("0*.json")) / 2**30
+    print(f"stand-in: Monitor pages of {readers} window(s) in {pages} ({size:.1f} GiB; "
+          f"{time.perf_counter() - began:.0f} s to render or find, not timed)")
+    now = datetime.combine(end + timedelta(days=1), clock_time.min, timezone.utc) + LAG + timedelta(hours=1)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    servers = [
+        subprocess.Popen([sys.executable, "-m", "dsassets.tools.page_server", str(pages)], env=env,
+                         stdout=subprocess.PIPE, text=True),
+        subprocess.Popen([sys.executable, "-m", "dsassets.simulator", "--port", "0", "--seed", str(seed),
+                          "--events-per-day", str(events_per_day), "--now", now.isoformat(),
+                          "--key-file", str(data_dir / "stand-in-key.pem")],
+                         env=env, stdout=subprocess.PIPE, text=True),
+    ]
+    try:
+        monitor_url = servers[0].stdout.readline().strip() if servers[0].stdout else ""
+        exports: dict[str, str] = {}
+        for line in servers[1].stdout or ():
+            if line.startswith("export "):
+                name, _, value = line[len("export "):].strip().partition("=")
+                exports[name] = value
+            if "ENTRA_GRAPH_URL" in exports:  # the last line it prints
+                break
+        if not monitor_url or "ENTRA_GRAPH_URL" not in exports:
+            raise RuntimeError("the stand-in's servers did not start; see their output above")
+        yield {**exports, "DOCUSIGN_MONITOR_URL": monitor_url}
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait()
+
+
 def run_backfill(start: date, end: date, data_dir: Path, env: dict[str, str],
                  parallel: int) -> tuple[float, list[tuple[float, int]], int]:
     """Wall seconds, the tree RSS samples (epoch, bytes) and the exit status of one ``dsassets backfill``."""
@@ -110,13 +168,20 @@ def run_backfill(start: date, end: date, data_dir: Path, env: dict[str, str],
     return time.perf_counter() - began, samples, status
 
 
-def compare(start: date, end: date, data_dir: Path, env: dict[str, str], parallel: int) -> int:
-    """Time the serial backfill, then (``parallel`` > 0) the parallel one; print both side by side."""
+def compare(start: date, end: date, data_dir: Path, env: dict[str, str], parallel: int,
+            stand_in_seed: int | None = None, events_per_day: int = 0) -> int:
+    """Time the serial backfill, then (``parallel`` > 0) the parallel one; print both side by side.
+
+    With ``stand_in_seed`` (serial only) the backfill reads the loopback stand-in (:func:`stand_in`)."""
     results, failed = {}, {}
     modes = [("serial", 0)] + ([(f"parallel {parallel}", parallel)] if parallel else [])
     for label, workers in modes:
         target = data_dir / label.replace(" ", "-")
-        wall, samples, status = run_backfill(start, end, target, env, workers)
+        if stand_in_seed is None:
+            wall, samples, status = run_backfill(start, end, target, env, workers)
+        else:
+            with stand_in(start, end, data_dir, env, events_per_day, stand_in_seed) as api:
+                wall, samples, status = run_backfill(start, end, target, {**env, **api}, workers)
         # Kept beside the run's lake, to line the memory up with its Dagster log afterwards.
         (target / "tree_rss.csv").write_text("epoch,rss_bytes\n" + "".join(f"{t:.1f},{rss}\n" for t, rss in samples))
         if status != 0:

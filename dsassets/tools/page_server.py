@@ -24,33 +24,39 @@ INDEX = "cursors.json"
 
 
 def render(directory: Path, start: date, end: date, events_per_day: int, seed: int, lag: timedelta,
-           page_limit: int) -> int:
+           page_limit: int, readers: int = 1) -> int:
     """Write the Monitor pages a read of ``[start, end]`` gets (one body per file); return events written.
 
-    Pages are rendered until the one holding an event at or after the window end plus ``lag``,
-    where the client stops reading (or the stream's end)."""
+    The read is the extraction's: ``readers`` windows of whole days (``split_windows``), each from
+    its own ISO cursor until the page holding an event at or after its end plus ``lag``, where the
+    client stops reading (or the stream's end). Events a window reads past its end are in the next
+    window's pages too, as they are in the reads."""
     import orjson
 
+    from dsassets.lib.lake.window_reads import split_windows
     from dsassets.simulator import DocuSignSimulator, SimulatorConfig
 
-    stop = datetime.combine(end + timedelta(days=1), clock_time.min, timezone.utc) + lag
-    now = stop + timedelta(days=1)
+    first = datetime.combine(start, clock_time.min, timezone.utc)
+    last = datetime.combine(end + timedelta(days=1), clock_time.min, timezone.utc)
+    now = last + lag + timedelta(days=1)
     sim = DocuSignSimulator(SimulatorConfig(seed=seed, events_per_day=events_per_day), now=lambda: now)
-    cursor = datetime.combine(start, clock_time.min, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     directory.mkdir(parents=True, exist_ok=True)
     index: dict[str, str] = {}
     events = 0
-    while True:
-        end_cursor, page = sim.store.page(cursor, page_limit, sim.now_ticks())
-        name = f"{len(index):06d}.json"
-        body = b'{"endCursor":' + orjson.dumps(end_cursor) + b',"resultData":[' + ",".join(page).encode() + b"]}"
-        (directory / name).write_bytes(body)
-        index[cursor] = name
-        events += len(page)
-        last = orjson.loads(page[-1])["timestamp"][:19] if page else None
-        if end_cursor == cursor or (last and datetime.fromisoformat(last).replace(tzinfo=timezone.utc) >= stop):
-            break
-        cursor = end_cursor
+    for window_start, window_end in split_windows(first, last, readers):
+        stop = window_end + lag
+        cursor = window_start.strftime("%Y-%m-%dT%H:%M:%SZ")
+        while cursor not in index:  # a cursor already rendered continues as it did
+            end_cursor, page = sim.store.page(cursor, page_limit, sim.now_ticks())
+            name = f"{len(index):06d}.json"
+            body = b'{"endCursor":' + orjson.dumps(end_cursor) + b',"resultData":[' + ",".join(page).encode() + b"]}"
+            (directory / name).write_bytes(body)
+            index[cursor] = name
+            events += len(page)
+            last_at = orjson.loads(page[-1])["timestamp"][:19] if page else None
+            if end_cursor == cursor or (last_at and datetime.fromisoformat(last_at).replace(tzinfo=timezone.utc) >= stop):
+                break
+            cursor = end_cursor
     (directory / INDEX).write_text(json.dumps(index))
     return events
 
