@@ -1,5 +1,6 @@
 """Pointing DOCUSIGN_* / ENTRA_* at a stand-in server on 127.0.0.1 extracts the same data, no code change."""
 
+import os
 from datetime import date
 
 import dagster as dg
@@ -28,8 +29,6 @@ def standin(tmp_path):
 
 
 def run(data_dir, monkeypatch, env: dict):
-    import os
-
     for name in list(os.environ):
         if name.startswith(CREDENTIAL_VARS):
             monkeypatch.delenv(name)
@@ -64,3 +63,27 @@ def test_standin_server_on_loopback_gives_the_same_events_as_the_embedded_simula
     for dataset in ("raw_docusign_accounts", "raw_docusign_password_rules", "raw_docusign_memberships"):
         assert table(tmp_path / "http", dataset).num_rows > 0, dataset
     assert table(tmp_path / "http", "raw_idp_users").num_rows > 0
+
+
+def test_a_range_against_real_sources_reads_entra_once_for_all_its_days(standin, tmp_path, monkeypatch):
+    """Entra ID, like DocuSign, serves only the present: a 3-day range takes one read, recorded in each day."""
+    from dsassets.lib.clients.graph import GraphClient
+
+    reads = []
+    deleted_users = GraphClient.deleted_users
+    monkeypatch.setattr(GraphClient, "deleted_users", lambda self: (reads.append(1), deleted_users(self))[1])
+    for name in list(os.environ):
+        if name.startswith(CREDENTIAL_VARS):
+            monkeypatch.delenv(name)
+    for name, value in standin.items():
+        monkeypatch.setenv(name, value)
+    result = dg.materialize(
+        [raw_idp_users],
+        resources={"lake": LakeResource(data_dir=str(tmp_path)), "docusign": DocuSignResource(),
+                   "identity_provider": IdentityProviderResource()},
+        tags={"dagster/asset_partition_range_start": "2026-11-10", "dagster/asset_partition_range_end": "2026-11-12"},
+    )
+    assert result.success and len(reads) == 1
+    days = [pq.read_table(Lake.at(tmp_path).partition_file("raw_idp_users", date(2026, 11, d))) for d in (10, 11, 12)]
+    assert days[0].num_rows > 0
+    assert all(t.equals(days[0]) for t in days)  # the same rows and the same _snapshot_taken_at
