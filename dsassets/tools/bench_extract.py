@@ -116,9 +116,9 @@ def main(argv: list[str]) -> int:
     if step == "render":
         from dsassets.tools.page_server import render
 
-        directory, start, end, per_day, seed = args
+        directory, start, end, per_day, seed, *readers = args
         render(Path(directory), date.fromisoformat(start), date.fromisoformat(end), int(per_day), int(seed), LAG,
-               PAGE_LIMIT)
+               PAGE_LIMIT, int(readers[0]) if readers else 1)
     elif step == "extract":
         url, data_dir, start, end, result = args
         extract(url, Path(data_dir), date.fromisoformat(start), date.fromisoformat(end), Path(result))
