@@ -8,10 +8,11 @@ Two ways to fill a day:
 
 - **Whole** (:func:`write_event_partitions`, backfills): read the window and publish each
   day as ``data.parquet``, replacing whatever the day held. Rows go straight into their day's
-  file as they arrive (``day_files``), unless the read needs a set-based step in DuckDB: a day
-  with late files to keep, or windows read at once to merge. Then, as for the live stream,
-  pages go to a scratch Parquet file and DuckDB splits, de-duplicates and orders it, with
-  memory bounded by its own limit whatever the day's volume.
+  file as they arrive (``day_files``), also when windows of the range are read at once (each
+  window fills its own days), unless the read needs a set-based step in DuckDB: a day with
+  late files to keep. Then, as for the live stream, pages go to a scratch Parquet file and
+  DuckDB splits, de-duplicates and orders it, with memory bounded by its own limit whatever
+  the day's volume.
 - **Live** (:func:`dsassets.lib.lake.live_stream.advance_stream`, the daily run and the
   intra-day refresh): read the stream from the one stored cursor to its end and append each
   day's new events as one more file; see that module.
@@ -36,7 +37,7 @@ import pyarrow.parquet as pq
 
 from dsassets.lib.clients.monitor_page import DECODED, MonitorPage, count_drift
 from dsassets.lib.lake.coerce import Drift
-from dsassets.lib.lake.day_files import DayFiles
+from dsassets.lib.lake.day_files import ROW_GROUP as DAY_ROW_GROUP, DayFiles
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.prefetch import prefetched
 from dsassets.lib.lake.schemas import AUDIT_EVENTS
@@ -154,8 +155,7 @@ def _stage_read(lake: Lake, scratch: Path, pages: Iterable[MonitorPage] | Window
         return _stage_pages(scratch, pages, source, extracted_at, window)
     parts = [lake.tmp_dir / f"{scratch.stem}.window{k}.parquet" for k in range(len(pages.streams))]
     try:
-        reads = stage_windows(pages, parts.__getitem__,
-                              lambda part, stream: _stage_pages(part, stream, source, extracted_at, window))
+        reads = stage_windows(pages, lambda k, stream: _stage_pages(parts[k], stream, source, extracted_at, window))
         with _duckdb(lake, scratch, memory_limit) as con:
             merge_windows(con, parts, scratch)
     finally:
@@ -196,20 +196,116 @@ def write_event_partitions(
     # end: the whole day keeps them (they never come again), which takes the staging query.
     late = {day: [lake.partition_file(DATASET, day, n) for n in lake.list_files(DATASET, day)
                   if n.startswith("late-")] for day in days}
-    if isinstance(pages, WindowReads) or any(late.values()):
+    if any(late.values()):
         return _write_via_scratch(lake, pages, late, start=start, end=end, source=source,
                                   extracted_at=extracted_at, memory_limit=memory_limit, drift=drift)
     with lake.temp_path(".days") as stem:
-        files = DayFiles(lake.tmp_dir, stem.name, days)
+        if isinstance(pages, WindowReads):
+            windows = [DayFiles(lake.tmp_dir, f"{stem.name}.w{k}", days_in(a, b)) for k, (a, b) in enumerate(pages.bounds)]
+            files = windows
+        else:
+            files = [DayFiles(lake.tmp_dir, stem.name, days)]
         try:
-            read = _consume(pages, files.add, source, extracted_at, (start, end))
-            staged = files.close(_footer(read, drift))
+            if isinstance(pages, WindowReads):
+                staged = _write_windows(lake, pages, windows, stem, start=start, end=end, source=source,
+                                        extracted_at=extracted_at, drift=drift)
+            else:
+                read = _consume(pages, files[0].add, source, extracted_at, (start, end))
+                staged = files[0].close(_footer(read, drift))
             # Publish only once every day is written: a failure above leaves the lake as it was.
             for day, (tmp, _) in staged.items():
                 lake.publish(tmp, DATASET, day)
         finally:
-            files.discard()
+            for day_files in files:
+                day_files.discard()
+            for tmp in lake.tmp_dir.glob(f"{stem.name}.rewritten.*"):
+                tmp.unlink(missing_ok=True)
     return {day: n for day, (_, n) in staged.items()}
+
+
+def _write_windows(lake: Lake, reads: WindowReads, files: list[DayFiles], stem: Path, *, start: datetime,
+                   end: datetime, source: str, extracted_at: datetime,
+                   drift: Drift | None) -> dict[date, tuple[Path, int]]:
+    """Windows read at once, each on its own thread writing its own days straight into their files.
+
+    A window's own days hold exactly what a single pass holds, in its order: every event of a
+    day is ingested after the day starts, where the day's window starts reading. What a window
+    reads of other days (the seam's overlap, read by both windows; an event ingested after the
+    window stopped, or stamped before its ingestion) is set aside, and joins its day only when
+    the day's own window lacks it: before the day's rows when an earlier window read it, after
+    them when a later one did, which is where a single pass would have it."""
+    aside: list[list[pa.Table]] = [[] for _ in reads.streams]
+
+    def stage(k: int, pages: Iterable[MonitorPage]) -> _Read:
+        own_start, own_end = reads.bounds[k]
+
+        def write(batch: pa.Table) -> None:
+            files[k].add(batch)  # keeps the rows of the window's own days only
+            times = batch["_event_time"]
+            bounds = pc.min_max(times)
+            if bounds["min"].as_py() >= own_start and bounds["max"].as_py() < own_end:
+                return
+            other = pc.or_(pc.less(times, pa.scalar(own_start, times.type)),
+                           pc.greater_equal(times, pa.scalar(own_end, times.type)))
+            inside = pc.and_(pc.greater_equal(times, pa.scalar(start, times.type)),
+                             pc.less(times, pa.scalar(end, times.type)))
+            rows = batch.filter(pc.and_(other, inside))
+            if rows.num_rows:
+                aside[k].append(rows)
+
+        return _consume(pages, write, source, extracted_at, (start, end))
+
+    done = stage_windows(reads, stage)
+    read = _Read(cursor=done[-1].cursor, past_window=all(r.past_window for r in done),
+                 pages=sum(r.pages for r in done))
+    for r in done:  # an event of two windows' overlap is counted in both (a few, at each seam)
+        read.drift.add(r.drift)
+    footer = _footer(read, drift)
+    staged: dict[date, tuple[Path, int]] = {}
+    owner: dict[date, int] = {}
+    for k, day_files in enumerate(files):
+        for day, made in day_files.close(footer).items():
+            staged[day], owner[day] = made, k
+    for day, (before, after) in _missing_from_own_window(aside, owner, staged).items():
+        path, _ = staged[day]
+        rewritten = lake.tmp_dir / f"{stem.name}.rewritten.{day.isoformat()}.parquet"
+        whole = pa.concat_tables([t for t in (before, pq.read_table(path, schema=AUDIT_EVENTS), after) if t is not None])
+        with pq.ParquetWriter(rewritten, AUDIT_EVENTS, compression="zstd") as writer:
+            writer.write_table(whole, row_group_size=DAY_ROW_GROUP)
+            writer.add_key_value_metadata(footer)
+        staged[day] = (rewritten, whole.num_rows)
+    return staged
+
+
+def _missing_from_own_window(aside: list[list[pa.Table]], owner: dict[date, int],
+                             staged: dict[date, tuple[Path, int]]) -> dict[date, tuple[pa.Table | None, pa.Table | None]]:
+    """Per day, the rows set aside that its own window did not read, each ``eventId`` once (its
+    earliest window's reading): (from earlier windows, from later ones), each in window then
+    stream order; days that lack none are left out."""
+    tables = [(k, t) for k, parts in enumerate(aside) for t in parts]
+    if not tables:
+        return {}
+    rows = pa.concat_tables([t for _, t in tables])
+    window = pa.array([k for k, t in tables for _ in range(t.num_rows)], pa.int32())
+    days = pc.cast(rows["_event_time"], pa.date32())
+    missing = {}
+    for day in pc.unique(days).to_pylist():
+        of_day = pc.equal(days, pa.scalar(day, pa.date32()))
+        candidates, from_window = rows.filter(of_day), window.filter(of_day)
+        own_ids = pq.read_table(staged[day][0], columns=["eventId"])["eventId"]
+        new = pc.invert(pc.is_in(candidates["eventId"], value_set=own_ids.combine_chunks()))
+        candidates, from_window = candidates.filter(new), from_window.filter(new)
+        if not candidates.num_rows:
+            continue
+        # the first reading of each id: rows are in window then stream order already
+        first = (pa.table({"id": candidates["eventId"], "i": pa.array(range(candidates.num_rows), pa.int64())})
+                 .group_by("id", use_threads=False).aggregate([("i", "min")])["i_min"])
+        keep = pc.sort_indices(first)
+        candidates, from_window = candidates.take(pc.take(first, keep)), from_window.take(pc.take(first, keep))
+        earlier = pc.less(from_window, pa.scalar(owner[day], pa.int32()))
+        before, after = candidates.filter(earlier), candidates.filter(pc.invert(earlier))
+        missing[day] = (before if before.num_rows else None, after if after.num_rows else None)
+    return missing
 
 
 def _footer(read: _Read, drift: Drift | None) -> dict[str, str]:

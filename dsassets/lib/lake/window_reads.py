@@ -4,9 +4,11 @@ The stream is in ingestion order and an ISO cursor starts it at a moment, so a r
 read as consecutive windows, each from its own start until its page past its end plus the
 ingestion lag. Together the windows read every event a single pass reads: a window reads on
 past its end (ingestion lags event time), so it overlaps the next one's start; the events of
-that overlap are read twice and kept once, where the single pass has them (the earlier
-window). Each window is staged to its own scratch file on its own thread; the files, in
-window order, are then the single pass's scratch file.
+that overlap are read twice and kept once, where the single pass has them. Each window runs on
+its own thread. Usually each writes its own days straight into their files
+(``raw_events._write_windows``); when a day has late files to keep, each is staged to its own
+scratch file and the files, merged in window order (:func:`merge_windows`), are the single
+pass's scratch file.
 
 Only backfills read in windows: the live stream has one cursor, which never moves backwards
 (``live_stream``), and these reads never write it.
@@ -18,11 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, TypeVar
 
 import duckdb
 
 from dsassets.lib.clients.monitor_page import MonitorPage
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class WindowReads:
 
     streams: list[Iterable[MonitorPage]]
     readers: int
+    bounds: list[tuple[datetime, datetime]]  # each stream's window, [start, end)
 
 
 def split_windows(start: datetime, end: datetime, readers: int) -> list[tuple[datetime, datetime]]:
@@ -44,16 +49,16 @@ def split_windows(start: datetime, end: datetime, readers: int) -> list[tuple[da
 def read_windows(read: Callable[[datetime, datetime], Iterable[MonitorPage]], start: datetime, end: datetime,
                  readers: int) -> WindowReads:
     """The windows' page streams (``read(window_start, window_end)`` each), read ``readers`` at once."""
-    return WindowReads([read(a, b) for a, b in split_windows(start, end, readers)], readers)
+    windows = split_windows(start, end, readers)
+    return WindowReads([read(a, b) for a, b in windows], readers, windows)
 
 
-def stage_windows(windows: WindowReads, scratch_for: Callable[[int], Path],
-                  stage: Callable[[Path, Iterable[MonitorPage]], object]) -> list:
-    """Stage each window (``stage(scratch, pages)``) on its own thread; the results in window order.
+def stage_windows(windows: WindowReads, stage: Callable[[int, Iterable[MonitorPage]], T]) -> list[T]:
+    """Run ``stage(k, pages)`` for each window on its own thread; the results in window order.
 
     A failure in any window is raised here once every window has stopped."""
     with ThreadPoolExecutor(max_workers=windows.readers, thread_name_prefix="monitor-window") as pool:
-        futures = [pool.submit(stage, scratch_for(k), pages) for k, pages in enumerate(windows.streams)]
+        futures = [pool.submit(stage, k, pages) for k, pages in enumerate(windows.streams)]
         return [f.result() for f in futures]
 
 
