@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -286,7 +287,7 @@ def _missing_from_own_window(aside: list[list[pa.Table]], owner: dict[date, int]
     if not tables:
         return {}
     rows = pa.concat_tables([t for _, t in tables])
-    window = pa.array([k for k, t in tables for _ in range(t.num_rows)], pa.int32())
+    window = pa.concat_arrays([pa.repeat(pa.scalar(k, pa.int32()), t.num_rows) for k, t in tables])
     days = pc.cast(rows["_event_time"], pa.date32())
     missing = {}
     for day in pc.unique(days).to_pylist():
@@ -298,7 +299,7 @@ def _missing_from_own_window(aside: list[list[pa.Table]], owner: dict[date, int]
         if not candidates.num_rows:
             continue
         # the first reading of each id: rows are in window then stream order already
-        first = (pa.table({"id": candidates["eventId"], "i": pa.array(range(candidates.num_rows), pa.int64())})
+        first = (pa.table({"id": candidates["eventId"], "i": np.arange(candidates.num_rows)})
                  .group_by("id", use_threads=False).aggregate([("i", "min")])["i_min"])
         keep = pc.sort_indices(first)
         candidates, from_window = candidates.take(pc.take(first, keep)), from_window.take(pc.take(first, keep))
