@@ -104,9 +104,10 @@ def stand_in(start: date, end: date, data_dir: Path, env: dict[str, str], events
     """The ``DOCUSIGN_*`` and ``ENTRA_*`` variables of a loopback DocuSign serving ``[start, end]``.
 
     Monitor: the pages the backfill's read gets (its ``DOCUSIGN_MONITOR_READERS`` windows),
-    rendered once into ``data_dir/stand-in-pages`` and served by ``page_server``, which answers
-    any other cursor with 404. Everything else: the simulator over TCP, its clock a day after the
-    range, as DocuSign answers a backfill run after its days."""
+    rendered once into ``data_dir/stand-in-pages-<range, volume, seed, windows>`` and served by
+    ``page_server``, which answers any other cursor with 404. Everything else: the simulator over
+    TCP, its clock an hour past the range's end and the ingestion lag, as DocuSign answers a
+    backfill run after its days."""
     from dsassets.tools.bench_extract import LAG
     from dsassets.tools.measure import run_child
     from dsassets.tools.page_server import INDEX
