@@ -126,6 +126,15 @@ class _Read:
     pages: int = 0
     drift: Drift = field(default_factory=Drift)
 
+    @classmethod
+    def of_windows(cls, reads: list[_Read]) -> _Read:
+        """The windows' reads as one: stopped where the last window stopped, past the window once all are."""
+        read = cls(cursor=reads[-1].cursor, past_window=all(r.past_window for r in reads),
+                   pages=sum(r.pages for r in reads))
+        for r in reads:  # an event of two windows' overlap is counted in both (a few, at each seam)
+            read.drift.add(r.drift)
+        return read
+
 
 def _consume(pages: Iterable[MonitorPage], write: Callable[[pa.Table], None], source: str, extracted_at: datetime,
              window: tuple[datetime, datetime] | None) -> _Read:
@@ -162,11 +171,7 @@ def _stage_read(lake: Lake, scratch: Path, pages: Iterable[MonitorPage] | Window
     finally:
         for part in parts:
             part.unlink(missing_ok=True)
-    read = _Read(cursor=reads[-1].cursor, past_window=all(r.past_window for r in reads),
-                 pages=sum(r.pages for r in reads))
-    for r in reads:  # an event of two windows' overlap is counted in both (a few, at each seam)
-        read.drift.add(r.drift)
-    return read
+    return _Read.of_windows(reads)
 
 
 def write_event_partitions(
@@ -201,14 +206,12 @@ def write_event_partitions(
         return _write_via_scratch(lake, pages, late, start=start, end=end, source=source,
                                   extracted_at=extracted_at, memory_limit=memory_limit, drift=drift)
     with lake.temp_path(".days") as stem:
-        if isinstance(pages, WindowReads):
-            windows = [DayFiles(lake.tmp_dir, f"{stem.name}.w{k}", days_in(a, b)) for k, (a, b) in enumerate(pages.bounds)]
-            files = windows
-        else:
-            files = [DayFiles(lake.tmp_dir, stem.name, days)]
+        windowed = isinstance(pages, WindowReads)
+        files = ([DayFiles(lake.tmp_dir, f"{stem.name}.w{k}", days_in(a, b)) for k, (a, b) in enumerate(pages.bounds)]
+                 if windowed else [DayFiles(lake.tmp_dir, stem.name, days)])
         try:
-            if isinstance(pages, WindowReads):
-                staged = _write_windows(lake, pages, windows, stem, start=start, end=end, source=source,
+            if windowed:
+                staged = _write_windows(lake, pages, files, stem, start=start, end=end, source=source,
                                         extracted_at=extracted_at, drift=drift)
             else:
                 read = _consume(pages, files[0].add, source, extracted_at, (start, end))
@@ -256,12 +259,7 @@ def _write_windows(lake: Lake, reads: WindowReads, files: list[DayFiles], stem: 
 
         return _consume(pages, write, source, extracted_at, (start, end))
 
-    done = stage_windows(reads, stage)
-    read = _Read(cursor=done[-1].cursor, past_window=all(r.past_window for r in done),
-                 pages=sum(r.pages for r in done))
-    for r in done:  # an event of two windows' overlap is counted in both (a few, at each seam)
-        read.drift.add(r.drift)
-    footer = _footer(read, drift)
+    footer = _footer(_Read.of_windows(stage_windows(reads, stage)), drift)
     staged: dict[date, tuple[Path, int]] = {}
     owner: dict[date, int] = {}
     for k, day_files in enumerate(files):
