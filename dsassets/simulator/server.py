@@ -7,9 +7,13 @@ same ``SimulatorTransport`` as the in-process tests use.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, Mapping
 
 import httpx
 
@@ -74,3 +78,33 @@ def serve(
     thread = threading.Thread(target=server.serve_forever, name="docusign-simulator", daemon=True)
     thread.start()
     return server, base_url
+
+
+@contextmanager
+def serving_process(key_file: Path, *, seed: int, events_per_day: int, extra_args: tuple[str, ...] = (),
+                    env: Mapping[str, str] | None = None) -> Iterator[dict[str, str]]:
+    """The simulator as its own process on a loopback port (``python -m dsassets.simulator``); yields
+    the ``DOCUSIGN_*`` / ``ENTRA_*`` variables it prints, and stops it on exit."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dsassets.simulator", "--port", "0", "--seed", str(seed),
+         "--events-per-day", str(events_per_day), "--key-file", str(key_file), *extra_args],
+        env=None if env is None else dict(env), stdout=subprocess.PIPE, text=True,
+    )
+    exports: dict[str, str] = {}
+    try:
+        for line in proc.stdout or ():
+            if line.startswith("export "):
+                name, _, value = line.removeprefix("export ").strip().partition("=")
+                exports[name] = value
+                if name == "ENTRA_GRAPH_URL":  # the last line it prints
+                    break
+        if "ENTRA_GRAPH_URL" not in exports:
+            raise RuntimeError("the simulator's process printed no settings (its error is above)")
+        yield exports
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # seen once on a loaded CI machine: never hang the caller
+            proc.kill()
+            proc.wait(timeout=10)

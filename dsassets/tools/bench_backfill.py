@@ -108,6 +108,7 @@ def stand_in(start: date, end: date, data_dir: Path, env: dict[str, str], events
     ``page_server``, which answers any other cursor with 404. Everything else: the simulator over
     TCP, its clock an hour past the range's end and the ingestion lag, as DocuSign answers a
     backfill run after its days."""
+    from dsassets.simulator.server import serving_process
     from dsassets.tools.bench_extract import LAG
     from dsassets.tools.measure import run_child
     from dsassets.tools.page_server import INDEX
@@ -125,30 +126,18 @@ def stand_in(start: date, end: date, data_dir: Path, env: dict[str, str], events
           f"{time.perf_counter() - began:.0f} s to render or find, not timed)")
     now = datetime.combine(end + timedelta(days=1), clock_time.min, timezone.utc) + LAG + timedelta(hours=1)
     data_dir.mkdir(parents=True, exist_ok=True)
-    servers = [
-        subprocess.Popen([sys.executable, "-m", "dsassets.tools.page_server", str(pages)], env=env,
-                         stdout=subprocess.PIPE, text=True),
-        subprocess.Popen([sys.executable, "-m", "dsassets.simulator", "--port", "0", "--seed", str(seed),
-                          "--events-per-day", str(events_per_day), "--now", now.isoformat(),
-                          "--key-file", str(data_dir / "stand-in-key.pem")],
-                         env=env, stdout=subprocess.PIPE, text=True),
-    ]
+    pages_server = subprocess.Popen([sys.executable, "-m", "dsassets.tools.page_server", str(pages)], env=env,
+                                    stdout=subprocess.PIPE, text=True)
     try:
-        monitor_url = servers[0].stdout.readline().strip() if servers[0].stdout else ""
-        exports: dict[str, str] = {}
-        for line in servers[1].stdout or ():
-            if line.startswith("export "):
-                name, _, value = line[len("export "):].strip().partition("=")
-                exports[name] = value
-            if "ENTRA_GRAPH_URL" in exports:  # the last line it prints
-                break
-        if not monitor_url or "ENTRA_GRAPH_URL" not in exports:
-            raise RuntimeError("the stand-in's servers did not start; see their output above")
-        yield {**exports, "DOCUSIGN_MONITOR_URL": monitor_url}
+        monitor_url = pages_server.stdout.readline().strip() if pages_server.stdout else ""
+        if not monitor_url:
+            raise RuntimeError("the stand-in's page server did not start; see its output above")
+        with serving_process(data_dir / "stand-in-key.pem", seed=seed, events_per_day=events_per_day,
+                             extra_args=("--now", now.isoformat()), env=env) as exports:
+            yield {**exports, "DOCUSIGN_MONITOR_URL": monitor_url}
     finally:
-        for server in servers:
-            server.terminate()
-            server.wait()
+        pages_server.terminate()
+        pages_server.wait()
 
 
 def run_backfill(start: date, end: date, data_dir: Path, env: dict[str, str],

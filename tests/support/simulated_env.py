@@ -1,10 +1,8 @@
 """The environment of a test run on the embedded simulator: no real credentials, a scratch data dir."""
 
-import subprocess
-import sys
-from contextlib import contextmanager
-
 import pytest
+
+from dsassets.simulator.server import serving_process
 
 REAL_SOURCES = ("DOCUSIGN_INTEGRATION_KEY", "DOCUSIGN_USER_ID", "DOCUSIGN_PRIVATE_KEY_FILE",
                 "DOCUSIGN_ORGANIZATION_ID", "ENTRA_TENANT_ID", "ENTRA_CLIENT_ID", "ENTRA_CLIENT_SECRET",
@@ -22,28 +20,6 @@ def use_simulator(patch: pytest.MonkeyPatch, data_dir, *, seed: int, events_per_
     patch.setenv("DSASSETS_SIMULATOR_EVENTS_PER_DAY", str(events_per_day))
 
 
-@contextmanager
 def standin_server(key_file, *, seed: int, events_per_day: int, extra_args=()):
     """The simulator as a separate process serving HTTP on loopback; yields the env it prints."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dsassets.simulator", "--port", "0", "--seed", str(seed),
-         "--events-per-day", str(events_per_day), "--key-file", str(key_file), *extra_args],
-        stdout=subprocess.PIPE, text=True,
-    )
-    env = {}
-    try:
-        for line in proc.stdout:
-            if line.startswith("export "):
-                name, _, value = line.removeprefix("export ").strip().partition("=")
-                env[name] = value
-                if name == "ENTRA_GRAPH_URL":
-                    break
-        assert env, "stand-in printed no settings"
-        yield env
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # seen once on a loaded CI machine: never hang the suite
-            proc.kill()
-            proc.wait(timeout=10)
+    return serving_process(key_file, seed=seed, events_per_day=events_per_day, extra_args=tuple(extra_args))
