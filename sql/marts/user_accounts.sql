@@ -17,7 +17,7 @@ days as (
     select day from window_days()
 ),
 
-admin_memberships as (
+admin_memberships as not materialized (
     select
         user_id,
         account_id,
@@ -40,7 +40,7 @@ admin_memberships as (
         and account_id is not null
 ),
 
-esignature_users as (
+esignature_users as not materialized (
     select
         user_id,
         account_id,
@@ -79,10 +79,31 @@ lifecycle as (
 
 ---------- snapshots: Admin API first, eSignature fills the gaps
 
-snapshots as (
-    select * from admin_memberships
-    union all by name
-    select esignature_users.*
+-- which source listed each membership on each day, on the few columns that
+-- every day of history is read for: history is most of a long lake, and only
+-- the snapshots the window's days read carry all their columns
+-- (readable_snapshots)
+snapshot_rows as (
+    select
+        user_id,
+        account_id,
+        dt,
+        snapshot_source,
+        permission_profile_id,
+        permission_profile_name,
+        is_admin,
+        snapshot_taken_at
+    from admin_memberships
+    union all
+    select
+        esignature_users.user_id,
+        esignature_users.account_id,
+        esignature_users.dt,
+        esignature_users.snapshot_source,
+        esignature_users.permission_profile_id,
+        esignature_users.permission_profile_name,
+        esignature_users.is_admin,
+        esignature_users.snapshot_taken_at
     from esignature_users
     anti join admin_memberships
         using (dt, user_id, account_id)
@@ -91,7 +112,7 @@ snapshots as (
 -- the days each source listed each account, to tell "gone" from "not taken"
 source_days as (
     select distinct snapshot_source, account_id, dt
-    from snapshots
+    from snapshot_rows
 ),
 
 -- each profile's name and admin flag as last listed on or before each day
@@ -110,7 +131,7 @@ profile_days as (
         arg_max(is_admin, snapshot_taken_at) as is_admin,
         max(snapshot_taken_at) filter (where is_admin is not null)
             as admin_taken_at
-    from snapshots
+    from snapshot_rows
     where permission_profile_id is not null
     group by all
 ),
@@ -129,6 +150,44 @@ profiles as (
         order by dt
         rows between unbounded preceding and current row
     )
+),
+
+-- the last day on or before each of the window's days that each source listed
+-- each account, and each profile as last listed by then: small (days x
+-- accounts x sources, days x profiles), so the day's memberships hash-join
+-- them instead of sorting for an as-of join
+listed_days as (
+    select
+        days.day,
+        source_days.snapshot_source,
+        source_days.account_id,
+        max(source_days.dt) as latest_source_dt
+    from days
+    inner join source_days
+        on source_days.dt <= days.day
+    group by all
+),
+
+profiles_as_of as (
+    select
+        latest.day,
+        profiles.account_id,
+        profiles.permission_profile_id,
+        profiles.permission_profile_name,
+        profiles.is_admin
+    from (
+        select
+            days.day,
+            profiles.account_id,
+            profiles.permission_profile_id,
+            max(profiles.dt) as dt
+        from days
+        inner join profiles
+            on profiles.dt <= days.day
+        group by all
+    ) as latest
+    inner join profiles
+        using (account_id, permission_profile_id, dt)
 ),
 
 status_events as (
@@ -158,7 +217,7 @@ membership_keys as (
         account_id,
         min(dt) as first_dt
     from (
-        select user_id, account_id, dt from snapshots
+        select user_id, account_id, dt from snapshot_rows
         union all
         select user_id, account_id, dt from lifecycle
     )
@@ -181,19 +240,32 @@ spine as (
 -- it reads, and all history is most of a long lake)
 latest_before_window as (
     select user_id, account_id, max(dt) as dt
-    from snapshots
+    from snapshot_rows
     where dt < getvariable('window_start')
     group by all
 ),
 
-readable_snapshots as (
-    select * from snapshots
+readable_rows as (
+    select snapshot_source, user_id, account_id, dt
+    from snapshot_rows
     where dt >= getvariable('window_start')
     union all
-    select snapshots.*
-    from snapshots
+    select snapshot_source, user_id, account_id, dt
+    from snapshot_rows
     semi join latest_before_window
         using (user_id, account_id, dt)
+),
+
+readable_snapshots as (
+    select admin_memberships.*
+    from admin_memberships
+    semi join readable_rows
+        using (snapshot_source, user_id, account_id, dt)
+    union all by name
+    select esignature_users.*
+    from esignature_users
+    semi join readable_rows
+        using (snapshot_source, user_id, account_id, dt)
 ),
 
 -- lifecycle events as of each day, for the few memberships that have any
@@ -254,17 +326,17 @@ joined as (
         snap.snapshot_taken_at,
         snap.snapshot_source,
         snap.dt as snapshot_dt,
-        listed.dt as latest_source_dt,
+        listed.latest_source_dt,
         event_state.* exclude (day, user_id, account_id)
     from spine
     asof left join readable_snapshots as snap
         on spine.user_id = snap.user_id
         and spine.account_id = snap.account_id
         and spine.day >= snap.dt
-    asof left join source_days as listed
-        on snap.snapshot_source = listed.snapshot_source
+    left join listed_days as listed
+        on spine.day = listed.day
+        and snap.snapshot_source = listed.snapshot_source
         and spine.account_id = listed.account_id
-        and spine.day >= listed.dt
     left join event_state
         on spine.day = event_state.day
         and spine.user_id = event_state.user_id
@@ -330,10 +402,10 @@ state as (
         snapshot_taken_at,
         snapshot_source
     from resolved
-    asof left join profiles
-        on resolved.account_id = profiles.account_id
+    left join profiles_as_of as profiles
+        on resolved.day = profiles.day
+        and resolved.account_id = profiles.account_id
         and resolved.profile_event_profile_id = profiles.permission_profile_id
-        and resolved.day >= profiles.dt
 ),
 
 final as (
