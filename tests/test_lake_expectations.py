@@ -61,3 +61,16 @@ def test_ip_parse_check_accepts_ipv6_and_flags_garbage():
     outcome = validate_event_ips(bad, mostly=0.9)
     assert not outcome.success
     assert "'999.1.1.1'" in outcome.failed[0]["examples"]
+
+
+def test_ip_parse_check_counts_events_not_addresses_and_names_the_most_frequent_bad_ones():
+    # 200 events from 3 addresses: one valid address on 196 of them, a zero-padded IPv4 (which
+    # Python's ipaddress refuses) on 3, garbage on 1. The share is the events' (98%), not the
+    # addresses' (33%).
+    ips = ["198.51.100.7"] * 196 + ["010.0.0.1"] * 3 + ["not-an-ip"]
+    events = pl.DataFrame({"ipAddress": ips})
+    assert validate_event_ips(events, mostly=0.98).success
+    outcome = validate_event_ips(events, mostly=0.99)
+    assert not outcome.success
+    assert outcome.failed[0]["unexpected_count"] == 4
+    assert outcome.failed[0]["examples"] == ["'010.0.0.1'", "'not-an-ip'"]

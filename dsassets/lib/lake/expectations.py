@@ -134,20 +134,30 @@ def validate_event_ips(events: pl.DataFrame, mostly: float) -> SuiteOutcome:
     Unparseable addresses are kept and flagged downstream, never dropped; this
     check says when their share is high enough to look at the source.
     """
-    distinct = events.select(pl.col("ipAddress").unique()).to_series().to_list()
-    valid = {ip: _parses(ip) for ip in distinct}  # a loop over distinct IPs, not over events
-    frame = events.select(
-        pl.col("ipAddress"),
-        pl.col("ipAddress").replace_strict(valid, default=False, return_dtype=pl.Boolean).alias("_ip_valid"),
-    )
+    # Each distinct address is parsed once, and GX is given the events' verdicts as one boolean per
+    # event (an in-set expectation counts them; their order does not matter): mapping a day's 1.2M
+    # addresses back onto its events took 1.2 s of the check's 1.5 s.
+    counts = events.group_by("ipAddress").len().sort("len", "ipAddress", descending=[True, False], nulls_last=True)
+    # A dotted quad of 0-255 without leading zeros is what ipaddress accepts as IPv4: those are
+    # matched at once, and Python parses only the rest (IPv6, garbage), 0.6 s for a day's 149k.
+    dotted_quad = counts["ipAddress"].str.contains(_IPV4).fill_null(False)
+    parses = pl.Series([quad or _parses(ip) for ip, quad in zip(counts["ipAddress"].to_list(), dotted_quad)],
+                       dtype=pl.Boolean)
+    valid_events = int(counts.filter(parses)["len"].sum())
+    verdicts = pl.concat([pl.repeat(True, valid_events, eager=True, dtype=pl.Boolean),
+                          pl.repeat(False, len(events) - valid_events, eager=True, dtype=pl.Boolean)])
     import great_expectations.expectations as gxe
 
     expectations = [gxe.ExpectColumnValuesToBeInSet(column="_ip_valid", value_set=[True], mostly=mostly)]
-    outcome = _validate("raw_event_ips", frame.to_pandas(), expectations)
+    outcome = _validate("raw_event_ips", pl.DataFrame({"_ip_valid": verdicts}).to_pandas(), expectations)
     if not outcome.success:
-        bad = [ip for ip, ok in valid.items() if not ok][:10]
-        outcome.failed[0]["examples"] = [repr(ip) for ip in bad]
+        # The most frequent addresses that do not parse, not GX's list of False values.
+        outcome.failed[0]["examples"] = [repr(ip) for ip in counts.filter(~parses)["ipAddress"].head(10).to_list()]
     return outcome
+
+
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = rf"^{_OCTET}(\.{_OCTET}){{3}}$"
 
 
 def _parses(ip: str | None) -> bool:
