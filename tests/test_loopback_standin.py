@@ -65,25 +65,29 @@ def test_standin_server_on_loopback_gives_the_same_events_as_the_embedded_simula
     assert table(tmp_path / "http", "raw_idp_users").num_rows > 0
 
 
-def test_a_range_against_real_sources_reads_entra_once_for_all_its_days(standin, tmp_path, monkeypatch):
-    """Entra ID, like DocuSign, serves only the present: a 3-day range takes one read, recorded in each day."""
+def test_a_range_against_real_sources_takes_one_snapshot_for_all_its_days(standin, tmp_path, monkeypatch):
+    """DocuSign and Entra ID serve only the present: a 3-day range asks each once, and every day
+    holds that one snapshot with its true time."""
+    from dsassets.lib.clients.docusign import DocuSignClient
     from dsassets.lib.clients.graph import GraphClient
 
     reads = []
-    deleted_users = GraphClient.deleted_users
-    monkeypatch.setattr(GraphClient, "deleted_users", lambda self: (reads.append(1), deleted_users(self))[1])
+    for cls, method in ((GraphClient, "deleted_users"), (DocuSignClient, "organization_accounts")):
+        original = getattr(cls, method)
+        monkeypatch.setattr(cls, method, lambda self, _o=original, _m=method: (reads.append(_m), _o(self))[1])
     for name in list(os.environ):
         if name.startswith(CREDENTIAL_VARS):
             monkeypatch.delenv(name)
     for name, value in standin.items():
         monkeypatch.setenv(name, value)
     result = dg.materialize(
-        [raw_idp_users],
+        [raw_idp_users, raw_docusign_organization],
         resources={"lake": LakeResource(data_dir=str(tmp_path)), "docusign": DocuSignResource(),
                    "identity_provider": IdentityProviderResource()},
         tags={"dagster/asset_partition_range_start": "2026-11-10", "dagster/asset_partition_range_end": "2026-11-12"},
     )
-    assert result.success and len(reads) == 1
-    days = [pq.read_table(Lake.at(tmp_path).partition_file("raw_idp_users", date(2026, 11, d))) for d in (10, 11, 12)]
-    assert days[0].num_rows > 0
-    assert all(t.equals(days[0]) for t in days)  # the same rows and the same _snapshot_taken_at
+    assert result.success and sorted(reads) == ["deleted_users", "organization_accounts"]
+    for dataset in ("raw_idp_users", "raw_docusign_memberships"):
+        days = [pq.read_table(Lake.at(tmp_path).partition_file(dataset, date(2026, 11, d))) for d in (10, 11, 12)]
+        assert days[0].num_rows > 0, dataset
+        assert all(t.equals(days[0]) for t in days), dataset  # the same rows and the same _snapshot_taken_at

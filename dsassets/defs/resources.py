@@ -8,9 +8,9 @@ materialization says so in its metadata.
 
 import functools
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import dagster as dg
 
@@ -135,6 +135,21 @@ class DocuSignResource(dg.ConfigurableResource):
         if self.source == "simulator":
             return min(window_end, self.now())
         return self.now()
+
+    def snapshot_days(self, days: Iterable[date]) -> Iterator[tuple[date, datetime, bool]]:
+        """Each day of a range with when its snapshot is taken, and whether it is taken for that day.
+
+        The simulator knows its past and serves each day its end-of-day state: every day is taken.
+        DocuSign and Entra ID only serve the present: the first day's snapshot is taken and every
+        later day of the range holds that same one, with its true time, instead of asking the same
+        questions once a day (Entra ID alone took 106 s of a month's backfill that way).
+        """
+        taken_at: datetime | None = None
+        for day in days:
+            fresh = taken_at is None or self.source == "simulator"
+            if fresh:
+                taken_at = self.snapshot_time(datetime.combine(day + timedelta(days=1), time.min, timezone.utc))
+            yield day, taken_at, fresh
 
 
 class IdentityProviderResource(dg.ConfigurableResource):

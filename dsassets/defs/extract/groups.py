@@ -1,6 +1,6 @@
 """Members of the identity-provider groups that policy scopes name: daily snapshots for ``scope``."""
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
 import dagster as dg
 import pyarrow as pa
@@ -39,11 +39,10 @@ def raw_idp_group_members(
     unknown: set[str] = set()
     if groups and kind not in ("entra", "simulator"):
         context.log.warning(f"scope names groups {', '.join(groups)} but no Graph identity provider is configured")
-    for day in days_in(start, end):
-        if tables and docusign.source != "simulator":
-            tables[day] = next(iter(tables.values()))  # the present's one read serves every day (raw_idp_users)
+    for day, taken_at, fresh in docusign.snapshot_days(days_in(start, end)):
+        if not fresh:
+            tables[day] = tables[day - timedelta(days=1)]  # the range's one read serves every day
             continue
-        taken_at = docusign.snapshot_time(datetime.combine(day + timedelta(days=1), time.min, timezone.utc))
         records: list[tuple[dict, dict]] = []
         if groups and kind in ("entra", "simulator"):
             with docusign.client(as_of=taken_at):  # pins the simulator's clock for this day

@@ -3,7 +3,7 @@
 
 import csv
 import json
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -52,27 +52,20 @@ def raw_idp_users(
             "terminated-user detection has no input"
         )
     read: list[pa.Table] = []  # each table read, once however many days share it
-    for day in days_in(start, end):
-        if read and docusign.source != "simulator":
-            # Against real sources every day's snapshot is of the present: a range's days share the
-            # one read, as its DocuSign snapshots do, instead of asking Graph the same once a day.
-            tables[day] = read[-1]
-            rows_per_day[day.isoformat()] = read[-1].num_rows
-            continue
-        taken_at = docusign.snapshot_time(datetime.combine(day + timedelta(days=1), time.min, timezone.utc))
-        if kind == "file":
-            records = read_export(identity_provider.export_path())
-        elif kind == "none":
-            records = []
-        else:
-            with docusign.client(as_of=taken_at):  # pins the simulator's clock for this day
-                with identity_provider.graph_client(docusign) as graph:
-                    records = read_graph(graph, since=taken_at - AUDIT_LOOKBACK, until=taken_at, warnings=warnings)
-        tables[day] = snapshot_table(
-            DATASET, schemas.IDP_USERS, records, source=kind, taken_at=taken_at
-        )
-        read.append(tables[day])
-        rows_per_day[day.isoformat()] = tables[day].num_rows
+    for day, taken_at, fresh in docusign.snapshot_days(days_in(start, end)):
+        if fresh:
+            if kind == "file":
+                records = read_export(identity_provider.export_path())
+            elif kind == "none":
+                records = []
+            else:
+                with docusign.client(as_of=taken_at):  # pins the simulator's clock for this day
+                    with identity_provider.graph_client(docusign) as graph:
+                        records = read_graph(graph, since=taken_at - AUDIT_LOOKBACK, until=taken_at,
+                                             warnings=warnings)
+            read.append(snapshot_table(DATASET, schemas.IDP_USERS, records, source=kind, taken_at=taken_at))
+        tables[day] = read[-1]
+        rows_per_day[day.isoformat()] = read[-1].num_rows
     unchanged = write_snapshots(lake.lake, DATASET, tables)
     warnings = list(dict.fromkeys(warnings))  # once per run, not once per day
     for warning in warnings:

@@ -54,24 +54,19 @@ def _snapshots_per_day(
     # tables go to scratch files as they are taken: a range run from the simulator, which serves
     # every day's own state, held 30 days of 66k users' tables in memory (over 12 GB) before.
     staged: list[tuple[Path, str, date]] = []
-    reuse: tuple[datetime, Tables] | None = None
+    tables: Tables = {}
     try:
-        for day in days:
-            fresh = not (source == "docusign" and reuse is not None)
+        for day, at, fresh in docusign.snapshot_days(days):
             if fresh:
-                at = docusign.snapshot_time(_day_end(day))
+                tables = {}  # the day before's are staged: freed before this day's are taken
                 with docusign.client(as_of=at) as client:
                     tables, how[day.isoformat()] = take(client, source, at)
-                reuse = (at, tables) if source == "docusign" else None
-            else:
-                at, tables = reuse
             taken_at[day] = at
             for dataset, table in tables.items():
                 staged.append((lake.lake.stage_table(table), dataset, day))
                 rows.setdefault(dataset, {})[day.isoformat()] = table.num_rows
                 if fresh:  # a snapshot reused across days is counted once
                     drifts.setdefault(dataset, Drift()).add(table_drift(table))
-            del tables
         for scratch, dataset, day in staged:
             lake.lake.publish(scratch, dataset, day)
     finally:
