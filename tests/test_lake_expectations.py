@@ -35,6 +35,14 @@ def test_duplicate_event_id_fails_and_names_the_id():
     assert failure["column"] == "eventId" and "a" in failure["examples"]
 
 
+def test_ids_whose_hashes_collide_are_not_duplicates(monkeypatch):
+    # Uniqueness is tested on a hash of each id; a repeated hash sends the ids themselves to GX.
+    monkeypatch.setattr(pl.Series, "hash", lambda self, *a, **k: pl.zeros(len(self), pl.UInt64, eager=True))
+    assert validate_raw_events(frame([good("a"), good("b"), good("c", 11)]), START, END).success
+    outcome = validate_raw_events(frame([good("a"), good("b"), good("b", 11)]), START, END)
+    assert [(f["column"], f["unexpected_count"], f["examples"]) for f in outcome.failed] == [("eventId", 2, ["b", "b"])]
+
+
 def test_missing_event_id_fails():
     outcome = validate_raw_events(frame([good("a"), {**good("b"), "eventId": None}]), START, END)
     assert not outcome.success

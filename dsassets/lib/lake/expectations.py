@@ -117,15 +117,37 @@ def validate_raw_events(events: pl.DataFrame, start: datetime, end: datetime) ->
     frame = events.select(present)
     import great_expectations.expectations as gxe
 
+    # GX tests the ids' uniqueness on a 64-bit hash of each id: pandas factorizing a day's 1.2M id
+    # strings took 1.2 s of the suite's 2.2 s, the hashes 0.15 s. Equal ids hash equal, so no
+    # duplicate is missed; when hashes repeat, the ids themselves are tested (below), so a reported
+    # duplicate is always a real one and names the ids.
+    hashed = "eventId" in frame.columns
     expectations: list = [gxe.ExpectColumnToExist(column=c) for c in REQUIRED_EVENT_COLUMNS]
     expectations += [
         gxe.ExpectColumnValuesToNotBeNull(column="eventId"),
-        gxe.ExpectColumnValuesToBeUnique(column="eventId"),
+        gxe.ExpectColumnValuesToBeUnique(column=_ID_HASH if hashed else "eventId"),
         gxe.ExpectColumnValuesToNotBeNull(column="_event_time"),
     ]
     if "_in_partition" in frame.columns:
         expectations.append(gxe.ExpectColumnValuesToBeInSet(column="_in_partition", value_set=[True]))
-    return _validate("raw_events", frame.to_pandas(), expectations)
+    table = frame.to_pandas()
+    if hashed:
+        import pandas as pd  # with GX, not at import: the code location loads this module
+        ids = frame["eventId"]
+        hashes = ids.hash()
+        # Null ids stay null (GX tests uniqueness among the values present, as it does on the ids).
+        table[_ID_HASH] = pd.arrays.IntegerArray(hashes.to_numpy(), ids.is_null().to_numpy())
+    outcome = _validate("raw_events", table, expectations)
+    repeated = [f for f in outcome.failed if f["column"] == _ID_HASH]
+    if repeated:
+        exact = _validate("raw_event_ids", frame.select("eventId").to_pandas(),
+                          [gxe.ExpectColumnValuesToBeUnique(column="eventId")])
+        failed = [f for f in outcome.failed if f["column"] != _ID_HASH] + exact.failed
+        outcome = SuiteOutcome(success=not failed, evaluated=outcome.evaluated, failed=failed)
+    return outcome
+
+
+_ID_HASH = "_event_id_hash"
 
 
 def validate_event_ips(events: pl.DataFrame, mostly: float) -> SuiteOutcome:
