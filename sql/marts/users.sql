@@ -162,6 +162,25 @@ idp_matches as (
     group by all
 ),
 
+-- per window day: the last day on or before it with an organization-user
+-- snapshot and with an identity-provider snapshot, and the claimed domains as
+-- of it: one row a day, so the day's users hash-join it instead of sorting for
+-- three as-of joins
+day_sources as (
+    select
+        days.day,
+        listed.dt as latest_organization_dt,
+        idp_day.dt as latest_idp_dt,
+        coalesce(domains.hosts, domains.first_hosts) as reserved_hosts
+    from days
+    asof left join organization_days as listed
+        on days.day >= listed.dt
+    asof left join idp_days as idp_day
+        on days.day >= idp_day.dt
+    asof left join domain_snapshots as domains
+        on days.day >= domains.dt
+),
+
 ---------- one row per day and user known by then
 
 user_keys as (
@@ -197,29 +216,25 @@ joined as (
         snap.is_organization_admin as snapshot_is_organization_admin,
         snap.snapshot_taken_at,
         snap.dt as snapshot_dt,
-        listed.dt as latest_organization_dt,
+        day_sources.latest_organization_dt,
         status_event.event_at as status_event_at,
         status_event.organization_user_status as status_event_status,
         admin_event.event_at as admin_event_at,
         admin_event.is_organization_admin as admin_event_is_admin,
-        idp_day.dt as latest_idp_dt,
-        coalesce(domains.hosts, domains.first_hosts) as reserved_hosts
+        day_sources.latest_idp_dt,
+        day_sources.reserved_hosts
     from spine
     asof left join organization_users as snap
         on spine.user_id = snap.user_id
         and spine.day >= snap.dt
-    asof left join organization_days as listed
-        on spine.day >= listed.dt
     asof left join status_events as status_event
         on spine.user_id = status_event.user_id
         and spine.day_end > status_event.event_at
     asof left join admin_events as admin_event
         on spine.user_id = admin_event.user_id
         and spine.day_end > admin_event.event_at
-    asof left join idp_days as idp_day
-        on spine.day >= idp_day.dt
-    asof left join domain_snapshots as domains
-        on spine.day >= domains.dt
+    left join day_sources
+        on spine.day = day_sources.day
 ),
 
 resolved as (
