@@ -35,6 +35,8 @@ REQUIRED_EVENT_COLUMNS = (
     "result",
     "ipAddress",
 )
+# The column GX tests the ids' uniqueness on (validate_raw_events).
+_ID_HASH = "_event_id_hash"
 
 
 @dataclass
@@ -145,9 +147,6 @@ def validate_raw_events(events: pl.DataFrame, start: datetime, end: datetime) ->
         failed = [f for f in outcome.failed if f["column"] != _ID_HASH] + exact.failed
         outcome = SuiteOutcome(success=not failed, evaluated=outcome.evaluated, failed=failed)
     return outcome
-
-
-_ID_HASH = "_event_id_hash"
 
 
 def validate_event_ips(events: pl.DataFrame, mostly: float) -> SuiteOutcome:
