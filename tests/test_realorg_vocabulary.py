@@ -10,19 +10,14 @@ import pytest
 
 from dsassets import cli
 from dsassets.defs.resources import LakeResource
-from dsassets.defs.vocabulary.assets import (
-    countries_recognized,
-    docusign_vocabulary,
-    signin_failures_classified,
-    signins_classified_every_day,
-)
+from dsassets.defs.vocabulary.assets import docusign_vocabulary, vocabulary_checks
 from support.monitor_pages import monitor_page
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.raw_events import write_event_partitions
 
 FIRST = date(2026, 6, 1)
 DAYS = 8
-CHECKS = [signins_classified_every_day, signin_failures_classified, countries_recognized]
+CHECKS = [vocabulary_checks]
 
 
 def event(n: int, day: date, obj: str, action: str, result: str, source: str, country: str = "germany") -> dict:

@@ -122,6 +122,42 @@ def daily_check(
     return decorate
 
 
+def daily_checks(
+    *, asset, checks: Mapping[str, str],
+) -> Callable[[Callable[..., Mapping[str, DayResults]]], dg.AssetChecksDefinition]:
+    """Several warning checks (``{name: description}``) of ``asset`` evaluated in one step, for a
+    function that returns ``{name: {day: AssetCheckResult}}``: what they all read (a scan of the
+    range) is read once, and each check keeps its own name, verdicts and, in the intra-day
+    refresh, its own repeated result when nothing it reads changed (as :func:`daily_check`).
+    """
+    read = [asset.key if isinstance(asset, dg.AssetsDefinition) else dg.AssetKey.from_coercible(asset)]
+    specs = [dg.AssetCheckSpec(name, asset=asset, description=text, partitions_def=DAILY)
+             for name, text in checks.items()]
+
+    def decorate(fn: Callable[..., Mapping[str, DayResults]]) -> dg.AssetChecksDefinition:
+        def evaluate(context: dg.AssetCheckExecutionContext, **resources) -> Iterator:
+            computed: list[Mapping[str, DayResults]] = []
+
+            def results_of(spec: dg.AssetCheckSpec) -> DayResults:
+                if not computed:  # once, and only when some check is not repeated
+                    computed.append(fn(context, **resources))
+                return computed[0][spec.name]
+
+            lake = resources.get("lake")
+            for spec in specs:
+                results = (results_of(spec) if lake is None else
+                           _unless_unchanged(context, spec, lake.lake, read, lambda spec=spec: results_of(spec)))
+                yield from evaluations(context, spec, results)
+                yield dg.Output(None, output_name=spec.get_python_identifier())
+
+        evaluate.__signature__ = inspect.signature(fn, eval_str=True).replace(
+            return_annotation=inspect.Signature.empty)
+        evaluate.__name__ = fn.__name__
+        return dg.multi_asset_check(specs=specs, name=fn.__name__, description=inspect.getdoc(fn))(evaluate)
+
+    return decorate
+
+
 def _unless_unchanged(
     context: dg.AssetCheckExecutionContext, spec: dg.AssetCheckSpec, lake: Lake, read: list[dg.AssetKey],
     check: Callable[[], DayResults],

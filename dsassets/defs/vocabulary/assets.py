@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from dsassets.defs.daily_checks import DayResults, daily_check, run_days
+from dsassets.defs.daily_checks import DayResults, daily_checks, run_days
 from dsassets.defs.owners import OWNERS
 from dsassets.defs.resources import LakeResource
 from dsassets.lib.config.project import load_config
@@ -61,57 +61,61 @@ def docusign_vocabulary(context: dg.AssetExecutionContext, lake: LakeResource) -
     return dg.MaterializeResult(metadata={**metadata, **unchanged.note(since, "its profile is repeated")})
 
 
-def _each_day(
-    context: dg.AssetCheckExecutionContext, lake: LakeResource,
-    result: Callable[[date, list[profile.DayFigures]], dg.AssetCheckResult], lookback: int = 0,
-) -> DayResults:
-    """``result(day, figures)`` for each day of the run, from the figures of that day and the
-    ``lookback`` days before it (read once for the whole run)."""
-    start, end = window_dates(context)
-    figures = _figures(lake, start - timedelta(days=lookback), end)
-    return {day: result(day, [f for f in figures if day - timedelta(days=lookback) <= f.day <= day])
-            for day in run_days(context)}
-
-
 def _warning(ok: bool, problem: str, metadata: dict) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=ok, severity=dg.AssetCheckSeverity.WARN,
                                description=None if ok else problem, metadata=metadata)
 
 
-@daily_check(asset=ASSET)
-def signins_classified_every_day(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> DayResults:
-    """Warn when a day has events but not one of them is classified as a sign-in."""
-    return _each_day(context, lake, lambda day, figures: _warning(
+def _signins(day: date, figures: list[profile.DayFigures]) -> dg.AssetCheckResult:
+    return _warning(
         not profile.days_without_signins(figures),
         f"events but no classified sign-in on {day}: the sign-in rules match none of this "
         f"organization's events; {REVIEW}",
         {"events": sum(f.events for f in figures), "signins": sum(f.signins for f in figures)},
-    ))
+    )
 
 
-@daily_check(asset=ASSET)
-def signin_failures_classified(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> DayResults:
-    """Warn when the week ending with a day has sign-ins but not one classified failure."""
+def _failures(day: date, figures: list[profile.DayFigures]) -> dg.AssetCheckResult:
     week = profile.FAILURE_FREE_DAYS - 1
-    return _each_day(context, lake, lambda day, figures: _warning(
+    return _warning(
         not profile.failure_free_week(figures),
         f"{sum(f.signins for f in figures)} sign-ins from {day - timedelta(days=week)} to {day} and not one "
         f"classified failure: the failure rule probably misses this organization's result value; {REVIEW}",
         {"signins": sum(f.signins for f in figures), "failures": sum(f.failures for f in figures)},
-    ), lookback=week)
+    )
 
 
-@daily_check(asset=ASSET)
-def countries_recognized(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> DayResults:
-    """Warn when more than 1% of a day's located events have a country the normaliser does not recognise."""
+def _countries(day: date, figures: list[profile.DayFigures]) -> dg.AssetCheckResult:
+    share = profile.unrecognized_share(figures)
+    return _warning(
+        share <= profile.UNRECOGNIZED_COUNTRY_SHARE,
+        f"{share:.1%} of located events have an unrecognised country: add aliases under "
+        "geo.country_aliases in dsassets.yaml",
+        {"unrecognized_share": dg.MetadataValue.float(round(share, 4))},
+    )
 
-    def result(day: date, figures: list[profile.DayFigures]) -> dg.AssetCheckResult:
-        share = profile.unrecognized_share(figures)
-        return _warning(
-            share <= profile.UNRECOGNIZED_COUNTRY_SHARE,
-            f"{share:.1%} of located events have an unrecognised country: add aliases under "
-            "geo.country_aliases in dsassets.yaml",
-            {"unrecognized_share": dg.MetadataValue.float(round(share, 4))},
-        )
 
-    return _each_day(context, lake, result)
+# name: (what it warns about, its verdict for a day from the figures of that day and the days
+# before it, how many days before)
+CHECKS: dict[str, tuple[str, Callable[[date, list[profile.DayFigures]], dg.AssetCheckResult], int]] = {
+    "signins_classified_every_day": (
+        "Warn when a day has events but not one of them is classified as a sign-in.", _signins, 0),
+    "signin_failures_classified": (
+        "Warn when the week ending with a day has sign-ins but not one classified failure.", _failures,
+        profile.FAILURE_FREE_DAYS - 1),
+    "countries_recognized": (
+        "Warn when more than 1% of a day's located events have a country the normaliser does not recognise.",
+        _countries, 0),
+}
+
+
+@daily_checks(asset=ASSET, checks={name: text for name, (text, _, _) in CHECKS.items()})
+def vocabulary_checks(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dict[str, DayResults]:
+    """The vocabulary's warnings, from one read of the day figures of the run and the week before it."""
+    start, end = window_dates(context)
+    figures = _figures(lake, start - timedelta(days=max(back for _, _, back in CHECKS.values())), end)
+    return {
+        name: {day: verdict(day, [f for f in figures if day - timedelta(days=back) <= f.day <= day])
+               for day in run_days(context)}
+        for name, (_, verdict, back) in CHECKS.items()
+    }
