@@ -18,6 +18,8 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 import polars as pl  # noqa: E402
 
+from dsassets.lib.intel.address_table import STRICT_IPV4  # noqa: E402
+
 # Great Expectations is imported where a check runs, not here: importing it takes 5-15 s, which
 # every process that loads the code location (code server, each launched run, each step's
 # process) would otherwise pay for two asset checks.
@@ -177,8 +179,8 @@ def validate_event_ips(events: pl.DataFrame, mostly: float) -> SuiteOutcome:
     return outcome
 
 
-_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_IPV4 = rf"^{_OCTET}(\.{_OCTET}){{3}}$"
+# int_ip_addresses' strict dotted quad (what ipaddress accepts as IPv4), matched whole.
+_IPV4 = rf"^{STRICT_IPV4}$"
 
 
 def _parses(ip: str | None) -> bool:
