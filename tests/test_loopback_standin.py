@@ -7,13 +7,12 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from support.simulated_env import standin_server
-
 from dsassets.defs.extract.audit_events import raw_docusign_audit_events
 from dsassets.defs.extract.identity import raw_idp_users
 from dsassets.defs.extract.snapshots import raw_docusign_esignature, raw_docusign_organization
 from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource
 from dsassets.lib.lake.lake import Lake
+from dsassets.simulator.server import serving_process
 
 DAY = "2026-11-12"
 SEED, EVENTS_PER_DAY = 21, 300
@@ -24,7 +23,7 @@ CREDENTIAL_VARS = ("DOCUSIGN_", "ENTRA_")
 @pytest.fixture
 def standin(tmp_path):
     """The simulator as a separate process serving HTTP on loopback; yields the env it prints."""
-    with standin_server(tmp_path / "standin.pem", seed=SEED, events_per_day=EVENTS_PER_DAY) as env:
+    with serving_process(tmp_path / "standin.pem", seed=SEED, events_per_day=EVENTS_PER_DAY) as env:
         yield env
 
 

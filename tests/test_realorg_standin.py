@@ -14,10 +14,11 @@ import dagster as dg
 import duckdb
 import pytest
 
-from support.simulated_env import standin_server, use_simulator
+from support.simulated_env import use_simulator
 
 from dsassets import cli
 from dsassets.lib.lake.lake import Lake
+from dsassets.simulator.server import serving_process
 
 pytestmark = pytest.mark.slow
 
@@ -27,8 +28,8 @@ SEED, EVENTS_PER_DAY = 33, 450
 
 def backfill(tmp_path_factory, drift: bool):
     root = tmp_path_factory.mktemp("drift" if drift else "plain")
-    extra = ["--drift"] if drift else []
-    with standin_server(root / "standin.pem", seed=SEED, events_per_day=EVENTS_PER_DAY, extra_args=extra) as env, \
+    extra = ("--drift",) if drift else ()
+    with serving_process(root / "standin.pem", seed=SEED, events_per_day=EVENTS_PER_DAY, extra_args=extra) as env, \
             pytest.MonkeyPatch.context() as patch:
         use_simulator(patch, root / "data", seed=SEED, events_per_day=EVENTS_PER_DAY)
         for name in list(os.environ):

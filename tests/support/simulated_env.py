@@ -2,8 +2,6 @@
 
 import pytest
 
-from dsassets.simulator.server import serving_process
-
 REAL_SOURCES = ("DOCUSIGN_INTEGRATION_KEY", "DOCUSIGN_USER_ID", "DOCUSIGN_PRIVATE_KEY_FILE",
                 "DOCUSIGN_ORGANIZATION_ID", "ENTRA_TENANT_ID", "ENTRA_CLIENT_ID", "ENTRA_CLIENT_SECRET",
                 "DSASSETS_CONFIG", "DSASSETS_IDP_EXPORT_FILE", "DSASSETS_REFRESH_MINUTES",
@@ -18,8 +16,3 @@ def use_simulator(patch: pytest.MonkeyPatch, data_dir, *, seed: int, events_per_
     patch.setenv("DSASSETS_DATA_DIR", str(data_dir))
     patch.setenv("DSASSETS_SIMULATOR_SEED", str(seed))
     patch.setenv("DSASSETS_SIMULATOR_EVENTS_PER_DAY", str(events_per_day))
-
-
-def standin_server(key_file, *, seed: int, events_per_day: int, extra_args=()):
-    """The simulator as a separate process serving HTTP on loopback; yields the env it prints."""
-    return serving_process(key_file, seed=seed, events_per_day=events_per_day, extra_args=tuple(extra_args))
