@@ -112,6 +112,10 @@ def configure(con: duckdb.DuckDBPyConnection, temp_dir: Path | None = None) -> N
     con.execute(f"set memory_limit = {sql_literal(memory_limit())}")
     con.execute("set preserve_insertion_order = false")
     con.execute("set TimeZone = 'UTC'")
+    # A step binds the same day files several times (each view over them, each day it writes).
+    # DuckDB re-reads a cached footer whose file changed (modified time, or less than 10 s old).
+    # The shared views of one day's six detections bound in 1.6-2.1 s, 0.5 s with the cache.
+    con.execute("set parquet_metadata_cache = true")
     if temp_dir is not None:
         temp_dir.mkdir(parents=True, exist_ok=True)
         con.execute(f"set temp_directory = {sql_literal(str(temp_dir))}")
@@ -210,7 +214,7 @@ def bind_raw(
             continue
         view = "temp view" if temp else "view"
         table = "temp table" if temp else "table"
-        _drop_relation(con, dataset)
+        drop_relation(con, dataset)
         if lake.partitions(dataset):
             con.execute(
                 f"create or replace {view} {dataset} as select * from "
@@ -223,7 +227,7 @@ def bind_raw(
             con.unregister(f"{dataset}__empty")
 
 
-def _drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
+def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Drop a view or table called ``name`` (DuckDB refuses ``drop view`` on a table)."""
     found = con.execute(
         "select table_type from information_schema.tables where table_name = ?", [name]
