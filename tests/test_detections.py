@@ -153,7 +153,7 @@ class Case:
         while day <= end:
             con.execute(f"set variable window_start = date '{day}'")
             con.execute(f"set variable window_end = date '{day + timedelta(days=1)}'")
-            detections.prepare_day(con, only_day=start == end)  # as the assets run one day, or a range
+            detections.prepare_day(con, policy, only_day=start == end)  # as the assets run one day, or a range
             cur = con.execute(query)
             names = [d[0] for d in cur.description]
             out += [dict(zip(names, row)) for row in cur.fetchall()]
@@ -492,6 +492,19 @@ def test_alert_ids_are_stable_across_reruns_and_range_order():
         key = lambda a: a["alert_id"]  # noqa: E731
         assert sorted(ranged, key=key) == sorted(again, key=key) == sorted(reversed_days, key=key), policy
     assert {a["policy"] for p in POLICIES for a in c.run(p, D, NEXT)} == set(POLICIES) - {"suspicious_ip"}
+
+
+def test_a_range_knows_the_users_first_seen_on_its_later_days():
+    # A range run rolls the first-seen days forward a day at a time: a user whose first activity
+    # is on its second day must be there, as in a run of that day alone (learning period off, so
+    # the policy alerts on a first day).
+    c = case("alice")
+    for j in range(12):
+        c.login(at(NEXT, 10, 0, j * 10), "newcomer", ok=False)
+    config = {"detections": {"multiple_failed_logins": {"apply_learning_period": False}}}
+    ranged = c.run("multiple_failed_logins", D, NEXT, config=config)
+    assert [a["user_id"] for a in ranged] == ["u-newcomer"]
+    assert ranged == c.run("multiple_failed_logins", NEXT, config=config)
 
 
 def test_disabled_policy_writes_nothing():

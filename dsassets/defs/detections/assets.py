@@ -115,7 +115,7 @@ def detection_asset(detection: Detection) -> runner.SqlAsset:
         reads=(*detection.inputs, *SCOPE_INPUTS),
         setup=lambda run: _setup(detection, run),
         transform=lambda run, relation: _late_and_in_scope(detection, run, relation),
-        each_day=lambda run: detections.prepare_day(run.con, only_day=run.one_day),
+        each_day=lambda run: detections.prepare_day(run.con, detection.id, only_day=run.one_day),
         day_report=lambda run, day, count: alert_report(run, detection.asset_name, day, count),
         per_day_key="alerts_per_day",
     )
