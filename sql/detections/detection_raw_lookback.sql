@@ -7,9 +7,10 @@
 -- window:      window_start - det_raw_lookback_days <= dt < window_start
 -- lookback:    det_raw_lookback_days (0 for the policies whose lookback is
 --              all baselines: then this is empty)
--- notes:       once per day, or rolled forward from the day before in a
---              range run (engine.prepare_day); the older days of a lookback
---              come from the per-user baselines (sql/baselines/), not events
+-- notes:       a plain view in every run, so each policy's filters and
+--              columns reach the Parquet scan of the lookback's days; the
+--              older days of a lookback come from the per-user baselines
+--              (sql/baselines/), not events
 
 with
 

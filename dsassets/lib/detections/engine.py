@@ -43,7 +43,10 @@ SESSION_MACROS_FILE = DETECTIONS_DIR / "session_macros.sql"
 SHARED: tuple[tuple[str, str], ...] = (
     ("detection_ip_classes", "run"),
     ("detection_events", "view"),
-    ("detection_raw_lookback", "day"),
+    # a view too: in a range run, one table per day of the lookback (or the whole lookback,
+    # rolled forward) cost more to fill each day than each policy's filtered reads of the days'
+    # Parquet (7 days of anonymous_ip at 1M events a day: 13.5 s -> 6.3 s)
+    ("detection_raw_lookback", "view"),
     # a view in every run, so each policy's filters and columns reach the day's Parquet scan: as a
     # table, once per day and policy, it held every column of a million events for the few a policy
     # keeps (a 10-day range of the six policies at 1M events a day: 94 s -> 69 s, 2.2 -> 1.9 GB)
@@ -172,23 +175,19 @@ def day_tables(policy: str) -> tuple[str, ...]:
 def prepare_day(con: duckdb.DuckDBPyConnection, policy: str, *, only_day: bool = False) -> None:
     """Materialize the shared tables the policy reads for the window now set (one day at a time).
 
-    Days in order (a range run) roll them forward instead of reading their days again: the raw
-    lookback is one table per day, so a day adds the day before's events and drops the day that
-    left; the first-seen days take the day's users into the day before's. The rows are the ones
-    the views give, so a day's alerts do not depend on the order.
+    Days in order (a range run) roll them forward instead of reading their days again: the
+    first-seen days take the day's users into the day before's. The rows are the ones the views
+    give, so a day's alerts do not depend on the order.
     A run of ``only_day`` reads each of them through a view: each policy's filters and columns
     then reach the Parquet scan, where a table would hold every column of every event of the day
     and of the lookback (a million a day) for the few a policy keeps.
     """
     day, prepared = con.execute("select getvariable('window_start'), getvariable('det_prepared_day')").fetchone()
-    rolled = prepared is not None and prepared == day - timedelta(days=1)
     for view in day_tables(policy):
         if only_day:
             con.execute(f"drop table if exists {view}")
             con.execute(f"create or replace temp view {view} as select * from {view}__view")
-        elif view == "detection_raw_lookback":
-            _raw_lookback_by_day(con, day)
-        elif view == "detection_first_seen" and rolled:
+        elif view == "detection_first_seen" and prepared is not None and prepared == day - timedelta(days=1):
             # min() over the day before's first days and the day's users: the view's rows, without
             # reading every earlier day again (a range's days read all history before them)
             con.execute(
@@ -204,36 +203,6 @@ def prepare_day(con: duckdb.DuckDBPyConnection, policy: str, *, only_day: bool =
         else:
             con.execute(f"create or replace temp table {view} as select * from {view}__view")
     con.execute(f"set variable det_prepared_day = date '{day.isoformat()}'")
-
-
-RAW_LOOKBACK_DAY = "detection_raw_lookback__d"
-
-
-def _raw_lookback_by_day(con: duckdb.DuckDBPyConnection, day: date) -> None:
-    """``detection_raw_lookback`` as a view over one table per lookback day, made once each.
-
-    Each day of a range then reads one day of events into a table, where rewriting the whole
-    lookback as one table copied its other days again (1.2M sign-ins a day at a million events a
-    day: 0.7 s a day for each IP policy).
-    """
-    days = con.execute("select getvariable('det_raw_lookback_days')::integer").fetchone()[0]
-    wanted = {f"{RAW_LOOKBACK_DAY}{(day - timedelta(days=i)):%Y%m%d}": day - timedelta(days=i)
-              for i in range(days, 0, -1)}
-    made = {name for (name,) in con.execute(
-        "select table_name from duckdb_tables() where temporary and starts_with(table_name, ?)",
-        [RAW_LOOKBACK_DAY]).fetchall()}
-    for name in made - wanted.keys():
-        con.execute(f"drop table {name}")
-    for name, lookback_day in wanted.items():
-        if name not in made:
-            con.execute(
-                f"create temp table {name} as select * from detection_events"
-                f" where dt = date '{lookback_day.isoformat()}' and in_raw_lookback(signin_class)")
-    # the first day replaces install's empty stand-in table; later days replace the view
-    sql.drop_relation(con, "detection_raw_lookback")
-    # no day (no raw lookback): the view with no rows keeps the columns the readers bind to
-    parts = [f"select * from {name}" for name in sorted(wanted)] or ["select * from detection_raw_lookback__view where false"]
-    con.execute(f"create or replace temp view detection_raw_lookback as {' union all '.join(parts)}")
 
 
 # Alert columns every policy fills the same way, so a policy file returns its incident (with

@@ -214,7 +214,7 @@ def bind_raw(
             continue
         view = "temp view" if temp else "view"
         table = "temp table" if temp else "table"
-        drop_relation(con, dataset)
+        _drop_relation(con, dataset)
         if lake.partitions(dataset):
             con.execute(
                 f"create or replace {view} {dataset} as select * from "
@@ -227,7 +227,7 @@ def bind_raw(
             con.unregister(f"{dataset}__empty")
 
 
-def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
+def _drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Drop a view or table called ``name`` (DuckDB refuses ``drop view`` on a table)."""
     found = con.execute(
         "select table_type from information_schema.tables where table_name = ?", [name]
