@@ -29,10 +29,27 @@
 
 with
 
-evaluated as (
-    -- the day and its raw lookback
+evaluated as not materialized (
+    -- the day and its raw lookback (read twice, each time with only the
+    -- columns and rows that read needs)
     select * from detection_located
-    where latitude is not null and longitude is not null
+    where
+        latitude is not null and longitude is not null
+        -- a pair whose earlier side is over a day older than the chain's
+        -- range cannot be impossible at 834 km/h or more (half the Earth's
+        -- circumference in 24 h), so older events are not paired
+        and dt >= getvariable('window_start')
+            - (ceil(getvariable('det_dedup_hours') / 24) + 2)::integer
+),
+
+-- only a user located in two countries among these events has a pair from
+-- different countries (every later step keeps only those): the others' rows,
+-- most of the million a day, skip the window
+travellers as (
+    select user_id
+    from evaluated
+    group by user_id
+    having count(distinct country_code) > 1
 ),
 
 pairs as (
@@ -49,13 +66,8 @@ pairs as (
         lag(is_trusted_ip) over w as from_trusted,
         lag(is_listed_ip) over w as from_listed,
         *
-    -- a pair whose earlier side is over a day older than the chain's range
-    -- cannot be impossible at 834 km/h or more (half the Earth's
-    -- circumference in 24 h), so older events are not paired
     from evaluated
-    where
-        dt >= getvariable('window_start')
-            - (ceil(getvariable('det_dedup_hours') / 24) + 2)::integer
+    where user_id in (select user_id from travellers)
     window w as (partition by user_id order by event_at, event_id)
 ),
 
