@@ -8,6 +8,9 @@ organization, the benchmark would time a different pipeline run (or fail on a 40
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 from datetime import date, datetime, time, timedelta, timezone
 
 import pyarrow.parquet as pq
@@ -19,7 +22,9 @@ from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.raw_events import DATASET, write_event_partitions
 from dsassets.lib.lake.window_reads import read_windows
 from dsassets.simulator import DocuSignSimulator, SimulatorConfig
+from dsassets.simulator.server import stop_process
 from dsassets.tools.bench_backfill import stand_in
+from dsassets.tools.page_server import INDEX
 
 FIRST, LAST = date(2026, 3, 2), date(2026, 3, 4)
 START = datetime.combine(FIRST, time.min, timezone.utc)
@@ -62,3 +67,20 @@ def test_stand_in_serves_each_window_of_the_read_and_the_simulators_organization
     actors = {r["userId"] for rows in got.values() for r in rows if r.get("userId")}
     assert actors and actors <= org_users
     assert disabled  # Graph answers from the same world
+
+
+def test_the_page_server_stops_on_sigterm_even_when_its_parent_ignores_it(tmp_path):
+    # A test worker started in the background ignores SIGINT, and once Dagster has run in it,
+    # SIGTERM too (Dagster maps SIGTERM to SIGINT's handler); its children inherit that. The
+    # stand-in's page server once outlived terminate() there and its caller waited for ever.
+    (tmp_path / INDEX).write_text("{}")
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "dsassets.tools.page_server", str(tmp_path)],
+                                stdout=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert proc.stdout is not None and proc.stdout.readline().startswith("http://127.0.0.1:")
+    stop_process(proc, timeout=20)
+    proc.stdout.close()
+    assert proc.returncode == -signal.SIGTERM  # ended by SIGTERM, not by stop_process's kill

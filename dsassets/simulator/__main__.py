@@ -14,11 +14,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from dsassets.simulator.config import SimulatorConfig
-from dsassets.simulator.server import make_server
+from dsassets.simulator.server import default_sigterm, make_server
 from dsassets.simulator.simulator import DocuSignSimulator
 
 
 def main(argv: list[str] | None = None) -> int:
+    default_sigterm()
     parser = argparse.ArgumentParser(prog="python -m dsassets.simulator", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)

@@ -7,6 +7,7 @@ same ``SimulatorTransport`` as the in-process tests use.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import threading
@@ -102,9 +103,25 @@ def serving_process(key_file: Path, *, seed: int, events_per_day: int, extra_arg
             raise RuntimeError("the simulator's process printed no settings (its error is above)")
         yield exports
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # seen once on a loaded CI machine: never hang the caller
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc)
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """Terminate a loopback server process and wait for it, killing it if it outlives ``timeout``.
+
+    A parent that ignores SIGTERM passes that on to its children: Dagster maps SIGTERM to
+    SIGINT's handler, which is "ignore" in a process started in the background (a test worker
+    run by CI or ``nohup``). The servers restore SIGTERM's default (:func:`default_sigterm`), and
+    this bound still holds if one cannot.
+    """
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
+
+
+def default_sigterm() -> None:
+    """Let SIGTERM end this process, whatever disposition it inherited (see :func:`stop_process`)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -108,7 +108,7 @@ def stand_in(start: date, end: date, data_dir: Path, env: dict[str, str], events
     ``page_server``, which answers any other cursor with 404. Everything else: the simulator over
     TCP, its clock an hour past the range's end and the ingestion lag, as DocuSign answers a
     backfill run after its days."""
-    from dsassets.simulator.server import serving_process
+    from dsassets.simulator.server import serving_process, stop_process
     from dsassets.tools.bench_extract import LAG
     from dsassets.tools.measure import run_child
     from dsassets.tools.page_server import INDEX
@@ -136,8 +136,7 @@ def stand_in(start: date, end: date, data_dir: Path, env: dict[str, str], events
                              extra_args=("--now", now.isoformat()), env=env) as exports:
             yield {**exports, "DOCUSIGN_MONITOR_URL": monitor_url}
     finally:
-        pages_server.terminate()
-        pages_server.wait()
+        stop_process(pages_server)
 
 
 def run_backfill(start: date, end: date, data_dir: Path, env: dict[str, str],

@@ -82,6 +82,8 @@ def floor(pages: Path, result: Path) -> None:
 
 def measure(data_dir: Path, env: dict, start: date, end: date, events_per_day: int, seed: int) -> int | None:
     """Render, serve, extract and measure the floor; print the line; return the events extracted."""
+    from dsassets.simulator.server import stop_process
+
     pages = data_dir / "bench-pages"
     common = [start.isoformat(), end.isoformat()]
     began = time.perf_counter()
@@ -96,8 +98,7 @@ def measure(data_dir: Path, env: dict, start: date, end: date, events_per_day: i
         result = data_dir / "bench-extract.json"
         measured = run_child(["extract", url, str(data_dir), *common, str(result)], env, MODULE)
     finally:
-        server.terminate()
-        server.wait()
+        stop_process(server)
     floor_result = data_dir / "bench-extract-floor.json"
     floor_measured = run_child(["floor", str(pages), str(floor_result)], env, MODULE)
     if measured is None or floor_measured is None:

@@ -91,6 +91,9 @@ def serve(directory: Path) -> None:
         def log_message(self, *args) -> None:  # one line per page would be the benchmark's output
             pass
 
+    from dsassets.simulator.server import default_sigterm
+
+    default_sigterm()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     print(f"http://127.0.0.1:{server.server_port}", flush=True)
     server.serve_forever()
