@@ -110,9 +110,9 @@ def stop_process(proc: subprocess.Popen, timeout: float = 10) -> None:
     """Terminate a loopback server process and wait for it, killing it if it outlives ``timeout``.
 
     A parent that ignores SIGTERM passes that on to its children: Dagster maps SIGTERM to
-    SIGINT's handler, which is "ignore" in a process started in the background (a test worker
-    run by CI or ``nohup``). The servers restore SIGTERM's default (:func:`default_sigterm`), and
-    this bound still holds if one cannot.
+    SIGINT's handler, which is "ignore" in a process a script started in the background
+    (``pytest -n 2 &``: its test workers). The servers restore SIGTERM's default
+    (:func:`default_sigterm`), and this bound still holds if one cannot.
     """
     proc.terminate()
     try:
