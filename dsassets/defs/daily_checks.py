@@ -93,8 +93,7 @@ def daily_check(
     """
 
     # What the check reads: its asset, what that asset reads, and the additional deps.
-    read = [a.key if isinstance(a, dg.AssetsDefinition) else dg.AssetKey.from_coercible(a)
-            for a in (asset, *(additional_deps or ()))]
+    read = [_key(a) for a in (asset, *(additional_deps or ()))]
 
     def decorate(fn: Callable[..., DayResults]) -> dg.AssetChecksDefinition:
         def evaluate(context: dg.AssetCheckExecutionContext, **resources) -> Iterator:
@@ -108,16 +107,10 @@ def daily_check(
             # The check's output: what Dagster yields itself after a returned AssetCheckResult.
             yield dg.Output(None)
 
-        # Dagster reads the context type and the resources from the signature: the function's own
-        # (annotations resolved in its module, not this one), without its return type (the op's
-        # output carries nothing).
-        evaluate.__signature__ = inspect.signature(fn, eval_str=True).replace(
-            return_annotation=inspect.Signature.empty)
-        evaluate.__name__ = fn.__name__
         return dg.asset_check(
             asset=asset, name=name or fn.__name__, description=description or inspect.getdoc(fn),
             blocking=blocking, additional_deps=additional_deps, partitions_def=DAILY,
-        )(evaluate)
+        )(_signed_like(evaluate, fn))
 
     return decorate
 
@@ -130,7 +123,7 @@ def daily_checks(
     range) is read once, and each check keeps its own name, verdicts and, in the intra-day
     refresh, its own repeated result when nothing it reads changed (as :func:`daily_check`).
     """
-    read = [asset.key if isinstance(asset, dg.AssetsDefinition) else dg.AssetKey.from_coercible(asset)]
+    read = [_key(asset)]
     specs = [dg.AssetCheckSpec(name, asset=asset, description=text, partitions_def=DAILY)
              for name, text in checks.items()]
 
@@ -150,12 +143,24 @@ def daily_checks(
                 yield from evaluations(context, spec, results)
                 yield dg.Output(None, output_name=spec.get_python_identifier())
 
-        evaluate.__signature__ = inspect.signature(fn, eval_str=True).replace(
-            return_annotation=inspect.Signature.empty)
-        evaluate.__name__ = fn.__name__
-        return dg.multi_asset_check(specs=specs, name=fn.__name__, description=inspect.getdoc(fn))(evaluate)
+        return dg.multi_asset_check(specs=specs, name=fn.__name__, description=inspect.getdoc(fn))(
+            _signed_like(evaluate, fn))
 
     return decorate
+
+
+def _key(asset) -> dg.AssetKey:
+    return asset.key if isinstance(asset, dg.AssetsDefinition) else dg.AssetKey.from_coercible(asset)
+
+
+def _signed_like(evaluate: Callable, fn: Callable) -> Callable:
+    """``evaluate`` under ``fn``'s name and signature. Dagster reads the context type and the
+    resources from the signature: the function's own (annotations resolved in its module, not
+    this one), without its return type (the op's output carries nothing)."""
+    evaluate.__signature__ = inspect.signature(fn, eval_str=True).replace(
+        return_annotation=inspect.Signature.empty)
+    evaluate.__name__ = fn.__name__
+    return evaluate
 
 
 def _unless_unchanged(
