@@ -6,7 +6,7 @@ permission profile renamed mid-range, a past day's snapshot re-taken later (a ba
 DocuSign records the time it really ran), a day with no snapshot at all, a membership that leaves
 the snapshots, one known only to the eSignature API, lifecycle events after the snapshot of
 their day, reserved domains first listed mid-range and once with none active, and a user the
-identity provider deletes. Nine days, so the range takes two passes.
+identity provider deletes, a membership both APIs list. Nine days, so the range takes two passes.
 """
 
 from datetime import date, timedelta
@@ -45,6 +45,9 @@ def _build(root) -> None:
         b.membership(day, "u-approver", ACCOUNT_A, "approver@acme.example", profile=name, profile_id="7",
                      is_admin=i >= 6, hour=1)
         b.account_user(day, "u-esign", ACCOUNT_B, "esign@acme.example", hour=1)
+        # also listed by the Admin API, which wins: this later listing names no profile
+        b.account_user(day, "u-approver", ACCOUNT_A, "approver@acme.example", profile="Approvers (eSignature)",
+                       profile_id="7", hour=2)
         for user in ("keep", "moved", "approver", "stay", *(("left",) if i <= 4 else ())):
             b.org_user(day, f"u-{user}", f"{user}@acme.example", hour=1)
         if i >= 2:  # none before day 2; on day 5 the domain is listed inactive
@@ -139,3 +142,19 @@ def test_users_domains_identity_provider_and_activity_by_day(lakes):
         [ts(DAYS[1], 14), ts(DAYS[4], 14), ts(DAYS[4], 14), ts(DAYS[8], 14)]
     assert [left[d]["idp_status"] for d in DAYS[2:4]] == [None, "deleted"]
     assert [left[d]["state"] for d in DAYS[4:6]] == ["active", "deleted"]
+
+
+def test_user_accounts_refuses_membership_listings_with_holes(tmp_path):
+    """A lake made before ``int_membership_listings`` existed lacks it for every earlier snapshot
+    day: ``user_accounts`` would lose those days' listings, so it names the days to materialize."""
+    _build(tmp_path)
+    resources = {"lake": LakeResource(data_dir=str(tmp_path))}
+    assert dg.materialize(model_assets, selection=UPSTREAM - dg.AssetSelection.assets("int_membership_listings"),
+                          resources=resources, tags=_range_tags(DAYS[0], DAYS[-1])).success
+    assert dg.materialize(model_assets, selection=["int_membership_listings"], resources=resources,
+                          partition_key=DAYS[-1].isoformat()).success
+    # the day without a snapshot (GAP) is no hole
+    with pytest.raises(Exception, match=r"int_membership_listings, which is missing for 7 day\(s\) with directory "
+                                        r"snapshots \(2026-09-07 \.\. 2026-09-13\)"):
+        dg.materialize(model_assets, selection=["user_accounts"], resources=resources,
+                       partition_key=DAYS[-1].isoformat())

@@ -7,7 +7,8 @@
 --              day uses the latest snapshot on or before it, then applies
 --              lifecycle events that happened after that snapshot was taken
 -- sources:     Admin API memberships; eSignature account users where the
---              Admin API has no row for that day; int_user_lifecycle_events
+--              Admin API has no row for that day (int_membership_listings
+--              says which, for every day of history); int_user_lifecycle_events
 -- status:      the snapshot's (active, closed, activation_sent, ...), or
 --              'removed' when newer snapshots of that account no longer list it
 
@@ -80,33 +81,13 @@ lifecycle as (
 ---------- snapshots: Admin API first, eSignature fills the gaps
 
 -- which source listed each membership on each day, on the few columns that
--- every day of history is read for: history is most of a long lake, and only
+-- every day of history is read for (int_membership_listings, one day's
+-- snapshots each, already cleaned): history is most of a long lake, and only
 -- the snapshots the window's days read carry all their columns
 -- (readable_snapshots)
 snapshot_rows as (
-    select
-        user_id,
-        account_id,
-        dt,
-        snapshot_source,
-        permission_profile_id,
-        permission_profile_name,
-        is_admin,
-        snapshot_taken_at
-    from admin_memberships
-    union all
-    select
-        esignature_users.user_id,
-        esignature_users.account_id,
-        esignature_users.dt,
-        esignature_users.snapshot_source,
-        esignature_users.permission_profile_id,
-        esignature_users.permission_profile_name,
-        esignature_users.is_admin,
-        esignature_users.snapshot_taken_at
-    from esignature_users
-    anti join admin_memberships
-        using (dt, user_id, account_id)
+    select * from int_membership_listings
+    where dt < getvariable('window_end')
 ),
 
 -- the days each source listed each account, to tell "gone" from "not taken"

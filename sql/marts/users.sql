@@ -24,13 +24,38 @@ days as (
     select day from window_days()
 ),
 
-organization_users as (
+organization_users as not materialized (
     select * from stg_docusign__organization_users
     where dt < getvariable('window_end') and user_id is not null
 ),
 
+-- the two columns every day of history is read for, read once; only the
+-- snapshots the window's days read carry all their columns
+-- (readable_organization_users)
+organization_listings as materialized (
+    select user_id, dt from organization_users
+),
+
 organization_days as (
-    select distinct dt from organization_users
+    select distinct dt from organization_listings
+),
+
+-- each user's latest snapshot before the window, and the window's own: all
+-- the as-of join below can pick (it sorts what it reads, and all history is
+-- most of a long lake)
+readable_organization_users as (
+    select * from organization_users
+    where dt >= getvariable('window_start')
+    union all
+    select organization_users.*
+    from organization_users
+    semi join (
+        select user_id, max(dt) as dt
+        from organization_listings
+        where dt < getvariable('window_start')
+        group by all
+    ) as latest_before_window
+        using (user_id, dt)
 ),
 
 organization_events as (
@@ -186,7 +211,7 @@ day_sources as (
 user_keys as (
     select user_id, min(dt) as first_dt
     from (
-        select user_id, dt from organization_users
+        select user_id, dt from organization_listings
         union all
         select user_id, dt from memberships
         union all
@@ -224,7 +249,7 @@ joined as (
         day_sources.latest_idp_dt,
         day_sources.reserved_hosts
     from spine
-    asof left join organization_users as snap
+    asof left join readable_organization_users as snap
         on spine.user_id = snap.user_id
         and spine.day >= snap.dt
     asof left join status_events as status_event

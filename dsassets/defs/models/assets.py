@@ -16,9 +16,13 @@ from dsassets.lib.intel.geo import IpLocator
 from dsassets.lib.transform import runner, sql
 from dsassets.lib.transform.models import BY_NAME, MODELS, Model
 
-DIRECTORY_CHANGES = "int_user_directory_changes"
-# The raw snapshots behind the staging views int_user_directory_changes reads.
-DIRECTORY_SNAPSHOTS = ("raw_docusign_organization_users", "raw_docusign_memberships", "raw_docusign_account_users")
+# Intermediate models that a mart reads for every snapshot day before its window's end, in
+# place of the snapshots themselves, with the raw snapshots behind the staging views they read.
+HISTORY_MODELS = {
+    "activities": ("int_user_directory_changes", ("raw_docusign_organization_users", "raw_docusign_memberships",
+                                                  "raw_docusign_account_users")),
+    "user_accounts": ("int_membership_listings", ("raw_docusign_memberships", "raw_docusign_account_users")),
+}
 
 
 def model_run(model: Model) -> runner.SqlAsset:
@@ -30,7 +34,7 @@ def model_run(model: Model) -> runner.SqlAsset:
         requires=tuple(d for d in model.deps if d in BY_NAME),
         reads=model.deps,
         transform=_locate_ips if model.name == "int_ip_addresses" else None,
-        setup=_require_directory_changes if model.name == "activities" else None,
+        setup=_require_history(model.name, *HISTORY_MODELS[model.name]) if model.name in HISTORY_MODELS else None,
         writes=not model.is_view,
         report=lambda run, counts: {"materialization": "view" if model.is_view else "parquet"},
         location=str(model.path) if model.is_view else None,
@@ -38,25 +42,29 @@ def model_run(model: Model) -> runner.SqlAsset:
     )
 
 
-def _require_directory_changes(run: runner.Run) -> None:
-    """Refuse to resolve e-mails from a change log with holes up to the window's end.
+def _require_history(mart: str, history: str, snapshots: tuple[str, ...]):
+    """Refuse to run ``mart`` over a ``history`` model with holes up to the window's end.
 
-    A user whose address has not changed since a day without ``int_user_directory_changes``
-    has no row at all, so the events would lose their e-mail: say which days to materialize
-    instead (a lake made before this model existed lacks every earlier day). Later days only
-    serve the fallback for users not yet listed, as far as the lake knows them when the day
-    runs, as before: a later day's change log makes this day's activities stale in Dagster.
+    ``history`` stands in for the snapshots of every earlier day (``activities`` resolves
+    e-mails from the days an address changed; ``user_accounts`` reads which source listed
+    each membership). A snapshot day without it would silently lose rows (an e-mail, a
+    membership's listing), so say which days to materialize instead: a lake made before the
+    model existed lacks every earlier day. For ``activities``, later days only serve the
+    fallback for users not yet listed, as far as the lake knows them when the day runs: a
+    later day's change log makes this day's activities stale in Dagster.
     """
-    snapshot_days = {day for dataset in DIRECTORY_SNAPSHOTS for day in run.lake.partitions(dataset)
-                     if day < run.end}
-    missing = sorted(snapshot_days - set(run.lake.days(sql.model_path(DIRECTORY_CHANGES))))
-    if missing:
-        raise RuntimeError(
-            f"activities resolves user e-mails from {DIRECTORY_CHANGES}, which is missing for "
-            f"{len(missing)} day(s) with directory snapshots ({missing[0]} .. {missing[-1]}): "
-            f"materialize {DIRECTORY_CHANGES} for those days first (it reads only each day's and "
-            f"the day before's snapshots)"
-        )
+
+    def setup(run: runner.Run) -> None:
+        snapshot_days = {day for dataset in snapshots for day in run.lake.partitions(dataset) if day < run.end}
+        missing = sorted(snapshot_days - set(run.lake.days(sql.model_path(history))))
+        if missing:
+            raise RuntimeError(
+                f"{mart} reads {history}, which is missing for {len(missing)} day(s) with directory "
+                f"snapshots ({missing[0]} .. {missing[-1]}): materialize {history} for those days "
+                f"first (a day of it reads that day's snapshots, and the day before's at most)"
+            )
+
+    return setup
 
 
 def _locate_ips(run: runner.Run, relation: str) -> str:

@@ -89,6 +89,9 @@ MODELS: tuple[Model, ...] = (
       "differs from the day before (first listed, listed again, or a new address).",
       reads={"stg_docusign__organization_users": DAY_BEFORE, "stg_docusign__memberships": DAY_BEFORE,
              "stg_docusign__account_users": DAY_BEFORE}),
+    M("intermediate", "int_membership_listings", ("stg_docusign__memberships", "stg_docusign__account_users"),
+      "One row per user-account membership listed by a day's snapshots (Admin API, else eSignature): "
+      "the source, permission profile and admin flag that user_accounts reads for every day of history."),
     M("intermediate", "int_user_activity_daily", ("stg_docusign__audit_events",),
       "One row per acting user per day: event and sign-in counts, first/last event."),
     # ---------- marts: what users query
@@ -101,12 +104,13 @@ MODELS: tuple[Model, ...] = (
       # day, else the earliest one after it.
       reads={"int_user_directory_changes": EVERY_DAY, "stg_docusign__reserved_domains": EVERY_DAY}),
     M("marts", "user_accounts",
-      ("stg_docusign__memberships", "stg_docusign__account_users", "int_user_lifecycle_events"),
+      ("stg_docusign__memberships", "stg_docusign__account_users", "int_membership_listings",
+       "int_user_lifecycle_events"),
       "One row per user-account membership per day: status, admin flag, permission profile, "
       "when it was opened/closed, from daily snapshots and lifecycle events.",
       latest_view=True, one_pass=True,
       reads={"stg_docusign__memberships": EVERY_EARLIER_DAY, "stg_docusign__account_users": EVERY_EARLIER_DAY,
-             "int_user_lifecycle_events": EVERY_EARLIER_DAY}),
+             "int_membership_listings": EVERY_EARLIER_DAY, "int_user_lifecycle_events": EVERY_EARLIER_DAY}),
     M("marts", "users",
       ("stg_docusign__organization_users", "int_user_lifecycle_events", "user_accounts",
        "int_user_activity_daily", "stg_idp__users", "stg_docusign__reserved_domains"),
