@@ -143,6 +143,25 @@ membership_days as (
     select distinct dt from memberships
 ),
 
+-- each user's activity before the window folded into one row (on the last day
+-- of it), and the window's own days: the running window below then sorts the
+-- window's rows, not every day of history
+activity_days as (
+    select user_id, dt, first_event_at, last_event_at, last_successful_signin_at
+    from activity
+    where dt >= getvariable('window_start')
+    union all
+    select
+        user_id,
+        max(dt) as dt,
+        min(first_event_at) as first_event_at,
+        max(last_event_at) as last_event_at,
+        max(last_successful_signin_at) as last_successful_signin_at
+    from activity
+    where dt < getvariable('window_start')
+    group by user_id
+),
+
 activity_running as (
     select
         user_id,
@@ -151,7 +170,7 @@ activity_running as (
         max(last_event_at) over running as last_activity_at,
         max(last_successful_signin_at) over running
             as last_successful_signin_at
-    from activity
+    from activity_days
     window running as (
         partition by user_id
         order by dt
