@@ -25,13 +25,38 @@ evaluated as (
 ),
 
 -- the baseline's rows this policy evaluates (the kinds of det_evaluate, the
--- sources of det_location_sources), for the lookback before the day
+-- sources of det_location_sources), for the lookback before the day; without
+-- their event times, most of the rows' bytes (see boundary_times)
 history as (
-    select * from det_baseline_user_countries
+    select * exclude (event_times) from det_baseline_user_countries
     where
         dt >= getvariable('window_start')
             - getvariable('det_lookback_days')::integer
         and dt < getvariable('window_start')
+        and list_contains(getvariable('det_location_sources'), location_source)
+        and (
+            evaluated_as = 'signin'
+            or getvariable('det_evaluate') = 'activities'
+        )
+),
+
+-- an anchor's baseline starts det_baseline_days before its own time on the
+-- day, so it holds every event of the later days (their count) and part of
+-- one day, this one: only its rows need their event times
+boundary_times as (
+    select
+        dt,
+        user_id,
+        country_code,
+        location_source,
+        evaluated_as,
+        event_times
+    from det_baseline_user_countries
+    where
+        dt = getvariable('window_start')
+            - getvariable('det_baseline_days')::integer
+        and dt >= getvariable('window_start')
+            - getvariable('det_lookback_days')::integer
         and list_contains(getvariable('det_location_sources'), location_source)
         and (
             evaluated_as = 'signin'
@@ -114,15 +139,24 @@ history_uses as (
         true as is_own,
         history.user_id,
         history.country_code,
-        len(list_filter(
-            history.event_times,
-            lambda t: in_baseline(t, new_country.event_at)
-        )) as events
+        case
+            when boundary_times.dt is null then history.events
+            else len(list_filter(
+                boundary_times.event_times,
+                lambda t: in_baseline(t, new_country.event_at)
+            ))
+        end as events
     from new_country
     inner join history
         on history.user_id = new_country.user_id
         and history.last_at >= new_country.event_at
             - to_days(getvariable('det_baseline_days'))
+    left join boundary_times
+        on history.dt = boundary_times.dt
+        and history.user_id = boundary_times.user_id
+        and history.country_code = boundary_times.country_code
+        and history.location_source = boundary_times.location_source
+        and history.evaluated_as = boundary_times.evaluated_as
     union all
     -- other users need no count, only a use since the baseline's start: their
     -- last use of the country, one row each (not every day's)
@@ -181,19 +215,24 @@ anchors as (
         or coalesce(organization_users.other_users, 0) = 0
 ),
 
+-- the anchors' users' events of the day: filtered before the as-of join below,
+-- which otherwise sorts every event of the day
+anchor_user_events as (
+    select * from detection_day_events
+    where user_id in (select user_id from anchors)
+),
+
 -- the user's events from that country on the anchor's day, from the anchor on
 incident_events as (
     select
         anchors.event_id as anchor_id,
         activity.*
-    from detection_day_events as activity
+    from anchor_user_events as activity
     asof inner join anchors
         on activity.user_id = anchors.user_id
         and activity.country_code = anchors.country_code
         and activity.event_at >= anchors.event_at
-    where
-        activity.dt = anchors.dt
-        and activity.user_id in (select user_id from anchors)
+    where activity.dt = anchors.dt
 ),
 
 incidents as (

@@ -121,13 +121,20 @@ anchors as (
         > to_hours(getvariable('det_dedup_hours'))
 ),
 
+-- the anchors' users' events of the day: filtered before the as-of join below,
+-- which otherwise sorts every event of the day
+anchor_user_events as (
+    select * from detection_day_events
+    where user_id in (select user_id from anchors)
+),
+
 -- every event of the user from that IP, on the anchor's day, from the anchor
 -- until the next anchor
 incident_events as (
     select
         anchors.event_id as anchor_id,
         activity.*
-    from detection_day_events as activity
+    from anchor_user_events as activity
     asof inner join anchors
         on activity.user_id = anchors.user_id
         and activity.ip_hex = anchors.ip_hex
@@ -135,7 +142,6 @@ incident_events as (
     where
         activity.dt = anchors.dt
         and anchors.dt >= getvariable('window_start')
-        and activity.user_id in (select user_id from anchors)
 ),
 
 incidents as (
