@@ -208,3 +208,12 @@ def test_staging_lists_every_address_once():
     [(emails,)] = con.execute("select idp_emails from stg_idp__users").fetchall()
     assert sorted(emails) == ["abcdefzed@acme.example", "zed@acme.example", "zed@home.example"]
     assert json.loads(json.dumps(emails))  # plain strings
+
+
+def test_staging_strips_the_object_id_only_where_it_prefixes_the_upn():
+    c = terminated_case()
+    c.graph_user(D, object_id="0b9c-77", upn="0b9c77ann@acme.example", status="disabled")
+    c.graph_user(D, object_id="ee-1", upn="bob.ee1@acme.example", status="disabled")  # the id, not as a prefix
+    con = c.connect()
+    rows = dict(con.execute("select idp_user_id, list_sort(idp_emails) from stg_idp__users").fetchall())
+    assert rows == {"0b9c-77": ["0b9c77ann@acme.example", "ann@acme.example"], "ee-1": ["bob.ee1@acme.example"]}

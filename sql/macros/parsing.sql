@@ -5,6 +5,13 @@
 create or replace macro blank_to_null(s) as
     nullif(trim(s), '');
 
+-- s without a leading prefix (a literal, not a pattern); s when it has none.
+create or replace macro strip_prefix(s, prefix) as
+    case
+        when starts_with(s, prefix) then substr(s, length(prefix) + 1)
+        else s
+    end;
+
 -- DocuSign timestamps -> timestamptz in UTC.
 -- Monitor sends 7 fractional digits and a 'Z' (the 7th digit is truncated);
 -- the Admin API sends no zone at all (DOCUSIGN_API.md §2.3): read as UTC;
