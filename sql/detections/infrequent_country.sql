@@ -42,7 +42,8 @@ history as (
 
 -- an anchor's baseline starts det_baseline_days before its own time on the
 -- day, so it holds every event of the later days (their count) and part of
--- one day, this one: only its rows need their event times
+-- one day, this one: only its rows need their event times (joined to history
+-- on the whole key, so history's filters hold for them too)
 boundary_times as (
     select
         dt,
@@ -55,13 +56,6 @@ boundary_times as (
     where
         dt = getvariable('window_start')
             - getvariable('det_baseline_days')::integer
-        and dt >= getvariable('window_start')
-            - getvariable('det_lookback_days')::integer
-        and list_contains(getvariable('det_location_sources'), location_source)
-        and (
-            evaluated_as = 'signin'
-            or getvariable('det_evaluate') = 'activities'
-        )
 ),
 
 -- the last use of each (user, country) before the day, then the day's own
