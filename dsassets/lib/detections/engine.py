@@ -152,6 +152,9 @@ def install(con: duckdb.DuckDBPyConnection, config: ProjectConfig, policy: str) 
         con.execute(f"create or replace temp view {name}__view as {_query(name)}")
         # an empty stand-in so the next view binds; prepare_run/prepare_day fill it
         con.execute(f"create or replace temp table {name} as select * from {name}__view where false")
+    for name in set(DAY_TABLES) - set(day_tables(policy)):
+        # never made for this policy: without the stand-in, a read day_tables missed fails, not reads nothing
+        con.execute(f"drop table {name}")
     return files
 
 
@@ -185,9 +188,6 @@ def prepare_day(con: duckdb.DuckDBPyConnection, policy: str, *, only_day: bool =
     and of the lookback (a million a day) for the few a policy keeps.
     """
     day, prepared = con.execute("select getvariable('window_start'), getvariable('det_prepared_day')").fetchone()
-    for view in set(DAY_TABLES) - set(day_tables(policy)):
-        # not made: without install's empty stand-in, a read day_tables missed fails, not reads nothing
-        con.execute(f"drop table if exists {view}")
     for view in day_tables(policy):
         if only_day:
             con.execute(f"drop table if exists {view}")
