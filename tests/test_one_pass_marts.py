@@ -45,7 +45,8 @@ def _build(root) -> None:
         b.membership(day, "u-approver", ACCOUNT_A, "approver@acme.example", profile=name, profile_id="7",
                      is_admin=i >= 6, hour=1)
         b.account_user(day, "u-esign", ACCOUNT_B, "esign@acme.example", hour=1)
-        # also listed by the Admin API, which wins: this later listing names no profile
+        # also listed by the Admin API, which wins: this later listing's profile name and admin flag
+        # must not become profile 7's
         b.account_user(day, "u-approver", ACCOUNT_A, "approver@acme.example", profile="Approvers (eSignature)",
                        profile_id="7", hour=2)
         for user in ("keep", "moved", "approver", "stay", *(("left",) if i <= 4 else ())):

@@ -45,14 +45,7 @@ history as (
 -- one day, this one: only its rows need their event times (joined to history
 -- on the whole key, so history's filters hold for them too)
 boundary_times as (
-    select
-        dt,
-        user_id,
-        country_code,
-        location_source,
-        evaluated_as,
-        event_times
-    from det_baseline_user_countries
+    select * from det_baseline_user_countries
     where
         dt = getvariable('window_start')
             - getvariable('det_baseline_days')::integer
