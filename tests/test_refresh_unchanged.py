@@ -202,8 +202,6 @@ def test_records_are_kept_for_the_days_a_refresh_can_still_reach(tmp_path):
         unchanged.remember(lake, "activities", DAY - timedelta(days=back), unchanged.Record("in", {}, "{}", "run"))
     kept = sorted(p.stem for p in (tmp_path / ".unchanged" / "activities").iterdir())
     assert kept == [(DAY - timedelta(days=n)).isoformat() for n in (2, 1, 0)]
-    assert unchanged.recall(lake, "activities", DAY, "in", {}) is not None
-    assert unchanged.recall(lake, "activities", DAY, "other inputs", {}) is None
-    assert unchanged.recall(lake, "activities", DAY, "in", {"warehouse/activities/x.parquet": "1:2"}) is None
+    assert unchanged.recall(lake, "activities", DAY) == unchanged.Record("in", {}, "{}", "run")
     unchanged.forget(lake, "activities", DAY)
-    assert unchanged.recall(lake, "activities", DAY, "in", {}) is None
+    assert unchanged.recall(lake, "activities", DAY) is None

@@ -13,6 +13,9 @@
 -- location:    DocuSign's ipAddressLocation when its country is usable,
 --              else the offline IP database (int_ip_addresses); the choice
 --              is kept in location_source ('docusign' | 'ip_lookup' | null)
+-- refresh:     each row reads one event and nothing of the day's other events,
+--              so a refresh whose only change is new raw part files adds their
+--              rows (models.py: grows); keep it so, or drop the grows there
 
 with
 

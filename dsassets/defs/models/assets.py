@@ -39,6 +39,7 @@ def model_run(model: Model) -> runner.SqlAsset:
         report=lambda run, counts: {"materialization": "view" if model.is_view else "parquet"},
         location=str(model.path) if model.is_view else None,
         one_pass=model.one_pass,
+        grows=model.grows,
     )
 
 

@@ -15,6 +15,7 @@ import dagster as dg
 
 from dsassets.lib.lake.partitions import EVERY_DAY, EVERY_EARLIER_DAY, last_days
 from dsassets.lib.transform.files import SQL_DIR
+from dsassets.lib.transform.unchanged import Growth
 
 Layer = Literal["staging", "intermediate", "marts", "posture"]
 
@@ -39,6 +40,9 @@ class Model:
     # A range run computes the window in passes, not a query per day (runner.SqlAsset.one_pass):
     # only for a select whose every read of other days is an as-of join on the day.
     one_pass: bool = False
+    # The intra-day refresh adds the rows of a raw dataset's new part files instead of recomputing
+    # the day, when nothing else the model reads changed (runner.SqlAsset.grows).
+    grows: Growth | None = None
 
     @property
     def path(self) -> Path:
@@ -102,7 +106,11 @@ MODELS: tuple[Model, ...] = (
       "(in a claimed domain) or external, location and its source, sign-in class, raw event for forensics.",
       # A user's e-mail (and the claimed domains) come from the latest snapshot on or before the
       # day, else the earliest one after it.
-      reads={"int_user_directory_changes": EVERY_DAY, "stg_docusign__reserved_domains": EVERY_DAY}),
+      reads={"int_user_directory_changes": EVERY_DAY, "stg_docusign__reserved_domains": EVERY_DAY},
+      # A row per event, from that event, the directory, the domains and its address's row of
+      # int_ip_addresses, which new events leave as it was (a new address adds a row; an address
+      # newly seen without a DocuSign country gains a location that only those events use).
+      grows=Growth("raw_docusign_audit_events", derived=("int_ip_addresses",))),
     M("marts", "user_accounts",
       ("stg_docusign__memberships", "stg_docusign__account_users", "int_membership_listings",
        "int_user_lifecycle_events"),

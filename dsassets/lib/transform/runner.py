@@ -13,10 +13,11 @@ counts and scores plot correctly over partitions; the window's metadata is on al
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import dagster as dg
 import duckdb
@@ -86,6 +87,14 @@ class SqlAsset:
     # a query per day. For marts whose day reads all history before it, one query per day made a
     # backfill quadratic in its length.
     one_pass: bool = False
+    # A refresh adds the rows of the new files of this dataset's day instead of recomputing the day,
+    # when nothing else it reads changed (unchanged.Growth says when that holds). No day_report:
+    # a day's own metadata could not be brought up to date from the new rows alone.
+    grows: unchanged.Growth | None = None
+
+    def __post_init__(self) -> None:
+        if self.grows is not None and (self.day_report is not None or not self.writes):
+            raise ValueError(f"{self.name}: only an asset that writes and has no day_report can grow")
 
 
 # Days a one-pass asset computes at once: each pass reads the history before its end once. On the
@@ -128,11 +137,13 @@ def _write(run: Run, asset: SqlAsset, relation: str) -> dict[date, int]:
     return counts
 
 
-def execute(
-    context: dg.AssetExecutionContext, lake: Lake, asset: SqlAsset
-) -> tuple[dict[date, int], dict, dict[date, dict]]:
-    """Run ``asset`` for the context's partition window: rows per day, the window's report, each day's."""
-    start, end = window_dates(context)
+@contextmanager
+def _result(context: dg.AssetExecutionContext, lake: Lake, asset: SqlAsset, start: date, end: date,
+            only_files: list[str] | None = None) -> Iterator[tuple[Run, str, dict]]:
+    """A session with ``asset``'s result for ``[start, end)`` as a relation: ``(run, relation, notes)``.
+
+    ``only_files``: the asset's growth dataset read from these files alone (a refresh's new part
+    files), every other input as stored."""
     config = project_config()
     with sql.session(lake) as con:
         bound = sql.prepare(con, lake, config, asset.reads) if asset.reads else []
@@ -142,6 +153,8 @@ def execute(
                 f"{asset.name} needs {', '.join(missing)}: materialize "
                 f"{'it' if len(missing) == 1 else 'them'} for this window first"
             )
+        if only_files is not None:
+            sql.bind_files(con, lake, asset.grows.dataset, only_files)
         sql.set_window(con, start, end)
         run = Run(con, lake, config, start, end, context.log)
         notes = (asset.setup(run) if asset.setup is not None else None) or {}
@@ -150,10 +163,19 @@ def execute(
         if asset.transform is not None:
             relation = asset.transform(run, relation)
         notes["dagster/column_schema"] = column_schema(relation_columns(con, relation), asset.sql_file)
+        yield run, relation, notes
+
+
+def execute(
+    context: dg.AssetExecutionContext, lake: Lake, asset: SqlAsset
+) -> tuple[dict[date, int], dict, dict[date, dict]]:
+    """Run ``asset`` for the context's partition window: rows per day, the window's report, each day's."""
+    start, end = window_dates(context)
+    with _result(context, lake, asset, start, end) as (run, relation, notes):
         if asset.writes:
             counts = _write(run, asset, relation)
         else:
-            counts = _count(con, relation, start, end)
+            counts = _count(run.con, relation, start, end)
         report = asset.report(run, counts) if asset.report is not None else {}
         days = {
             day: {"dagster/row_count": n, **(asset.day_report(run, day, n) if asset.day_report else {})}
@@ -162,11 +184,30 @@ def execute(
     return counts, {**report, **notes}, days
 
 
+def append(context: dg.AssetExecutionContext, lake: Lake, asset: SqlAsset, files: list[str], before: dict) -> dict:
+    """Add the rows of ``files`` (new files of the day of ``asset.grows.dataset``) to the asset's
+    day as a file of their own; ``before``, what the run that wrote the rest reported, updated.
+
+    Only for a one-day run (the refresh's): the day's other rows are that run's, still valid."""
+    day = date.fromisoformat(context.partition_keys[0])
+    with _result(context, lake, asset, day, day + timedelta(days=1), only_files=files) as (run, relation, _):
+        added = sql.add_to_partition(run.con, lake, asset.name, relation, day, Path(files[-1]).name)
+    key = day.isoformat()
+    total = before["days"][key]["dagster/row_count"] + added
+    before["days"][key] = {**before["days"][key], "dagster/row_count": total}
+    before["metadata"][asset.per_day_key] = dg.MetadataValue.json({key: total})
+    before["metadata"]["dsassets/appended"] = dg.MetadataValue.text(
+        f"{added} row(s) added from {len(files)} new file(s) of {asset.grows.dataset}; the day's other "
+        f"rows were kept, not recomputed")
+    return before
+
+
 def materialize(context: dg.AssetExecutionContext, lake: Lake, asset: SqlAsset) -> dg.MaterializeResult:
     """:func:`execute`; each day's metadata goes to its own partition's materialization.
 
     In a run that asks for it (the intra-day refresh), a day whose inputs have not changed since
-    the step last ran for it keeps its files and reports what that run reported
+    the step last ran for it keeps its files and reports what that run reported, and a day of an
+    asset that ``grows`` with a dataset whose day only gained files gets their rows added
     (:mod:`dsassets.lib.transform.unchanged`).
     """
     start, end = window_dates(context)
@@ -183,8 +224,10 @@ def materialize(context: dg.AssetExecutionContext, lake: Lake, asset: SqlAsset) 
             },
         }
 
+    grow = (lambda files, before: append(context, lake, asset, files, before)) if asset.grows else None
     reported, since = unchanged.run_or_recall(context, lake, asset.name, compute, keys=[context.asset_key],
-                                              outputs=unchanged.outputs_of(context.asset_key))
+                                              outputs=unchanged.outputs_of(context.asset_key),
+                                              growth=asset.grows, append=grow)
     kept = unchanged.note(since, "its files were kept, not recomputed")
     for day, metadata in reported["days"].items():
         context.add_asset_metadata({**metadata, **kept}, partition_key=day)

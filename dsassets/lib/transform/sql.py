@@ -227,6 +227,16 @@ def bind_raw(
             con.unregister(f"{dataset}__empty")
 
 
+def bind_files(con: duckdb.DuckDBPyConnection, lake: Lake, dataset: str, files: list[str]) -> None:
+    """Rebind the raw ``dataset`` to the lake ``files`` alone (paths relative to the lake root):
+    the staging view over it then reads only them."""
+    urls = ", ".join(sql_literal(lake.url(f)) for f in files)
+    con.execute(
+        f"create or replace temp view {dataset} as select * from "
+        f"read_parquet([{urls}], hive_partitioning = true, hive_types = {{'dt': date}}, union_by_name = true)"
+    )
+
+
 def _drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Drop a view or table called ``name`` (DuckDB refuses ``drop view`` on a table)."""
     found = con.execute(
@@ -368,20 +378,37 @@ def write_partitions(
                 each_day()
             day_dir = f"{model_path(name)}/dt={day.isoformat()}"
             target = f"{day_dir}/data.parquet"
-            with lake.temp_path() as tmp:
-                con.execute(
-                    f"copy (select * exclude (dt) from {relation} where dt = ?) to "
-                    f"{sql_literal(str(tmp))} (format parquet, compression zstd)",
-                    [day],
-                )
-                counts[day] = pq.read_metadata(tmp).num_rows
-                lake.publish_file(tmp, target)
+            counts[day] = _publish_day(con, lake, relation, day, target)
             for stale in lake.files(f"{day_dir}/*.parquet"):
                 if stale != target:
                     lake.remove(stale)
     finally:
         set_window(con, start, end)
     return counts
+
+
+def add_to_partition(
+    con: duckdb.DuckDBPyConnection, lake: Lake, name: str, relation: str, day: date, file_name: str
+) -> int:
+    """Write ``relation``'s rows of ``day`` as one more file (``file_name``) of model ``name``'s day,
+    beside the files it holds; none for no rows. The rows written (the window is the day)."""
+    return _publish_day(con, lake, relation, day, f"{model_path(name)}/dt={day.isoformat()}/{file_name}", empty=False)
+
+
+def _publish_day(con: duckdb.DuckDBPyConnection, lake: Lake, relation: str, day: date, target: str, *,
+                 empty: bool = True) -> int:
+    """Copy ``relation``'s rows of ``day`` to a scratch file and publish it as ``target`` (when it
+    has rows, or ``empty``); the rows."""
+    with lake.temp_path() as tmp:
+        con.execute(
+            f"copy (select * exclude (dt) from {relation} where dt = ?) to "
+            f"{sql_literal(str(tmp))} (format parquet, compression zstd)",
+            [day],
+        )
+        rows = pq.read_metadata(tmp).num_rows
+        if rows or empty:
+            lake.publish_file(tmp, target)
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,6 +21,11 @@ Files no asset writes (files put in the lake by hand, say) are inputs of every s
 lineage does not know can only cost a recompute, never a skipped one. The analyst's triage files
 are the exception, with their readers listed (:data:`SIDE_INPUTS`). Records live in
 ``<local_dir>/.unchanged/``; deleting it makes the next refresh recompute everything.
+
+A step that declares a :class:`Growth` is brought up to date instead of recomputed when the only
+change since its last run for the day is new files of one raw dataset's day (the refresh
+publishes each read of the stream as a part file): it computes the rows of the new files alone
+and adds them to its day (``activities``: 15 s for the day's million events late in the day).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import functools
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -76,9 +81,33 @@ def wanted(context) -> bool:
     return context.run.tags.get(SKIP_TAG) == "true" and len(context.partition_keys) == 1
 
 
+@dataclass(frozen=True)
+class Growth:
+    """A step whose day grows with the new files of one raw dataset's day.
+
+    Each of the step's rows comes from one row of ``dataset`` and inputs that do not change when
+    that day gains files. ``derived``: models of the same day that read nothing but ``dataset``
+    and inputs the step reads too, and whose rows for what the day held before stay the same, so
+    their change follows from the new files (``int_ip_addresses``: a new address adds a row, and
+    the rows of the addresses seen before keep what the step reads of them).
+    """
+
+    dataset: str
+    derived: tuple[str, ...] = ()
+
+    def day_folder(self, day: date) -> str:
+        return f"{Lake.dataset_path(self.dataset)}/dt={day.isoformat()}"
+
+    def varying(self, day: date) -> tuple[str, ...]:
+        """The folders whose files may change without the step's earlier rows changing."""
+        return (self.day_folder(day), *(f"{folder}/dt={day.isoformat()}" for model in self.derived
+                                        for folder in outputs_of(dg.AssetKey(model))))
+
+
 def run_or_recall(
     context, lake: Lake, step: str, compute: Callable[[], Any], *, keys: Iterable[dg.AssetKey],
     also_readable: Iterable[dg.AssetKey] = (), outputs: Iterable[str] = (),
+    growth: Growth | None = None, append: Callable[[list[str], Any], Any] | None = None,
 ) -> tuple[Any, str | None]:
     """``(compute(), None)``, or ``(what the step's last run for the day reported, that run's id)``
     when nothing it reads has changed since and its ``outputs`` are still the files it wrote.
@@ -86,21 +115,47 @@ def run_or_recall(
     ``step`` names the record; ``keys`` are the assets the step computes (it reads everything
     upstream of them, and ``also_readable``); ``compute`` returns what the step reports, a value
     ``dg.serialize_value`` takes. A range of days, or a run that does not ask, always computes.
+    With ``growth``, when the day of its dataset only gained files since the last run (whose files
+    are still the step's) and nothing else it reads changed, ``append(new files, what that run
+    reported)`` adds their rows and returns what the step reports now.
     """
     if not wanted(context):
         return compute(), None
     day = date.fromisoformat(context.partition_keys[0])
     outputs = tuple(outputs)
-    inputs = fingerprint(lake, project_config(), step, day,
-                         unreadable(context.job_def.asset_layer.asset_graph, keys, also_readable))
-    record = recall(lake, step, day, inputs, own_files(lake, outputs, day))
-    if record is not None:
+    config = project_config()
+    stamps = input_stamps(lake, unreadable(context.job_def.asset_layer.asset_graph, keys, also_readable))
+    inputs = fingerprint(config, step, day, stamps)
+    own = own_files(lake, outputs, day)
+    record = recall(lake, step, day)
+    if record is not None and record.inputs == inputs and record.outputs == own:
         return dg.deserialize_value(record.report), record.run_id
+    steady, grown = None, {}
+    if growth is not None:
+        varying = growth.varying(day)
+        steady = fingerprint(config, step, day, {rel: s for rel, s in stamps.items() if not _under(rel, varying)})
+        grown = {rel: s for rel, s in stamps.items() if _under(rel, (growth.day_folder(day),))}
     forget(lake, step, day)
-    reported = compute()
+    added = _added(record, steady, grown, own) if append is not None else []
+    reported = append(added, dg.deserialize_value(record.report)) if added else compute()
     remember(lake, step, day, Record(inputs, own_files(lake, outputs, day), dg.serialize_value(reported),
-                                     context.run.run_id))
+                                     context.run.run_id, steady, grown))
     return reported, None
+
+
+def _under(rel: str, folders: tuple[str, ...]) -> bool:
+    return any(rel == f or rel.startswith(f"{f}/") for f in folders)
+
+
+def _added(record: Record | None, steady: str | None, grown: dict[str, str], own: dict[str, str]) -> list[str]:
+    """The files the dataset's day gained since ``record``'s run, when that is all that changed:
+    the rest of the inputs are the same, every file it read is there unchanged, and the step's
+    own files are still the ones it wrote. Otherwise none (the step recomputes)."""
+    if record is None or record.steady is None or record.steady != steady or record.outputs != own:
+        return []
+    if any(grown.get(rel) != stamp for rel, stamp in record.grown.items()):
+        return []  # a file read before was rewritten or removed (the day compacted, say)
+    return sorted(set(grown) - set(record.grown))
 
 
 def note(since: str | None, kept: str) -> dict:
@@ -170,14 +225,19 @@ def _skip_under(prefixes: tuple[str, ...]):
     return lambda rel: rel in excluded
 
 
-def fingerprint(lake: Lake, config: ProjectConfig, step: str, day: date, unreadable_paths: tuple[str, ...]) -> str:
-    """The step's inputs for ``day``: code and settings, and every Parquet file of the lake it could
-    read (the lake's data is Parquet; its other files are state, such as the stream's cursor, which a
-    refresh rewrites whether or not it read anything)."""
+def input_stamps(lake: Lake, unreadable_paths: tuple[str, ...]) -> dict[str, str]:
+    """Every Parquet file of the lake a step could read, with its stamp (the lake's data is Parquet;
+    its other files are state, such as the stream's cursor, which a refresh rewrites whether or not
+    it read anything)."""
+    return {rel: stamp for rel, stamp in lake.stamps("", _skip_under(unreadable_paths)).items()
+            if rel.endswith(".parquet")}
+
+
+def fingerprint(config: ProjectConfig, step: str, day: date, stamps: dict[str, str]) -> str:
+    """The step's inputs for ``day``: code and settings, and the files it could read (``stamps``)."""
     digest = hashlib.sha256(f"{step}\0{day.isoformat()}\0{code_digest(config)}\0".encode())
-    for rel, stamp in sorted(lake.stamps("", _skip_under(unreadable_paths)).items()):
-        if rel.endswith(".parquet"):
-            digest.update(f"{rel}={stamp}\0".encode())
+    for rel, stamp in sorted(stamps.items()):
+        digest.update(f"{rel}={stamp}\0".encode())
     return digest.hexdigest()
 
 
@@ -191,26 +251,29 @@ def own_files(lake: Lake, paths: Iterable[str], day: date) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Record:
-    """What a step's last run for a day read (``inputs``), wrote (``outputs``) and reported."""
+    """What a step's last run for a day read (``inputs``), wrote (``outputs``) and reported.
+
+    For a step with a :class:`Growth`: ``steady``, its inputs except the folders that may grow,
+    and ``grown``, the files of its dataset's day it has read (with their stamps)."""
 
     inputs: str
     outputs: dict[str, str]
     report: str  # dg.serialize_value of what the step reported
     run_id: str
+    steady: str | None = None
+    grown: dict[str, str] = field(default_factory=dict)
 
 
 def _record_path(lake: Lake, step: str, day: date) -> Path:
     return lake.local_dir / ".unchanged" / step / f"{day.isoformat()}.json"
 
 
-def recall(lake: Lake, step: str, day: date, inputs: str, outputs: dict[str, str]) -> Record | None:
-    """The step's record for ``day`` when it read the same inputs and its files are still its own."""
-    path = _record_path(lake, step, day)
+def recall(lake: Lake, step: str, day: date) -> Record | None:
+    """The step's record for ``day``, if it has a readable one."""
     try:
-        record = Record(**json.loads(path.read_text()))
+        return Record(**json.loads(_record_path(lake, step, day).read_text()))
     except (OSError, ValueError, TypeError):
         return None  # none yet, or unreadable: recompute and write a new one
-    return record if record.inputs == inputs and record.outputs == outputs else None
 
 
 def remember(lake: Lake, step: str, day: date, record: Record) -> None:
