@@ -28,7 +28,7 @@ from dsassets.lib.lake.lake import Lake
 from dsassets.lib.config.settings import ConfigError
 from dsassets.lib.lake.storage import StorageError
 
-from support.s3_server import FaultyLink, MotoServer
+from support.s3_server import FaultyLink, MotoServer, point_at
 
 BUCKET = "dsassets-test"
 # Never printed, stored or raised anywhere: asserted below.
@@ -50,12 +50,7 @@ def s3():
 
 
 def aws_env(patch: pytest.MonkeyPatch, endpoint: str) -> None:
-    for name in ("AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        patch.delenv(name, raising=False)
-    patch.setenv("AWS_ENDPOINT_URL", endpoint)
-    patch.setenv("AWS_ACCESS_KEY_ID", KEY_ID)
-    patch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
-    patch.setenv("AWS_REGION", "us-east-1")
+    point_at(patch, endpoint, KEY_ID, SECRET)
     # Fail fast through the faulty link instead of botocore's default retries with backoff.
     patch.setenv("AWS_MAX_ATTEMPTS", "2")
 

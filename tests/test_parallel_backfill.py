@@ -24,7 +24,7 @@ from dsassets.lib.detections.config import POLICIES
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.schemas import RAW_SCHEMAS
 
-from support.s3_server import MotoServer
+from support.s3_server import MotoServer, point_at
 
 pytestmark = pytest.mark.slow
 
@@ -72,12 +72,7 @@ def postgres(tmp_path_factory):
 def s3():
     with MotoServer() as server:
         patch = pytest.MonkeyPatch()
-        for name in ("AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
-            patch.delenv(name, raising=False)
-        patch.setenv("AWS_ENDPOINT_URL", server.endpoint)
-        patch.setenv("AWS_ACCESS_KEY_ID", "AKIAPARALLELTEST0001")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
-        patch.setenv("AWS_REGION", "us-east-1")
+        point_at(patch, server.endpoint, "AKIAPARALLELTEST0001", SECRET)
         try:
             boto3.client("s3").create_bucket(Bucket="dsassets-parallel")
             yield server

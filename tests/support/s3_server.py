@@ -23,6 +23,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def point_at(patch, endpoint: str, key_id: str, secret: str) -> None:
+    """Set botocore's standard variables (on ``patch``, a pytest MonkeyPatch) for the server at
+    ``endpoint``, and nothing of the machine's own AWS profile."""
+    for name in ("AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        patch.delenv(name, raising=False)
+    patch.setenv("AWS_ENDPOINT_URL", endpoint)
+    patch.setenv("AWS_ACCESS_KEY_ID", key_id)
+    patch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    patch.setenv("AWS_REGION", "us-east-1")
+
+
 class MotoServer:
     def __init__(self) -> None:
         self.port = free_port()
