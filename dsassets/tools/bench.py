@@ -152,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the stages before this one (--data-dir holds what they made)")
     parser.add_argument("--extract-only", action="store_true",
                         help="only the audit-event extraction and its decode floor (no snapshots, models, detections)")
+    parser.add_argument("--page-latency-ms", type=int, default=0,
+                        help="the extraction's page server answers each page this late, as DocuSign's "
+                             "network would (default 0: loopback)")
     parser.add_argument("--refresh", action="store_true",
                         help="instead of the stages: the intra-day refresh's cost late in day --end and "
                              "the latency from a planted incident to its alert row")
@@ -224,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             from dsassets.tools import bench_extract
 
             extracted = bench_extract.measure(Path(data_dir), env, start, args.end, args.events_per_day,
-                                              SIMULATOR_SEED.integer())
+                                              SIMULATOR_SEED.integer(), args.page_latency_ms)
             if extracted is None:
                 print(f"stage {stage} failed", file=sys.stderr)
                 return 1

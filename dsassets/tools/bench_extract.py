@@ -80,8 +80,10 @@ def floor(pages: Path, result: Path) -> None:
     result.write_text(json.dumps({"seconds": time.perf_counter() - began, "events": events}))
 
 
-def measure(data_dir: Path, env: dict, start: date, end: date, events_per_day: int, seed: int) -> int | None:
-    """Render, serve, extract and measure the floor; print the line; return the events extracted."""
+def measure(data_dir: Path, env: dict, start: date, end: date, events_per_day: int, seed: int,
+            latency_ms: int = 0) -> int | None:
+    """Render, serve (each page ``latency_ms`` late), extract and measure the floor; print the line;
+    return the events extracted."""
     from dsassets.simulator.server import stop_process
 
     pages = data_dir / "bench-pages"
@@ -91,7 +93,7 @@ def measure(data_dir: Path, env: dict, start: date, end: date, events_per_day: i
         return None
     print(f"{'(pages rendered)':<20}{time.perf_counter() - began:>9.1f}  "
           f"{sum(p.stat().st_size for p in pages.glob('0*.json')) / 2**20:,.0f} MiB on disk, served from memory")
-    server = subprocess.Popen([sys.executable, "-m", "dsassets.tools.page_server", str(pages)], env=env,
+    server = subprocess.Popen([sys.executable, "-m", "dsassets.tools.page_server", str(pages), str(latency_ms)], env=env,
                               stdout=subprocess.PIPE, text=True)
     try:
         url = server.stdout.readline().strip() if server.stdout else ""
@@ -107,7 +109,8 @@ def measure(data_dir: Path, env: dict, start: date, end: date, events_per_day: i
     print(f"{'extract_events':<20}{got['seconds']:>9.1f}{measured[1]:>10.0f}{got['events'] / got['seconds']:>11,.0f}   "
           f"{'decode floor':<18}{base['seconds']:>8.2f}{floor_measured[1]:>10.0f}"
           f"{base['events'] / base['seconds']:>11,.0f}{got['seconds'] / base['seconds']:>9.1f}")
-    print(f"{'':<20}(loopback, real client; {base['events']:,} events in the pages, "
+    where = f"loopback, each page {latency_ms} ms late" if latency_ms else "loopback"
+    print(f"{'':<20}({where}, real client; {base['events']:,} events in the pages, "
           f"{got['events']:,} in the window)")
     return got["events"]
 

@@ -4,7 +4,7 @@
 figure is the client's (HTTP, paging, decoding, Parquet), not the simulator's: the pages
 were rendered once beforehand (:func:`render`), and serving one is a file read that the OS
 page cache answers from memory. It runs in its own process (``python -m
-dsassets.tools.page_server DIR``), so its work is not in the client's peak RSS or GIL.
+dsassets.tools.page_server DIR [LATENCY_MS]``), so its work is not in the client's peak RSS or GIL.
 
 Serves ``POST /oauth/token`` (any assertion gets a token) and ``GET
 /v1/organizations/{id}/stream?cursor=C`` (the page rendered for cursor ``C``; 404 for any
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from datetime import date, datetime, time as clock_time, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -61,8 +62,9 @@ def render(directory: Path, start: date, end: date, events_per_day: int, seed: i
     return events
 
 
-def serve(directory: Path) -> None:
-    """Serve ``directory``'s pages on an ephemeral loopback port; print ``http://127.0.0.1:PORT``."""
+def serve(directory: Path, latency: float = 0.0) -> None:
+    """Serve ``directory``'s pages on an ephemeral loopback port, each ``latency`` seconds late (a
+    network's round trip and transfer, which loopback lacks); print ``http://127.0.0.1:PORT``."""
     index = json.loads((directory / INDEX).read_text())
 
     class Handler(BaseHTTPRequestHandler):
@@ -79,6 +81,7 @@ def serve(directory: Path) -> None:
             if not url.path.endswith("/stream") or name is None:
                 self._send(404, b'{"errorCode":"NOT_FOUND","message":"no page rendered for this cursor"}')
                 return
+            time.sleep(latency)
             self._send(200, (directory / name).read_bytes())
 
         def _send(self, status: int, body: bytes) -> None:
@@ -100,4 +103,4 @@ def serve(directory: Path) -> None:
 
 
 if __name__ == "__main__":
-    serve(Path(sys.argv[1]))
+    serve(Path(sys.argv[1]), int(sys.argv[2]) / 1000 if len(sys.argv) > 2 else 0.0)

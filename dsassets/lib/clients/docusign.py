@@ -8,7 +8,7 @@ simulator and the tests run exactly this code against a different server.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import msgspec
 import orjson
@@ -23,12 +23,17 @@ from dsassets.lib.clients.http import ApiError, BearerApiClient, same_origin
 from dsassets.lib.clients.monitor_page import (
     MissingEventIdError, MonitorPage, SeenIds, envelope_decoder, first_sightings,
 )
+from dsassets.lib.clients.read_ahead import read_ahead
 from dsassets.lib.clients.records import describe_record, require_identity
 from dsassets.lib.config.settings import ConfigError, DocuSignSettings, check_url
 
 JWT_LIFETIME_SECONDS = 3600
 ADMIN_USERS_PAGE_SIZE = 250  # the Admin API's practical maximum (DOCUSIGN_API.md §2.2)
 ESIGN_USERS_PAGE_SIZE = 100  # the eSignature maximum `count` (DOCUSIGN_API.md §3.1)
+# A window read requests the next page while decoding the last until its events come this near the
+# end (plus the lag): a page spans minutes of a large organization's events, hours of a small one's,
+# so at most one request past the read's last page, and only when one page spans more than this.
+RUN_AHEAD_MARGIN = timedelta(hours=1)
 
 
 class ConsentRequiredError(ConfigError):
@@ -160,30 +165,35 @@ class DocuSignClient(BearerApiClient):
             return f"{s.monitor_url}/api/v2.0/datasets/monitor/stream", "data", "Monitor stream (v2.0)"
         return f"{s.monitor_url}/v1/organizations/{s.organization_id}/stream", "resultData", "Monitor stream (v1)"
 
-    def stream_pages(self, cursor: str) -> Iterator[MonitorPage]:
+    def stream_pages(self, cursor: str, may_run_ahead: Callable[[], bool] = lambda: True) -> Iterator[MonitorPage]:
         """Read the Monitor stream from ``cursor`` (ISO time or an ``endCursor``) to its current end.
 
         The stream is at its end when the ``endCursor`` returned equals the
         cursor sent; an empty page with a new cursor is not the end. Each page is
-        decoded into columns as it arrives (:mod:`dsassets.lib.clients.monitor_page`).
+        decoded into columns as it arrives (:mod:`dsassets.lib.clients.monitor_page`), while
+        the next one is requested when ``may_run_ahead()`` says the read goes on past this one
+        (:func:`dsassets.lib.clients.read_ahead.read_ahead`).
         """
         url, key, endpoint = self._monitor_endpoint()
         body_of = envelope_decoder(key)
-        while True:
-            response = self._authorized("GET", url, params={"cursor": cursor, "limit": self.settings.monitor_page_limit},
+
+        def fetch(at: str) -> tuple[str, Any]:
+            response = self._authorized("GET", url, params={"cursor": at, "limit": self.settings.monitor_page_limit},
                                         endpoint_name=endpoint)
-            body = self._envelope(body_of, response, key, endpoint, cursor)
+            return at, self._envelope(body_of, response, key, endpoint, at)
+
+        def following(read: tuple[str, Any], at: str) -> str | None:
+            return None if read[1].endCursor == at else read[1].endCursor
+
+        for sent, body in read_ahead(fetch, following, cursor, may_run_ahead):
             try:
-                page = MonitorPage.decode(getattr(body, key), cursor, body.endCursor)
+                page = MonitorPage.decode(getattr(body, key), sent, body.endCursor)
             except MissingEventIdError as exc:
                 raise DocuSignDataError(
-                    f"{endpoint}: event {exc.index} of the page read with cursor {cursor!r} has no eventId: "
+                    f"{endpoint}: event {exc.index} of the page read with cursor {sent!r} has no eventId: "
                     f"{describe_record(orjson.loads(exc.record))}"
                 ) from None
             yield page
-            if body.endCursor == cursor:
-                return
-            cursor = body.endCursor
 
     def _envelope(self, decoder: msgspec.json.Decoder, response: httpx.Response, key: str, endpoint: str,
                   cursor: str) -> Any:
@@ -223,7 +233,17 @@ class DocuSignClient(BearerApiClient):
             stop_at = end if end.tzinfo else end.replace(tzinfo=timezone.utc)
             stop_at += timedelta(minutes=self.settings.monitor_lag_minutes)
         seen = SeenIds()  # a backfill's read sees tens of millions of ids: kept as hashes
-        for page in self.stream_pages(cursor or _iso_cursor(start)):
+        newest: list = [None]  # the latest event time read so far
+
+        def may_run_ahead() -> bool:
+            # The next page can end the read only once the pages come near its end: until then it
+            # is requested while this one decodes. Past that, a request waits for the page before.
+            return stop_at is None or (newest[0] is not None and newest[0] < stop_at - RUN_AHEAD_MARGIN)
+
+        for page in self.stream_pages(cursor or _iso_cursor(start), may_run_ahead):
+            if len(page):
+                latest = pc.max(page.events["_event_time"]).as_py()
+                newest[0] = latest if newest[0] is None else max(newest[0], latest)
             fresh = first_sightings(page.events, seen)
             times = fresh["_event_time"]
             past_window = stop_at is not None and len(times) > 0 and pc.max(times).as_py() >= stop_at
