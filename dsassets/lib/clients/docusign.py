@@ -7,6 +7,7 @@ simulator and the tests run exactly this code against a different server.
 
 from __future__ import annotations
 
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
@@ -185,15 +186,17 @@ class DocuSignClient(BearerApiClient):
         def following(read: tuple[str, Any], at: str) -> str | None:
             return None if read[1].endCursor == at else read[1].endCursor
 
-        for sent, body in read_ahead(fetch, following, cursor, may_run_ahead):
-            try:
-                page = MonitorPage.decode(getattr(body, key), sent, body.endCursor)
-            except MissingEventIdError as exc:
-                raise DocuSignDataError(
-                    f"{endpoint}: event {exc.index} of the page read with cursor {sent!r} has no eventId: "
-                    f"{describe_record(orjson.loads(exc.record))}"
-                ) from None
-            yield page
+        # closed here, not when collected: a read left early waits for its request in flight
+        with closing(read_ahead(fetch, following, cursor, may_run_ahead)) as bodies:
+            for sent, body in bodies:
+                try:
+                    page = MonitorPage.decode(getattr(body, key), sent, body.endCursor)
+                except MissingEventIdError as exc:
+                    raise DocuSignDataError(
+                        f"{endpoint}: event {exc.index} of the page read with cursor {sent!r} has no eventId: "
+                        f"{describe_record(orjson.loads(exc.record))}"
+                    ) from None
+                yield page
 
     def _envelope(self, decoder: msgspec.json.Decoder, response: httpx.Response, key: str, endpoint: str,
                   cursor: str) -> Any:
