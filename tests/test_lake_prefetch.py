@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from dsassets.lib.lake.prefetch import prefetched
+from dsassets.lib.clients.prefetch import prefetched
 
 
 def test_items_arrive_in_order_and_an_error_arrives_where_it_happened():

@@ -40,7 +40,7 @@ from dsassets.lib.clients.monitor_page import DECODED, MonitorPage, count_drift
 from dsassets.lib.lake.coerce import Drift
 from dsassets.lib.lake.day_files import ROW_GROUP as DAY_ROW_GROUP, DayFiles
 from dsassets.lib.lake.lake import Lake
-from dsassets.lib.lake.prefetch import prefetched
+from dsassets.lib.clients.prefetch import prefetched
 from dsassets.lib.lake.schemas import AUDIT_EVENTS
 from dsassets.lib.lake.window_reads import WindowReads, merge_windows, stage_windows
 from dsassets.lib.transform.sql import sql_literal
