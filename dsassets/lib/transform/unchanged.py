@@ -123,9 +123,9 @@ def run_or_recall(
         return compute(), None
     day = date.fromisoformat(context.partition_keys[0])
     outputs = tuple(outputs)
-    config = project_config()
+    code = code_digest(project_config())  # once: the steady fingerprint below repeats it
     stamps = input_stamps(lake, unreadable(context.job_def.asset_layer.asset_graph, keys, also_readable))
-    inputs = fingerprint(config, step, day, stamps)
+    inputs = fingerprint(code, step, day, stamps)
     own = own_files(lake, outputs, day)
     record = recall(lake, step, day)
     if record is not None and record.inputs == inputs and record.outputs == own:
@@ -133,7 +133,7 @@ def run_or_recall(
     steady, grown = None, {}
     if growth is not None:
         varying = growth.varying(day)
-        steady = fingerprint(config, step, day, {rel: s for rel, s in stamps.items() if not _under(rel, varying)})
+        steady = fingerprint(code, step, day, {rel: s for rel, s in stamps.items() if not _under(rel, varying)})
         grown = {rel: s for rel, s in stamps.items() if _under(rel, (growth.day_folder(day),))}
     forget(lake, step, day)
     added = _added(record, steady, grown, own) if append is not None else []
@@ -233,9 +233,10 @@ def input_stamps(lake: Lake, unreadable_paths: tuple[str, ...]) -> dict[str, str
             if rel.endswith(".parquet")}
 
 
-def fingerprint(config: ProjectConfig, step: str, day: date, stamps: dict[str, str]) -> str:
-    """The step's inputs for ``day``: code and settings, and the files it could read (``stamps``)."""
-    digest = hashlib.sha256(f"{step}\0{day.isoformat()}\0{code_digest(config)}\0".encode())
+def fingerprint(code: str, step: str, day: date, stamps: dict[str, str]) -> str:
+    """The step's inputs for ``day``: code and settings (``code``, :func:`code_digest`), and the
+    files it could read (``stamps``)."""
+    digest = hashlib.sha256(f"{step}\0{day.isoformat()}\0{code}\0".encode())
     for rel, stamp in sorted(stamps.items()):
         digest.update(f"{rel}={stamp}\0".encode())
     return digest.hexdigest()
