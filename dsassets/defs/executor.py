@@ -13,9 +13,14 @@ import dagster as dg
 
 import dsassets.defs
 
-# Every asset module, so the fork server imports them (Great Expectations alone takes seconds)
-# once per run, and each step's process starts from a copy.
-PRELOAD = ["dsassets.definitions", *(m.name for m in pkgutil.walk_packages(dsassets.defs.__path__, "dsassets.defs."))]
+# Every asset module, so the fork server imports them once per run and each step's process starts
+# from a copy; then dsassets.step_preload builds the code location from them, which each step would
+# otherwise do again. Dagster's own: what a step imports to load its job and open the instance's
+# storage (SQLAlchemy, Alembic), 1.0 s a step. A name a later Dagster drops is skipped (the fork
+# server ignores an ImportError): the steps then import what they need themselves.
+DAGSTER_STEP_MODULES = ["dagster._utils.test.definitions", "dagster._core.storage.event_log"]
+PRELOAD = ["dsassets.definitions", *(m.name for m in pkgutil.walk_packages(dsassets.defs.__path__, "dsassets.defs.")),
+           *DAGSTER_STEP_MODULES, "dsassets.step_preload"]
 
 executor = dg.multiprocess_executor.configured(
     {"start_method": {"forkserver": {"preload_modules": PRELOAD}}},
