@@ -29,6 +29,7 @@ def _build() -> dg.Definitions:
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    """The code location: the one prebuild() kept, while the configuration is the one it was built from."""
     if _prebuilt and _prebuilt[0][0] is project_config():
         return _prebuilt[0][1]
     return _build()
