@@ -9,7 +9,7 @@ from dsassets.defs.catalog.specs import annotate
 from dsassets.lib.config.project import ProjectConfig, project_config
 
 # (the configuration it was built from, the code location) once prebuild() ran in this process.
-_prebuilt: list[tuple[ProjectConfig, dg.Definitions]] = []
+_prebuilt: tuple[ProjectConfig, dg.Definitions] | None = None
 
 
 def _build() -> dg.Definitions:
@@ -30,8 +30,8 @@ def _build() -> dg.Definitions:
 @dg.definitions
 def defs() -> dg.Definitions:
     """The code location: the one prebuild() kept, while the configuration is the one it was built from."""
-    if _prebuilt and _prebuilt[0][0] is project_config():
-        return _prebuilt[0][1]
+    if _prebuilt is not None and _prebuilt[0] is project_config():
+        return _prebuilt[1]
     return _build()
 
 
@@ -43,6 +43,7 @@ def prebuild() -> None:
     process is forked from that server and loads the code location to find its step: 0.5-0.6 s a
     step on the 2-core test machine (with Dagster's modules preloaded too, ``defs/executor.py``;
     1.5-1.8 s with neither), for the 64 steps of a daily run."""
+    global _prebuilt
     try:
         config = project_config()
         built = _build()
@@ -53,4 +54,4 @@ def prebuild() -> None:
         # The fork server must not die on it: each step then builds the code location itself and
         # fails with the error where Dagster reports it, as without the prebuild.
         return
-    _prebuilt[:] = [(config, built)]
+    _prebuilt = (config, built)

@@ -12,6 +12,6 @@ def load_code_location(results) -> None:
     from dsassets import definitions
 
     built = definitions.defs()
-    reused = bool(definitions._prebuilt) and built is definitions._prebuilt[0][1]
+    reused = definitions._prebuilt is not None and built is definitions._prebuilt[1]
     keys = {k.to_user_string() for k in built.resolve_asset_graph().get_all_asset_keys()}
     results.put((imported, reused, sorted(k for k in keys if k.startswith("pol_"))))
