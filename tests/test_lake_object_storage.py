@@ -114,6 +114,52 @@ def test_both_backends_publish_list_read_and_serve_duckdb_alike(backend, env, tm
     assert not any(lake.tmp_dir.iterdir())  # scratch files are consumed or removed
 
 
+def test_duckdb_on_s3_sees_another_writer_at_its_next_query_without_a_head_per_file(env, tmp_path, monkeypatch):
+    # DuckDB takes a file's size and date from the listing its glob made (lib/lake/storage.py,
+    # ListedInfo), not from a HEAD per open. Another process that rewrites, deletes or adds a file
+    # between two queries must still be seen by the second one, globbed or named.
+    lake = Lake.at(f"s3://{BUCKET}/listed", tmp_path / "local")
+    lake.write_partition(table(["a", "b"]), DATASET, DAY)
+    lake.write_partition(table(["c"]), DATASET, DAY + timedelta(days=1))
+    sent: list[str] = []
+    reader = lake.store.reader
+    real_call = reader._call_s3
+
+    async def counted(method, *args, **kwargs):
+        sent.append(method)
+        return await real_call(method, *args, **kwargs)
+
+    monkeypatch.setattr(reader, "_call_s3", counted)
+    with lake.register(duckdb.connect()) as con:
+        def by_day():
+            return con.execute(
+                f"select dt::varchar, list_sort(list(eventId)) from read_parquet('{lake.glob(DATASET)}', "
+                "hive_partitioning = true) group by all order by 1"
+            ).fetchall()
+
+        def first_day():
+            return con.execute(
+                f"select list_sort(list(eventId)) from read_parquet('{lake.partition_file(DATASET, DAY)}')"
+            ).fetchone()[0]
+
+        assert by_day() == [("2026-03-01", ["a", "b"]), ("2026-03-02", ["c"])]
+        assert "head_object" not in sent and "list_objects_v2" in sent
+        assert first_day() == ["a", "b"]
+
+        other = boto3.client("s3", endpoint_url=env.endpoint)
+        key = lake.partition_path(DATASET, DAY)
+        bigger = parquet_file(tmp_path / "bigger.parquet", 500)
+        other.put_object(Bucket=BUCKET, Key=f"listed/{key}", Body=bigger.read_bytes())
+        other.delete_object(Bucket=BUCKET, Key=f"listed/{lake.partition_path(DATASET, DAY + timedelta(days=1))}")
+        added = parquet_file(tmp_path / "added.parquet", 3)
+        other.put_object(Bucket=BUCKET, Key=f"listed/{lake.partition_path(DATASET, DAY + timedelta(days=2))}",
+                         Body=added.read_bytes())
+
+        assert con.execute(f"select count(*) from read_parquet('{lake.glob(DATASET)}')").fetchone()[0] == 503
+        assert len(first_day()) == 500
+        assert [d for d, _ in by_day()] == ["2026-03-01", "2026-03-03"]
+
+
 def test_s3_lake_keeps_its_objects_in_the_bucket_and_local_state_out_of_it(env, tmp_path):
     lake = Lake.at(f"s3://{BUCKET}/placement", tmp_path / "local")
     lake.write_partition(table(["a"]), DATASET, DAY)

@@ -17,6 +17,8 @@ removes those.
 
 DuckDB reads S3 through s3fs registered as an fsspec filesystem: DuckDB 2.0's httpfs extension is
 not bundled with the wheel, is not on PyPI for 2.0 and cannot be installed offline.
+DuckDB gets its own s3fs instance (``ListedInfo``), which answers a file's size and date from
+the listing of the query's glob instead of a HEAD per open.
 
 Credentials are never handled here: botocore reads ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``
 (or a profile or instance role) itself, so they cannot reach logs, metadata or exceptions.
@@ -123,8 +125,10 @@ class S3Store:
 
     is_local = False
 
-    def __init__(self, bucket: str, prefix: str, fs, setting: str = DATA_DIR_ENV) -> None:
+    def __init__(self, bucket: str, prefix: str, fs, setting: str = DATA_DIR_ENV, reader=None) -> None:
+        # ``fs`` answers this class's own calls from S3 every time; ``reader`` is what DuckDB reads through.
         self.bucket, self.prefix, self.fs, self.setting = bucket, prefix, fs, setting
+        self.reader = fs if reader is None else reader
         self._base = f"{bucket}/{prefix}" if prefix else bucket
         self.root_url = f"s3://{self._base}"
 
@@ -196,8 +200,8 @@ class S3Store:
             raise self._fail("deleting", rel, exc) from None
 
     def register(self, con: duckdb.DuckDBPyConnection) -> None:
-        if not con.filesystem_is_registered(self.fs.protocol[0]):
-            con.register_filesystem(self.fs)
+        if not con.filesystem_is_registered(self.reader.protocol[0]):
+            con.register_filesystem(self.reader)
 
 
 def redact(url: str) -> str:
@@ -274,9 +278,10 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
-@functools.lru_cache(maxsize=8)
-def _s3_filesystem(endpoint: str | None, region: str | None, pid: int):
-    """One s3fs filesystem per endpoint and region in a process (it holds the connection pool).
+@functools.lru_cache(maxsize=16)
+def _s3_filesystem(endpoint: str | None, region: str | None, pid: int, for_duckdb: bool = False):
+    """One s3fs filesystem per endpoint and region in a process (it holds the connection pool), and
+    one more that DuckDB reads through (``for_duckdb``: see ``ListedInfo``).
 
     Keyed by ``pid`` too: s3fs's event loop does not survive a fork, and a forked executor
     process must build its own.
@@ -298,17 +303,81 @@ def _s3_filesystem(endpoint: str | None, region: str | None, pid: int):
                 return [path] if await self._isfile(path) else []
             base = path[: magic.start()].rsplit("/", 1)[0]
             matches = glob_regex(path).fullmatch
+            return sorted(p for p in await self._listing(base) if matches(p))
+
+        async def _listing(self, base: str) -> dict[str, dict]:
             try:
-                found = await self._find(base)
+                return await self._find(base, detail=True)
             except FileNotFoundError:
-                return []
-            return sorted(p for p in found if matches(p))
+                return {}
+
+    class ListedInfo(OneListingGlob):
+        """What DuckDB reads through: a file's details come from the listing DuckDB's own glob made.
+
+        DuckDB asks for a file's details three times each time it opens it (open, size, modified),
+        and it opens a file again for each query and scanning thread: s3fs sends a HEAD each time,
+        546 of the 638 requests one day's detection step made. Every query first binds its files
+        with a glob, which is one LIST here, and a LIST returns the size, ETag and LastModified a
+        HEAD would. So the opens that follow are answered from it.
+
+        As fresh as the query's own glob: each glob replaces everything remembered under its base
+        (a file gone since is forgotten, a rewritten one gets its new size); a path without a
+        wildcard gets a HEAD on each glob; a file written or deleted through this filesystem is
+        forgotten; a path no glob listed gets a HEAD, as in s3fs.
+        """
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._listed: dict[str, dict] = {}
+
+        async def _glob(self, path, maxdepth=None, **kwargs):
+            path = self._strip_protocol(path)
+            if re.search(r"[*?]", path) is None:
+                self._forget(path)
+                try:
+                    info = await self._info(path)
+                except FileNotFoundError:
+                    return []
+                if info["type"] != "file":
+                    return []
+                self._listed[path] = info
+                return [path]
+            return await super()._glob(path, maxdepth, **kwargs)
+
+        async def _listing(self, base: str) -> dict[str, dict]:
+            found = await super()._listing(base)
+            self._forget(base)
+            self._listed.update((key, info) for key, info in found.items() if info.get("type") == "file")
+            return found
+
+        async def _info(self, path, bucket=None, key=None, refresh=False, version_id=None):
+            if not refresh and version_id is None:
+                known = self._listed.get(self._strip_protocol(path))
+                if known is not None:
+                    return dict(known)
+            return await super()._info(path, bucket=bucket, key=key, refresh=refresh, version_id=version_id)
+
+        def invalidate_cache(self, path=None):
+            super().invalidate_cache(path)
+            if path is None:
+                self._listed.clear()
+            else:
+                self._forget(self._strip_protocol(path))
+
+        def _forget(self, path: str) -> None:
+            """Drop ``path`` and everything under it (runs on s3fs's event loop thread or between
+            its calls, never during one, so no other call sees the dict half-changed)."""
+            path = path.rstrip("/")
+            self._listed.pop(path, None)
+            under = path + "/"
+            for key in [key for key in self._listed if key.startswith(under)]:
+                del self._listed[key]
 
     client_kwargs = {"region_name": region} if region else {}
-    return OneListingGlob(
+    return (ListedInfo if for_duckdb else OneListingGlob)(
         endpoint_url=endpoint,
         client_kwargs=client_kwargs,
-        # Other processes write the lake too: a cached listing would hide their partitions.
+        # Other processes write the lake too: s3fs's listing cache would hide their partitions.
         use_listings_cache=False,
         skip_instance_cache=True,
     )
@@ -323,4 +392,6 @@ def open_store(data_dir: str, env: Mapping[str, str] | None = None, setting: str
         return LocalStore(Path(data_dir).expanduser().resolve())
     bucket, prefix = parse_s3_url(data_dir, setting)
     endpoint, region = s3_endpoint(env)
-    return S3Store(bucket, prefix, _s3_filesystem(endpoint, region, os.getpid()), setting)
+    pid = os.getpid()
+    return S3Store(bucket, prefix, _s3_filesystem(endpoint, region, pid), setting,
+                   reader=_s3_filesystem(endpoint, region, pid, for_duckdb=True))
