@@ -89,13 +89,7 @@ def runs(tmp_path_factory, postgres, s3):
     home = parallel / "dagster"
     home.mkdir()
     (home / "dagster.yaml").write_text(f"storage:\n  postgres:\n    postgres_url: {postgres_url!r}\n")
-    with pytest.MonkeyPatch.context() as patch:
-        # Dagster's backfill daemon looks for launchable runs every 30 s; this backfill takes
-        # several rounds (runs reading a lookback wait for the runs before them) and one more
-        # to see it finished, each up to 30 s of idling. Polling every 2 s launches the same
-        # runs in the same order under the same limits; only that idle time goes.
-        patch.setattr("dagster._daemon.controller.DEFAULT_DAEMON_INTERVAL_SECONDS", 2)
-        _backfill(parallel, home, "--parallel", "2", lake=LAKE)
+    _backfill(parallel, home, "--parallel", "2", lake=LAKE)
     return serial, parallel, home
 
 
