@@ -316,9 +316,9 @@ def _s3_filesystem(endpoint: str | None, region: str | None, pid: int, for_duckd
 
         DuckDB asks for a file's details three times each time it opens it (open, size, modified),
         and it opens a file again for each query and scanning thread: s3fs sends a HEAD each time,
-        546 of the 638 requests one day's detection step made. Every query first binds its files
-        with a glob, which is one LIST here, and a LIST returns the size, ETag and LastModified a
-        HEAD would. So the opens that follow are answered from it.
+        1,191 of the 1,291 requests of one day's det_suspicious_ip on a nine-day lake. Every query
+        first binds its files with a glob, which is one LIST here, and a LIST returns the size,
+        ETag and LastModified a HEAD would. So the opens that follow are answered from it.
 
         As fresh as the query's own glob: each glob replaces everything remembered under its base
         (a file gone since is forgotten, a rewritten one gets its new size); a path without a
