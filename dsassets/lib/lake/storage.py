@@ -365,13 +365,15 @@ def _s3_filesystem(endpoint: str | None, region: str | None, pid: int, for_duckd
                 self._forget(self._strip_protocol(path))
 
         def _forget(self, path: str) -> None:
-            """Drop ``path`` and everything under it (runs on s3fs's event loop thread or between
-            its calls, never during one, so no other call sees the dict half-changed)."""
+            """Drop ``path`` and everything under it. ``invalidate_cache`` can run in a caller's
+            thread while a glob runs on s3fs's loop: scan a copy of the keys (``list`` copies a dict
+            in one step under the GIL) and pop, so neither side iterates a dict the other changes."""
             path = path.rstrip("/")
             self._listed.pop(path, None)
             under = path + "/"
-            for key in [key for key in self._listed if key.startswith(under)]:
-                del self._listed[key]
+            for key in list(self._listed):
+                if key.startswith(under):
+                    self._listed.pop(key, None)
 
     client_kwargs = {"region_name": region} if region else {}
     return (ListedInfo if for_duckdb else OneListingGlob)(
