@@ -125,10 +125,9 @@ class S3Store:
 
     is_local = False
 
-    def __init__(self, bucket: str, prefix: str, fs, setting: str = DATA_DIR_ENV, reader=None) -> None:
+    def __init__(self, bucket: str, prefix: str, fs, reader, setting: str = DATA_DIR_ENV) -> None:
         # ``fs`` answers this class's own calls from S3 every time; ``reader`` is what DuckDB reads through.
-        self.bucket, self.prefix, self.fs, self.setting = bucket, prefix, fs, setting
-        self.reader = fs if reader is None else reader
+        self.bucket, self.prefix, self.fs, self.reader, self.setting = bucket, prefix, fs, reader, setting
         self._base = f"{bucket}/{prefix}" if prefix else bucket
         self.root_url = f"s3://{self._base}"
 
@@ -300,10 +299,14 @@ def _s3_filesystem(endpoint: str | None, region: str | None, pid: int, for_duckd
             path = self._strip_protocol(path)
             magic = re.search(r"[*?]", path)
             if magic is None:
-                return [path] if await self._isfile(path) else []
+                return await self._named(path)
             base = path[: magic.start()].rsplit("/", 1)[0]
             matches = glob_regex(path).fullmatch
             return sorted(p for p in await self._listing(base) if matches(p))
+
+        async def _named(self, path: str) -> list[str]:
+            """A glob without a wildcard: the path, if it is a file."""
+            return [path] if await self._isfile(path) else []
 
         async def _listing(self, base: str) -> dict[str, dict]:
             try:
@@ -330,19 +333,16 @@ def _s3_filesystem(endpoint: str | None, region: str | None, pid: int, for_duckd
             super().__init__(*args, **kwargs)
             self._listed: dict[str, dict] = {}
 
-        async def _glob(self, path, maxdepth=None, **kwargs):
-            path = self._strip_protocol(path)
-            if re.search(r"[*?]", path) is None:
-                self._forget(path)
-                try:
-                    info = await self._info(path)
-                except FileNotFoundError:
-                    return []
-                if info["type"] != "file":
-                    return []
-                self._listed[path] = info
-                return [path]
-            return await super()._glob(path, maxdepth, **kwargs)
+        async def _named(self, path: str) -> list[str]:
+            self._forget(path)
+            try:
+                info = await self._info(path)
+            except FileNotFoundError:
+                return []
+            if info["type"] != "file":
+                return []
+            self._listed[path] = info
+            return [path]
 
         async def _listing(self, base: str) -> dict[str, dict]:
             found = await super()._listing(base)
@@ -395,5 +395,5 @@ def open_store(data_dir: str, env: Mapping[str, str] | None = None, setting: str
     bucket, prefix = parse_s3_url(data_dir, setting)
     endpoint, region = s3_endpoint(env)
     pid = os.getpid()
-    return S3Store(bucket, prefix, _s3_filesystem(endpoint, region, pid), setting,
-                   reader=_s3_filesystem(endpoint, region, pid, for_duckdb=True))
+    return S3Store(bucket, prefix, _s3_filesystem(endpoint, region, pid),
+                   _s3_filesystem(endpoint, region, pid, for_duckdb=True), setting)
