@@ -21,7 +21,9 @@ import os
 import sys
 import tempfile
 from datetime import date, timedelta
+from pathlib import Path
 
+from dsassets.console.instance import prepare_home
 from dsassets.lib.config.settings import (DATA_DIR, DOCUSIGN_MONITOR_READERS, SIMULATOR_EVENTS_PER_DAY,
                                           SIMULATOR_SEED)
 from dsassets.tools.measure import count_events, run_child
@@ -179,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         "DAGSTER_HOME": os.path.join(data_dir, "dagster"),
         SIMULATOR_EVENTS_PER_DAY.name: str(args.events_per_day),
     }
-    os.makedirs(env["DAGSTER_HOME"], exist_ok=True)
+    # the instance the CLI makes (dsassets.console.instance): users' runs log no telemetry, nor do these
+    prepare_home(Path(env["DAGSTER_HOME"]))
     for name in list(env):
         # the benchmark always measures the simulator (or --stand-in); how many windows a
         # backfill reads at once is a setting of the run, not of the source, and is kept
@@ -193,8 +196,6 @@ def main(argv: list[str] | None = None) -> int:
         return bench_refresh.main(data_dir, env, args.end, args.events_per_day, refresh_minutes())
     print(f"dsassets bench: {args.days} day(s) x {args.events_per_day:,} events/day, data in {data_dir}")
     if args.backfills:
-        from pathlib import Path
-
         from dsassets.tools import bench_backfill
 
         if args.stand_in and args.parallel:
@@ -222,8 +223,6 @@ def main(argv: list[str] | None = None) -> int:
             days = 1
         child_args = ["--days", str(days), "--end", args.end.isoformat(), "--events-per-day", str(args.events_per_day)]
         if stage == "extract_events":
-            from pathlib import Path
-
             from dsassets.tools import bench_extract
 
             extracted = bench_extract.measure(Path(data_dir), env, start, args.end, args.events_per_day,
