@@ -108,6 +108,22 @@ def test_brute_force_across_two_midnights_alerts_on_the_crossing_day_with_every_
     assert alert["evidence"]["failures"] == 12 and len(alert["event_ids"]) == 112 + 1  # and D-1's sign-in
 
 
+def test_an_attack_that_ended_just_after_an_earlier_midnight_still_holds_back_the_next_days_repeat():
+    c = case("night")
+    before = D - timedelta(days=2)
+    # 5 failures before D-1's midnight and 6 after it: one session, which crosses the threshold of 10
+    # on D-1; its D-1 fragment starts within a session gap of that midnight, ends far from the next
+    attempts = [c.login(at(before, 23, 55 + k), "night", ok=False) for k in range(5)]
+    attempts += [c.login(at(D - timedelta(days=1), 0, 1 + k), "night", ok=False) for k in range(6)]
+    [alert] = c.run("multiple_failed_logins", D - timedelta(days=1))
+    assert alert["event_ids"] == attempts and alert["evidence"]["failures"] == 11
+    # D's attack starts 23 h 57 min after that one ended: within dedup_hours, the same attack
+    for k in range(12):
+        c.login(at(D, 0, 3, k * 5), "night", ok=False)
+    assert c.run("multiple_failed_logins", D) == []
+    assert len(c.run("multiple_failed_logins", D - timedelta(days=2), D)) == 1
+
+
 def test_infrequent_country_baseline_starts_at_the_alerting_events_own_time():
     c = case("trip")
     anchor = at(D, 12)

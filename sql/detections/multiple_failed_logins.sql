@@ -29,20 +29,41 @@ failing_users as (
     where signin_class like '%failure' and user_id is not null
 ),
 
--- a piece is a fragment of an earlier day (det_baseline_signin_sessions) or
--- one sign-in attempt of the day: joining consecutive pieces no more than
--- det_session_gap_minutes apart gives the sessions of the events themselves.
--- Sessions are built from the pieces' times and counts only; the event lists,
--- addresses and countries are read for the few alerting sessions at the end
--- (at a million events a day the failing users' pieces are ~600k rows)
-pieces as (
-    select dt, user_id, first_event_id, first_at, last_at, failures, successes
+-- the failing users' session fragments of the lookback (earlier days). A
+-- fragment at least det_session_gap_minutes inside both of its day's midnights
+-- is a whole session: its day's other fragments are more than a gap away (that
+-- is how the day was split) and every other day is further still. Only the
+-- others (at a million events a day, a few percent of ~600k rows) can join a
+-- neighbouring day's session and need the window functions below.
+fragments as (
+    select
+        dt,
+        user_id,
+        first_event_id,
+        first_at,
+        last_at,
+        failures,
+        successes,
+        first_at - to_minutes(getvariable('det_session_gap_minutes'))
+        > dt::timestamptz
+        and last_at + to_minutes(getvariable('det_session_gap_minutes'))
+        < (dt + 1)::timestamptz as is_whole
     from det_baseline_signin_sessions
     where
         dt >= getvariable('window_start')
             - getvariable('det_lookback_days')::integer
         and dt < getvariable('window_start')
         and user_id in (select user_id from failing_users)
+),
+
+-- a piece is a fragment of an earlier day that touches a midnight, or one
+-- sign-in attempt of the day: joining consecutive pieces no more than
+-- det_session_gap_minutes apart gives the sessions of the events themselves.
+-- Sessions are built from the pieces' times and counts only; the event lists,
+-- addresses and countries are read for the few alerting sessions at the end
+pieces as (
+    select * exclude (is_whole) from fragments
+    where not is_whole
     union all
     select
         dt,
@@ -78,9 +99,10 @@ numbered as (
     from gaps
 ),
 
-running as (
+stitched as (
     select
-        *,
+        * exclude (starts_session),
+        '' as whole_event_id,
         sum(failures) over (
             partition by user_id, session_no order by first_at, first_event_id
             rows between unbounded preceding and current row
@@ -88,17 +110,45 @@ running as (
     from numbered
 ),
 
+-- every piece with its session, (user_id, session_no, whole_event_id): a whole
+-- fragment is session 0 with its own first event, a stitched session is its
+-- number and ''
+running as (
+    select * from stitched
+    union all by name
+    select
+        * exclude (is_whole),
+        0 as session_no,
+        first_event_id as whole_event_id,
+        failures as failures_so_far
+    from fragments
+    where is_whole
+),
+
 sessions as (
     select
         user_id,
         session_no,
+        whole_event_id,
         arg_min(first_event_id, (first_at, first_event_id)) as first_event_id,
         min(first_at) as started_at,
         max(last_at) as ended_at,
         sum(failures)::bigint as failures,
         sum(successes)::bigint as successes
-    from running
+    from stitched
     group by all
+    union all
+    select
+        user_id,
+        0 as session_no,
+        first_event_id as whole_event_id,
+        first_event_id,
+        first_at as started_at,
+        last_at as ended_at,
+        failures,
+        successes
+    from fragments
+    where is_whole
 ),
 
 -- the threshold is never below det_min_failures, so only sessions with at
@@ -152,6 +202,7 @@ qualifying as (
     inner join running as trigger
         on thresholded.user_id = trigger.user_id
         and thresholded.session_no = trigger.session_no
+        and thresholded.whole_event_id = trigger.whole_event_id
         and trigger.failures > 0
         and trigger.failures_so_far >= thresholded.threshold
         and trigger.failures_so_far - trigger.failures < thresholded.threshold
@@ -228,6 +279,7 @@ incidents as (
     select
         anchors.user_id,
         anchors.session_no,
+        anchors.whole_event_id,
         any_value(details.user_email) as user_email,
         arg_min(details.account_id, running.first_at) as account_id,
         max(running.last_at) as ended_at,
@@ -247,6 +299,7 @@ incidents as (
     inner join running
         on anchors.user_id = running.user_id
         and anchors.session_no = running.session_no
+        and anchors.whole_event_id = running.whole_event_id
         and running.dt <= anchors.trigger_dt
     inner join piece_details as details
         on running.user_id = details.user_id
@@ -311,6 +364,7 @@ final as (
     inner join incidents
         on anchors.user_id = incidents.user_id
         and anchors.session_no = incidents.session_no
+        and anchors.whole_event_id = incidents.whole_event_id
 )
 
 select * from final
