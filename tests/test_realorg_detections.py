@@ -200,6 +200,18 @@ def test_decoy_a_similar_address_of_someone_else_stays_quiet():
     assert c.run("terminated_user_activity", D) == []
 
 
+def test_a_listed_user_without_any_address_neither_alerts_nor_hides_another():
+    c = terminated_case()
+    # Entra lists a disabled service principal-like user with no mail, no UPN, only an X.400 address
+    c.graph_user(D, object_id="ffff", upn="", other_emails=["X400:c=US;a= ;p=Acme"], status="disabled",
+                 changed=at(D, 7), source="directory_audit")
+    c.graph_user(D, object_id="0b9c", upn="alice@acme.example", status="disabled", changed=at(D, 8),
+                 source="directory_audit")
+    c.login(at(D, 10), "alice")
+    c.login(at(D, 10, 5), "bob")
+    assert [a["user_email"] for a in c.run("terminated_user_activity", D)] == ["alice@acme.example"]
+
+
 def test_staging_lists_every_address_once():
     c = terminated_case()
     c.graph_user(D, object_id="abcd-ef", upn="abcdefzed@acme.example", mail="Zed@Acme.example",

@@ -23,6 +23,9 @@
 
 with
 
+-- a user without an address gives no row (unnest of an empty or null list):
+-- a filter on len(idp_emails) computed the address list a second time for
+-- every row of every snapshot, most of this policy's time after months of them
 idp as (
     select
         unnest(idp_emails) as email,
@@ -36,7 +39,6 @@ idp as (
     where
         dt < getvariable('window_end')
         and idp_status in ('deleted', 'disabled')
-        and len(idp_emails) > 0
 ),
 
 latest_snapshot as (
