@@ -130,24 +130,9 @@ class Case:
     def run(self, policy: str, start: date, end: date | None = None,
             config: ProjectConfig | dict | None = None) -> list[dict]:
         """Alerts of ``policy`` for the days ``[start, end]`` (inclusive), one day at a time."""
-        if isinstance(config, dict):
-            config = parse_config(config, source="test")
-        config = config or ProjectConfig()
         end = end or start
-        con = self.connect()
-        # every day's baselines, as their assets make them (their SQL reads one day at a time)
-        detections.set_variables(con, {k.removeprefix("det_"): v for k, v in baseline_variables(config).items()})
-        con.execute(f"set variable window_start = date '{min(r['dt'] for r in self.rows)}'")
-        con.execute(f"set variable window_end = date '{max(r['dt'] for r in self.rows) + timedelta(days=1)}'")
-        detections.install_session_macros(con)
-        for baseline in BASELINES:
-            con.execute(f"create table {baseline.name} as {baseline.query()}")
-        con.execute(f"set variable window_start = date '{start}'")
-        con.execute(f"set variable window_end = date '{start + timedelta(days=1)}'")
-        detections.install(con, config, policy)
+        con = self.prepared(policy, start, end, config)
         query = detections.alert_query(policy)
-        con.execute(f"set variable window_end = date '{end + timedelta(days=1)}'")
-        detections.prepare_run(con)
         out = []
         day = start
         while day <= end:
@@ -161,6 +146,27 @@ class Case:
         for a in out:
             a["evidence"] = json.loads(a["evidence"]) if a["evidence"] else None
         return out
+
+    def prepared(self, policy: str, start: date, end: date,
+                 config: ProjectConfig | dict | None = None) -> duckdb.DuckDBPyConnection:
+        """A connection set up as the policy's asset sets up a run of ``[start, end]``."""
+        if isinstance(config, dict):
+            config = parse_config(config, source="test")
+        config = config or ProjectConfig()
+        con = self.connect()
+        # every day's baselines, as their assets make them (their SQL reads one day at a time)
+        detections.set_variables(con, {k.removeprefix("det_"): v for k, v in baseline_variables(config).items()})
+        con.execute(f"set variable window_start = date '{min(r['dt'] for r in self.rows)}'")
+        con.execute(f"set variable window_end = date '{max(r['dt'] for r in self.rows) + timedelta(days=1)}'")
+        detections.install_session_macros(con)
+        for baseline in BASELINES:
+            con.execute(f"create table {baseline.name} as {baseline.query()}")
+        con.execute(f"set variable window_start = date '{start}'")
+        con.execute(f"set variable window_end = date '{start + timedelta(days=1)}'")
+        detections.install(con, config, policy)
+        con.execute(f"set variable window_end = date '{end + timedelta(days=1)}'")
+        detections.prepare_run(con, policy)
+        return con
 
 
 HISTORY = date(2026, 3, 1)
@@ -180,6 +186,39 @@ def users(alerts: list[dict]) -> list[str]:
 
 
 COLUMNS = [name for name, _ in detections.ALERT_COLUMNS]
+
+
+# ---------- what a policy reads
+
+
+def _class_columns_scanned(plan: dict) -> set[str]:
+    """The columns of detection_ip_classes that a DuckDB plan (EXPLAIN (FORMAT JSON)) scans."""
+    extra = plan.get("extra_info", {})
+    found = set()
+    if isinstance(extra, dict) and "detection_ip_classes" in str(extra.get("Table", "")):
+        projected = extra.get("Projections", [])
+        found |= {projected} if isinstance(projected, str) else set(projected)
+    for child in plan.get("children", []):
+        found |= _class_columns_scanned(child)
+    return found
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+def test_a_policy_skips_the_address_classes_only_when_duckdb_reads_none_of_them(policy):
+    # prepare_run computes an address's classes only for policies whose SQL names a class column
+    # (engine.reads_ip_classes): DuckDB's own plan of the policy, with the classes filled, must agree
+    c = case("alice", "bob")
+    c.login(at(D, 10), "alice", ip="185.220.101.4", city="frankfurt")  # on the Tor list
+    c.login(at(D, 11), "bob", ip="203.0.113.30", city="new york")  # the default config's office range
+    c.login(at(D, 12), "bob", ip="86.130.2.2", city="london")
+    con = c.prepared(policy, D, D)
+    con.execute("create or replace temp table detection_ip_classes as select * from detection_ip_classes__view")
+    assert con.execute("select count(*) from detection_ip_classes").fetchone()[0] == 2
+    detections.prepare_day(con, policy, only_day=True)
+    [(_, plan)] = con.execute("explain (format json) " + detections.alert_query(policy)).fetchall()
+    scanned = set().union(*(_class_columns_scanned(node) for node in json.loads(plan)))
+    assert "ip_hex" in scanned
+    assert (scanned != {"ip_hex"}) == detections.reads_ip_classes(policy), scanned
 
 
 # ---------- anonymous IP

@@ -83,7 +83,7 @@ def _setup(detection: Detection, run: runner.Run) -> dict:
             f"activities but no {' / '.join(detection.baselines)}; materialize them for those days and re-run "
             "these partitions to get the alerts a complete history gives."
         )
-    detections.prepare_run(run.con)
+    detections.prepare_run(run.con, detection.id)
     notes = {
         "policy": detection.id,
         "enabled": run.config.detections.policy(detection.id).enabled,
