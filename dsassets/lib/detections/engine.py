@@ -60,6 +60,9 @@ RUN_TABLES = tuple(name for name, kind in SHARED if kind == "run")
 # What a policy reads of an address's classes: the columns detection_events joins from
 # detection_ip_classes, and is_listed_ip, which detection_located derives from the list matches.
 # A policy whose SQL names none of them reads the classes' empty stand-in (see prepare_run).
+# Only the policy's own SQL is searched: the shared views pass these columns through and
+# must not filter on them, or a policy that never names one would depend on them too
+# (test_a_policy_skips_the_address_classes_only_when_duckdb_reads_none_of_them checks the plans).
 IP_CLASS_COLUMNS = ("org_range", "org_category", "org_tags", "is_trusted_ip", "anonymous_matches",
                     "suspicious_matches", "is_listed_ip")
 DAY_TABLES = tuple(name for name, kind in SHARED if kind == "day")
