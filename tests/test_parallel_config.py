@@ -43,6 +43,25 @@ def test_a_pool_limit_in_the_instance_file_wins(tmp_path):
         assert concurrency.pool_config.default_pool_limit == 2
 
 
+def test_the_queue_launches_runs_every_second_unless_the_instance_file_sets_its_queue(tmp_path):
+    # A wave of the backfill's runs, submitted at a backfill tick, waits for the queue's next tick.
+    with _instance(tmp_path, 2) as instance:
+        assert instance.run_coordinator.dequeue_interval_seconds == parallel.DEQUEUE_SECONDS == 1
+    own_interval = tmp_path / "own-interval"
+    own_interval.mkdir()
+    (own_interval / "dagster.yaml").write_text(
+        "run_queue:\n  dequeue_interval_seconds: 7\n  max_user_code_failure_retries: 2\n")
+    with _instance(own_interval, 2) as instance:
+        assert instance.run_coordinator.dequeue_interval_seconds == 7
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 2
+    other_setting = tmp_path / "other-setting"
+    other_setting.mkdir()
+    (other_setting / "dagster.yaml").write_text("run_queue:\n  max_user_code_failure_retries: 2\n")
+    with _instance(other_setting, 2) as instance:
+        assert instance.run_coordinator.dequeue_interval_seconds == 1
+        assert instance.get_concurrency_config().run_queue_config.max_user_code_failure_retries == 2
+
+
 def test_days_per_run_spreads_the_range_over_the_workers():
     assert parallel.days_per_run(date(2026, 10, 1), date(2026, 10, 31), 4) == 8
     assert parallel.days_per_run(date(2026, 10, 1), date(2026, 10, 1), 4) == 1
