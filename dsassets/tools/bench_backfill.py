@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Iterator
 
 from dsassets.lib.config.settings import DATA_DIR, monitor_readers
+from dsassets.tools.bench_targets import TARGETS
 from dsassets.tools.measure import count_events
 
 STAGE_ORDER = ("raw", "staging", "intermediate", "marts", "baselines", "posture", "detections", "policies",
@@ -185,6 +186,8 @@ def compare(start: date, end: date, data_dir: Path, env: dict[str, str], paralle
     for label, (wall, samples, events, _) in results.items():
         peak = max((rss for _, rss in samples), default=0)
         print(f"{label:<14}{wall:>10.1f}{peak / 2**20:>15.0f}{events / wall:>12,.0f}")
+        print(TARGETS["backfill"].line(events_per_day=events_per_day, days=(end - start).days + 1, seconds=wall,
+                                       mib=peak / 2**20))
     print(f"\n{'stage':<16}" + "".join(f"{label + ' s':>16}{'peak MiB':>10}" for label in results))
     spans = {label: stage_spans(r[3]) for label, r in results.items()}
     for stage in STAGE_ORDER:

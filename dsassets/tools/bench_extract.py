@@ -21,6 +21,7 @@ import time
 from datetime import date, datetime, time as clock_time, timedelta, timezone
 from pathlib import Path
 
+from dsassets.tools.bench_targets import TARGETS
 from dsassets.tools.measure import run_child
 
 MODULE = "dsassets.tools.bench_extract"
@@ -112,6 +113,8 @@ def measure(data_dir: Path, env: dict, start: date, end: date, events_per_day: i
     where = f"loopback, each page {latency_ms} ms late" if latency_ms else "loopback"
     print(f"{'':<20}({where}, real client; {base['events']:,} events in the pages, "
           f"{got['events']:,} in the window)")
+    print(TARGETS["extract_events"].line(events_per_day=events_per_day, days=(end - start).days + 1,
+                                         events_per_s=got["events"] / got["seconds"], mib=measured[1]))
     return got["events"]
 
 
