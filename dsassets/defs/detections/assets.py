@@ -18,7 +18,7 @@ import dagster as dg
 from dsassets.defs.sql_asset import daily_sql_asset
 from dsassets.lib.detections import late as late_events
 from dsassets.lib.config.project import ConfigError, project_config
-from dsassets.lib.detections import baselines, engine as detections
+from dsassets.lib.detections import baselines, engine as detections, first_seen
 from dsassets.lib.detections.registry import DETECTIONS, SIGNIN_SESSIONS, Detection
 from dsassets.lib.detections.report import alert_report
 from dsassets.lib.lake.partitions import DAILY, EVERY_EARLIER_DAY, deps, last_days
@@ -76,6 +76,8 @@ def _setup(detection: Detection, run: runner.Run) -> dict:
             f"lookback ({gaps[0]} .. {gaps[-1]}); baselines there are incomplete. Backfill them "
             "and re-run these partitions to get the alerts a complete history gives."
         )
+    if "detection_first_seen" in detections.day_tables(detection.id):
+        first_seen.bind(run.con, run.lake, run.start)
     unmade = _bind_baselines(detection, run, lookback, since)
     if unmade:
         run.log.warning(

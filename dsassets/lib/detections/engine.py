@@ -27,6 +27,7 @@ import duckdb
 
 from dsassets.lib.intel import ip_intel
 from dsassets.lib.config.project import ProjectConfig
+from dsassets.lib.detections import first_seen
 from dsassets.lib.detections.registry import BY_ID
 from dsassets.lib.transform import sql
 from dsassets.lib.transform.files import SQL_DIR, file_statements, select_file
@@ -153,6 +154,7 @@ def install(con: duckdb.DuckDBPyConnection, config: ProjectConfig, policy: str) 
     set_variables(con, policy_variables(config, policy))
     files = ip_intel.register_tables(con, config)
     install_macros(con)
+    first_seen.install_empty(con)  # every day read as it is, until first_seen.bind rolls up the months
     for name, kind in SHARED:
         if kind == "view":
             con.execute(f"create or replace temp view {name} as {_query(name)}")
