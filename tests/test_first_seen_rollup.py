@@ -62,7 +62,7 @@ def _first_seen(lake: Lake, start: date, *, rolled: bool) -> set[tuple]:
 
 def _rollups(lake: Lake) -> dict[str, list[str]]:
     root = lake.local_dir / first_seen.FOLDER
-    return {m.name: sorted(p.name for p in m.iterdir()) for m in sorted(root.iterdir())} if root.exists() else {}
+    return {m.name: sorted(p.name for p in m.glob("*.parquet")) for m in sorted(root.iterdir())} if root.exists() else {}
 
 
 @pytest.mark.parametrize("start", [date(2026, 9, 10), date(2026, 10, 1), date(2026, 10, 19), date(2026, 11, 14)])
@@ -98,12 +98,16 @@ def test_a_late_day_in_a_rolled_up_month_reaches_the_next_run_and_the_replaced_r
     assert _rollups(lake)["2026-10"] == october  # its days did not change
     current = [p for p in _rollups(lake)["2026-09"] if p not in old]
     assert len(current) == 1 and set(_rollups(lake)["2026-09"]) == {*old, *current}  # a run may still read the old one
-    # an hour after it was replaced, the old rollup is removed
-    new = lake.local_dir / first_seen.FOLDER / "2026-09" / current[0]
+    # an hour after it was replaced, the old rollup is removed, and so is a killed run's scratch file
+    folder = lake.local_dir / first_seen.FOLDER / "2026-09"
+    killed, running = folder / ".abc.1.2.tmp", folder / ".abc.3.4.tmp"
+    killed.write_bytes(b"half a rollup")
+    running.write_bytes(b"a rollup being written")
     aged = time.time() - first_seen.KEEP_REPLACED_SECONDS - 60
-    os.utime(new, (aged, aged))
+    for path in (folder / current[0], killed):
+        os.utime(path, (aged, aged))
     assert _first_seen(lake, start, rolled=True) == after
-    assert _rollups(lake)["2026-09"] == current
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*current, running.name])
 
 
 def test_two_runs_rolling_up_the_same_months_at_once_leave_one_rollup_each(lake):
@@ -123,7 +127,8 @@ def test_two_runs_rolling_up_the_same_months_at_once_leave_one_rollup_each(lake)
         t.join()
     assert not errors
     assert results[0] == results[1] == results[2] == _first_seen(lake, start, rolled=False)
-    assert {m: len(files) for m, files in _rollups(lake).items()} == {"2026-09": 1, "2026-10": 1}  # no scratch left
+    root = lake.local_dir / first_seen.FOLDER
+    assert {m.name: len(list(m.iterdir())) for m in root.iterdir()} == {"2026-09": 1, "2026-10": 1}  # no scratch left
 
 
 def test_the_rollups_are_not_an_input_the_refresh_fingerprints():
