@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 
 from dsassets.lib.lake.lake import Lake
-from dsassets.lib.transform.sql import model_path, sql_literal
+from dsassets.lib.transform.sql import model_path, parquet_scan, sql_literal
 
 MODEL = "int_user_activity_daily"
 # Under Lake.local_dir, beside the scratch folders (dsassets.lib.transform.unchanged skips it).
@@ -85,14 +85,12 @@ def _rollup(con: duckdb.DuckDBPyConnection, lake: Lake, month: str, files: dict[
     folder = lake.local_dir / FOLDER / month
     path = folder / f"{key}.parquet"
     if not path.exists():
-        urls = ", ".join(sql_literal(lake.url(rel)) for rel in sorted(files))
         folder.mkdir(parents=True, exist_ok=True)
         scratch = folder / f".{key}.{os.getpid()}.{time.monotonic_ns()}.tmp"
         try:
             con.execute(
-                f"copy (select user_id, min(dt) as first_dt from read_parquet([{urls}], hive_partitioning = true, "
-                f"hive_types = {{'dt': date}}, union_by_name = true) where user_id is not null group by user_id) "
-                f"to {sql_literal(str(scratch))} (format parquet)")
+                f"copy (select user_id, min(dt) as first_dt from {parquet_scan([lake.url(rel) for rel in sorted(files)])} "
+                f"where user_id is not null group by user_id) to {sql_literal(str(scratch))} (format parquet)")
             os.replace(scratch, path)
         finally:
             scratch.unlink(missing_ok=True)

@@ -230,11 +230,8 @@ def bind_raw(
 def bind_files(con: duckdb.DuckDBPyConnection, lake: Lake, dataset: str, files: list[str]) -> None:
     """Rebind the raw ``dataset`` to the lake ``files`` alone (paths relative to the lake root):
     the staging view over it then reads only them."""
-    urls = ", ".join(sql_literal(lake.url(f)) for f in files)
-    con.execute(
-        f"create or replace temp view {dataset} as select * from "
-        f"read_parquet([{urls}], hive_partitioning = true, hive_types = {{'dt': date}}, union_by_name = true)"
-    )
+    con.execute(f"create or replace temp view {dataset} as select * from "
+                f"{parquet_scan([lake.url(f) for f in files])}")
 
 
 def _drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -246,10 +243,11 @@ def _drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
         con.execute(f"drop {'view' if table_type == 'VIEW' else 'table'} if exists {name}")
 
 
-def parquet_scan(glob: str) -> str:
+def parquet_scan(glob: str | Sequence[str]) -> str:
+    """``read_parquet`` over a glob, or over a list of file URLs, with ``dt`` from the hive path."""
+    files = sql_literal(glob) if isinstance(glob, str) else f"[{', '.join(sql_literal(u) for u in glob)}]"
     # union_by_name: partitions written before a raw column was added read it as null.
-    return (f"read_parquet({sql_literal(glob)}, hive_partitioning = true, hive_types = {{'dt': date}}, "
-            "union_by_name = true)")
+    return f"read_parquet({files}, hive_partitioning = true, hive_types = {{'dt': date}}, union_by_name = true)"
 
 
 def model_path(name: str) -> str:
