@@ -59,6 +59,10 @@ def test_a_refresh_finds_the_incident_within_one_interval_and_the_day_closes_wit
     assert after - last <= timedelta(minutes=15)
     second = tick(env, "intraday_refresh_schedule", after)
     assert dg.AssetKey("raw_docusign_accounts") not in second.asset_selection
+    # Entra's directory audits: the day's first read took the 90 days, this one only the latest.
+    assert after.date() == before.date()
+    idp = instance.get_latest_materialization_event(dg.AssetKey("raw_idp_users")).asset_materialization
+    assert idp.metadata["directory_audits_asked_from"].value == [(before - timedelta(minutes=60)).isoformat()]
     found = [a for a in alerts(data) if set(a["event_ids"]) & set(truth["event_ids"])]
     assert len(found) == 1
     assert len(Lake.at(data).list_files(DATASET, DAY)) == 2  # one file per refresh

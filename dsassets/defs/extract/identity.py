@@ -12,11 +12,12 @@ import pyarrow as pa
 from dsassets.defs.extract.raw import daily_raw_asset
 from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource
 from dsassets.lib.lake import schemas
+from dsassets.lib.clients.directory_audits import FOLDER as AUDIT_FOLDER, AuditCache, read_audits
 from dsassets.lib.clients.docusign_data import parse_docusign_timestamp
 from dsassets.lib.clients.graph import GraphClient
 from dsassets.lib.clients.http import ApiError
 from dsassets.lib.lake.raw_events import days_in
-from dsassets.lib.config.settings import ConfigError
+from dsassets.lib.config.settings import ConfigError, graph_audit_overlap
 from dsassets.lib.lake.coerce import Drift
 from dsassets.lib.lake.snapshots import snapshot_table, table_drift, write_snapshots
 from dsassets.defs.extract.drift import drift_metadata
@@ -52,6 +53,7 @@ def raw_idp_users(
             "terminated-user detection has no input"
         )
     read: list[pa.Table] = []  # each table read, once however many days share it
+    audits_asked_from: list[datetime] = []
     for day, taken_at, fresh in docusign.snapshot_days(days_in(start, end)):
         if fresh:
             if kind == "file":
@@ -62,7 +64,8 @@ def raw_idp_users(
                 with docusign.client(as_of=taken_at):  # pins the simulator's clock for this day
                     with identity_provider.graph_client(docusign) as graph:
                         records = read_graph(graph, since=taken_at - AUDIT_LOOKBACK, until=taken_at,
-                                             warnings=warnings)
+                                             warnings=warnings, audits_asked_from=audits_asked_from,
+                                             audit_cache=_audit_cache(lake, docusign, graph, kind, day))
             read.append(snapshot_table(DATASET, schemas.IDP_USERS, records, source=kind, taken_at=taken_at))
         tables[day] = read[-1]
         rows_per_day[day.isoformat()] = read[-1].num_rows
@@ -84,9 +87,25 @@ def raw_idp_users(
             # taken) was kept, so what reads it is not recomputed by the next refresh.
             "unchanged_days": dg.MetadataValue.json([d.isoformat() for d in unchanged]),
             "rows_per_day": dg.MetadataValue.json(rows_per_day),
+            # From when each Graph read asked for directory audits: the lookback's start on a day's
+            # first read, shortly before the previous read on a later one.
+            "directory_audits_asked_from": dg.MetadataValue.json([t.isoformat() for t in audits_asked_from]),
             "path": dg.MetadataValue.path(str(lake.lake.dataset_dir(DATASET))),
         }
     )
+
+
+def _audit_cache(
+    lake: LakeResource, docusign: DocuSignResource, graph: GraphClient, kind: str, day: date
+) -> AuditCache:
+    """Where this tenant's directory audits are kept between reads of ``day``'s partition: named by
+    the Graph URL, tenant and application, and for the simulator by everything that shapes its tenant."""
+    s = graph.settings
+    source = [s.graph_url, s.tenant_id, s.client_id]
+    if kind == "simulator":
+        source += [docusign.simulator_seed, docusign.simulator_events_per_day, docusign.simulator_late_share,
+                   docusign.simulator_late_policies]
+    return AuditCache(lake.lake.local_dir / AUDIT_FOLDER, json.dumps(source), graph_audit_overlap(), day.isoformat())
 
 
 # What directory audits need, for the warning when Graph refuses them (403) or lacks them (404).
@@ -94,18 +113,24 @@ AUDIT_PERMISSION = "AuditLog.Read.All"
 
 
 def read_graph(
-    graph: GraphClient, *, since: datetime, until: datetime, warnings: list[str] | None = None
+    graph: GraphClient, *, since: datetime, until: datetime, warnings: list[str] | None = None,
+    audit_cache: AuditCache | None = None, audits_asked_from: list[datetime] | None = None,
 ) -> list[tuple[dict, dict]]:
     """Deleted and disabled Entra users, dated from deletedDateTime or the directory audit log.
 
     The audit log only dates and explains: when Graph answers 403 (``AuditLog.Read.All`` not
     granted) or 404, a warning is added to ``warnings`` and the users are still listed, deleted
     ones dated by ``deletedDateTime`` and disabled ones left undated (the detection then dates
-    them from the first snapshot that listed them, and says so in its evidence).
+    them from the first snapshot that listed them, and says so in its evidence). With an
+    ``audit_cache``, a later read of the day asks Graph only for the latest audits (see
+    :mod:`dsassets.lib.clients.directory_audits`); when Graph was asked from is appended to
+    ``audits_asked_from``.
     """
     lifecycle: dict[str, list[dict]] = {}
     try:
-        audits = list(graph.directory_audits(since))
+        audits, asked_from = read_audits(graph.directory_audits, since=since, until=until, cache=audit_cache)
+        if audits_asked_from is not None:
+            audits_asked_from.append(asked_from)
     except ApiError as exc:
         if exc.status not in (403, 404):
             raise
@@ -118,16 +143,14 @@ def read_graph(
                 "first snapshot that saw them disabled; re-enabled and restored users cannot be told apart."
             )
     for audit in audits:
-        at = audit.get("activityDateTime")
+        at = audit["activityDateTime"]
         if at and _time_or_none(at) and _time_or_none(at) > until:
             continue
-        for target in audit.get("targetResources") or []:
-            if isinstance(target, dict) and target.get("id"):
+        for target in audit["targetResources"]:
+            if target["id"]:
                 lifecycle.setdefault(target["id"], []).append(
-                    {"at": at, "activity": audit.get("activityDisplayName")}
-                )
-    for events in lifecycle.values():
-        events.sort(key=lambda e: str(e["at"] or ""))
+                    {"at": at, "activity": audit["activityDisplayName"]}
+                )  # read_audits gives the audits oldest first, so each user's lifecycle is in order
 
     def last(user_id: str, activity: str) -> str | None:
         matches = [e["at"] for e in lifecycle.get(user_id, []) if e["activity"] == activity]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal, Mapping
 from urllib.parse import urlsplit
@@ -114,6 +115,9 @@ BULK_EXPORT_MIN_USERS = Env("DSASSETS_BULK_EXPORT_MIN_USERS", 2000)
 # Late events: the ingestion delay past which the extraction's check warns; the simulator's
 # late ingestion (a share of events, and planted incidents held past their day).
 LATE_EVENT_HOURS = Env("DSASSETS_LATE_EVENT_HOURS", 6)
+# Entra directory audits: how far before the previous read of the day a refresh asks Graph again
+# (the audit log's publishing delay); 0 reads the whole lookback every time.
+GRAPH_AUDIT_OVERLAP_MINUTES = Env("DSASSETS_GRAPH_AUDIT_OVERLAP_MINUTES", 60)
 SIMULATOR_LATE_SHARE = Env("DSASSETS_SIMULATOR_LATE_SHARE", "0")
 SIMULATOR_LATE_POLICIES = Env("DSASSETS_SIMULATOR_LATE_POLICIES", "")
 # The analyst's loop: who a triage change is recorded as when `dsassets alerts ... --by` is not given.
@@ -303,6 +307,15 @@ def bulk_export_min_users(env: Mapping[str, str] | None = None) -> int:
     if value < 0:
         raise ConfigError(f"DSASSETS_BULK_EXPORT_MIN_USERS={value}: must be 0 (always bulk) or more")
     return value
+
+
+def graph_audit_overlap(env: Mapping[str, str] | None = None) -> timedelta:
+    """``DSASSETS_GRAPH_AUDIT_OVERLAP_MINUTES``: how much of the previous directory-audit read of the
+    day a refresh reads again (default 60 minutes; 0 reads the whole lookback every time)."""
+    minutes = GRAPH_AUDIT_OVERLAP_MINUTES.integer(env)
+    if minutes < 0:
+        raise ConfigError(f"{GRAPH_AUDIT_OVERLAP_MINUTES.name}={minutes}: must be 0 (read everything) or more")
+    return timedelta(minutes=minutes)
 
 
 def monitor_readers(env: Mapping[str, str] | None = None) -> int:
