@@ -68,3 +68,19 @@ def test_the_extraction_bench_prints_its_target_under_its_row(tmp_path):
     row = next(i for i, line in enumerate(lines) if line.startswith("extract_events"))
     target = next(line for line in lines[row:] if "target" in line)
     assert ">= 60,000 events/s" in target and "not judged: stated for 1,000,000 events a day" in target
+
+
+def test_the_simulators_share_counts_requests_answered_at_once_one_time(monkeypatch):
+    """The refresh targets judge wall time less the simulator's share: counting the Monitor read-ahead
+    and a Graph read that overlap twice would take seconds off that the pipeline really spent."""
+    from dsassets.simulator import transport
+
+    clock = iter([0.0, 1.0, 2.0, 3.0, 5.0, 6.0])
+    monkeypatch.setattr(transport.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(transport.SimulatorTransport, "serving_seconds", 0.0)
+    for change in (+1, +1, -1, -1):  # one request 0-2 s, another 1-3 s
+        transport._serving(change)
+    assert transport.SimulatorTransport.serving_seconds == 3.0
+    transport._serving(+1)  # a third, alone, 5-6 s
+    transport._serving(-1)
+    assert transport.SimulatorTransport.serving_seconds == 4.0

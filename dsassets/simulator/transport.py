@@ -92,13 +92,29 @@ _GRAPH = {
 _OPEN = {"ds_token", "graph_token"}
 
 
+def _serving(change: int) -> None:
+    """Count a request in (+1) or out (-1); the seconds with at least one in go to ``serving_seconds``."""
+    cls = SimulatorTransport
+    with cls._serving_lock:
+        now = time.perf_counter()
+        if change > 0 and cls._in_flight == 0:
+            cls._busy_since = now
+        cls._in_flight += change
+        if change < 0 and cls._in_flight == 0:
+            cls.serving_seconds += now - cls._busy_since
+
+
 class SimulatorTransport(httpx.BaseTransport):
     """Serves DocuSign and Microsoft Graph from one ``DocuSignSimulator``."""
 
-    # Seconds spent answering requests, by every transport of the process: what a benchmark takes
-    # off its wall time to tell the pipeline's cost from the in-process simulator's.
+    # Seconds during which any transport of the process was answering a request: what a benchmark
+    # takes off its wall time to tell the pipeline's cost from the in-process simulator's. Requests
+    # answered at once (the Monitor read-ahead thread beside a Graph read) count once: a sum of
+    # their durations would take the same seconds off twice.
     serving_seconds = 0.0
     _serving_lock = threading.Lock()
+    _in_flight = 0
+    _busy_since = 0.0
 
     def __init__(self, sim: Served, faults: list[Fault] | None = None, base_uri: str | None = None):
         self.sim = sim
@@ -125,13 +141,13 @@ class SimulatorTransport(httpx.BaseTransport):
                 else {"errorCode": "SIMULATED_FAULT", "message": f"simulated HTTP {fault.status}"}
             )
             return _response(request, Reply(int(fault.status or 500), body, headers))
-        began = time.perf_counter()
+        _serving(+1)
         try:
             reply = self._dispatch(request)
         except Exception as exc:  # a simulator bug must look like a server error, not a client crash
             reply = error(500, "SIMULATOR_ERROR", f"{type(exc).__name__}: {exc}")
-        with SimulatorTransport._serving_lock:
-            SimulatorTransport.serving_seconds += time.perf_counter() - began
+        finally:
+            _serving(-1)
         self.sim.request_log.append((request.method, request.url.path, reply.status))
         return _response(request, reply)
 
