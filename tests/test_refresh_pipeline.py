@@ -12,6 +12,7 @@ import pytest
 
 
 from dsassets.definitions import defs
+from dsassets.lib.lake import gx_worker
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.raw_events import DATASET, read_state
 from dsassets.simulator import DocuSignSimulator, SimulatorConfig
@@ -50,7 +51,9 @@ def test_a_refresh_finds_the_incident_within_one_interval_and_the_day_closes_wit
                  if t["policy"] == "multiple_failed_logins" and not t["is_decoy"])
     last = truth["ended_at"]
     before = last.replace(minute=last.minute // 15 * 15, second=0, microsecond=0) - timedelta(minutes=30)
+    gx_worker.stop()  # whatever an earlier test in this process started
     first = tick(env, "intraday_refresh_schedule", before)
+    assert gx_worker._pool is not None  # the refresh's checks validate in a GX worker (test_gx_worker)
     assert alerts(data) == []
     # The day's first refresh takes the DocuSign snapshots; later ones only the identity provider's.
     assert dg.AssetKey("raw_docusign_accounts") in first.asset_selection

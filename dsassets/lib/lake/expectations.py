@@ -71,6 +71,14 @@ def _context():
     return context
 
 
+def warm() -> None:
+    """Import GX and make its context now, what the first validation would otherwise pay
+    (:mod:`dsassets.lib.lake.gx_worker` does it in a second process while a refresh reads)."""
+    import great_expectations.expectations  # noqa: F401
+
+    _context()
+
+
 def _validate(name: str, frame, expectations: list) -> SuiteOutcome:
     import great_expectations as gx
 

@@ -1,0 +1,91 @@
+"""Great Expectations in a second process, imported there while the run does other work.
+
+Importing GX costs 3.4 s (scipy.stats, altair, pydantic models), the largest fixed cost of a
+refresh late in the day. A refresh runs its steps in one process, one step at a time: the other
+core is idle while the extraction reads the Monitor stream. :func:`start`, called when a run
+executes in process, starts one worker process that imports GX at once; :func:`validate` then
+has it read a day's columns from the lake and validate them, and returns the outcome. Without a
+started worker (the daily and backfill runs, whose checks each run in a process of their own) the
+day is read and validated where it is called, as before. The outcome is the same either way; only
+where the import is paid, and the day held, changes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Callable, TypeVar
+
+import polars as pl
+
+T = TypeVar("T")
+# A day's events, read where it is called: picklable (a module-level function and its arguments).
+DayReader = Callable[[], pl.DataFrame]
+_pool: ProcessPoolExecutor | None = None
+
+
+def start() -> None:
+    """Start the worker and its GX import, once per process."""
+    global _pool
+    if _pool is None:
+        # spawn, not fork: the run has threads (the Monitor read-ahead, DuckDB's) whose locks a
+        # forked child could inherit held.
+        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        _pool.submit(_import_gx)
+
+
+def stop() -> None:
+    """Let the worker go when the run will validate nothing (a refresh with nothing new: its checks
+    repeat their last result); the worker finishes its import and exits."""
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None
+
+
+def validate(suite: Callable[..., T], read: DayReader, *args) -> tuple[int, T]:
+    """``(rows, suite(read(), *args))``: in the worker when one was started, which then reads the
+    day itself (the run's process never holds it, nor a copy handed over), else here."""
+    global _pool
+    if _pool is not None:
+        try:
+            return _pool.submit(_run_in_worker, dict(os.environ), suite, read, *args).result()
+        except BrokenProcessPool:
+            _pool = None  # the worker died (killed, out of memory): validate here, as without one
+    return _run(suite, read, *args)
+
+
+def _import_gx() -> None:
+    from dsassets.lib.lake import expectations
+
+    expectations.warm()
+
+
+def _run(suite: Callable[..., T], read: DayReader, *args) -> tuple[int, T]:
+    frame = read()
+    return len(frame), suite(frame, *args)
+
+
+def _run_in_worker(environ: dict[str, str], suite: Callable[..., T], read: DayReader, *args) -> tuple[int, T]:
+    # The run's environment as it is now, not as it was when the worker started: the lake's S3
+    # credentials are read from it by botocore.
+    os.environ.clear()
+    os.environ.update(environ)
+    try:
+        return _run(suite, read, *args)
+    finally:
+        # The worker waits beside the run's next steps: hand a day's pandas frames (1.3 GB at a
+        # million events) back to the system, not to this process's free lists.
+        gc.collect()
+        _trim_heap()
+
+
+def _trim_heap() -> None:
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: its allocator keeps what it keeps
+        pass
