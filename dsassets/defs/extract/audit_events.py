@@ -63,10 +63,6 @@ def raw_docusign_audit_events(
     materialization of each such day) so the `late_events_sensor` re-checks those days.
     """
     start, end = context.partition_time_window
-    if context.job_def.executor_def.name in IN_PROCESS_EXECUTORS:
-        # This run's checks run in this process, after this step: GX's import (3.4 s) is made on
-        # the other core while this step reads (see gx_worker).
-        gx_worker.start()
     source = docusign.source
     extracted_at = docusign.now()
     settings = docusign_settings_from_env()
@@ -81,6 +77,10 @@ def raw_docusign_audit_events(
         if len(context.partition_keys) != 1:
             raise dg.Failure(f"{DATASET}: an incremental run refreshes one day; this run has "
                              f"{len(context.partition_keys)} (run a range without incremental)")
+        if context.job_def.executor_def.name in IN_PROCESS_EXECUTORS:
+            # A refresh: its checks run in this process, after this step. GX's import (3.4 s) is
+            # made on the other core while this step reads (see gx_worker).
+            gx_worker.start()
         with docusign.client() as client:
             done = advance_stream(
                 lake.lake,

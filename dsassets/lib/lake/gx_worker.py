@@ -2,12 +2,12 @@
 
 Importing GX costs 3.4 s (scipy.stats, altair, pydantic models), the largest fixed cost of a
 refresh late in the day. A refresh runs its steps in one process, one step at a time: the other
-core is idle while the extraction reads the Monitor stream. :func:`start`, called when a run
-executes in process, starts one worker process that imports GX at once; :func:`validate` then
-has it read a day's columns from the lake and validate them, and returns the outcome. Without a
-started worker (the daily and backfill runs, whose checks each run in a process of their own) the
-day is read and validated where it is called, as before. The outcome is the same either way; only
-where the import is paid, and the day held, changes.
+core is idle while the extraction reads the Monitor stream. :func:`start`, called by a refresh's
+extraction, starts one worker process that imports GX at once; :func:`validate` then has it read
+a day's columns from the lake and validate them, and returns the outcome. Without a started
+worker (the daily runs, whose checks run in a process of their own, and backfills) the day is
+read and validated where it is called, as before. The outcome is the same either way; only where
+the import is paid, and the day held, changes.
 """
 
 from __future__ import annotations
