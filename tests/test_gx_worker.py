@@ -92,6 +92,11 @@ def test_the_worker_reads_the_environment_as_it_is_when_it_validates(day_reader,
 def test_a_dead_worker_or_none_started_validates_in_the_runs_process(day_reader, worker):
     assert gx_worker.validate(die_in_a_worker, day_reader) == (5, "validated here")
     assert gx_worker.validate(pid_and_rows, day_reader)[1][0] == os.getpid()
+    # A refresh with nothing new ends the worker in the middle of its import, not 4 s later.
     gx_worker.start()
+    importing = list(gx_worker._pool._processes.values())
     gx_worker.stop()
+    for process in importing:
+        process.join(timeout=2)
+        assert not process.is_alive()
     assert gx_worker.validate(pid_and_rows, day_reader)[1][0] == os.getpid()

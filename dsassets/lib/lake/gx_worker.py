@@ -39,10 +39,13 @@ def start() -> None:
 
 
 def stop() -> None:
-    """Let the worker go when the run will validate nothing (a refresh with nothing new: its checks
-    repeat their last result); the worker finishes its import and exits."""
+    """End the worker when the run will validate nothing (a refresh with nothing new: its checks
+    repeat their last result), in the middle of its import if need be."""
     global _pool
     if _pool is not None:
+        # Python 3.14 has terminate_workers(); before it, the executor's own table of its processes.
+        for process in list((getattr(_pool, "_processes", None) or {}).values()):
+            process.terminate()
         _pool.shutdown(wait=False, cancel_futures=True)
         _pool = None
 
