@@ -208,10 +208,12 @@ def test_an_earlier_read_another_partition_or_tenant_no_overlap_or_an_unreadable
         rows, asked = read(tenant, other)
         assert asked == [now - LOOKBACK] and rows == full(tenant)
     assert len(list((tmp_path / ".graph-audits").glob("*.json"))) == 2  # one file per tenant
-    cache.path.write_text('{"format": 1, "audits": [')
     tenant.now = at(14)
-    rows, asked = read(tenant, cache)
-    assert asked == [at(14) - LOOKBACK] and rows == full(tenant)
+    kept = json.loads(cache.path.read_text())
+    for damaged in ('{"format": 1, "audits": [', json.dumps({**kept, "audits": ["not an audit"]})):
+        cache.path.write_text(damaged)
+        rows, asked = read(tenant, cache)
+        assert asked == [at(14) - LOOKBACK] and rows == full(tenant)
 
 
 def test_a_failed_page_leaves_the_kept_audits_as_they_were(tmp_path, tenant):

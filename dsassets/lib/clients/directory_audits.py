@@ -1,16 +1,16 @@
 """Entra directory audits kept from one read to the next, so a refresh asks Graph only for the latest.
 
-``raw_idp_users`` dates disable/enable/delete/restore events from the last 90 days of the
-directory audit log. An intra-day refresh every 15 minutes read all 90 days every time: 37 of the
-61 Graph requests of a refresh at 66k users, and against real Graph, network time and a throttling
-risk. Now the audits a read returned are kept in ``<local_dir>/.graph-audits/<key>.json``, and a
-later read for the same partition, on the same UTC day, asks Graph only for audits since the kept
-read's time less an overlap, ``DSASSETS_GRAPH_AUDIT_OVERLAP_MINUTES`` (default 60; 0 reads everything every time).
-Microsoft gave the audit log's latency as 2 minutes at the 95th percentile and 5 at the 99th;
-third parties report 5-15 minutes. The first read of each UTC day reads the whole lookback again,
-so an audit published later than the overlap is still picked up within a day. Reads for another
-partition (a backfill, the day's 00:20 run) read it whole too, so a partition's snapshot never
-depends on which other partition was read before it.
+``raw_idp_users`` dates disable/enable/delete/restore events from the last 90 days of the directory
+audit log. An intra-day refresh every 15 minutes read all 90 days every time: 37 of the 61 Graph
+requests of a refresh at 66k users, and against real Graph, network time and a throttling risk. Now
+the audits a read returned are kept in ``<local_dir>/.graph-audits/<key>.json``, and a later read
+for the same partition, on the same UTC day, asks Graph only for audits since the kept read's time
+less an overlap, ``DSASSETS_GRAPH_AUDIT_OVERLAP_MINUTES`` (default 60; 0 reads everything every
+time). Microsoft gave the audit log's latency as 2 minutes at the 95th percentile and 5 at the
+99th; third parties report 5-15 minutes. The first read of each UTC day reads the whole lookback
+again, so an audit published later than the overlap is still picked up within a day. Reads for
+another partition (a backfill, the day's 00:20 run) read it whole too, so a partition's snapshot
+never depends on which other partition was read before it.
 
 Either way the audits come back alike: trimmed to what dating needs, one per audit id, oldest
 first, and what a full read would return, with one exception: an audit Entra expires during the
@@ -64,10 +64,10 @@ def read_audits(
 ) -> tuple[list[dict], datetime]:
     """The audits at or after ``since``, and the time Graph was asked from.
 
-    ``fetch(t)`` returns every audit at or after ``t``. With a ``cache`` holding an earlier read for
-    the same partition, of the same UTC day, that covers ``since``, only audits since that read's ``until`` less the overlap
-    are fetched and merged with the kept ones. The kept file is replaced only once the fetch has
-    returned in full, so a failed page leaves it as it was.
+    ``fetch(t)`` returns every audit at or after ``t``. With a ``cache`` holding an earlier read
+    for the same partition, of the same UTC day, that covers ``since``, only audits since that
+    read's ``until`` less the overlap are fetched and merged with the kept ones. The kept file is
+    replaced only once the fetch has returned in full, so a failed page leaves it as it was.
     """
     kept = _kept(cache, since, until) if cache is not None else None
     asked_from = since if kept is None else max(since, kept[0] - cache.overlap)
@@ -133,7 +133,7 @@ def _kept(cache: AuditCache, since: datetime, until: datetime) -> tuple[datetime
         kept_until = datetime.fromisoformat(body["until"])
         audits = body["audits"]
         current = (body["format"] == FORMAT and body["key"] == cache.key and body["partition"] == cache.partition
-                   and isinstance(audits, list))
+                   and isinstance(audits, list) and all(isinstance(a, dict) for a in audits))
     except (OSError, ValueError, KeyError, TypeError):
         return None  # none kept, or unreadable: a full read replaces it
     if not current or kept_since > since or kept_until > until or _utc_day(kept_until) != _utc_day(until):
