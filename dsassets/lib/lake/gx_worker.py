@@ -45,7 +45,7 @@ def stop() -> None:
     if _pool is not None:
         # Python 3.14 has terminate_workers(); before it, the executor's own table of its processes.
         for process in list((getattr(_pool, "_processes", None) or {}).values()):
-            process.terminate()
+            process.kill()  # SIGKILL: a SIGTERM its parent ignores, it ignores too
         _pool.shutdown(wait=False, cancel_futures=True)
         _pool = None
 
