@@ -13,7 +13,7 @@ from dsassets.defs.extract.raw import daily_raw_asset
 from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource
 from dsassets.lib.lake import schemas
 from dsassets.lib.clients.directory_audits import FOLDER as AUDIT_FOLDER, AuditCache, read_audits
-from dsassets.lib.clients.docusign_data import parse_docusign_timestamp
+from dsassets.lib.clients.docusign_data import parse_docusign_timestamp, timestamp_or_none
 from dsassets.lib.clients.graph import GraphClient
 from dsassets.lib.clients.http import ApiError
 from dsassets.lib.lake.raw_events import days_in
@@ -144,7 +144,7 @@ def read_graph(
             )
     for audit in audits:
         at = audit["activityDateTime"]
-        if at and _time_or_none(at) and _time_or_none(at) > until:
+        if at and timestamp_or_none(at) and timestamp_or_none(at) > until:
             continue
         for target in audit["targetResources"]:
             if target["id"]:
@@ -169,13 +169,6 @@ def read_graph(
     return records
 
 
-def _time_or_none(value) -> datetime | None:
-    try:
-        return parse_docusign_timestamp(value)
-    except ValueError:
-        return None
-
-
 def _addresses(value) -> list[str]:
     # otherMails / proxyAddresses are string lists; anything else is drift we do not guess at.
     return [v for v in value if isinstance(v, str) and v] if isinstance(value, list) else []
@@ -183,7 +176,7 @@ def _addresses(value) -> list[str]:
 
 def _row(user: dict, status: str, dated: tuple[str | None, str], lifecycle: dict[str, list[dict]]) -> dict:
     changed, source = dated
-    at = _time_or_none(changed) if changed else None
+    at = timestamp_or_none(changed) if changed else None
     mail, upn = user.get("mail"), user.get("userPrincipalName")
     row = {
         "idp_user_id": user.get("id"),

@@ -24,15 +24,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
-from dsassets.lib.clients.docusign_data import parse_docusign_timestamp
+from dsassets.lib.clients.docusign_data import timestamp_or_none
 from dsassets.lib.clients.graph import GraphDataError
+from dsassets.lib.lake.scratch import remove_stale_scratch
 
 # Under Lake.local_dir, beside the other caches (dsassets.lib.transform.unchanged skips it).
 FOLDER = ".graph-audits"
@@ -94,10 +94,7 @@ def _trim(audit) -> dict:
 
 
 def _time(audit: dict) -> datetime | None:
-    try:
-        return parse_docusign_timestamp(audit.get("activityDateTime"))
-    except ValueError:
-        return None
+    return timestamp_or_none(audit.get("activityDateTime"))
 
 
 def _at_or_after(audit: dict, since: datetime) -> bool:
@@ -155,10 +152,4 @@ def _save(cache: AuditCache, since: datetime, until: datetime, audits: list[dict
         os.replace(scratch, cache.path)  # readers see the old file or the new one, never half of one
     finally:
         scratch.unlink(missing_ok=True)
-    cutoff = time.time() - KEEP_SCRATCH_SECONDS
-    for stale in cache.folder.glob(".*.tmp"):
-        try:
-            if stale.stat().st_mtime < cutoff:
-                stale.unlink()
-        except FileNotFoundError:
-            pass
+    remove_stale_scratch(cache.folder, KEEP_SCRATCH_SECONDS)

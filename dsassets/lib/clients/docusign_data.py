@@ -49,6 +49,14 @@ def parse_docusign_timestamp(value: str) -> datetime:
     return parsed.astimezone(timezone.utc)
 
 
+def timestamp_or_none(value) -> datetime | None:
+    """:func:`parse_docusign_timestamp`, or ``None`` for a value that is not a timestamp."""
+    try:
+        return parse_docusign_timestamp(value)
+    except ValueError:
+        return None
+
+
 # kind -> (the type accepted as is, the strings that cast, how, what the error says was expected)
 _CASTS: dict[str, tuple[type, str | None, Callable[[str], Any], str]] = {
     "bool": (bool, r"\s*(?i:true|false)\s*", lambda s: s.strip().lower() == "true", "a boolean"),

@@ -28,6 +28,7 @@ from pathlib import Path
 import duckdb
 
 from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.scratch import remove_stale_scratch
 from dsassets.lib.transform.sql import model_path, parquet_scan, sql_literal
 
 MODEL = "int_user_activity_daily"
@@ -101,14 +102,8 @@ def _rollup(con: duckdb.DuckDBPyConnection, lake: Lake, month: str, files: dict[
 def _prune(folder: Path, keep: Path) -> None:
     """Remove the month's other rollups once ``keep`` has replaced them for an hour, and the scratch
     files of runs killed while rolling it up an hour ago or more."""
-    now = time.time()
-    for other in folder.glob(".*.tmp"):
-        try:
-            if now - other.stat().st_mtime > KEEP_REPLACED_SECONDS:
-                other.unlink()
-        except FileNotFoundError:
-            pass  # its run finished, or another run removed it
-    if now - keep.stat().st_mtime <= KEEP_REPLACED_SECONDS:
+    remove_stale_scratch(folder, KEEP_REPLACED_SECONDS)
+    if time.time() - keep.stat().st_mtime <= KEEP_REPLACED_SECONDS:
         return
     for other in folder.glob("*.parquet"):
         if other != keep:
