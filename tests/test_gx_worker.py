@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from multiprocessing.connection import wait as ended
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -18,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dsassets.defs.extract.checks import IP_PARSE_MOSTLY, ips_parse_unless_empty, read_day
+from dsassets.lib.lake.event_validations import IP_PARSE_MOSTLY, ips_parse_unless_empty, read_day
 from dsassets.lib.lake import gx_worker
 from dsassets.lib.lake.expectations import REQUIRED_EVENT_COLUMNS, validate_raw_events
 from dsassets.lib.lake.lake import Lake
@@ -66,6 +67,16 @@ def probe(frame, name: str) -> str | None:
     return os.environ.get(name)
 
 
+def log_pid(frame, log: str) -> int:
+    with open(log, "a") as f:
+        f.write(f"{os.getpid()}\n")
+    return os.getpid()
+
+
+def logged(log) -> list[int]:
+    return [int(line) for line in log.read_text().split()] if log.exists() else []
+
+
 def die_in_a_worker(frame) -> str:
     if multiprocessing.parent_process() is not None:
         os._exit(3)
@@ -101,3 +112,31 @@ def test_a_dead_worker_or_none_started_validates_in_the_runs_process(day_reader,
     # is_alive(): the pool's own thread may be the one that reaps the process.)
     assert importing and len(ended(importing, timeout=1.5)) == len(importing)
     assert gx_worker.validate(pid_and_rows, day_reader)[1][0] == os.getpid()
+
+
+def test_a_validation_handed_over_ahead_runs_at_once_and_its_check_collects_it_once(day_reader, worker, tmp_path):
+    log = tmp_path / "validated"
+    gx_worker.submit(("run-1", "ips", DAY), log_pid, day_reader, str(log))
+    for _ in range(200):  # it runs with no one asking for it yet
+        if logged(log):
+            break
+        time.sleep(0.05)
+    [worker_pid] = logged(log)
+    assert worker_pid != os.getpid()
+    assert gx_worker.validate(log_pid, day_reader, str(log), key=("run-1", "ips", DAY)) == (5, worker_pid)
+    assert logged(log) == [worker_pid]  # collected, not validated again
+    # Collected once: the same key again validates anew.
+    gx_worker.validate(log_pid, day_reader, str(log), key=("run-1", "ips", DAY))
+    assert len(logged(log)) == 2
+
+
+def test_what_another_run_or_a_stopped_worker_handed_over_is_not_collected(day_reader, worker, tmp_path):
+    log = tmp_path / "validated"
+    gx_worker.submit(("run-1", "ips", DAY), pid_and_rows, day_reader)
+    gx_worker.submit(("run-2", "ips", DAY), pid_and_rows, day_reader)  # a later run: run-1's is dropped
+    gx_worker.validate(log_pid, day_reader, str(log), key=("run-1", "ips", DAY))
+    assert len(logged(log)) == 1  # validated for this call, not run-1's leftover collected
+    gx_worker.stop()
+    gx_worker.submit(("run-3", "ips", DAY), pid_and_rows, day_reader)  # no worker: nothing handed over
+    assert gx_worker.validate(log_pid, day_reader, str(log), key=("run-2", "ips", DAY)) == (5, os.getpid())
+    assert gx_worker.validate(log_pid, day_reader, str(log), key=("run-3", "ips", DAY)) == (5, os.getpid())

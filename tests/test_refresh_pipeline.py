@@ -44,8 +44,17 @@ def alerts(data) -> list[dict]:
     return pq.read_table([str(f) for f in files]).to_pylist() if files else []
 
 
-def test_a_refresh_finds_the_incident_within_one_interval_and_the_day_closes_with_the_same_alert(env):
+def step_order(instance: dg.DagsterInstance) -> list[str]:
+    """The steps of the instance's latest run, in the order they started."""
+    run = instance.get_runs(limit=1)[0]
+    return [r.dagster_event.step_key for r in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)]
+
+
+def test_a_refresh_finds_the_incident_within_one_interval_and_the_day_closes_with_the_same_alert(env, monkeypatch):
     data, _, instance, _ = env
+    handed = []  # what the extraction hands the GX worker ahead of the checks
+    monkeypatch.setattr(gx_worker, "submit", lambda key, *task, _submit=gx_worker.submit: (
+        handed.append(key), _submit(key, *task)))
     truth = next(t for t in DocuSignSimulator(SimulatorConfig(seed=SEED, events_per_day=EVENTS_PER_DAY))
                  .ground_truth(DAY, DAY + timedelta(days=1))
                  if t["policy"] == "multiple_failed_logins" and not t["is_decoy"])
@@ -54,6 +63,12 @@ def test_a_refresh_finds_the_incident_within_one_interval_and_the_day_closes_wit
     gx_worker.stop()  # whatever an earlier test in this process started
     first = tick(env, "intraday_refresh_schedule", before)
     assert gx_worker._pool is not None  # the refresh's checks validate in a GX worker (test_gx_worker)
+    # The extraction handed both of the day's validations over, and the checks collected them;
+    # the IP check, which nothing waits for, collected last, after the models.
+    run_id = instance.get_runs(limit=1)[0].run_id
+    assert sorted(handed) == [(run_id, "ips", before.date()), (run_id, "structure", before.date())]
+    assert gx_worker._ahead == {}
+    assert step_order(instance)[-1] == "raw_docusign_audit_events_raw_audit_event_ips_parse"
     assert alerts(data) == []
     # The day's first refresh takes the DocuSign snapshots; later ones only the identity provider's.
     assert dg.AssetKey("raw_docusign_accounts") in first.asset_selection

@@ -80,7 +80,7 @@ def evaluations(
 
 def daily_check(
     *, asset, name: str | None = None, description: str | None = None, blocking: bool = False,
-    additional_deps: Iterable | None = None, uses_clock: bool = False,
+    additional_deps: Iterable | None = None, uses_clock: bool = False, op_tags: Mapping[str, str] | None = None,
 ) -> Callable[[Callable[..., DayResults]], dg.AssetChecksDefinition]:
     """``@dg.asset_check`` over the daily partitions, for a function that returns a result per day.
 
@@ -109,7 +109,7 @@ def daily_check(
 
         return dg.asset_check(
             asset=asset, name=name or fn.__name__, description=description or inspect.getdoc(fn),
-            blocking=blocking, additional_deps=additional_deps, partitions_def=DAILY,
+            blocking=blocking, additional_deps=additional_deps, partitions_def=DAILY, op_tags=op_tags,
         )(_signed_like(evaluate, fn))
 
     return decorate

@@ -18,6 +18,7 @@ from dsassets.lib.config.settings import (
 from dsassets.lib.health.connector import RetentionError, check_retention
 from dsassets.lib.lake import gx_worker
 from dsassets.lib.lake.coerce import Drift
+from dsassets.lib.lake.event_validations import day_validations
 from dsassets.lib.lake.live_stream import Advance, advance_stream, day_lateness
 from dsassets.lib.lake.raw_events import DATASET, write_event_partitions
 from dsassets.lib.lake.window_reads import read_windows
@@ -93,6 +94,11 @@ def raw_docusign_audit_events(
             )
         if done.published is None and not done.late_days:
             gx_worker.stop()  # nothing new: the checks repeat their result, GX is not needed
+        elif done.published is not None and gx_worker.started():
+            # The day's checks run later in this process; the worker validates the day meanwhile.
+            day = start.date()
+            for suite, task in day_validations(lake.data_dir, lake.local_dir or None, [day])[day].items():
+                gx_worker.submit((context.run_id, suite, day), *task)
         return _live_result(context, lake, done, source, path)
 
     read: list[int] = []  # one entry per page read, appended by every window's thread

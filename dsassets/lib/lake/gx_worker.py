@@ -3,8 +3,10 @@
 Importing GX costs 3.4 s (scipy.stats, altair, pydantic models), the largest fixed cost of a
 refresh late in the day. A refresh runs its steps in one process, one step at a time: the other
 core is idle while the extraction reads the Monitor stream. :func:`start`, called by a refresh's
-extraction, starts one worker process that imports GX at once; :func:`validate` then has it read
-a day's columns from the lake and validate them, and returns the outcome. Without a started
+extraction, starts one worker process that imports GX at once. Once it has written the day, the
+extraction hands the day's validations to the worker (:func:`submit`), which reads the day's
+columns from the lake and validates them while the run goes on; the checks then collect the
+outcomes (:func:`validate` with the same key), or have the worker validate then. Without a started
 worker (the daily runs, whose checks run in a process of their own, and backfills) the day is
 read and validated where it is called, as before. The outcome is the same either way; only where
 the import is paid, and the day held, changes.
@@ -16,7 +18,7 @@ import ctypes
 import gc
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, TypeVar
 
@@ -26,6 +28,8 @@ T = TypeVar("T")
 # A day's events, read where it is called: picklable (a module-level function and its arguments).
 DayReader = Callable[[], pl.DataFrame]
 _pool: ProcessPoolExecutor | None = None
+# Validations handed to the worker ahead of their checks, by key: (run id, suite, day).
+_ahead: dict[tuple, Future] = {}
 
 
 def start() -> None:
@@ -38,6 +42,11 @@ def start() -> None:
         _pool.submit(_import_gx)
 
 
+def started() -> bool:
+    """Whether this process has a worker (a refresh's extraction started one)."""
+    return _pool is not None
+
+
 def stop() -> None:
     """End the worker when the run will validate nothing (a refresh with nothing new: its checks
     repeat their last result), in the middle of its import if need be."""
@@ -48,17 +57,33 @@ def stop() -> None:
             process.kill()  # SIGKILL: a SIGTERM its parent ignores, it ignores too
         _pool.shutdown(wait=False, cancel_futures=True)
         _pool = None
+    _ahead.clear()
 
 
-def validate(suite: Callable[..., T], read: DayReader, *args) -> tuple[int, T]:
-    """``(rows, suite(read(), *args))``: in the worker when one was started, which then reads the
-    day itself (the run's process never holds it, nor a copy handed over), else here."""
+def submit(key: tuple, suite: Callable[..., T], read: DayReader, *args) -> None:
+    """Have the worker validate now, for :func:`validate` with the same ``key`` to collect; without
+    a worker, nothing (the check validates when it runs). ``key`` starts with the run's id: what
+    another run handed over and never collected is dropped, not collected by this one."""
+    if _pool is None:
+        return
+    for stale in [k for k in _ahead if k[0] != key[0]]:
+        _ahead.pop(stale).cancel()
+    _ahead[key] = _pool.submit(_run_in_worker, dict(os.environ), suite, read, *args)
+
+
+def validate(suite: Callable[..., T], read: DayReader, *args, key: tuple | None = None) -> tuple[int, T]:
+    """``(rows, suite(read(), *args))``: what was submitted under ``key``, else in the worker when
+    one was started, which then reads the day itself (the run's process never holds it, nor a
+    copy handed over), else here."""
     global _pool
-    if _pool is not None:
+    ahead = _ahead.pop(key, None) if key is not None else None
+    if ahead is not None or _pool is not None:
         try:
-            return _pool.submit(_run_in_worker, dict(os.environ), suite, read, *args).result()
+            return (ahead or _pool.submit(_run_in_worker, dict(os.environ), suite, read, *args)).result()
         except BrokenProcessPool:
-            _pool = None  # the worker died (killed, out of memory): validate here, as without one
+            # the worker died (killed, out of memory): validate here, as without one
+            _pool = None
+            _ahead.clear()
     return _run(suite, read, *args)
 
 
@@ -74,8 +99,8 @@ def _run(suite: Callable[..., T], read: DayReader, *args) -> tuple[int, T]:
 
 
 def _run_in_worker(environ: dict[str, str], suite: Callable[..., T], read: DayReader, *args) -> tuple[int, T]:
-    # The run's environment as it is now, not as it was when the worker started: the lake's S3
-    # credentials are read from it by botocore.
+    # The run's environment as it was when the validation was handed over, not as it was when
+    # the worker started: the lake's S3 credentials are read from it by botocore.
     os.environ.clear()
     os.environ.update(environ)
     try:
