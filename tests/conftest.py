@@ -4,6 +4,8 @@ Helpers that are not fixtures (hand-built lakes, the OpenAPI checker, the loopba
 the loopback webhook and SMTP receivers) are in ``tests/support/``.
 """
 
+import gc
+
 import pytest
 
 from support import standard_lake as standard
@@ -25,6 +27,9 @@ def simulator_env(request, tmp_path_factory):
         yield data, patch
     finally:
         patch.undo()
+        # A refresh run here froze what this process held (dsassets.lib.long_lived): the next
+        # module's garbage is collected as in a process of its own.
+        gc.unfreeze()
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ The simulator's present is moved with ``DSASSETS_SIMULATOR_NOW``; each tick's ru
 (from the real schedule functions) is executed in process against one instance and lake.
 """
 
+import gc
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -63,6 +64,7 @@ def test_a_refresh_finds_the_incident_within_one_interval_and_the_day_closes_wit
     gx_worker.stop()  # whatever an earlier test in this process started
     first = tick(env, "intraday_refresh_schedule", before)
     assert gx_worker._pool is not None  # the refresh's checks validate in a GX worker (test_gx_worker)
+    assert gc.get_freeze_count() > 0  # and the process's long-lived objects left the collector's passes
     # The extraction handed both of the day's validations over, and the checks collected them;
     # the IP check, which nothing waits for, collected last, after the models.
     run_id = instance.get_runs(limit=1)[0].run_id

@@ -16,6 +16,7 @@ from dsassets.lib.config.settings import (
     monitor_readers,
 )
 from dsassets.lib.health.connector import RetentionError, check_retention
+from dsassets.lib import long_lived
 from dsassets.lib.lake import gx_worker
 from dsassets.lib.lake.coerce import Drift
 from dsassets.lib.lake.event_validations import day_validations
@@ -82,6 +83,9 @@ def raw_docusign_audit_events(
             # A refresh: its checks run in this process, after this step. GX's import (3.4 s) is
             # made on the other core while this step reads (see gx_worker).
             gx_worker.start()
+            # The code location and the run's set-up live as long as this process: out of the
+            # collector's passes for the rest of the run and its exit (0.5-1.5 s of a refresh).
+            long_lived.freeze()
         with docusign.client() as client:
             done = advance_stream(
                 lake.lake,
