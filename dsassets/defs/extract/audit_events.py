@@ -84,7 +84,8 @@ def raw_docusign_audit_events(
             # made on the other core while this step reads (see gx_worker).
             gx_worker.start()
             # The code location and the run's set-up live as long as this process: out of the
-            # collector's passes for the rest of the run and its exit (0.5-1.5 s of a refresh).
+            # collector's passes for the rest of the run and its exit (about 1 s of a refresh with
+            # nothing new; dsassets.lib.long_lived).
             long_lived.freeze()
         with docusign.client() as client:
             done = advance_stream(
