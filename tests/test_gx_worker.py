@@ -3,7 +3,8 @@
 The outcome must be what validating in the run's own process gives, on a day shaped unlike the
 simulator's (two files, one without ``organizationId``, a repeated id, an event of the next day,
 IPv6, a bad dotted quad, an empty address); the worker must see the run's environment as it is
-now; and a worker that dies must not fail the check.
+now; a worker that dies must not fail the check; and a validation handed over ahead of its check
+is collected once, and only by the run that handed it over.
 """
 
 from __future__ import annotations
