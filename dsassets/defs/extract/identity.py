@@ -144,7 +144,8 @@ def read_graph(
             )
     for audit in audits:
         at = audit["activityDateTime"]
-        if at and timestamp_or_none(at) and timestamp_or_none(at) > until:
+        when = timestamp_or_none(at)  # None for a missing or malformed time
+        if when and when > until:
             continue
         for target in audit["targetResources"]:
             if target["id"]:
