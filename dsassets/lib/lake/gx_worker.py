@@ -68,7 +68,7 @@ def submit(key: tuple, suite: Callable[..., T], read: DayReader, *args) -> None:
         return
     for stale in [k for k in _ahead if k[0] != key[0]]:
         _ahead.pop(stale).cancel()
-    _ahead[key] = _pool.submit(_run_in_worker, dict(os.environ), suite, read, *args)
+    _ahead[key] = _hand_over(_pool, suite, read, *args)
 
 
 def validate(suite: Callable[..., T], read: DayReader, *args, key: tuple | None = None) -> tuple[int, T]:
@@ -79,12 +79,16 @@ def validate(suite: Callable[..., T], read: DayReader, *args, key: tuple | None 
     ahead = _ahead.pop(key, None) if key is not None else None
     if ahead is not None or _pool is not None:
         try:
-            return (ahead or _pool.submit(_run_in_worker, dict(os.environ), suite, read, *args)).result()
+            return (ahead or _hand_over(_pool, suite, read, *args)).result()
         except BrokenProcessPool:
             # the worker died (killed, out of memory): validate here, as without one
             _pool = None
             _ahead.clear()
     return _run(suite, read, *args)
+
+
+def _hand_over(pool: ProcessPoolExecutor, suite: Callable[..., T], read: DayReader, *args) -> Future:
+    return pool.submit(_run_in_worker, dict(os.environ), suite, read, *args)
 
 
 def _import_gx() -> None:
