@@ -1,9 +1,10 @@
 -- policy_activity
 -- grain:       one row per audit event in the policy's window plus its
---              lookback, with the attributes activity policies filter on
+--              lookback: policy_events with its address's IP classes and
+--              the actor's admin state, for the policies that filter on them
 -- primary key: event_id
 -- window:      window_start - pol_lookback_days <= dt < window_end
--- inputs:      activities and users (marts); org_ip_ranges and
+-- inputs:      policy_events (view), users (mart); org_ip_ranges and
 --              ip_list_entries (temp tables from dsassets.yaml and the IP
 --              list files, dsassets/lib/intel/ip_intel.py)
 -- notes:       ip_category is the category of the organization range
@@ -11,44 +12,11 @@
 --              range's tags plus the tags of every IP list the address is on
 --              (Tor exit nodes, Anonymous proxy, ...), all lowercase.
 --              is_admin is the actor's state at the end of the event's day.
---              is_managed_user / is_affected_user_managed: claimed domain
---              (true) or external (false), null when unknown.
 
 with
 
 events as (
-    select
-        event_id,
-        event_at,
-        dt,
-        scope,
-        account_id,
-        user_id,
-        user_email,
-        is_managed_user,
-        affected_user_id,
-        affected_user_email,
-        is_affected_user_managed,
-        object,
-        action,
-        property,
-        old_value,
-        new_value,
-        result,
-        source,
-        signin_class,
-        ip_address,
-        ip_hex,
-        country_code,
-        city,
-        user_agent,
-        affected_user_id,
-        affected_user_email,
-        property,
-        old_value,
-        new_value
-    from activities
-    where in_lookback_window(dt, getvariable('pol_lookback_days'))
+    select * from policy_events
 ),
 
 -- organization range and IP-list matches: the detections' ip_classes macro

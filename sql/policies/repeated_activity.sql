@@ -7,7 +7,8 @@
 --              [window_start, window_end); lookback pol_lookback_days =
 --              ceil(2 * pol_minutes / 1440) days
 -- inputs:      policy_matches (temp table: the policy's compiled filters over
---              policy_activity, built with prepared parameters; burst_key is
+--              policy_events or policy_activity, built with prepared
+--              parameters, MATCH_COLUMNS of compile.py; burst_key is
 --              the user id, or '' across users)
 -- burst:       an event is hot when the pol_minutes up to and including it
 --              hold >= pol_count matches. A burst starts at a hot event with

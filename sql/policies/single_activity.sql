@@ -3,7 +3,8 @@
 -- primary key: alert_id = sha256(policy | user_id | event_id)[:32]
 -- window:      the event's day, window_start <= dt < window_end
 -- inputs:      policy_matches (temp table: the policy's compiled filters over
---              policy_activity, built with prepared parameters)
+--              policy_events or policy_activity, built with prepared
+--              parameters, MATCH_COLUMNS of compile.py)
 
 with
 
