@@ -23,7 +23,9 @@ CHECKS = [vocabulary_checks]
 def event(n: int, day: date, obj: str, action: str, result: str, source: str, country: str = "germany") -> dict:
     return {"eventId": f"voc-{n:06d}", "timestamp": f"{day}T09:{n % 60:02d}:00.0000000Z", "object": obj,
             "action": action, "result": result, "source": source, "ipAddress": "198.18.0.9",
-            "userId": "u-1", "accountId": "acc-1", "country": country}
+            "userId": "u-1", "accountId": "acc-1", "country": country,
+            # every fourth event through a proxy DocuSign recognised, the rest without the field
+            **({"proxyType": "TOR"} if n % 4 == 0 else {})}
 
 
 def lake_with(tmp_path, vocabulary: list[tuple[str, str, str, str]], countries=("germany",)) -> Lake:
@@ -66,6 +68,7 @@ def test_a_vocabulary_no_rule_matches_is_listed_and_warned_about(tmp_path, capsy
     out = capsys.readouterr().out
     assert re.search(r"\nUser\s+Login\s+Failure\s+Other\s+8\s+8\s+unmatched\n", out)
     assert "3 of 3 combinations (24 events) match no rule" in out
+    assert re.search(r"\nproxyType\nproxy_type\s+events\n-+\s+-+\n\s+18\nTOR\s+6\n", out)
     assert f"warning: {FIRST} has events but no classified sign-in" in out
 
 
@@ -86,5 +89,6 @@ def test_decoy_the_shipped_vocabulary_passes_every_check(tmp_path):
                             partition_key=(FIRST + timedelta(days=DAYS - 1)).isoformat())
     assert all(e.passed for e in result.get_asset_check_evaluations())
     metadata = result.asset_materializations_for_node("docusign_vocabulary")[0].metadata
-    assert metadata["unmatched_combinations"].value == 1  # Envelope/Sent: an activity, no rule needed
+    assert metadata["combinations"].value == 3 and metadata["unmatched_combinations"].value == 1  # Envelope/Sent
+    assert metadata["proxy_types"].value == {"None": 2, "TOR": 1}  # the day's events 22-24
     assert "sign-in: interactive_failure" in metadata["vocabulary"].value

@@ -27,8 +27,7 @@ def profile_command(args, lake: Lake) -> int:
     start, end = args.start, args.end + timedelta(days=1)
     with sql.session(lake) as con:
         profile.install(con, lake, load_config())
-        rows = profile.combinations(con, start, end)
-        proxies = profile.values(con, "proxy_type", start, end)
+        rows, proxies = profile.vocabulary(con, start, end)
         figures = profile.day_figures(con, start, end)
     if not rows:
         print(f"no audit events stored for {args.start}..{args.end}: run `dsassets backfill` first")

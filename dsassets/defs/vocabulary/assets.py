@@ -45,8 +45,7 @@ def docusign_vocabulary(context: dg.AssetExecutionContext, lake: LakeResource) -
     def compute() -> dict:
         with sql.session(lake.lake) as con:
             profile.install(con, lake.lake, load_config())
-            rows = profile.combinations(con, start, end)
-            proxies = profile.values(con, "proxy_type", start, end)
+            rows, proxies = profile.vocabulary(con, start, end)
         unmatched = [r for r in rows if r["classified_as"] == "unmatched"]
         return {
             "combinations": dg.MetadataValue.int(len(rows)),
