@@ -103,7 +103,7 @@ def raw_docusign_audit_events(
             # The day's checks run later in this process; the worker validates the day meanwhile.
             day = start.date()
             for suite, task in day_validations(lake.data_dir, lake.local_dir or None, [day])[day].items():
-                gx_worker.submit((context.run_id, suite, day), *task)
+                gx_worker.submit((context.run.run_id, suite, day), *task)
         return _live_result(context, lake, done, source, path)
 
     read: list[int] = []  # one entry per page read, appended by every window's thread
