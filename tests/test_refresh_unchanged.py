@@ -7,7 +7,8 @@ file no asset writes), a setting, and a step's own output removed by hand.
 """
 
 import csv
-from datetime import UTC, date, datetime
+import json
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -110,6 +111,16 @@ def test_a_refresh_with_nothing_new_keeps_every_file_and_repeats_what_the_last_o
     assert checks["raw_audit_events_fresh"] is False
 
 
+def test_the_vocabulary_checks_record_each_day_of_the_week_they_read(env, first):
+    """Their warnings read the figures of the day and the six before it; the refresh records each
+    day's, to read again only the days whose events changed (tests/test_unchanged_per_day.py)."""
+    records = env[0] / ".unchanged" / "vocabulary_day_figures"
+    week = [(DAY - timedelta(days=n)).isoformat() for n in range(6, -1, -1)]
+    assert sorted(p.stem for p in records.glob("*.json")) == week
+    events = pq.read_table(env[0] / "raw" / "docusign" / "audit_events" / f"dt={DAY}").num_rows
+    assert json.loads((records / f"{DAY}.json").read_text())["value"][0] == events > 0
+
+
 def test_a_changed_identity_provider_export_recomputes_only_what_reads_it(env, first):
     data, _, _, _, export = env
     before = files(data)
@@ -192,7 +203,6 @@ def test_a_backfill_always_recomputes(env, first):
 
 def test_records_are_kept_for_the_days_a_refresh_can_still_reach(tmp_path):
     """One record per step and day; writing one drops those more than two days older."""
-    from datetime import timedelta
 
     from dsassets.lib.lake.lake import Lake
     from dsassets.lib.transform import unchanged

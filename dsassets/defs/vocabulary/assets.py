@@ -1,6 +1,7 @@
 """The Monitor vocabulary an organization really sends, and warnings when the sign-in mapping misses it."""
 
 from collections.abc import Callable
+from dataclasses import astuple
 from datetime import date, timedelta
 
 import dagster as dg
@@ -9,6 +10,7 @@ from dsassets.defs.daily_checks import DayResults, daily_checks, run_days
 from dsassets.defs.owners import OWNERS
 from dsassets.defs.resources import LakeResource
 from dsassets.lib.config.project import load_config
+from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.partitions import BACKFILL_POLICY, DAILY, window_dates
 from dsassets.lib.lake.raw_events import DATASET as AUDIT_EVENTS
 from dsassets.lib.transform import sql, unchanged
@@ -18,10 +20,21 @@ ASSET = "docusign_vocabulary"
 REVIEW = "run `dsassets profile` and review the signin/event_types rules in dsassets.yaml"
 
 
-def _figures(lake: LakeResource, start: date, end: date) -> list[profile.DayFigures]:
-    with sql.session(lake.lake) as con:
-        profile.install(con, lake.lake, load_config())
-        return profile.day_figures(con, start, end)
+def _figures(context: dg.AssetCheckExecutionContext, lake: LakeResource, start: date, end: date
+             ) -> list[profile.DayFigures]:
+    """The figures of each day with events from ``start`` to ``end``. A refresh recalls those of the
+    days before its own whose events did not change (unchanged.per_day): with a week of 1.2M-event
+    days, reading all their staged events again took 2.4-2.8 s of every interval."""
+
+    def compute(first: date, stop: date) -> dict[date, list[int]]:
+        with sql.session(lake.lake) as con:
+            profile.install(con, lake.lake, load_config())
+            return {f.day: list(astuple(f))[1:] for f in profile.day_figures(con, first, stop)}
+
+    days = [start + timedelta(days=n) for n in range((end - start).days)]
+    found = unchanged.per_day(context, lake.lake, "vocabulary_day_figures", days,
+                              lambda day: f"{Lake.dataset_path(AUDIT_EVENTS)}/dt={day.isoformat()}", compute)
+    return [profile.DayFigures(day, *counts) for day, counts in sorted(found.items()) if counts is not None]
 
 
 @dg.asset(
@@ -110,9 +123,10 @@ CHECKS: dict[str, tuple[str, Callable[[date, list[profile.DayFigures]], dg.Asset
 
 @daily_checks(asset=ASSET, checks={name: text for name, (text, _, _) in CHECKS.items()})
 def vocabulary_checks(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dict[str, DayResults]:
-    """The vocabulary's warnings, from one read of the day figures of the run and the week before it."""
+    """The vocabulary's warnings, from the day figures of the run and the week before it (a refresh
+    reads the events of its own day, and of a day before it only when they changed)."""
     start, end = window_dates(context)
-    figures = _figures(lake, start - timedelta(days=max(back for _, _, back in CHECKS.values())), end)
+    figures = _figures(context, lake, start - timedelta(days=max(back for _, _, back in CHECKS.values())), end)
     return {
         name: {day: verdict(day, [f for f in figures if day - timedelta(days=back) <= f.day <= day])
                for day in run_days(context)}

@@ -26,6 +26,10 @@ A step that declares a :class:`Growth` is brought up to date instead of recomput
 change since its last run for the day is new files of one raw dataset's day (the refresh
 publishes each read of the stream as a part file): it computes the rows of the new files alone
 and adds them to its day (``activities``: 15 s for the day's million events late in the day).
+
+A step that reads the days before its own as well (the vocabulary checks read a week) keeps what
+it computed of each of them with :func:`per_day`, and computes again only the days whose files
+changed.
 """
 
 from __future__ import annotations
@@ -142,6 +146,58 @@ def run_or_recall(
     remember(lake, step, day, Record(inputs, own_files(lake, outputs, day), dg.serialize_value(reported),
                                      context.run.run_id, steady, grown))
     return reported, None
+
+
+def per_day(
+    context, lake: Lake, name: str, days: Iterable[date], folder: Callable[[date], str],
+    compute: Callable[[date, date], dict[date, Any]],
+) -> dict[date, Any]:
+    """``{day: value}`` for each of ``days``, where a day's value depends on the code, the settings
+    and the files under ``folder(day)`` alone, and is JSON.
+
+    ``compute(first, end)`` gives the values of the days ``first <= day < end`` (a day it leaves out
+    has ``None``). A run that does not ask computes every day in one call. In one that does (the
+    refresh, which reads the days before its own again and again), a day whose files and code are
+    what they were when ``name`` last computed it is recalled, and each run of the other days is
+    computed in one call. Records live in ``.unchanged/<name>/``; those of days before ``days`` go.
+    """
+    days = sorted(days)
+    if not days:
+        return {}
+    if not wanted(context):
+        found = compute(days[0], days[-1] + timedelta(days=1))
+        return {day: found.get(day) for day in days}
+    code = code_digest(project_config())
+    inputs = {day: fingerprint(code, name, day, lake.stamps(folder(day), _skip_under(()))) for day in days}
+    values: dict[date, Any] = {}
+    for day in days:
+        try:
+            kept = json.loads(_record_path(lake, name, day).read_text())
+        except (OSError, ValueError):
+            continue  # none yet, or unreadable: computed below
+        if isinstance(kept, dict) and kept.get("inputs") == inputs[day]:
+            values[day] = kept.get("value")
+    missing = [day for day in days if day not in values]
+    for first, last in _runs(missing):
+        found = compute(first, last + timedelta(days=1))
+        for day in (first + timedelta(days=n) for n in range((last - first).days + 1)):
+            values[day] = found.get(day)
+            _write_whole(_record_path(lake, name, day), {"inputs": inputs[day], "value": values[day]})
+    for old in _record_path(lake, name, days[0]).parent.glob("*.json"):
+        if old.stem < days[0].isoformat():
+            old.unlink(missing_ok=True)
+    return values
+
+
+def _runs(days: list[date]) -> list[tuple[date, date]]:
+    """Sorted days as runs of consecutive days, ``(first, last)`` each."""
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and day == runs[-1][1] + timedelta(days=1):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
 
 
 def _under(rel: str, folders: tuple[str, ...]) -> bool:
@@ -281,14 +337,19 @@ def recall(lake: Lake, step: str, day: date) -> Record | None:
 def remember(lake: Lake, step: str, day: date, record: Record) -> None:
     """Keep ``record`` for the step's next run of ``day`` (written whole, then moved into place)."""
     path = _record_path(lake, step, day)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record.__dict__))
-    os.replace(tmp, path)
+    _write_whole(path, record.__dict__)
     oldest = (day - timedelta(days=KEEP_DAYS)).isoformat()
     for old in path.parent.glob("*.json"):
         if old.stem < oldest:
             old.unlink(missing_ok=True)
+
+
+def _write_whole(path: Path, content: dict) -> None:
+    """``content`` as JSON at ``path``, written beside it and moved into place: never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(content))
+    os.replace(tmp, path)
 
 
 def forget(lake: Lake, step: str, day: date) -> None:
