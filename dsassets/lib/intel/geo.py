@@ -92,7 +92,7 @@ _PRIORITY_CONFIG, _PRIORITY_ALIAS, _PRIORITY_CODE, _PRIORITY_NAME = 0, 1, 2, 3
 def country_key(value: str) -> str:
     """The comparison form of a country spelling: trimmed, lowercased, accents and extra spaces removed.
 
-    The SQL side computes the same key with ``lower(strip_accents(trim(...)))``; keys are stored
+    The SQL macro ``country_key`` (sql/macros/parsing.sql) computes the same key; keys are stored
     already normalised so the join is a plain equality.
     """
     text = value.strip().lower().replace("\u2019", "'").replace("\u2018", "'")
