@@ -33,7 +33,7 @@ def _figures(context: dg.AssetCheckExecutionContext, lake: LakeResource, start: 
 
     days = [start + timedelta(days=n) for n in range((end - start).days)]
     found = unchanged.per_day(context, lake.lake, "vocabulary_day_figures", days,
-                              lambda day: f"{Lake.dataset_path(AUDIT_EVENTS)}/dt={day.isoformat()}", compute)
+                              lambda day: Lake.day_folder(AUDIT_EVENTS, day), compute)
     return [profile.DayFigures(day, *counts) for day, counts in sorted(found.items()) if counts is not None]
 
 

@@ -90,8 +90,13 @@ class Lake:
         system, _, name = dataset.removeprefix("raw_").partition("_")
         return f"raw/{system}/{name}"
 
+    @staticmethod
+    def day_folder(dataset: str, day: date) -> str:
+        """``raw_docusign_audit_events``, 2026-11-20 -> ``raw/docusign/audit_events/dt=2026-11-20``."""
+        return f"{Lake.dataset_path(dataset)}/dt={day.isoformat()}"
+
     def partition_path(self, dataset: str, day: date, name: str = DATA_FILE) -> str:
-        return f"{self.dataset_path(dataset)}/dt={day.isoformat()}/{name}"
+        return f"{self.day_folder(dataset, day)}/{name}"
 
     def dataset_dir(self, dataset: str) -> str:
         return self.url(self.dataset_path(dataset))
@@ -117,7 +122,7 @@ class Lake:
 
     def list_files(self, dataset: str, day: date) -> list[str]:
         """File names in the partition ``day`` of ``dataset`` (``data.parquet`` and any part files)."""
-        base = f"{self.dataset_path(dataset)}/dt={day.isoformat()}/"
+        base = f"{self.day_folder(dataset, day)}/"
         return [rel.removeprefix(base) for rel in self.store.glob(base + "*.parquet")]
 
     def files(self, pattern: str) -> list[str]:

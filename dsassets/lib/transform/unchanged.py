@@ -101,7 +101,7 @@ class Growth:
     derived: tuple[str, ...] = ()
 
     def day_folder(self, day: date) -> str:
-        return f"{Lake.dataset_path(self.dataset)}/dt={day.isoformat()}"
+        return Lake.day_folder(self.dataset, day)
 
     def varying(self, day: date) -> tuple[str, ...]:
         """The folders whose files may change without the step's earlier rows changing."""
