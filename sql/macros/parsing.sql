@@ -1,9 +1,19 @@
 -- Parsing helpers used by the staging models. Created in every model connection
 -- and in warehouse.duckdb, so the staging views work in both places.
 
+-- trim(s), which strips the Unicode space separators (' ', no-break space,
+-- ideographic space, ...) from both ends, run only where an end is not a
+-- printable ASCII character: hardly any value needs it, and trim on every
+-- row was most of the cost of reading a month of user ids
+create or replace macro trimmed(s) as
+    case
+        when s[1] between '!' and '~' and s[-1] between '!' and '~' then s
+        else trim(s)
+    end;
+
 -- '' and whitespace-only strings are missing values.
 create or replace macro blank_to_null(s) as
-    nullif(trim(s), '');
+    nullif(trimmed(s), '');
 
 -- s without a leading prefix (a literal, not a pattern); s when it has none.
 create or replace macro strip_prefix(s, prefix) as
@@ -20,14 +30,14 @@ create or replace macro strip_prefix(s, prefix) as
 create or replace macro ds_timestamp(s) as
     case
         when blank_to_null(s) is null then null
-        when starts_with(trim(s), '0001-01-01') then null
-        when regexp_matches(trim(s), '(Z|z|[+-]\d\d(:?\d\d)?)$')
-            then try_cast(trim(s) as timestamptz)
+        when starts_with(trimmed(s), '0001-01-01') then null
+        when regexp_matches(trimmed(s), '(Z|z|[+-]\d\d(:?\d\d)?)$')
+            then try_cast(trimmed(s) as timestamptz)
         else timezone(
             'UTC',
             coalesce(
-                try_cast(trim(s) as timestamp),
-                try_strptime(trim(s), '%m/%d/%Y %I:%M:%S %p')
+                try_cast(trimmed(s) as timestamp),
+                try_strptime(trimmed(s), '%m/%d/%Y %I:%M:%S %p')
             )
         )
     end;
