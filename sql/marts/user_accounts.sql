@@ -84,8 +84,10 @@ lifecycle as (
 -- every day of history is read for (int_membership_listings, one day's
 -- snapshots each, already cleaned): history is most of a long lake, and only
 -- the snapshots the window's days read carry all their columns
--- (readable_snapshots)
-snapshot_rows as (
+-- (readable_snapshots). Not materialized: each reader below scans the
+-- columns it needs, where holding a month of listings (7M rows at 66k users)
+-- for all of them took longer than the scans and the memory of every row
+snapshot_rows as not materialized (
     select * from int_membership_listings
     where dt < getvariable('window_end')
 ),
@@ -192,15 +194,28 @@ profile_events as (
 
 ---------- one row per day and membership known by then
 
+-- per membership, the first day any listing or event knows it and its latest
+-- listing before the window: one pass over the listings of every day
+listed_memberships as (
+    select
+        user_id,
+        account_id,
+        min(dt) as first_dt,
+        max(dt) filter (where dt < getvariable('window_start'))
+            as latest_before_window
+    from snapshot_rows
+    group by all
+),
+
 membership_keys as (
     select
         user_id,
         account_id,
-        min(dt) as first_dt
+        min(first_dt) as first_dt
     from (
-        select user_id, account_id, dt from snapshot_rows
+        select user_id, account_id, first_dt from listed_memberships
         union all
-        select user_id, account_id, dt from lifecycle
+        select user_id, account_id, dt as first_dt from lifecycle
     )
     group by all
 ),
@@ -220,10 +235,9 @@ spine as (
 -- before the window, and the window's own (the as-of join below sorts what
 -- it reads, and all history is most of a long lake)
 latest_before_window as (
-    select user_id, account_id, max(dt) as dt
-    from snapshot_rows
-    where dt < getvariable('window_start')
-    group by all
+    select user_id, account_id, latest_before_window as dt
+    from listed_memberships
+    where latest_before_window is not null
 ),
 
 readable_rows as (

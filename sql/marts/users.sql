@@ -40,6 +40,18 @@ organization_days as (
     select distinct dt from organization_listings
 ),
 
+-- per user, the first day a snapshot lists them and their latest listing
+-- before the window, in one aggregate over every day's listings
+listed_users as (
+    select
+        user_id,
+        min(dt) as first_dt,
+        max(dt) filter (where dt < getvariable('window_start'))
+            as latest_before_window
+    from organization_listings
+    group by all
+),
+
 -- each user's latest snapshot before the window, and the window's own: all
 -- the as-of join below can pick (it sorts what it reads, and all history is
 -- most of a long lake)
@@ -50,10 +62,9 @@ readable_organization_users as (
     select organization_users.*
     from organization_users
     semi join (
-        select user_id, max(dt) as dt
-        from organization_listings
-        where dt < getvariable('window_start')
-        group by all
+        select user_id, latest_before_window as dt
+        from listed_users
+        where latest_before_window is not null
     ) as latest_before_window
         using (user_id, dt)
 ),
@@ -230,7 +241,7 @@ day_sources as (
 user_keys as (
     select user_id, min(dt) as first_dt
     from (
-        select user_id, dt from organization_listings
+        select user_id, first_dt as dt from listed_users
         union all
         select user_id, dt from memberships
         union all
