@@ -161,7 +161,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refresh", action="store_true",
                         help="instead of the stages: the intra-day refresh's cost late in day --end and "
                              "the latency from a planted incident to its alert row")
+    parser.add_argument("--history-days", type=int, default=0,
+                        help="with --refresh: after the first refresh, copy the day's directory snapshots into "
+                             "the N days before it (and build their history models), so the later refreshes "
+                             "run on a lake with N days of history")
     args = parser.parse_args(argv)
+    if args.history_days and not args.refresh:
+        parser.error("--history-days gives the refresh benchmark a history: add --refresh")
     args.days = args.days or (30 if args.backfills else 1)
     start = args.end - timedelta(days=args.days - 1)
 
@@ -194,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         from dsassets.defs.jobs import refresh_minutes
 
         print(f"dsassets bench --refresh: {args.end}, {args.events_per_day:,} events/day, data in {data_dir}")
-        return bench_refresh.main(data_dir, env, args.end, args.events_per_day, refresh_minutes())
+        return bench_refresh.main(data_dir, env, args.end, args.events_per_day, refresh_minutes(), args.history_days)
     print(f"dsassets bench: {args.days} day(s) x {args.events_per_day:,} events/day, data in {data_dir}")
     if args.backfills:
         from dsassets.tools import bench_backfill

@@ -13,6 +13,14 @@ schedules would run:
 4. that last refresh once more, with nothing new in the stream: the refresh's fixed cost (its
    steps find their inputs unchanged and keep their files).
 
+``--history-days N`` gives the lake a history first: after the first refresh it copies the day's
+directory and settings snapshots (every raw dataset but the audit events) into the N days before
+it and materializes, for those days, the models the marts read in place of every earlier day's
+snapshots (``HISTORY_MODELS``). The marts over every earlier day's snapshots (``users``,
+``user_accounts``) then cost what they cost on a lake that has run for N days; without it the
+lake has the one day, and the refresh figures miss what grows with history. The copies keep the
+day's rows and times; the audit events are not copied.
+
 Each refresh runs in its own process (peak RSS is its own). ``simulator s`` is the part of its
 wall time spent inside the in-process simulator answering the API calls (rendering the stream
 and the directory), which a real DocuSign and Graph spend on their side; ``own s`` is the rest,
@@ -26,6 +34,7 @@ the refresh's real wall time.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -55,6 +64,53 @@ def run_tick(at: datetime) -> None:
     from dsassets.simulator.transport import SimulatorTransport
 
     Path(os.environ[DATA_DIR.name], SERVING_FILE).write_text(str(SimulatorTransport.serving_seconds))
+
+
+def copy_history(data_dir: str, day: date, days: int) -> list[str]:
+    """Copy ``day``'s partition of every raw dataset but the audit events into the ``days`` days
+    before it (replacing what those days held); the datasets copied."""
+    copied = []
+    for dataset in sorted(Path(data_dir, "raw").glob("*/*")):
+        source = dataset / f"dt={day.isoformat()}"
+        if dataset.name == "audit_events" or not source.is_dir():
+            continue
+        for k in range(1, days + 1):
+            target = dataset / f"dt={(day - timedelta(days=k)).isoformat()}"
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(source, target)
+        copied.append(f"{dataset.parent.name}/{dataset.name}")
+    return copied
+
+
+def materialize_history(start: date, end: date) -> None:
+    """Child process: the models the marts read in place of every earlier day's snapshots, for
+    ``[start, end]``, in one run (they read one day's snapshots each, and the day before's)."""
+    import dagster as dg
+
+    from dsassets.defs.models.assets import HISTORY_MODELS
+    from dsassets.definitions import defs
+
+    keys = sorted({dg.AssetKey(model) for model, _ in HISTORY_MODELS.values()})
+    with dg.DagsterInstance.get() as instance:
+        result = defs().resolve_job_def("daily_pipeline").execute_in_process(
+            instance=instance, asset_selection=keys,
+            tags={"dagster/asset_partition_range_start": start.isoformat(),
+                  "dagster/asset_partition_range_end": end.isoformat()})
+        assert result.success
+
+
+def add_history(data_dir: str, env: dict, day: date, days: int) -> bool:
+    """``--history-days``: copy the day's snapshots into the ``days`` before it and materialize
+    the history models for them; prints what it made. False when the materialization failed."""
+    copied = copy_history(data_dir, day, days)
+    first, last = day - timedelta(days=days), day - timedelta(days=1)
+    measured = run_child(["history", first.isoformat(), last.isoformat()], env, module="dsassets.tools.bench_refresh")
+    if measured is None:
+        print("materializing the history models failed", file=sys.stderr)
+        return False
+    print(f"(history) {first} .. {last}: the day's {', '.join(copied)} copied, their history models "
+          f"materialized in {measured[0]:.1f} s")
+    return True
 
 
 def incident(day: date, events_per_day: int) -> dict:
@@ -88,7 +144,7 @@ def found(data_dir: str, day: date, truth: dict) -> datetime | None:
                            "where list_contains(?, event_id)", [held[0]]).fetchone()[0]
 
 
-def main(data_dir: str, env: dict, day: date, events_per_day: int, interval: int) -> int:
+def main(data_dir: str, env: dict, day: date, events_per_day: int, interval: int, history_days: int = 0) -> int:
     truth = incident(day, events_per_day)
     first = truth["started_at"]
     tick = first.replace(minute=first.minute // interval * interval, second=0, microsecond=0)
@@ -100,6 +156,8 @@ def main(data_dir: str, env: dict, day: date, events_per_day: int, interval: int
     for n in range(6):
         wall, counted, hit = _tick(data_dir, env, day, truth, tick, counted, "(first)" if n == 0 else "", events_per_day)
         if wall is None:
+            return 1
+        if n == 0 and history_days and not add_history(data_dir, env, day, history_days):
             return 1
         if hit is not None:
             latency = (tick - hit).total_seconds() + wall
@@ -141,4 +199,7 @@ def _tick(data_dir: str, env: dict, day: date, truth: dict, at: datetime, counte
 
 
 if __name__ == "__main__":
-    run_tick(datetime.fromisoformat(sys.argv[1]).astimezone(UTC))
+    if sys.argv[1] == "history":
+        materialize_history(date.fromisoformat(sys.argv[2]), date.fromisoformat(sys.argv[3]))
+    else:
+        run_tick(datetime.fromisoformat(sys.argv[1]).astimezone(UTC))

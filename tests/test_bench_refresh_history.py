@@ -1,0 +1,62 @@
+"""``dsassets bench --refresh --history-days N``: the refresh benchmark's lake gets N days of
+directory history (the day's snapshots copied, their history models built), so the marts that
+read every earlier day's snapshots are timed at the cost they have on a lake that has run."""
+
+import shutil
+from datetime import timedelta
+
+import duckdb
+import pytest
+
+from dsassets.tools import bench
+from dsassets.tools.bench_refresh import copy_history, materialize_history
+from support.standard_lake import END, START, standard_env
+
+DAYS = 4  # two days the standard lake has (replaced) and two before it (new)
+
+
+def _rows(data, sub, day):
+    return duckdb.sql(f"select count(*) from read_parquet('{data}/{sub}/dt={day.isoformat()}/*.parquet')").fetchall()[0][0]
+
+
+@pytest.fixture(scope="module")
+def history(standard_lake, tmp_path_factory):
+    data = tmp_path_factory.mktemp("history") / "lake"
+    shutil.copytree(standard_lake, data)
+    events_before = {day: _rows(data, "raw/docusign/audit_events", day) for day in (START, END)}
+    copied = copy_history(str(data), END, DAYS)
+    with pytest.MonkeyPatch.context() as patch:
+        standard_env(patch, data, data / "dagster")
+        materialize_history(END - timedelta(days=DAYS), END - timedelta(days=1))
+    return data, copied, events_before
+
+
+def test_every_snapshot_dataset_but_the_events_is_copied_into_the_days_before(history):
+    data, copied, events_before = history
+    assert "docusign/memberships" in copied and "docusign/organization_users" in copied
+    assert "idp/users" in copied and "docusign/audit_events" not in copied
+    for dataset in copied:
+        rows = _rows(data, f"raw/{dataset}", END)
+        for k in range(1, DAYS + 1):
+            assert _rows(data, f"raw/{dataset}", END - timedelta(days=k)) == rows, (dataset, k)
+    # The events stay as extracted: the history is of the directory only.
+    assert {day: _rows(data, "raw/docusign/audit_events", day) for day in (START, END)} == events_before
+    assert not (data / "raw/docusign/audit_events" / f"dt={(END - timedelta(days=DAYS)).isoformat()}").exists()
+
+
+def test_the_history_models_cover_every_copied_day(history):
+    data, _, _ = history
+    listed = _rows(data, "warehouse/int_membership_listings", END)
+    assert listed > 0
+    for k in range(1, DAYS + 1):
+        day = END - timedelta(days=k)
+        assert _rows(data, "warehouse/int_membership_listings", day) == listed
+        # Each copied day lists who the day before listed: no one is new after the first copy.
+        changes = _rows(data, "warehouse/int_user_directory_changes", day)
+        assert changes == 0 if k < DAYS else changes > 0
+
+
+def test_history_days_is_refused_without_the_refresh_benchmark(capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--history-days", "3"])
+    assert "--refresh" in capsys.readouterr().err
