@@ -3,7 +3,7 @@ directory history (the day's snapshots copied, their history models built), so t
 read every earlier day's snapshots are timed at the cost they have on a lake that has run."""
 
 import shutil
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
@@ -60,3 +60,27 @@ def test_history_days_is_refused_without_the_refresh_benchmark(capsys):
     with pytest.raises(SystemExit):
         bench.main(["--history-days", "3"])
     assert "--refresh" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("history_days", "found_at"), [(0, 3), (30, 3), (30, 1)])
+def test_the_history_is_added_once_right_after_the_first_refresh(monkeypatch, history_days, found_at):
+    from dsassets.tools import bench_refresh
+
+    calls = []
+    incident = {"started_at": datetime(2026, 11, 20, 12, 13, tzinfo=UTC),
+                "ended_at": datetime(2026, 11, 20, 12, 20, tzinfo=UTC),
+                "incident_id": "i", "policy": "suspicious_ip"}
+    monkeypatch.setattr(bench_refresh, "incident", lambda day, events: incident)
+
+    def tick(data_dir, env, day, truth, at, counted, label, events_per_day, target=None):
+        calls.append(("tick", at.strftime("%H:%M")))
+        # the alert row appears at refresh number found_at, and stays
+        found = len([c for c in calls if c[0] == "tick"]) >= found_at
+        return 10.0, counted, (incident["ended_at"] if found else None)
+
+    monkeypatch.setattr(bench_refresh, "_tick", tick)
+    monkeypatch.setattr(bench_refresh, "add_history",
+                        lambda data_dir, env, day, days: calls.append(("history", days)) or True)
+    assert bench_refresh.main("lake", {}, END, 1000, 15, history_days) == 0
+    ticks = [("tick", t) for t in ("12:00", "12:15", "12:30")[:found_at] + ("23:30", "23:45", "23:45")]
+    assert calls == ([ticks[0], ("history", 30), *ticks[1:]] if history_days else ticks)
