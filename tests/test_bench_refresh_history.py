@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import pytest
 
-from dsassets.tools import bench
-from dsassets.tools.bench_refresh import copy_history, materialize_history
+from dsassets.tools import bench, bench_refresh
 from support.standard_lake import END, START, standard_env
 
 DAYS = 4  # two days the standard lake has (replaced) and two before it (new)
@@ -24,10 +23,10 @@ def history(standard_lake, tmp_path_factory):
     data = tmp_path_factory.mktemp("history") / "lake"
     shutil.copytree(standard_lake, data)
     events_before = {day: _rows(data, "raw/docusign/audit_events", day) for day in (START, END)}
-    copied = copy_history(str(data), END, DAYS)
+    copied = bench_refresh.copy_history(str(data), END, DAYS)
     with pytest.MonkeyPatch.context() as patch:
         standard_env(patch, data, data / "dagster")
-        materialize_history(END - timedelta(days=DAYS), END - timedelta(days=1))
+        bench_refresh.materialize_history(END - timedelta(days=DAYS), END - timedelta(days=1))
     return data, copied, events_before
 
 
@@ -64,7 +63,6 @@ def test_history_days_is_refused_without_the_refresh_benchmark(capsys):
 
 @pytest.mark.parametrize(("history_days", "found_at"), [(0, 3), (30, 3), (30, 1)])
 def test_the_history_is_added_once_right_after_the_first_refresh(monkeypatch, history_days, found_at):
-    from dsassets.tools import bench_refresh
 
     calls = []
     incident = {"started_at": datetime(2026, 11, 20, 12, 13, tzinfo=UTC),
