@@ -408,10 +408,7 @@ def first_sightings(events: pa.Table, seen: SeenIds) -> pa.Table:
     ids = events["eventId"]
     first, second = SeenIds.hashes(ids)
     old = seen.contains(first, second)
-    # Within the page: equal ids have equal hashes, so a page whose first hashes are distinct has
-    # no repeat (sorting a page's 64-bit hashes costs a tenth of hashing its ids' text again).
-    # Equal hashes only send the page to the exact grouping by text below.
-    repeats = np.unique(first).size < len(ids)
+    repeats = pc.count_distinct(ids).as_py() < len(ids)  # within the page, by exact text
     if not repeats and not old.any():
         seen.add(first, second)
         return events
