@@ -194,7 +194,7 @@ profile_events as (
 
 ---------- one row per day and membership known by then
 
--- per membership, the first day any listing or event knows it and its latest
+-- per listed membership, the first day a listing has it and its latest
 -- listing before the window: one pass over the listings of every day
 listed_memberships as (
     select
