@@ -69,16 +69,20 @@ def run_tick(at: datetime) -> None:
 def copy_history(data_dir: str, day: date, days: int) -> list[str]:
     """Copy ``day``'s partition of every raw dataset but the audit events into the ``days`` days
     before it (replacing what those days held); the datasets copied."""
+    from dsassets.lib.lake.lake import Lake
+    from dsassets.lib.lake.raw_events import DATASET as AUDIT_EVENTS
+
     copied = []
-    for dataset in sorted(Path(data_dir, "raw").glob("*/*")):
-        source = dataset / f"dt={day.isoformat()}"
-        if dataset.name == "audit_events" or not source.is_dir():
+    for folder in sorted(Path(data_dir, "raw").glob("*/*")):
+        dataset = f"raw_{folder.parent.name}_{folder.name}"
+        source = Path(data_dir, Lake.day_folder(dataset, day))
+        if dataset == AUDIT_EVENTS or not source.is_dir():
             continue
         for k in range(1, days + 1):
-            target = dataset / f"dt={(day - timedelta(days=k)).isoformat()}"
+            target = Path(data_dir, Lake.day_folder(dataset, day - timedelta(days=k)))
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(source, target)
-        copied.append(f"{dataset.parent.name}/{dataset.name}")
+        copied.append(f"{folder.parent.name}/{folder.name}")
     return copied
 
 
