@@ -5,7 +5,6 @@ read every earlier day's snapshots are timed at the cost they have on a lake tha
 import shutil
 from datetime import UTC, datetime, timedelta
 
-import duckdb
 import pytest
 
 from dsassets.tools import bench, bench_refresh
@@ -15,7 +14,7 @@ DAYS = 4  # two days the standard lake has (replaced) and two before it (new)
 
 
 def _rows(data, sub, day):
-    return duckdb.sql(f"select count(*) from read_parquet('{data}/{sub}/dt={day.isoformat()}/*.parquet')").fetchall()[0][0]
+    return bench._count_rows(str(data), sub, day)
 
 
 @pytest.fixture(scope="module")
