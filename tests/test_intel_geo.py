@@ -49,20 +49,26 @@ def test_config_aliases_extend_and_override():
     assert normalize_country("russia", {"russia": "UA"}) == "UA"
 
 
-# Spellings a geolocation source may send: curly quotes either way round, and whitespace of each
-# kind RE2's \s knows, alone and in runs, which the SQL key collapses only where it finds them.
+# Spellings a geolocation source may send: curly quotes either way round, and whitespace of many
+# kinds (ASCII controls, no-break and thin spaces), alone and in runs, inside and at either end.
 SPELLINGS = [
     "united states", "GB", "gb", "russia", "south korea", "Côte d’Ivoire", "côte d‘ivoire", "", "garbage",
     "United  States", " Viet   Nam ", "united\tstates", "United\nKingdom", "south\fkorea", "South\rKorea",
-    "new\r\nzealand", "czech \t republic",
+    "new\r\nzealand", "czech \t republic", "Germany\t", "\nFrance", "Spain\r\n", "United\u00a0States",
+    "united\vstates", "Viet\u2009Nam", "\u00a0\u00a0Italy\u3000", "United \u00a0 Kingdom",
 ]
 
 
-@pytest.mark.parametrize("spelling", SPELLINGS)
-def test_sql_lookup_matches_python(spelling):
+@pytest.fixture(scope="module")
+def support():
     con = duckdb.connect()
     sql.install_support(con, ProjectConfig())
-    key, code = con.execute(
+    return con
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_sql_lookup_matches_python(support, spelling):
+    key, code = support.execute(
         "select country_key($s), (select any_value(country_code) from country_codes "
         "where country_key = country_key($s))",
         {"s": spelling},
@@ -71,6 +77,39 @@ def test_sql_lookup_matches_python(spelling):
     assert code == normalize_country(spelling)
     if spelling.strip() not in ("", "garbage"):
         assert code is not None
+
+
+def test_sql_key_squeezes_every_whitespace_python_knows(support):
+    # Every code point Python calls whitespace, and every other one, at either end of a spelling,
+    # doubled inside it and beside a space: the SQL key is Python's wherever the character is
+    # whitespace, and keeps the character wherever it is not (whatever else the key does to it).
+    whitespace = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    shapes = support.execute(
+        """
+        with chars as (
+            select chr(range::integer) as c
+            from range(1, 1114112)
+            where range not between 55296 and 57343
+        )
+        select
+            list(c) filter (where squeeze_whitespace(c || 'ab' || c || c || 'cd ' || c) = 'ab cd')
+                as squeezed,
+            count(*) filter (where squeeze_whitespace(c || 'ab' || c || c || 'cd ' || c)
+                             <> c || 'ab' || c || c || 'cd ' || c) as changed
+        from chars
+        """
+    ).fetchone()
+    assert sorted(shapes[0]) == whitespace
+    assert shapes[1] == len(whitespace)
+    for w in whitespace:
+        for spelling in (f"{w}Germany{w}", f"United{w}{w}States", f"Viet {w}Nam"):
+            key, code = support.execute(
+                "select country_key($s), (select any_value(country_code) from country_codes "
+                "where country_key = country_key($s))",
+                {"s": spelling},
+            ).fetchone()
+            assert (key, code) == (country_key(spelling), normalize_country(spelling)), repr(spelling)
+            assert code is not None, repr(spelling)
 
 
 def test_every_lookup_row_is_alpha2():

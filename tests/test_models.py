@@ -76,10 +76,11 @@ def build_case(root) -> dict[str, str]:
     ids["alice_login"] = b.signin(ts(D1, 9).replace(microsecond=123456), "u-alice", location=us)
     ids["alice_failed_api"] = b.signin(ts(D1, 9, 5), "u-alice", ok=False, source="API",
                                        location={"country": "GB"})
-    ids["country_gb_lower"] = b.event(ts(D1, 9, 10), user_id="u-alice", location={"country": "gb"})
+    # padded and spaced with whitespace that trim and RE2's \s do not know (a tab, a no-break space)
+    ids["country_gb_lower"] = b.event(ts(D1, 9, 10), user_id="u-alice", location={"country": "gb\t"})
     ids["country_russia"] = b.event(ts(D1, 9, 15), user_id="u-alice",
                                     location={"country": "russia", "latitude": 55.75, "longitude": 37.6})
-    ids["country_korea"] = b.event(ts(D1, 9, 20), user_id="u-alice", location={"country": "south korea"})
+    ids["country_korea"] = b.event(ts(D1, 9, 20), user_id="u-alice", location={"country": "south\u00a0korea"})
     ids["fallback_v4"] = b.signin(ts(D1, 10), "u-alice", ip="8.8.8.8", location=None)
     ids["fallback_v6"] = b.event(ts(D1, 10, 5), user_id="u-alice", ip="2001:4860:4860::8888",
                                  location=None)
@@ -164,9 +165,9 @@ def activity(run, name: str) -> dict:
     [
         ("alice_login", "US", "recognized"),  # lowercase full name
         ("alice_failed_api", "GB", "recognized"),  # code
-        ("country_gb_lower", "GB", "recognized"),  # lowercase code
+        ("country_gb_lower", "GB", "recognized"),  # lowercase code, a tab after it
         ("country_russia", "RU", "recognized"),
-        ("country_korea", "KR", "recognized"),
+        ("country_korea", "KR", "recognized"),  # a no-break space inside
         ("fallback_v4", "US", "missing"),  # no ipAddressLocation: looked up
         ("garbage_country", "US", "unrecognized"),  # unknown name: flagged, then looked up
         ("private_ip", None, "missing"),  # nothing to look up
