@@ -61,6 +61,7 @@ def backfill(start: date, end: date, parallel: int = 0, days_per_run: int | None
 
     from dsassets.console import progress
     from dsassets.definitions import defs
+    from dsassets.lib.lake.partitions import range_tags
 
     definitions = defs()
     instance = dg.DagsterInstance.get()
@@ -72,10 +73,7 @@ def backfill(start: date, end: date, parallel: int = 0, days_per_run: int | None
             daily,
             instance,
             log_file,
-            tags={
-                "dagster/asset_partition_range_start": start.isoformat(),
-                "dagster/asset_partition_range_end": end.isoformat(),
-            },
+            tags=range_tags(start, end),
         )
         if not result.success:
             print(f"daily_pipeline failed for {start}..{end}: see run {result.run_id} in the UI "

@@ -15,6 +15,7 @@ from support.loopback_receiver import Receiver
 
 from dsassets import cli
 from dsassets.lib.config.project import DEFAULT_CONFIG_PATH, PROJECT_ROOT
+from dsassets.lib.lake.partitions import range_tags
 from dsassets.lib.triage import suppressions
 
 START, END = date(2026, 11, 22), date(2026, 11, 24)
@@ -60,8 +61,7 @@ def rerun(assets: list[str], start: date, end: date) -> None:
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
             instance=instance, asset_selection=[dg.AssetKey(a) for a in assets],
-            tags={"dagster/asset_partition_range_start": start.isoformat(),
-                  "dagster/asset_partition_range_end": end.isoformat()},
+            tags=range_tags(start, end),
         )
     assert result.success
 

@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.partitions import range_tags
 from dsassets.lib.lake.schemas import RAW_SCHEMAS
 from dsassets.simulator import DocuSignSimulator, SimulatorConfig
 
@@ -144,8 +145,7 @@ def test_models_baselines_and_detections_under_a_low_memory_limit_give_the_same_
             result = defs().resolve_job_def("daily_pipeline").execute_in_process(
                 instance=instance,
                 asset_selection=list(dg.AssetSelection.groups(*sql_groups).resolve(graph)),
-                tags={"dagster/asset_partition_range_start": START.isoformat(),
-                      "dagster/asset_partition_range_end": END.isoformat()},
+                tags=range_tags(START, END),
             )
         assert result.success
     written = {name: table for name, table in snapshot(backfilled).items() if name.startswith("warehouse/")}

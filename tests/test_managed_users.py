@@ -14,11 +14,12 @@ import pytest
 from dsassets.defs.models.assets import model_assets
 from dsassets.defs.resources import LakeResource
 from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.partitions import range_tags
 from dsassets.lib.transform import sql
 from support.warehouse_lake import ACCOUNT_A, LakeBuilder, ts
 
 D1, D2 = date(2026, 10, 5), date(2026, 10, 6)
-RANGE = {"dagster/asset_partition_range_start": D1.isoformat(), "dagster/asset_partition_range_end": D2.isoformat()}
+RANGE = range_tags(D1, D2)
 PEOPLE = {
     "u-kim": "kim@Contoso.TEST",        # claimed domain (active), mixed case
     "u-lee": "lee@partner.example",     # not claimed: external

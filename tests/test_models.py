@@ -18,6 +18,7 @@ import pytest
 from dsassets.defs.resources import LakeResource
 from dsassets.defs.models import checks
 from dsassets.defs.models.assets import model_assets
+from dsassets.lib.lake.partitions import range_tags
 from dsassets.lib.transform.files import SQL_DIR
 from dsassets.lib.transform.models import BY_NAME, MODELS
 from dsassets.defs.warehouse.warehouse import refresh_warehouse, warehouse
@@ -27,10 +28,7 @@ from dsassets.lib.lake.lake import Lake
 from support.warehouse_lake import ACCOUNT_A, ACCOUNT_B, LakeBuilder, ts
 
 D1, D2 = date(2026, 11, 2), date(2026, 11, 3)
-RANGE = {
-    "dagster/asset_partition_range_start": D1.isoformat(),
-    "dagster/asset_partition_range_end": D2.isoformat(),
-}
+RANGE = range_tags(D1, D2)
 ALL_CHECKS = [
     *checks.key_checks,
     checks.activities_user_known_or_marked_unknown,

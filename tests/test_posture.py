@@ -23,6 +23,7 @@ from dsassets.defs.posture.assets import posture_assets
 from dsassets.defs.resources import LakeResource
 from dsassets.defs.models.assets import model_assets
 from dsassets.defs.warehouse.warehouse import warehouse
+from dsassets.lib.lake.partitions import range_tags
 from dsassets.lib.posture import controls as posture
 from dsassets.lib.transform import sql
 from dsassets.lib.transform.files import SQL_DIR
@@ -36,10 +37,7 @@ D0, D1, D2 = date(2026, 7, 25), date(2026, 11, 2), date(2026, 11, 3)
 A = "00000000-0000-0000-0000-0000000000a1"
 B = "00000000-0000-0000-0000-0000000000a2"
 C = "00000000-0000-0000-0000-0000000000a3"
-RANGE = {
-    "dagster/asset_partition_range_start": D1.isoformat(),
-    "dagster/asset_partition_range_end": D2.isoformat(),
-}
+RANGE = range_tags(D1, D2)
 ALL_CONTROLS = set(posture.CONTROL_IDS)
 
 GOOD_SETTINGS = {"sessionTimeout": "20", "mobileSessionTimeout": "20",

@@ -18,6 +18,7 @@ from dsassets.defs.policies.assets import build_policy_asset
 from dsassets.defs.resources import LakeResource
 from dsassets.lib.clients.graph import GraphClient
 from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.partitions import range_tags
 from dsassets.lib.policies.model import Policy
 from dsassets.lib.transform import sql
 from dsassets.simulator import DocuSignSimulator, SimulatorConfig
@@ -25,7 +26,7 @@ from dsassets.simulator.graph_api import group_id
 from support.warehouse_lake import ACCOUNT_A, LakeBuilder, ts
 
 D1 = date(2026, 9, 14)
-ONE_DAY = {"dagster/asset_partition_range_start": D1.isoformat(), "dagster/asset_partition_range_end": D1.isoformat()}
+ONE_DAY = range_tags(D1, D1)
 ADMINS = "0b1e9c1a-7d7e-4c55-9a57-1f0f8d2b7a01"
 CONTRACTORS = "5c3a52f4-0e2b-45a4-8f0e-3c4d3c2e9b02"
 GONE = "9a9a9a9a-0000-4000-8000-000000000003"
@@ -50,8 +51,7 @@ def lake_root(tmp_path_factory):
     b.group_member(D1, GONE, found=False)
     b.write()
     assert dg.materialize(model_assets, resources={"lake": LakeResource(data_dir=str(root))},
-                          tags={"dagster/asset_partition_range_start": D1.isoformat(),
-                                "dagster/asset_partition_range_end": D1.isoformat()}).success
+                          tags=ONE_DAY).success
     return root
 
 

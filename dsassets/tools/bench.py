@@ -56,6 +56,7 @@ def run_stage(stage: str, start: date, end: date) -> None:
     import dagster as dg
 
     from dsassets.definitions import defs
+    from dsassets.lib.lake.partitions import range_tags
 
     groups = {
         "extract_events": dg.AssetSelection.assets("raw_docusign_audit_events"),
@@ -71,10 +72,7 @@ def run_stage(stage: str, start: date, end: date) -> None:
     job = dg.define_asset_job(f"bench_{stage}", selection=groups[stage])
     definitions = dg.Definitions.merge(definitions, dg.Definitions(jobs=[job]))
     result = definitions.resolve_job_def(f"bench_{stage}").execute_in_process(
-        tags={
-            "dagster/asset_partition_range_start": start.isoformat(),
-            "dagster/asset_partition_range_end": end.isoformat(),
-        },
+        tags=range_tags(start, end),
         raise_on_error=True,
     )
     assert result.success

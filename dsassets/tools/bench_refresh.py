@@ -93,13 +93,13 @@ def materialize_history(start: date, end: date) -> None:
 
     from dsassets.defs.models.assets import HISTORY_MODELS
     from dsassets.definitions import defs
+    from dsassets.lib.lake.partitions import range_tags
 
     keys = sorted({dg.AssetKey(model) for model, _ in HISTORY_MODELS.values()})
     with dg.DagsterInstance.get() as instance:
         result = defs().resolve_job_def("daily_pipeline").execute_in_process(
             instance=instance, asset_selection=keys,
-            tags={"dagster/asset_partition_range_start": start.isoformat(),
-                  "dagster/asset_partition_range_end": end.isoformat()})
+            tags=range_tags(start, end))
         assert result.success
 
 

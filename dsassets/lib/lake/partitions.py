@@ -73,6 +73,16 @@ def deps(names: Iterable[str], mappings: Mapping[str, dg.PartitionMapping] | Non
     return [dg.AssetDep(name, partition_mapping=mappings.get(name)) for name in names]
 
 
+def range_tags(first: date, last: date) -> dict[str, str]:
+    """The run tags that make one run cover the days ``first`` to ``last``, both included.
+
+    ``execute_in_process`` and ``dg.materialize`` take one partition key; a run over several days
+    is what a single-run backfill launches, and these tags are how Dagster spells its range.
+    """
+    return {"dagster/asset_partition_range_start": first.isoformat(),
+            "dagster/asset_partition_range_end": last.isoformat()}
+
+
 def window_dates(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> tuple[date, date]:
     """The run's partition window as dates: ``[start, end)``."""
     window = context.partition_time_window
