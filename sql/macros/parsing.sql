@@ -76,8 +76,9 @@ create or replace macro straight_quotes(s) as
 -- the line and paragraph separators. RE2's own \s is only [\t\n\f\r ], and
 -- trim strips none of the controls: 'Germany' + a tab, or 'United' + a no-break
 -- space + 'States', found no country. Printable ASCII words with one space
--- between them (nearly every spelling) have nothing to squeeze: the full match
--- costs a third of the regexp_replace it skips.
+-- between them (nearly every spelling) have nothing to squeeze: one full match
+-- is cheaper than the replace it skips (over a million-event day's 1.2M
+-- countries, 0.06 s against 0.14 s).
 create or replace macro squeeze_whitespace(s) as
     case
         when regexp_full_match(s, '[!-~]+( [!-~]+)*') then s
