@@ -71,18 +71,18 @@ def copy_history(data_dir: str, day: date, days: int) -> list[str]:
     before it (replacing what those days held); the datasets copied."""
     from dsassets.lib.lake.lake import Lake
     from dsassets.lib.lake.raw_events import DATASET as AUDIT_EVENTS
+    from dsassets.lib.lake.schemas import RAW_SCHEMAS
 
     copied = []
-    for folder in sorted(Path(data_dir, "raw").glob("*/*")):
-        dataset = f"raw_{folder.parent.name}_{folder.name}"
+    for dataset in sorted(RAW_SCHEMAS.keys() - {AUDIT_EVENTS}):
         source = Path(data_dir, Lake.day_folder(dataset, day))
-        if dataset == AUDIT_EVENTS or not source.is_dir():
+        if not source.is_dir():
             continue
         for k in range(1, days + 1):
             target = Path(data_dir, Lake.day_folder(dataset, day - timedelta(days=k)))
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(source, target)
-        copied.append(f"{folder.parent.name}/{folder.name}")
+        copied.append(Lake.dataset_path(dataset).removeprefix("raw/"))
     return copied
 
 
