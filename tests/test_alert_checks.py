@@ -10,7 +10,7 @@ from dagster._core.event_api import PartitionKeyFilter  # the filter the UI's ch
 
 from dsassets.defs.detections.checks import alerts_alert_id_unique, alerts_have_user_and_evidence
 from dsassets.defs.resources import LakeResource
-from dsassets.lib.lake.partitions import DAILY
+from dsassets.lib.lake.partitions import DAILY, range_tags
 
 DAY = date(2026, 11, 24)
 CHECKS = [alerts_alert_id_unique, alerts_have_user_and_evidence]
@@ -33,8 +33,7 @@ def _run(tmp_path, days: dict[date, list[dict]], instance=None) -> dg.ExecuteInP
     first, last = min(days), max(days)
     return defs.resolve_implicit_global_asset_job_def().execute_in_process(
         instance=instance, raise_on_error=False,
-        tags={"dagster/asset_partition_range_start": first.isoformat(),
-              "dagster/asset_partition_range_end": last.isoformat()},
+        tags=range_tags(first, last),
     )
 
 

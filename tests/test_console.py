@@ -22,6 +22,7 @@ from dsassets import cli
 from dsassets.console import instance, progress, ui
 from dsassets.console.query import run as run_query
 from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.partitions import range_tags
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -179,8 +180,7 @@ def test_progress_prints_one_line_per_stage_and_logs_everything(tmp_path):
     log = tmp_path / "logs" / "dsassets.log"
     out = io.StringIO()
     with dg.instance_for_test() as inst:
-        result, warnings = progress.execute(job, inst, log, out, tags={
-            "dagster/asset_partition_range_start": "2026-11-02", "dagster/asset_partition_range_end": "2026-11-04"})
+        result, warnings = progress.execute(job, inst, log, out, tags=range_tags(date(2026, 11, 2), date(2026, 11, 4)))
     assert result.success
     lines = out.getvalue().splitlines()
     assert lines[0].split()[:5] == ["raw", "2", "assets", "42", "rows"]
@@ -220,8 +220,7 @@ def test_checks_count_once_over_a_range_and_share_a_warning_line(tmp_path):
                          jobs=[dg.define_asset_job("j")]).resolve_job_def("j")
     out = io.StringIO()
     with dg.instance_for_test() as inst:
-        result, _ = progress.execute(job, inst, tmp_path / "dsassets.log", out, tags={
-            "dagster/asset_partition_range_start": "2026-11-02", "dagster/asset_partition_range_end": "2026-11-04"})
+        result, _ = progress.execute(job, inst, tmp_path / "dsassets.log", out, tags=range_tags(date(2026, 11, 2), date(2026, 11, 4)))
     assert result.success
     lines = out.getvalue().splitlines()
     assert lines[0].split()[:5] == ["detections", "2", "assets", "0", "alerts"]

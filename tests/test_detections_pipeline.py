@@ -20,6 +20,7 @@ from dsassets.definitions import defs
 from dsassets.lib.detections.config import POLICIES
 from dsassets.tools.quality import evaluate, format_report, perfect, read_alerts
 from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.partitions import range_tags
 from dsassets.simulator import DocuSignSimulator, SimulatorConfig
 from dsassets.simulator.incidents import ACTIVITY_POLICIES
 
@@ -35,8 +36,7 @@ def _run(definitions, selection, start: date, end: date, name: str) -> None:
     job = dg.define_asset_job(name, selection=selection)
     merged = dg.Definitions.merge(definitions, dg.Definitions(jobs=[job]))
     result = merged.resolve_job_def(name).execute_in_process(
-        tags={"dagster/asset_partition_range_start": start.isoformat(),
-              "dagster/asset_partition_range_end": end.isoformat()},
+        tags=range_tags(start, end),
         raise_on_error=True,
     )
     assert result.success
@@ -104,8 +104,7 @@ def test_materialization_metadata_has_count_and_newest_alerts(lake):
     job = dg.define_asset_job("det_meta", selection=dg.AssetSelection.assets("det_impossible_travel", ALERTS))
     merged = dg.Definitions.merge(definitions, dg.Definitions(jobs=[job]))
     result = merged.resolve_job_def("det_meta").execute_in_process(
-        tags={"dagster/asset_partition_range_start": START.isoformat(),
-              "dagster/asset_partition_range_end": END.isoformat()})
+        tags=range_tags(START, END))
     # One materialization event per day of the range, each with that day's own alerts.
     mats = result.asset_materializations_for_node("alerts")
     assert len(mats) == (END - START).days + 1
@@ -157,8 +156,7 @@ def test_switching_execution_on_performs_each_action_exactly_once_against_the_gr
     try:
         def run() -> dict:
             result = merged.resolve_job_def("governance_exec").execute_in_process(
-                tags={"dagster/asset_partition_range_start": START.isoformat(),
-                      "dagster/asset_partition_range_end": END.isoformat()},
+                tags=range_tags(START, END),
                 run_config={"ops": {"governance_actions": {"config": {"act_on_old_alerts": True}}}},
             )
             meta = result.asset_materializations_for_node("governance_actions")[0].metadata

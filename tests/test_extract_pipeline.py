@@ -17,6 +17,7 @@ from dsassets.defs.extract.snapshots import raw_docusign_esignature, raw_docusig
 from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource, _simulator
 from dsassets.lib.clients.docusign import DocuSignClient
 from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.partitions import range_tags
 from dsassets.lib.lake.schemas import RAW_SCHEMAS
 
 DAY = "2026-11-10"
@@ -89,10 +90,7 @@ def test_range_run_reads_once_and_splits_days_like_single_day_runs(tmp_path):
     result = dg.materialize(
         [raw_docusign_audit_events],
         resources=resources(ranged),
-        tags={
-            "dagster/asset_partition_range_start": "2026-11-09",
-            "dagster/asset_partition_range_end": "2026-11-11",
-        },
+        tags=range_tags(date(2026, 11, 9), date(2026, 11, 11)),
     )
     assert result.success
     assert dg.materialize([raw_docusign_audit_events], resources=resources(single), partition_key=DAY).success
@@ -150,7 +148,7 @@ ESIGNATURE_DATASETS = ("raw_docusign_account_users", "raw_docusign_account_setti
 
 
 def test_a_range_whose_last_snapshot_fails_publishes_no_day_and_leaves_no_scratch(tmp_path):
-    days = {"dagster/asset_partition_range_start": "2026-11-09", "dagster/asset_partition_range_end": "2026-11-11"}
+    days = range_tags(date(2026, 11, 9), date(2026, 11, 11))
     refused = SettingsRefusedFor(simulator_seed=SEED, simulator_events_per_day=EVENTS_PER_DAY, refused_day="2026-11-11")
     failed = dg.materialize([raw_docusign_esignature], resources=resources(tmp_path, refused), tags=days,
                             raise_on_error=False)
@@ -204,7 +202,7 @@ def test_range_check_judges_each_day_on_its_own_events(tmp_path):
     """A check over a backfill's range reads each day alone: the tampered day fails, its neighbours
     pass, and each day reports its own rows (the file copied into the middle day counts there only)."""
     days = ["2026-11-09", "2026-11-10", "2026-11-11"]
-    window = {"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[-1]}
+    window = range_tags(date.fromisoformat(days[0]), date.fromisoformat(days[-1]))
     assert dg.materialize([raw_docusign_audit_events], resources=resources(tmp_path), tags=window).success
     lake = Lake.at(tmp_path)
     stored = {day: len(event_ids(lake, day)) for day in days}

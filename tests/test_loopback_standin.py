@@ -12,6 +12,7 @@ from dsassets.defs.extract.identity import raw_idp_users
 from dsassets.defs.extract.snapshots import raw_docusign_esignature, raw_docusign_organization
 from dsassets.defs.resources import DocuSignResource, IdentityProviderResource, LakeResource
 from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.partitions import range_tags
 from dsassets.simulator.server import serving_process
 
 DAY = "2026-11-12"
@@ -83,7 +84,7 @@ def test_a_range_against_real_sources_takes_one_snapshot_for_all_its_days(standi
         [raw_idp_users, raw_docusign_organization],
         resources={"lake": LakeResource(data_dir=str(tmp_path)), "docusign": DocuSignResource(),
                    "identity_provider": IdentityProviderResource()},
-        tags={"dagster/asset_partition_range_start": "2026-11-10", "dagster/asset_partition_range_end": "2026-11-12"},
+        tags=range_tags(date(2026, 11, 10), date(2026, 11, 12)),
     )
     assert result.success and sorted(reads) == ["deleted_users", "organization_accounts"]
     for dataset in ("raw_idp_users", "raw_docusign_memberships"):

@@ -18,6 +18,7 @@ import pytest
 from dsassets.defs.models.assets import model_assets
 from dsassets.defs.resources import LakeResource
 from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.partitions import range_tags
 from dsassets.lib.transform import runner, sql
 from support.warehouse_lake import ACCOUNT_A, ACCOUNT_B, LakeBuilder, ts
 
@@ -77,11 +78,6 @@ def _rows(root, mart: str) -> list[tuple]:
     return sorted(tuple(str(v) for v in row) for row in rel.fetchall())
 
 
-def _range_tags(first: date, last: date) -> dict:
-    return {"dagster/asset_partition_range_start": first.isoformat(),
-            "dagster/asset_partition_range_end": last.isoformat()}
-
-
 @pytest.fixture(scope="module")
 def lakes(tmp_path_factory):
     """The same lake twice: the mart written by one range run, and by a run per day in reverse order."""
@@ -90,11 +86,11 @@ def lakes(tmp_path_factory):
         _build(root)
         resources = {"lake": LakeResource(data_dir=str(root))}
         assert dg.materialize(model_assets, selection=UPSTREAM, resources=resources,
-                              tags=_range_tags(DAYS[0], DAYS[-1])).success
+                              tags=range_tags(DAYS[0], DAYS[-1])).success
     ranged, daily = ({"lake": LakeResource(data_dir=str(root))} for root in roots)
     assert (DAYS[-1] - DAYS[0]).days + 1 > runner.ONE_PASS_DAYS  # more than one pass
     assert dg.materialize(model_assets, selection=MARTS, resources=ranged,
-                          tags=_range_tags(DAYS[0], DAYS[-1])).success
+                          tags=range_tags(DAYS[0], DAYS[-1])).success
     for day in reversed(DAYS):
         assert dg.materialize(model_assets, selection=MARTS, resources=daily, partition_key=day.isoformat()).success
     return roots
@@ -151,7 +147,7 @@ def test_user_accounts_refuses_membership_listings_with_holes(tmp_path):
     _build(tmp_path)
     resources = {"lake": LakeResource(data_dir=str(tmp_path))}
     assert dg.materialize(model_assets, selection=UPSTREAM - dg.AssetSelection.assets("int_membership_listings"),
-                          resources=resources, tags=_range_tags(DAYS[0], DAYS[-1])).success
+                          resources=resources, tags=range_tags(DAYS[0], DAYS[-1])).success
     assert dg.materialize(model_assets, selection=["int_membership_listings"], resources=resources,
                           partition_key=DAYS[-1].isoformat()).success
     # the day without a snapshot (GAP) is no hole

@@ -18,6 +18,7 @@ import pytest
 from dsassets.defs.models.assets import model_assets
 from dsassets.defs.resources import LakeResource
 from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.partitions import range_tags
 from dsassets.lib.transform import sql
 from support.warehouse_lake import ACCOUNT_A, ACCOUNT_B, LakeBuilder, ts
 
@@ -103,8 +104,7 @@ def range_run(tmp_path_factory):
     events = build(root)
     result = dg.materialize(
         model_assets, selection=SELECTION, resources={"lake": LakeResource(data_dir=str(root))},
-        tags={"dagster/asset_partition_range_start": D1.isoformat(),
-              "dagster/asset_partition_range_end": D6.isoformat()},
+        tags=range_tags(D1, D6),
     )
     assert result.success
     return root, events
