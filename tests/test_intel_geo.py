@@ -66,13 +66,18 @@ def support():
     return con
 
 
-@pytest.mark.parametrize("spelling", SPELLINGS)
-def test_sql_lookup_matches_python(support, spelling):
-    key, code = support.execute(
+def sql_lookup(con, spelling: str) -> tuple[str, str | None]:
+    """SQL's key for ``spelling`` and the country the lookup table gives for it."""
+    return con.execute(
         "select country_key($s), (select any_value(country_code) from country_codes "
         "where country_key = country_key($s))",
         {"s": spelling},
     ).fetchone()
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_sql_lookup_matches_python(support, spelling):
+    key, code = sql_lookup(support, spelling)
     assert key == country_key(spelling)
     assert code == normalize_country(spelling)
     if spelling.strip() not in ("", "garbage"):
@@ -103,11 +108,7 @@ def test_sql_key_squeezes_every_whitespace_python_knows(support):
     assert shapes[1] == len(whitespace)
     for w in whitespace:
         for spelling in (f"{w}Germany{w}", f"United{w}{w}States", f"Viet {w}Nam"):
-            key, code = support.execute(
-                "select country_key($s), (select any_value(country_code) from country_codes "
-                "where country_key = country_key($s))",
-                {"s": spelling},
-            ).fetchone()
+            key, code = sql_lookup(support, spelling)
             assert (key, code) == (country_key(spelling), normalize_country(spelling)), repr(spelling)
             assert code is not None, repr(spelling)
 
