@@ -1,7 +1,8 @@
 """Managed (claimed-domain) versus external users: ``activities.is_managed_user``, ``users.is_managed``.
 
 A hand-built lake unlike the simulator's: events that lack ``isUserMemberOfDomain`` (null), a
-domain written in capitals with a trailing dot, a domain still pending validation, and an event
+domain written in capitals with a trailing dot and padded with a tab and a line break (its status
+too), a domain still pending validation, and an event
 whose own flag contradicts the domain list (the flag wins: DocuSign knows the membership).
 """
 
@@ -33,7 +34,7 @@ def lake_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("managed")
     b = LakeBuilder(root)
     for day in (D1, D2):
-        b.reserved_domain(day, "CONTOSO.test.")
+        b.reserved_domain(day, "\tCONTOSO.test.\r\n", status="Active\u00a0\t")
         b.reserved_domain(day, "pending.test", status="pending")
         for uid, email in PEOPLE.items():
             b.org_user(day, uid, email)

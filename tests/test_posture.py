@@ -43,8 +43,10 @@ ALL_CONTROLS = set(posture.CONTROL_IDS)
 GOOD_SETTINGS = {"sessionTimeout": "20", "mobileSessionTimeout": "20",
                  "disableMultipleSessions": "true", "signerMustLoginToSign": "True",
                  "enableSMSAuthentication": "true", "allowPhoneAuthentication": "False"}
-BAD_SETTINGS = {"sessionTimeout": "120", "mobileSessionTimeout": "120",
-                "disableMultipleSessions": "False", "signerMustLoginToSign": "false"}
+# padded as exports and web pages pad cells (a tab, a Windows line break, a no-break space, a
+# line separator): still read
+BAD_SETTINGS = {"sessionTimeout": "120\t", "mobileSessionTimeout": "\u00a0120\u2028",
+                "disableMultipleSessions": "False\r\n", "signerMustLoginToSign": "\tfalse"}
 GARBAGE_SETTINGS = {"sessionTimeout": "", "mobileSessionTimeout": "abc",
                     "disableMultipleSessions": "maybe"}  # signerMustLoginToSign absent
 GOOD_RULES = {"minimumPasswordLength": "12", "passwordStrengthType": "custom",
@@ -58,7 +60,7 @@ BAD_RULES = {"minimumPasswordLength": "6", "passwordStrengthType": "Basic",
              "passwordIncludeUpperCase": "false", "passwordIncludeLowerCase": "false",
              "passwordIncludeDigit": "false", "passwordIncludeSpecialCharacter": "false",
              "passwordIncludeDigitOrSpecialCharacter": "False", "expirePassword": "true",
-             "expirePasswordDays": "30", "lockoutDurationMinutes": "0",
+             "expirePasswordDays": "30\r\n", "lockoutDurationMinutes": "\t0",
              "lockoutDurationType": "minutes", "minimumPasswordAgeDays": "0",
              "questionsRequired": "2"}
 

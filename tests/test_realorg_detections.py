@@ -179,6 +179,22 @@ def test_proxy_addresses_and_other_mails_match_without_smtp_prefix():
     assert alert["user_email"] == "bob@acme.example"
 
 
+def test_addresses_and_status_padded_with_any_whitespace_still_match():
+    # A file export pads cells: a tab, a Windows line break, a no-break space copied from a web page.
+    c = terminated_case()
+    c.graph_user(D, object_id="0b9c", upn="\u00a0alice@acme.example\t", status="Disabled\r\n",
+                 changed=at(D, 8), source="directory_audit")
+    # a deleted user's UPN keeps a 32-digit prefix that is not its object id: only the status tells
+    c.graph_user(D, object_id="7f00", upn="0123456789abcdef0123456789abcdefbob@acme.example",
+                 status="\tdeleted", changed=at(D, 8), source="deleted_date_time")
+    c.graph_user(D, object_id="aa11", upn="c.x@corp.example", other_emails=["smtp:carol@acme.example\t"],
+                 changed=at(D, 8), source="deleted_date_time")
+    for minute, name in enumerate(("alice", "bob", "carol")):
+        c.login(at(D, 10, minute), name)
+    assert sorted(a["user_email"] for a in c.run("terminated_user_activity", D)) == [
+        "alice@acme.example", "bob@acme.example", "carol@acme.example"]
+
+
 def test_deleted_upn_prefix_is_stripped_and_an_undated_status_says_so():
     c = terminated_case()
     object_id = "5e1f0c2a-8b7d-4e3f-9a10-112233445566"

@@ -15,8 +15,8 @@ matched as (
     where
         dt between from_date and to_date
         and (
-            ip_in_cidr(ip_hex, trim(ip_or_cidr))
-            or ip_address_raw = trim(ip_or_cidr)
+            ip_in_cidr(ip_hex, trimmed(ip_or_cidr))
+            or ip_address_raw = trimmed(ip_or_cidr)
         )
 ),
 

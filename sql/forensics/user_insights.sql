@@ -15,8 +15,8 @@ with
 person as (
     select * from users
     where
-        lower(email) = lower(trim(email_or_id))
-        or user_id = trim(email_or_id)
+        lower(email) = lower(trimmed(email_or_id))
+        or user_id = trimmed(email_or_id)
 ),
 
 since as (

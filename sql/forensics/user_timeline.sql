@@ -18,13 +18,13 @@ events as (
 involved as (
     select 'actor' as involvement, *
     from events
-    where lower(user_email) = lower(trim(who)) or user_id = trim(who)
+    where lower(user_email) = lower(trimmed(who)) or user_id = trimmed(who)
     union all
     select 'target' as involvement, *
     from events
     where
-        lower(affected_user_email) = lower(trim(who))
-        or affected_user_id = trim(who)
+        lower(affected_user_email) = lower(trimmed(who))
+        or affected_user_id = trimmed(who)
 ),
 
 final as (

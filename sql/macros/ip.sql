@@ -69,13 +69,13 @@ create or replace macro ip__v6_value(g) as
 -- Any IPv4/IPv6 text -> 128-bit value (null when malformed).
 create or replace macro ip_value(s) as
     case
-        when contains(trim(s), ':')
+        when contains(s, ':')
             then ip__v6_value(
                 ip__v6_groups(
-                    ip__v6_embedded_v4(lower(split_part(trim(s), '%', 1)))
+                    ip__v6_embedded_v4(lower(split_part(trimmed(s), '%', 1)))
                 )
             )
-        else 281470681743360::uhugeint + ip__v4_int(trim(s))
+        else 281470681743360::uhugeint + ip__v4_int(trimmed(s))
     end;
 
 create or replace macro ip__hex32(v) as

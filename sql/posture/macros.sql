@@ -18,7 +18,7 @@ create or replace macro posture_raw_text(doc, key) as
 create or replace macro posture_bool(typed, doc, key) as
     coalesce(
         typed,
-        case lower(trim(posture_raw_text(doc, key)))
+        case lower(trimmed(posture_raw_text(doc, key)))
             when 'true' then true
             when 'false' then false
         end
@@ -29,9 +29,9 @@ create or replace macro posture_int(typed, doc, key) as
         typed,
         case
             when regexp_full_match(
-                coalesce(posture_raw_text(doc, key), ''), '\s*[+-]?\d{1,9}\s*'
+                coalesce(trimmed(posture_raw_text(doc, key)), ''), '[+-]?\d{1,9}'
             )
-                then trim(posture_raw_text(doc, key))::integer
+                then trimmed(posture_raw_text(doc, key))::integer
         end
     );
 
@@ -50,7 +50,7 @@ create or replace macro posture_missing(doc, key) as
             then key || ': the raw document is not valid JSON'
         when posture_raw_text(doc, key) is null
             then key || ': not reported by DocuSign'
-        when trim(posture_raw_text(doc, key)) = ''
+        when trimmed(posture_raw_text(doc, key)) = ''
             then key || ': empty value ""'
         else key || ': unreadable value '
             || to_json(posture_raw_text(doc, key))::varchar

@@ -17,9 +17,9 @@ final as (
     select
         blank_to_null(organization_id) as organization_id,
         blank_to_null(id) as reserved_domain_id,
-        rtrim(lower(trim(host_name)), '.') as host_name,
-        lower(trim(status)) as status,
-        coalesce(lower(trim(status)) = 'active', false) as is_active,
+        rtrim(lower(trimmed(host_name)), '.') as host_name,
+        lower(trimmed(status)) as status,
+        coalesce(lower(trimmed(status)) = 'active', false) as is_active,
         blank_to_null(identity_provider_id) as identity_provider_id,
         _snapshot_taken_at as snapshot_taken_at,
         _source as extracted_from,

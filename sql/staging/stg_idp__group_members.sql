@@ -14,7 +14,7 @@ source as (
 
 final as (
     select
-        lower(trim(group_id)) as group_id,
+        lower(trimmed(group_id)) as group_id,
         found as group_found,
         blank_to_null(member_id) as member_id,
         lower(blank_to_null(user_principal_name)) as user_principal_name,

@@ -15,7 +15,7 @@ final as (
         blank_to_null(idp_user_id) as idp_user_id,
         lower(blank_to_null(user_principal_name)) as user_principal_name,
         lower(blank_to_null(email)) as email,
-        lower(trim(status)) as idp_status,
+        lower(trimmed(status)) as idp_status,
         status_changed_at as idp_status_changed_at,
         status_changed_at_source as idp_status_changed_at_source,
         -- every address the user can appear under in DocuSign: mail, UPN (also
@@ -30,14 +30,14 @@ final as (
                 lower(blank_to_null(user_principal_name)),
                 lower(replace(coalesce(idp_user_id, ''), '-', ''))
             ),
-            case when lower(trim(status)) = 'deleted' then regexp_replace(
+            case when lower(trimmed(status)) = 'deleted' then regexp_replace(
                 lower(blank_to_null(user_principal_name)),
                 '^[0-9a-f]{32}(.+@)', '\1'
             ) end
         ], list_transform(
             coalesce(other_emails, []),
             lambda address:
-                lower(regexp_replace(trim(address), '^smtp:', '', 'i'))
+                lower(regexp_replace(trimmed(address), '^smtp:', '', 'i'))
         )), lambda address: address like '%_@_%')) as idp_emails,
         lifecycle as idp_lifecycle,
         _snapshot_taken_at as snapshot_taken_at,

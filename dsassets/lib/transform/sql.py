@@ -50,6 +50,13 @@ MACRO_FILES = ("window.sql", "parsing.sql", "activity.sql")
 # DuckDB binding these nested macros costs each step a third of a second or more.
 ANALYST_MACRO_FILES = ("ip.sql",)
 WAREHOUSE_FILE = "warehouse.duckdb"
+# The code points Python's str.isspace() calls whitespace (tests check the list against Python):
+# what the staging macros trim and squeeze (macros/parsing.sql), as str.strip() and str.split() do.
+WHITESPACE = (
+    9, 10, 11, 12, 13, 28, 29, 30, 31, 32, 133, 160, 5760,
+    8192, 8193, 8194, 8195, 8196, 8197, 8198, 8199, 8200, 8201, 8202,
+    8232, 8233, 8239, 8287, 12288,
+)
 
 
 def model_query(model: Model) -> str:
@@ -183,10 +190,23 @@ def rule_macros(config: ProjectConfig) -> list[str]:
     ]
 
 
+def whitespace_macros() -> list[str]:
+    """``whitespace_chars()`` (the :data:`WHITESPACE` characters as one string) and
+    ``whitespace_class()`` (an RE2 class of them), each a literal."""
+    chars = "".join(map(chr, WHITESPACE))
+    re2_class = "[" + "".join(f"\\x{{{c:x}}}" for c in WHITESPACE) + "]"
+    return [
+        f"create or replace macro whitespace_chars() as {sql_literal(chars)}",
+        f"create or replace macro whitespace_class() as {sql_literal(re2_class)}",
+    ]
+
+
 def install_support(
     con: duckdb.DuckDBPyConnection, config: ProjectConfig, *, temp: bool = True, analyst_macros: bool = False
 ) -> None:
     """Macros and the ``country_codes`` lookup table (and the IP macros, with ``analyst_macros``)."""
+    for stmt in whitespace_macros():
+        con.execute(stmt)
     for file in (*MACRO_FILES, *(ANALYST_MACRO_FILES if analyst_macros else ())):
         for stmt in file_statements(SQL_DIR / "macros" / file):
             con.execute(stmt)
