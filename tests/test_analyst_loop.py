@@ -128,7 +128,7 @@ def test_investigation_macros(loop):
     assert {e[1] for e in events} <= set(alert["countries"]) | {None}
     (panel,) = warehouse(
         loop["data"], "select email, alerts_by_policy, countries, signin_successes from user_insights(?, 30)",
-        [alert["user_email"].upper()])
+        [f"\u00a0{alert['user_email'].upper()}\t"])  # pasted: a no-break space before, a tab after
     assert panel[0] == alert["user_email"]
     assert alert["policy"] in {p["policy"] for p in panel[1]}
     assert panel[2] and panel[3] >= 0

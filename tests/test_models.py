@@ -415,10 +415,10 @@ QUERY = textwrap.dedent("""
         "users": con.execute("select count(*) from users").fetchone()[0],
         "users_history": con.execute("select count(*) from users_history").fetchone()[0],
         "timeline": con.execute(
-            # as an analyst pastes them from a spreadsheet: a tab or a line break after the value
+            # as an analyst pastes them from a spreadsheet or a web page: a tab or a line separator after
             "select involvement, action from user_timeline('ALICE@acme.example' || chr(9), "
             "date '2026-11-01', date '2026-11-08') order by all").fetchall(),
-        "ip": con.execute("select count(*) from ip_activity('8.8.0.0/16' || chr(10), date '2026-11-02', "
+        "ip": con.execute("select count(*) from ip_activity('8.8.0.0/16' || chr(8232), date '2026-11-02', "
                       "date '2026-11-02')").fetchone()[0],
         "unparsed": con.execute("select count(*) from ip_activity('not-an-ip' || chr(9), date '2026-11-02', "
                             "date '2026-11-02')").fetchone()[0],
