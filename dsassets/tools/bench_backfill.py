@@ -60,9 +60,11 @@ def sample_tree_rss(pid: int, stop: threading.Event, out: list[tuple[float, int]
         stop.wait(every)
 
 
-def step_spans(home: Path) -> list[tuple[str | None, str, float, float]]:
-    """(group, step key, start, end) of every step of every run in the instance at ``home``; the group
-    is None for an asset check's own step, which counts for the memory peaks and not for a stage."""
+def step_spans(home: Path, since: float) -> list[tuple[str | None, str, float, float]]:
+    """(group, step key, start, end) of every step of the runs created after epoch ``since`` in
+    the instance at ``home``: a data directory reused by a second backfill keeps the first one's runs,
+    which are not this backfill's. The group is None for an asset check's own step, which counts for
+    the memory peaks and not for a stage."""
     import dagster as dg
 
     from dsassets.definitions import defs
@@ -71,7 +73,8 @@ def step_spans(home: Path) -> list[tuple[str | None, str, float, float]]:
     group_of = {key.to_python_identifier(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
     spans = []
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        for run in instance.get_runs():
+        created = datetime.fromtimestamp(since, timezone.utc)
+        for run in instance.get_runs(filters=dg.RunsFilter(created_after=created)):
             for step in instance.get_run_step_stats(run.run_id):
                 group = group_of.get(step.step_key)
                 if group is None and step.step_key.startswith("raw_"):
@@ -141,15 +144,16 @@ def stand_in(start: date, end: date, data_dir: Path, env: dict[str, str], events
 
 
 def run_backfill(start: date, end: date, data_dir: Path, env: dict[str, str],
-                 parallel: int) -> tuple[float, list[tuple[float, int]], int]:
-    """Wall seconds, the tree RSS samples (epoch, bytes) and the exit status of one ``dsassets backfill``."""
+                 parallel: int) -> tuple[float, float, list[tuple[float, int]], int]:
+    """The epoch it started at, wall seconds, the tree RSS samples (epoch, bytes) and the exit status of
+    one ``dsassets backfill``."""
     args = [sys.executable, "-m", "dsassets.cli", "backfill", start.isoformat(), end.isoformat()]
     if parallel:
         args += ["--parallel", str(parallel)]
     env = {**env, DATA_DIR.name: str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster")}
     log = data_dir / "backfill.log"
     data_dir.mkdir(parents=True, exist_ok=True)
-    began = time.perf_counter()
+    started, began = time.time(), time.perf_counter()
     with open(log, "wb") as sink:
         child = subprocess.Popen(args, env=env, stdout=sink, stderr=subprocess.STDOUT)
         samples: list[tuple[float, int]] = []
@@ -159,7 +163,7 @@ def run_backfill(start: date, end: date, data_dir: Path, env: dict[str, str],
         status = child.wait()
         stop.set()
         sampler.join()
-    return time.perf_counter() - began, samples, status
+    return started, time.perf_counter() - began, samples, status
 
 
 def compare(start: date, end: date, data_dir: Path, env: dict[str, str], parallel: int,
@@ -172,16 +176,16 @@ def compare(start: date, end: date, data_dir: Path, env: dict[str, str], paralle
     for label, workers in modes:
         target = data_dir / label.replace(" ", "-")
         if stand_in_seed is None:
-            wall, samples, status = run_backfill(start, end, target, env, workers)
+            started, wall, samples, status = run_backfill(start, end, target, env, workers)
         else:
             with stand_in(start, end, data_dir, env, events_per_day, stand_in_seed) as api:
-                wall, samples, status = run_backfill(start, end, target, {**env, **api}, workers)
+                started, wall, samples, status = run_backfill(start, end, target, {**env, **api}, workers)
         # Kept beside the run's lake, to line the memory up with its Dagster log afterwards.
         (target / "tree_rss.csv").write_text("epoch,rss_bytes\n" + "".join(f"{t:.1f},{rss}\n" for t, rss in samples))
         if status != 0:
             # What it measured is printed all the same: a run can fail after its last step (at exit).
             failed[label] = f"exited with status {status}; see {target / 'backfill.log'}"
-        results[label] = (wall, samples, count_events(str(target)), step_spans(target / "dagster"))
+        results[label] = (wall, samples, count_events(str(target)), step_spans(target / "dagster", started))
     print(f"{'backfill':<14}{'wall s':>10}{'peak RSS MiB':>15}{'events/s':>12}")
     for label, (wall, samples, events, _) in results.items():
         peak = max((rss for _, rss in samples), default=0)
