@@ -72,7 +72,8 @@ def build_case(root) -> dict[str, str]:
     us = {"latitude": 47.6, "longitude": -122.33, "country": "united states",
           "state": "washington", "city": "seattle"}
     ids["alice_login"] = b.signin(ts(D1, 9).replace(microsecond=123456), "u-alice", location=us)
-    ids["alice_failed_api"] = b.signin(ts(D1, 9, 5), "u-alice", ok=False, source="API",
+    # the source padded as trim() leaves it: the sign-in rules still see "API" (non-interactive)
+    ids["alice_failed_api"] = b.signin(ts(D1, 9, 5), "u-alice", ok=False, source="\tAPI\r\n",
                                        location={"country": "GB"})
     # padded and spaced with whitespace that trim and RE2's \s do not know (a tab, a no-break space)
     ids["country_gb_lower"] = b.event(ts(D1, 9, 10), user_id="u-alice\t", location={"country": "gb\t"})

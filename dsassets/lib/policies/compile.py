@@ -46,10 +46,12 @@ MATCH_COLUMNS = (
 UNCAPPED = "policy_alerts_uncapped"
 
 # field -> SQL expression over policy_events, or policy_activity for ENRICHED_FIELDS (lowercased text).
+# object, action, result, property and source come trimmed from staging (blank_to_null); the values
+# are JSON as Monitor sent them, so their text is trimmed here.
 COLUMNS: dict[str, str] = {
-    "object": "lower(trim(object))",
-    "action": "lower(trim(action))",
-    "result": "lower(trim(result))",
+    "object": "lower(object)",
+    "action": "lower(action)",
+    "result": "lower(result)",
     "scope": "lower(scope)",
     "account": "lower(account_id)",
     "ip_address": "lower(ip_address)",
@@ -59,14 +61,14 @@ COLUMNS: dict[str, str] = {
     "is_admin": "is_admin",
     "ip_tag": "ip_tags",
     "time_of_day": "(event_at at time zone 'UTC')::time",
-    "property": "lower(trim(property))",
+    "property": "lower(property)",
     "signin_class": "lower(signin_class)",
-    "source": "lower(trim(source))",
+    "source": "lower(source)",
     "managed_user": "is_managed_user",
     "affected_user_managed": "is_affected_user_managed",
     # JSON text of the value without quotes: "45" and 45 both read 45.
-    "old_value": "lower(trim(json_extract_string(old_value, '$')))",
-    "new_value": "lower(trim(json_extract_string(new_value, '$')))",
+    "old_value": "lower(trimmed(json_extract_string(old_value, '$')))",
+    "new_value": "lower(trimmed(json_extract_string(new_value, '$')))",
 }
 USER_COLUMNS = {
     "user": ("lower(user_email)", "lower(user_id)"),

@@ -159,14 +159,16 @@ def rule_condition(rule: MatchRule, args: Sequence[str] = ("obj", "act", "res", 
         values = rule.values(field)
         if values is not None:
             listed = ", ".join(sql_literal(v) for v in values)
-            clauses.append(f"coalesce(lower(trim({arg})), '') in ({listed})")
+            clauses.append(f"coalesce(lower({arg}), '') in ({listed})")
     return " and ".join(clauses) or "true"
 
 
 def rule_macros(config: ProjectConfig) -> list[str]:
     """``signin_rule``/``signin_outcome``/``signin_is_interactive`` and ``event_type`` from the config.
 
-    Each macro takes ``(object, action, result, source)``; the first matching rule wins.
+    Each macro takes ``(object, action, result, source)`` as staging has them, already through
+    ``blank_to_null`` (trimmed, blank is null), and the first matching rule wins. A ``trim`` here
+    again took 0.08 s of the 0.15 s the three macros cost over a day of a million events.
     """
     signin = config.signin.rules
     whens = "\n".join(
