@@ -76,11 +76,12 @@ CHANGES = [
     event(16, user=BOB, scope="organization", object="Organization", action="AdminAdded",
           affected_user_id="u-alice", affected_user_email=ALICE[1], is_affected_user_managed=True),
     event(17, object="User", action="Login", source="API", signin_class="non_interactive_success",
-          is_managed_user=None),    # Padding trim() leaves (it strips spaces only): a line separator after a number, CRLF after a word.
+          is_managed_user=None),
+    # Padding trim() leaves (it strips spaces only): a line separator after a number, CRLF after a word.
     event(18, object="Account", action="Updated", property="sessionTimeout", old_value="45",
           new_value="60\u2028"),
-    event(19, object="Account", action="Updated", property="enableSMSAuthentication", old_value="True",
-          new_value="False\r\n"),
+    event(19, object="Account", action="Updated", property="enableSMSAuthentication",
+          old_value="\tTrue\u2028", new_value="False\r\n"),
 ]
 
 
@@ -181,6 +182,7 @@ def test_a_policy_that_names_no_ip_class_or_admin_state_matches_without_them(fil
         ({"old_value": {"lt": 40}, "new_value": {"is_set": True}}, {"e0011", "e0013"}),
         ({"new_value": ["NEVER", 30]}, {"e0012", "e0013"}),
         ({"new_value": False}, {"e0014", "e0019"}),  # a boolean in the file is the text "false"
+        ({"old_value": True}, {"e0014", "e0019"}),
         ({"affected_user": "ZED@contractor.example"}, {"e0015"}),
         ({"affected_user": ["u-alice", "u-zed"]}, {"e0015", "e0016"}),
         ({"affected_user_managed": False, "action": "AdminAdded"}, {"e0015"}),
