@@ -9,6 +9,7 @@ import pytest
 
 from dsassets.lib.transform import sql
 from dsassets.lib.config.project import ProjectConfig
+from dsassets.lib.intel import geo
 from dsassets.lib.intel.address_table import address_rows, ipv4_global_intervals
 from dsassets.lib.intel.geo import (
     IP_ROW_FIELDS, IpLocator, country_key, country_rows, enrich_ips, normalize_country, parse_ip,
@@ -250,3 +251,46 @@ def test_locator_decodes_each_record_once_and_answers_the_same():
         cached.close()
         plain.close()
     assert 0 < len(cached._by_record) < len(addresses)
+
+
+def test_a_backfill_looks_each_address_up_once_whatever_the_days_and_spellings_it_came_in(monkeypatch):
+    """A range run lists an address once per day it was used on, and a spelling the SQL path does
+    not parse (a port, a space, IPv6) reaches the locator as the canonical text: each such text is
+    parsed once, each address walks the database's tree once, and every day and spelling of it
+    gets the same location."""
+    days = ["2026-11-01", "2026-11-02", "2026-11-03"]
+    spellings = {"8.8.8.8": ["8.8.8.8", " 8.8.8.8"], "1.1.1.1": ["1.1.1.1"],
+                 "2001:4860:4860::8888": ["2001:4860:4860::8888", "[2001:4860:4860::8888]:443"]}
+    raws = [raw for forms in spellings.values() for raw in forms]
+    con = duckdb.connect()
+    con.register("listed", pa.table({
+        "dt": [day for day in days for _ in raws],
+        "ip_address_raw": raws * len(days),
+        "needs_location": [True] * (len(days) * len(raws)),
+    }))
+    locator, walked, parsed = IpLocator(), [], []
+    walk = locator._find
+    locator._find = lambda packed: walked.append(bytes(packed)) or walk(packed)
+    monkeypatch.setattr(geo, "parse_ip", lambda raw: parsed.append(raw) or parse_ip(raw))
+    try:
+        rows = address_rows(con, "listed", locator).to_pylist()
+    finally:
+        locator.close()
+    assert sorted(parsed) == sorted([" 8.8.8.8", "2001:4860:4860::8888", "[2001:4860:4860::8888]:443"])
+    assert sorted(walked) == sorted(ipaddress.ip_address(a).packed for a in spellings)
+    located = {}
+    for row in rows:
+        located.setdefault(row["ip_address"], set()).add(tuple(row[f] for f in IP_ROW_FIELDS if f.startswith("lookup_")))
+    assert sorted(located) == sorted(spellings)
+    for address, found in located.items():
+        assert len(found) == 1, f"{address} got different locations on different days or spellings"
+        fresh = IpLocator()  # nothing looked up before: its answer cannot come from another address
+        fresh._find = None  # the reader's own get()
+        try:
+            expected = fresh.lookup(address)
+        finally:
+            fresh.close()
+        assert expected is not None
+        assert next(iter(found))[:5] == (expected.country_code, expected.latitude, expected.longitude,
+                                         expected.region, expected.city)
+    assert len(rows) == len(days) * len(raws)

@@ -204,6 +204,9 @@ class IpLocator:
     language's names). Many addresses end at one record (a day's 17k lookups at a million events
     reached 1.5k records), so records are decoded once per locator, keyed by their offset in the
     file. A reader without that tree walk (maxminddb's C extension) is called plainly.
+
+    Each address is looked up once per locator too: a range run (a backfill) lists an address
+    once per day it was used on (a month at a million events a day: 421k lookups, 232k addresses).
     """
 
     def __init__(self, db_path: str | None = None) -> None:
@@ -216,11 +219,17 @@ class IpLocator:
         self._reader = maxminddb.open_database(db_path)
         self._find = getattr(self._reader, "_find_address_in_tree", None)
         self._by_record: dict[int, IpLocation | None] = {}
+        self._by_address: dict[str, IpLocation | None] = {}
         meta = self._reader.metadata()
         self._v4_only = meta.ip_version == 4
         self.database = f"{meta.database_type} (built {_epoch_date(meta.build_epoch)})"
 
     def lookup(self, ip: str) -> IpLocation | None:
+        if ip not in self._by_address:
+            self._by_address[ip] = self._lookup(ip)
+        return self._by_address[ip]
+
+    def _lookup(self, ip: str) -> IpLocation | None:
         try:
             if self._find is None:
                 return _location(self._reader.get(ip))
@@ -283,10 +292,17 @@ IP_ROW_FIELDS = (
 def enrich_ips(
     rows: Iterable[tuple[str, bool]], locator: IpLocator | None
 ) -> list[dict[str, Any]]:
-    """Parse each distinct ``(ip_address_raw, needs_location)``; look up only those that need it."""
+    """Parse each ``(ip_address_raw, needs_location)``; look up only those that need it.
+
+    Each text is parsed once: a range run (a backfill) lists an address once per day it was used
+    on (a month at a million events a day: 126k rows outside the SQL path, 7.3k distinct texts).
+    """
+    parsed_by_raw: dict[str, ParsedIp] = {}
     out = []
     for raw, needs_location in rows:
-        parsed = parse_ip(raw)
+        parsed = parsed_by_raw.get(raw)
+        if parsed is None:
+            parsed = parsed_by_raw[raw] = parse_ip(raw)
         found = None
         if needs_location and locator is not None and parsed.is_valid_ip and parsed.is_global_ip:
             found = locator.lookup(parsed.ip_address or "")
