@@ -278,9 +278,10 @@ def test_a_backfill_looks_each_address_up_once_whatever_the_days_and_spellings_i
         locator.close()
     assert sorted(parsed) == sorted([" 8.8.8.8", "2001:4860:4860::8888", "[2001:4860:4860::8888]:443"])
     assert sorted(walked) == sorted(ipaddress.ip_address(a).packed for a in spellings)
+    lookup_columns = [f for f in IP_ROW_FIELDS if f.startswith("lookup_")]
     located = {}
     for row in rows:
-        located.setdefault(row["ip_address"], set()).add(tuple(row[f] for f in IP_ROW_FIELDS if f.startswith("lookup_")))
+        located.setdefault(row["ip_address"], set()).add(tuple(row[f] for f in lookup_columns))
     assert sorted(located) == sorted(spellings)
     for address, found in located.items():
         assert len(found) == 1, f"{address} got different locations on different days or spellings"
