@@ -22,6 +22,7 @@ from functools import lru_cache
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dsassets.lib.intel.geo import IP_ROW_FIELDS, V4_MAPPED_BASE, IpLocator, enrich_ips, lookup_fields
 
@@ -114,21 +115,21 @@ def _quads(con: duckdb.DuckDBPyConnection, listed: str, intervals: str) -> pa.Ta
 
 
 def _locate(table: pa.Table, locator: IpLocator) -> pa.Table:
-    """Fill ``lookup_*`` for the rows that need a location and have a global address."""
-    wanted = [
-        i for i, (needs, is_global) in enumerate(
-            zip(table["needs_location"].to_pylist(), table["is_global_ip"].to_pylist())
-        ) if needs and is_global
-    ]
-    if not wanted:
+    """Fill ``lookup_*`` for the rows that need a location and have a global address.
+
+    The rows are picked and filled with Arrow kernels: only the picked addresses reach Python (a
+    range run lists a month at a million events a day in 3.8M rows, of which 0.4M need a location).
+    """
+    wanted = pc.fill_null(pc.and_(table["needs_location"], table["is_global_ip"]), False).combine_chunks()
+    addresses = table["ip_address"].filter(wanted).to_pylist()
+    if not addresses:
         return table
-    addresses = table["ip_address"].to_pylist()
-    columns = {name: [None] * table.num_rows for name in ADDRESS_TYPES if name.startswith("lookup_")}
-    for i in wanted:
-        for name, value in lookup_fields(locator.lookup(addresses[i]), locator).items():
-            columns[name][i] = value
-    for name, values in columns.items():
-        table = table.set_column(table.schema.get_field_index(name), name, pa.array(values, ADDRESS_TYPES[name]))
+    found = [lookup_fields(locator.lookup(address), locator) for address in addresses]
+    for name, kind in ADDRESS_TYPES.items():
+        if name.startswith("lookup_"):
+            values = pa.array([row[name] for row in found], kind)
+            filled = pc.replace_with_mask(table[name].combine_chunks(), wanted, values)
+            table = table.set_column(table.schema.get_field_index(name), name, filled)
     return table
 
 
