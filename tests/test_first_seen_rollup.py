@@ -20,7 +20,7 @@ import pytest
 
 from dsassets.lib.detections import engine, first_seen
 from dsassets.lib.lake.lake import Lake
-from dsassets.lib.transform import sql
+from dsassets.lib.transform import rollups, sql
 from dsassets.lib.transform.unchanged import NOT_LAKE_INPUTS
 
 MODEL = sql.model_path(first_seen.MODEL)
@@ -103,7 +103,7 @@ def test_a_late_day_in_a_rolled_up_month_reaches_the_next_run_and_the_replaced_r
     killed, running = folder / ".abc.1.2.tmp", folder / ".abc.3.4.tmp"
     killed.write_bytes(b"half a rollup")
     running.write_bytes(b"a rollup being written")
-    aged = time.time() - first_seen.KEEP_REPLACED_SECONDS - 60
+    aged = time.time() - rollups.KEEP_REPLACED_SECONDS - 60
     for path in (folder / current[0], killed):
         os.utime(path, (aged, aged))
     assert _first_seen(lake, start, rolled=True) == after
