@@ -6,27 +6,34 @@ permission profile renamed mid-range, a past day's snapshot re-taken later (a ba
 DocuSign records the time it really ran), a day with no snapshot at all, a membership that leaves
 the snapshots, one known only to the eSignature API, lifecycle events after the snapshot of
 their day, reserved domains first listed mid-range and once with none active, and a user the
-identity provider deletes, a membership both APIs list. Nine days, so the range takes two passes.
+identity provider deletes, a membership both APIs list. Nine days, so the range takes two passes,
+across the end of a month, so the days after it read the month before as rollups
+(dsassets.lib.transform.history) where the range reads its days.
 """
 
+import shutil
 from datetime import date, timedelta
 
 import dagster as dg
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from dsassets.defs.models.assets import model_assets
 from dsassets.defs.resources import LakeResource
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.partitions import range_tags
-from dsassets.lib.transform import runner, sql
+from dsassets.lib.transform import history, runner, sql
+from dsassets.lib.transform.models import BY_NAME
 from support.warehouse_lake import ACCOUNT_A, ACCOUNT_B, LakeBuilder, ts
 
-D0 = date(2026, 9, 7)
+D0 = date(2026, 9, 28)  # days 0..2 in September: October's days read them rolled up
 DAYS = [D0 + timedelta(days=i) for i in range(9)]
 GAP = DAYS[7]  # no snapshot was taken that day
 MARTS = ("user_accounts", "users")
 UPSTREAM = dg.AssetSelection.assets(*MARTS).upstream() - dg.AssetSelection.assets(*MARTS)
+PARTS = sorted(part for mart in MARTS for part in BY_NAME[mart].history)
 
 
 def _build(root) -> None:
@@ -93,7 +100,20 @@ def lakes(tmp_path_factory):
                           tags=range_tags(DAYS[0], DAYS[-1])).success
     for day in reversed(DAYS):
         assert dg.materialize(model_assets, selection=MARTS, resources=daily, partition_key=day.isoformat()).success
+    # the range starts in September: it read its days; October's days read September rolled up
+    assert _rolled_up(roots[0]) == {}
+    assert _rolled_up(roots[1]) == {part: ["2026-09"] for part in PARTS}
     return roots
+
+
+def _rolled_up(root) -> dict[str, list[str]]:
+    """The months each history part holds as rollups."""
+    folder = Lake.at(root).local_dir / history.FOLDER
+    return {p.name: sorted(m.name for m in p.iterdir()) for p in sorted(folder.iterdir())} if folder.exists() else {}
+
+
+def _rollup_files(root) -> dict[str, int]:
+    return {str(p): p.stat().st_mtime_ns for p in (Lake.at(root).local_dir / history.FOLDER).rglob("*.parquet")}
 
 
 @pytest.mark.parametrize("mart", MARTS)
@@ -139,6 +159,10 @@ def test_users_domains_identity_provider_and_activity_by_day(lakes):
         [ts(DAYS[1], 14), ts(DAYS[4], 14), ts(DAYS[4], 14), ts(DAYS[8], 14)]
     assert [left[d]["idp_status"] for d in DAYS[2:4]] == [None, "deleted"]
     assert [left[d]["state"] for d in DAYS[4:6]] == ["active", "deleted"]
+    # the day without a snapshot falls back on the latest before it (a day of history for the
+    # range's second pass), which no longer lists the user
+    for root in lakes:
+        assert _state(root, "u-left", "users")[GAP]["organization_user_status"] == "removed"
 
 
 def test_user_accounts_refuses_membership_listings_with_holes(tmp_path):
@@ -152,6 +176,43 @@ def test_user_accounts_refuses_membership_listings_with_holes(tmp_path):
                           partition_key=DAYS[-1].isoformat()).success
     # the day without a snapshot (GAP) is no hole
     with pytest.raises(Exception, match=r"int_membership_listings, which is missing for 7 day\(s\) with directory "
-                                        r"snapshots \(2026-09-07 \.\. 2026-09-13\)"):
+                                        r"snapshots \(2026-09-28 \.\. 2026-10-04\)"):
         dg.materialize(model_assets, selection=["user_accounts"], resources=resources,
                        partition_key=DAYS[-1].isoformat())
+
+
+def test_a_month_is_rolled_up_once_and_again_when_one_of_its_days_changes(tmp_path):
+    """October's runs read September's rollups, made once; a September snapshot re-taken afterwards
+    reaches the next run, which gives what a lake never rolled up gives."""
+    _build(tmp_path)
+    resources = {"lake": LakeResource(data_dir=str(tmp_path))}
+    assert dg.materialize(model_assets, selection=UPSTREAM, resources=resources,
+                          tags=range_tags(DAYS[0], DAYS[-1])).success
+
+    def run_marts(day: date) -> None:
+        assert dg.materialize(model_assets, selection=MARTS, resources=resources, partition_key=day.isoformat()).success
+
+    run_marts(DAYS[-1])
+    made = _rollup_files(tmp_path)
+    assert len(made) == len(PARTS)
+    run_marts(DAYS[-2])
+    run_marts(DAYS[-1])
+    assert _rollup_files(tmp_path) == made  # other October days, the same day again: the same rollups
+    assert _state(tmp_path, "u-moved")[DAYS[-1]]["permission_profile_name"] == "Approvers v2"
+    # day 1's listing of profile 7 re-taken after every other, under another name; day 1's listings
+    # materialized again, as a backfill of that day does
+    lake = Lake.at(tmp_path)
+    listed = pq.read_table(lake.partition_file("raw_docusign_memberships", DAYS[1]))
+    rows = listed.to_pylist()
+    retaken = next(r for r in rows if r["user_id"] == "u-approver")
+    retaken.update(permission_profile_name="Approvers (late)", _snapshot_taken_at=ts(DAYS[8], 12))
+    lake.write_partition(pa.Table.from_pylist(rows, schema=listed.schema), "raw_docusign_memberships", DAYS[1])
+    assert dg.materialize(model_assets, selection=["int_membership_listings"], resources=resources,
+                          partition_key=DAYS[1].isoformat()).success
+    run_marts(DAYS[-1])
+    assert _state(tmp_path, "u-moved")[DAYS[-1]]["permission_profile_name"] == "Approvers (late)"
+    rolled = {mart: _rows(tmp_path, mart) for mart in MARTS}
+    # the same day on the same lake without any rollup: read day by day, then rolled up afresh
+    shutil.rmtree(Lake.at(tmp_path).local_dir / history.FOLDER)
+    run_marts(DAYS[-1])
+    assert {mart: _rows(tmp_path, mart) for mart in MARTS} == rolled

@@ -15,3 +15,9 @@ create or replace macro window_days() as table
                 interval 1 day
             )
         )::date as day;
+
+-- The days before the window a mart's history part reads (Model.history;
+-- dsassets/lib/transform/history.py): history_from <= dt < window_start, where
+-- history_from is the first day no monthly rollup holds.
+create or replace macro in_history(day) as
+    day >= getvariable('history_from') and day < getvariable('window_start');

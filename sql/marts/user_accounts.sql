@@ -5,7 +5,10 @@
 -- window:      window_start <= dt < window_end
 -- lookbacks:   every snapshot and lifecycle event before window_end; each
 --              day uses the latest snapshot on or before it, then applies
---              lifecycle events that happened after that snapshot was taken
+--              lifecycle events that happened after that snapshot was taken;
+--              the listings' history as user_accounts_listed_before,
+--              _sources_before and _profiles_before (user_accounts/), each
+--              ended month rolled up once
 -- sources:     Admin API memberships; eSignature account users where the
 --              Admin API has no row for that day (int_membership_listings
 --              says which, for every day of history); int_user_lifecycle_events
@@ -81,42 +84,42 @@ lifecycle as (
 ---------- snapshots: Admin API first, eSignature fills the gaps
 
 -- which source listed each membership on each day, on the few columns that
--- every day of history is read for (int_membership_listings, one day's
--- snapshots each, already cleaned): history is most of a long lake, and only
--- the snapshots the window's days read carry all their columns
--- (readable_snapshots). Not materialized: each reader below scans the
--- columns it needs, where holding a month of listings (7M rows at 66k users)
--- for all of them took longer than the scans and the memory of every row
+-- history is read for (int_membership_listings, one day's snapshots each,
+-- already cleaned): only the snapshots the window's days read carry all their
+-- columns (readable_snapshots). The days before the window are read as
+-- user_accounts_*_before, each ended month rolled up once
+-- (dsassets/lib/transform/history.py), except for the rows readable_rows
+-- picks. Not materialized: each reader below scans the columns it needs
 snapshot_rows as not materialized (
     select * from int_membership_listings
     where dt < getvariable('window_end')
 ),
 
--- the days each source listed each account, to tell "gone" from "not taken"
+window_rows as not materialized (
+    select * from snapshot_rows
+    where dt >= getvariable('window_start')
+),
+
+-- the days each source listed each account, to tell "gone" from "not taken":
+-- the window's, and each span's last before it
 source_days as (
     select distinct snapshot_source, account_id, dt
-    from snapshot_rows
+    from window_rows
+    union all
+    select snapshot_source, account_id, dt
+    from user_accounts_sources_before
 ),
 
 -- each profile's name and admin flag as last listed on or before each day
 -- (latest snapshot_taken_at wins), so every day of a window reads only its
--- own past and a range is computed in one pass
+-- own past and a range is computed in one pass: the window's days
+-- (user_accounts_profile_days), and a row per span before it
+-- (user_accounts_profiles_before)
 profile_days as (
-    select
-        account_id,
-        permission_profile_id,
-        dt,
-        arg_max(permission_profile_name, snapshot_taken_at)
-            as permission_profile_name,
-        max(snapshot_taken_at) filter (
-            where permission_profile_name is not null
-        ) as name_taken_at,
-        arg_max(is_admin, snapshot_taken_at) as is_admin,
-        max(snapshot_taken_at) filter (where is_admin is not null)
-            as admin_taken_at
-    from snapshot_rows
-    where permission_profile_id is not null
-    group by all
+    select * from user_accounts_profile_days
+    where dt >= getvariable('window_start')
+    union all by name
+    select * from user_accounts_profiles_before
 ),
 
 profiles as (
@@ -195,15 +198,20 @@ profile_events as (
 ---------- one row per day and membership known by then
 
 -- per listed membership, the first day a listing has it and its latest
--- listing before the window: one pass over the listings of every day
+-- listing before the window
 listed_memberships as (
     select
         user_id,
         account_id,
-        min(dt) as first_dt,
-        max(dt) filter (where dt < getvariable('window_start'))
-            as latest_before_window
-    from snapshot_rows
+        min(first_dt) as first_dt,
+        max(latest_dt) as latest_before_window
+    from (
+        select user_id, account_id, first_dt, latest_dt
+        from user_accounts_listed_before
+        union all
+        select user_id, account_id, dt as first_dt, null as latest_dt
+        from window_rows
+    )
     group by all
 ),
 
@@ -242,8 +250,7 @@ latest_before_window as (
 
 readable_rows as (
     select snapshot_source, user_id, account_id, dt
-    from snapshot_rows
-    where dt >= getvariable('window_start')
+    from window_rows
     union all
     select snapshot_source, user_id, account_id, dt
     from snapshot_rows

@@ -4,7 +4,10 @@
 -- primary key: (dt, user_id)
 -- window:      window_start <= dt < window_end
 -- lookbacks:   organization-user snapshots, organization lifecycle events,
---              int_user_activity_daily and IdP snapshots before window_end
+--              int_user_activity_daily and IdP snapshots before window_end;
+--              the snapshots' listings and the daily activity as
+--              users_listed_before and users_activity_before (users/), each
+--              ended month rolled up once
 -- state:       'deleted'          closed in the organization, or no open
 --                                 membership (closed in every account)
 --              'partially_active' open in some accounts, closed in others
@@ -29,27 +32,36 @@ organization_users as not materialized (
     where dt < getvariable('window_end') and user_id is not null
 ),
 
--- the two columns every day of history is read for, read once; only the
--- snapshots the window's days read carry all their columns
+-- the window's listings; the days before it come from users_listed_before,
+-- each ended month rolled up once (dsassets/lib/transform/history.py): only
+-- the snapshots the window's days read carry all their columns
 -- (readable_organization_users)
-organization_listings as materialized (
+window_listings as materialized (
     select user_id, dt from organization_users
-),
-
-organization_days as (
-    select distinct dt from organization_listings
+    where dt >= getvariable('window_start')
 ),
 
 -- per user, the first day a snapshot lists them and their latest listing
--- before the window, in one aggregate over every day's listings
+-- before the window
 listed_users as (
     select
         user_id,
-        min(dt) as first_dt,
-        max(dt) filter (where dt < getvariable('window_start'))
-            as latest_before_window
-    from organization_listings
+        min(first_dt) as first_dt,
+        max(latest_dt) as latest_before_window
+    from (
+        select user_id, first_dt, latest_dt from users_listed_before
+        union all
+        select user_id, dt as first_dt, null as latest_dt from window_listings
+    )
     group by all
+),
+
+-- the snapshot days the window's days can fall back on: the window's own and
+-- the latest before it (the as-of join below reads no earlier one)
+organization_days as (
+    select distinct dt from window_listings
+    union
+    select max(latest_before_window) as dt from listed_users
 ),
 
 -- each user's latest snapshot before the window, and the window's own: all
@@ -94,7 +106,7 @@ memberships as (
 
 activity as (
     select * from int_user_activity_daily
-    where dt < getvariable('window_end')
+    where in_window(dt)
 ),
 
 idp_users as (
@@ -154,23 +166,16 @@ membership_days as (
     select distinct dt from memberships
 ),
 
--- each user's activity before the window folded into one row (on the last day
--- of it), and the window's own days: the running window below then sorts the
--- window's rows, not every day of history
+-- each user's activity before the window folded into a row per span (on the
+-- last day of it: users_activity_before, each ended month rolled up once),
+-- and the window's own days: the running window below then sorts the
+-- window's rows and a row a month, not every day of history
 activity_days as (
     select user_id, dt, first_event_at, last_event_at, last_successful_signin_at
     from activity
-    where dt >= getvariable('window_start')
     union all
-    select
-        user_id,
-        max(dt) as dt,
-        min(first_event_at) as first_event_at,
-        max(last_event_at) as last_event_at,
-        max(last_successful_signin_at) as last_successful_signin_at
-    from activity
-    where dt < getvariable('window_start')
-    group by user_id
+    select user_id, dt, first_event_at, last_event_at, last_successful_signin_at
+    from users_activity_before
 ),
 
 activity_running as (

@@ -14,6 +14,7 @@ from dsassets.defs import sql_asset
 from dsassets.lib.intel.address_table import address_rows
 from dsassets.lib.intel.geo import IpLocator
 from dsassets.lib.transform import runner, sql
+from dsassets.lib.transform.history import bind as bind_history
 from dsassets.lib.transform.models import BY_NAME, MODELS, Model
 
 # Intermediate models that a mart reads for every snapshot day before its window's end, in
@@ -34,13 +35,29 @@ def model_run(model: Model) -> runner.SqlAsset:
         requires=tuple(d for d in model.deps if d in BY_NAME),
         reads=model.deps,
         transform=_locate_ips if model.name == "int_ip_addresses" else None,
-        setup=_require_history(model.name, *HISTORY_MODELS[model.name]) if model.name in HISTORY_MODELS else None,
+        setup=_setup(model),
         writes=not model.is_view,
         report=lambda run, counts: {"materialization": "view" if model.is_view else "parquet"},
         location=str(model.path) if model.is_view else None,
         one_pass=model.one_pass,
         grows=model.grows,
     )
+
+
+def _setup(model: Model):
+    """Refuse a history model with holes (:func:`_require_history`); the parts, then the history parts
+    (which may read them)."""
+    require = _require_history(model.name, *HISTORY_MODELS[model.name]) if model.name in HISTORY_MODELS else None
+    if require is None and not model.parts and not model.history:
+        return None
+
+    def setup(run: runner.Run) -> None:
+        if require is not None:
+            require(run)
+        sql.install_parts(run.con, model)
+        bind_history(run.con, run.lake, run.config, model, run.start, run.end)
+
+    return setup
 
 
 def _require_history(mart: str, history: str, snapshots: tuple[str, ...]):

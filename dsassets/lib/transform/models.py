@@ -43,6 +43,9 @@ class Model:
     # The intra-day refresh adds the rows of a raw dataset's new part files instead of recomputing
     # the day, when nothing else the model reads changed (runner.SqlAsset.grows).
     grows: Growth | None = None
+    # Views of the days before the window, each with what it reads (dsassets.lib.transform.history):
+    # every ended month is rolled up once. One file each in sql/<layer>/<name>/, named after the view.
+    history: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def path(self) -> Path:
@@ -118,7 +121,11 @@ MODELS: tuple[Model, ...] = (
       "when it was opened/closed, from daily snapshots and lifecycle events.",
       latest_view=True, one_pass=True,
       reads={"stg_docusign__memberships": EVERY_EARLIER_DAY, "stg_docusign__account_users": EVERY_EARLIER_DAY,
-             "int_membership_listings": EVERY_EARLIER_DAY, "int_user_lifecycle_events": EVERY_EARLIER_DAY}),
+             "int_membership_listings": EVERY_EARLIER_DAY, "int_user_lifecycle_events": EVERY_EARLIER_DAY},
+      # each day's profile names, which the window's days and the history of profiles read
+      parts=("user_accounts_profile_days",),
+      history={part: ("int_membership_listings",) for part in (
+          "user_accounts_listed_before", "user_accounts_sources_before", "user_accounts_profiles_before")}),
     M("marts", "users",
       ("stg_docusign__organization_users", "int_user_lifecycle_events", "user_accounts",
        "int_user_activity_daily", "stg_idp__users", "stg_docusign__reserved_domains"),
@@ -128,7 +135,9 @@ MODELS: tuple[Model, ...] = (
       latest_view=True, one_pass=True,
       reads={"stg_docusign__organization_users": EVERY_EARLIER_DAY, "int_user_lifecycle_events": EVERY_EARLIER_DAY,
              "int_user_activity_daily": EVERY_EARLIER_DAY, "stg_idp__users": EVERY_EARLIER_DAY,
-             "stg_docusign__reserved_domains": EVERY_EARLIER_DAY}),
+             "stg_docusign__reserved_domains": EVERY_EARLIER_DAY},
+      history={"users_listed_before": ("stg_docusign__organization_users",),
+               "users_activity_before": ("int_user_activity_daily",)}),
     M("marts", "account_daily_activity", ("activities",),
       "Daily activity summary per account: events, users, sign-ins by class, envelopes, "
       "setting and lifecycle changes, countries."),

@@ -59,8 +59,8 @@ NOT_INPUTS = frozenset(e.name for e in (
 ))
 # Top-level folders of the lake that are nobody's input although they hold Parquet: scratch files
 # not yet published (a step running beside this one writes there), DuckDB's spill, and the
-# detections' monthly first-seen rollups (a cache of int_user_activity_daily, an input already).
-NOT_LAKE_INPUTS = frozenset({".tmp", ".duckdb-tmp", ".first-seen", ".graph-audits"})
+# detections' monthly first-seen rollups and the users marts' history (caches of inputs already).
+NOT_LAKE_INPUTS = frozenset({".tmp", ".duckdb-tmp", ".first-seen", ".history", ".graph-audits"})
 # Days before the one recorded whose records are dropped: only the day being refreshed needs one.
 KEEP_DAYS = 2
 # Where assets that are not SQL models or raw datasets write, and what an asset writes besides its
