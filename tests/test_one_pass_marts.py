@@ -61,7 +61,13 @@ def _build(root) -> None:
             b.org_user(day, f"u-{user}", f"{user}@acme.example", hour=1)
         if i >= 2:  # none before day 2; on day 5 the domain is listed inactive
             b.reserved_domain(day, "acme.example", status="inactive" if i == 5 else "active")
+    # identity-provider snapshots on four days, two in September: a day reads only the latest on or
+    # before it, which may no longer list a user an earlier one did
+    for day in DAYS[1:3]:
+        b.idp_user(day, "keep@acme.example", "disabled", ts(DAYS[1], 8))
     b.idp_user(DAYS[3], "left@acme.example", "deleted", ts(DAYS[3], 8))
+    b.idp_user(DAYS[5], "left@acme.example", "deleted", ts(DAYS[3], 8))
+    b.idp_user(DAYS[5], "keep@acme.example", "deleted", ts(DAYS[5], 8))
     for i in (1, 4, 8):
         b.signin(ts(DAYS[i], 14), "u-keep")
     # day 2's listing of the profile was re-taken at noon on day 5, under another name: the latest
@@ -157,7 +163,9 @@ def test_users_domains_identity_provider_and_activity_by_day(lakes):
     assert keep[DAYS[5]]["is_managed"] is True
     assert [keep[d]["last_activity_at"] for d in (DAYS[3], DAYS[4], GAP, DAYS[8])] == \
         [ts(DAYS[1], 14), ts(DAYS[4], 14), ts(DAYS[4], 14), ts(DAYS[8], 14)]
-    assert [left[d]["idp_status"] for d in DAYS[2:4]] == [None, "deleted"]
+    assert [left[d]["idp_status"] for d in DAYS[:4]] == [None, "not_reported", "not_reported", "deleted"]
+    assert [keep[d]["idp_status"] for d in DAYS] == [None, "disabled", "disabled", "not_reported", "not_reported",
+                                                      "deleted", "deleted", "deleted", "deleted"]
     assert [left[d]["state"] for d in DAYS[4:6]] == ["active", "deleted"]
     # the day without a snapshot falls back on the latest before it (a day of history for the
     # range's second pass), which no longer lists the user

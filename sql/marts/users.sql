@@ -5,9 +5,9 @@
 -- window:      window_start <= dt < window_end
 -- lookbacks:   organization-user snapshots, organization lifecycle events,
 --              int_user_activity_daily and IdP snapshots before window_end;
---              the snapshots' listings and the daily activity as
---              users_listed_before and users_activity_before (users/), each
---              ended month rolled up once
+--              the snapshots' listings, the daily activity and the latest
+--              IdP snapshot as users_listed_before, users_activity_before and
+--              users_idp_before (users/), each ended month rolled up once
 -- state:       'deleted'          closed in the organization, or no open
 --                                 membership (closed in every account)
 --              'partially_active' open in some accounts, closed in others
@@ -109,9 +109,14 @@ activity as (
     where in_window(dt)
 ),
 
+-- the window's identity-provider snapshots and the latest before it: a day
+-- reads only the latest on or before it
 idp_users as (
     select * from stg_idp__users
-    where dt < getvariable('window_end')
+    where in_window(dt)
+    union all by name
+    select * from users_idp_before
+    qualify dt = max(dt) over ()
 ),
 
 domain_days as (

@@ -137,7 +137,8 @@ MODELS: tuple[Model, ...] = (
              "int_user_activity_daily": EVERY_EARLIER_DAY, "stg_idp__users": EVERY_EARLIER_DAY,
              "stg_docusign__reserved_domains": EVERY_EARLIER_DAY},
       history={"users_listed_before": ("stg_docusign__organization_users",),
-               "users_activity_before": ("int_user_activity_daily",)}),
+               "users_activity_before": ("int_user_activity_daily",),
+               "users_idp_before": ("stg_idp__users",)}),
     M("marts", "account_daily_activity", ("activities",),
       "Daily activity summary per account: events, users, sign-ins by class, envelopes, "
       "setting and lifecycle changes, countries."),
