@@ -13,6 +13,7 @@ across the end of a month, so the days after it read the month before as rollups
 
 import shutil
 from datetime import date, timedelta
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -106,9 +107,10 @@ def lakes(tmp_path_factory):
                           tags=range_tags(DAYS[0], DAYS[-1])).success
     for day in reversed(DAYS):
         assert dg.materialize(model_assets, selection=MARTS, resources=daily, partition_key=day.isoformat()).success
-    # the range starts in September: it read its days; October's days read September rolled up
+    # the range starts in September: it read its days; October's days read September rolled up,
+    # and their month's days before them too
     assert _rolled_up(roots[0]) == {}
-    assert _rolled_up(roots[1]) == {part: ["2026-09"] for part in PARTS}
+    assert _rolled_up(roots[1]) == {part: ["2026-09", history.MONTH_TO_DATE] for part in PARTS}
     return roots
 
 
@@ -202,10 +204,22 @@ def test_a_month_is_rolled_up_once_and_again_when_one_of_its_days_changes(tmp_pa
 
     run_marts(DAYS[-1])
     made = _rollup_files(tmp_path)
-    assert len(made) == len(PARTS)
-    run_marts(DAYS[-2])
+    assert sorted(Path(path).parent.name for path in made) == sorted(["2026-09", history.MONTH_TO_DATE] * len(PARTS))
+    # the same day again, as the refresh runs it, with the identity provider's snapshot of the day
+    # taken again: the same rollups
+    today = LakeBuilder(tmp_path)
+    today.idp_user(DAYS[-1], "new@acme.example", "disabled", ts(DAYS[-1], 9))
+    today.write()
     run_marts(DAYS[-1])
-    assert _rollup_files(tmp_path) == made  # other October days, the same day again: the same rollups
+    assert _rollup_files(tmp_path) == made
+    run_marts(DAYS[-2])  # another October day: September's again, and its own days to date
+
+    def september(files: dict[str, int]) -> dict[str, int]:
+        return {path: stamp for path, stamp in files.items() if Path(path).parent.name == "2026-09"}
+
+    assert september(_rollup_files(tmp_path)) == september(made)
+    assert set(made) < set(_rollup_files(tmp_path))  # a replaced rollup stays an hour for runs reading it
+    run_marts(DAYS[-1])
     assert _state(tmp_path, "u-moved")[DAYS[-1]]["permission_profile_name"] == "Approvers v2"
     # day 1's listing of profile 7 re-taken after every other, under another name; day 1's listings
     # materialized again, as a backfill of that day does

@@ -14,12 +14,13 @@ ended month before the run's is rolled up once (:mod:`dsassets.lib.transform.rol
 the stamps of that month's files of the part's inputs and by the code and settings; the part is
 the rollups plus the days of the run's own month before each window, which stay days
 (``history_from`` is that month's first day), so every pass of a range run reads what a run of
-its window alone reads.
+its window alone reads. A run of one day rolls those days up too, as one span: the intra-day
+refresh runs the same day about a hundred times.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -34,6 +35,9 @@ from dsassets.lib.transform.unchanged import code_digest
 # Under Lake.local_dir, beside the scratch folders (dsassets.lib.transform.unchanged skips it).
 FOLDER = ".history"
 FROM_VARIABLE = "history_from"
+# The folder of a part's rollup of the days of a one-day run's month before it: one at a time, each
+# replaced by the next day's (rollups prunes the one it replaced an hour later).
+MONTH_TO_DATE = "month-to-date"
 
 
 def part_query(model: Model, part: str) -> str:
@@ -52,33 +56,47 @@ def bind(con: duckdb.DuckDBPyConnection, lake: Lake, config: ProjectConfig, mode
          start: date, end: date) -> dict[str, list[str]]:
     """Each of the model's history parts as a temp view over its rollups of the months before
     ``start``'s (made where missing or stale) and the days of that month before the window; the
-    window ``[start, end)`` is set again after. The months rolled up, per part."""
+    window ``[start, end)`` is set again after. The spans rolled up, per part.
+
+    A run of one day (the daily run, and the intra-day refresh, which runs the same day again and
+    again) rolls up the days of its month before it too, as one more span."""
     month_start = start.replace(day=1)
+    one_day = end - start == timedelta(days=1)
+    history_from = start if one_day else month_start
     code = code_digest(config)
-    months: dict[str, list[str]] = {}
+    spans: dict[str, list[str]] = {}
     try:
         for part, reads in model.history.items():
             query = part_query(model, part)
             stamps = {rel: stamp for name in reads for path in input_paths(name)
                       for rel, stamp in lake.stamps(path, lambda rel: False).items()}
-            by_month = rollups.ended_months(stamps, month_start)
-            made = [_rollup(con, lake, part, query, month, files, code) for month, files in sorted(by_month.items())]
+            made = [_rollup(con, lake, part, query, month, _following(date.fromisoformat(f"{month}-01")), files, code)
+                    for month, files in sorted(rollups.ended_months(stamps, month_start).items())]
+            to_date = {rel: stamp for rel, stamp in stamps.items() if rel.endswith(".parquet")
+                       and month_start <= (rollups.day_of(rel) or date.min) < history_from}
+            if to_date:
+                made.append(_rollup(con, lake, part, query, MONTH_TO_DATE, history_from, to_date, code))
             listed = ", ".join(sql_literal(str(path)) for path in made)
             rolled = f"select * from read_parquet([{listed}]) union all by name " if made else ""
             con.execute(f"create or replace temp view {part} as {rolled}select * from ({query})")
-            months[part] = sorted(by_month)
+            spans[part] = [path.parent.name for path in made]
     finally:
         set_window(con, start, end)
-        con.execute(f"set variable {FROM_VARIABLE} = date '{month_start.isoformat()}'")
-    return months
+        con.execute(f"set variable {FROM_VARIABLE} = date '{history_from.isoformat()}'")
+    return spans
 
 
-def _rollup(con: duckdb.DuckDBPyConnection, lake: Lake, part: str, query: str, month: str,
+def _following(first: date) -> date:
+    """The first day of the month after ``first``'s."""
+    return date(first.year + first.month // 12, first.month % 12 + 1, 1)
+
+
+def _rollup(con: duckdb.DuckDBPyConnection, lake: Lake, part: str, query: str, span: str, end: date,
             files: dict[str, str], code: str) -> Path:
-    """The part over the month ``YYYY-MM``, for exactly these files and this code."""
-    first = date.fromisoformat(f"{month}-01")
-    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    set_window(con, following, following)
+    """The part over the span (a month ``YYYY-MM``, or the month to date: its first day up to ``end``),
+    for exactly these files and this code."""
+    first = end.replace(day=1) if span == MONTH_TO_DATE else date.fromisoformat(f"{span}-01")
+    set_window(con, end, end)
     con.execute(f"set variable {FROM_VARIABLE} = date '{first.isoformat()}'")
-    return rollups.rollup(con, lake.local_dir / FOLDER / part / month, rollups.key(files, part, query, code),
+    return rollups.rollup(con, lake.local_dir / FOLDER / part / span, rollups.key(files, part, query, code),
                           lambda target: f"copy ({query}) to {target} (format parquet)")
