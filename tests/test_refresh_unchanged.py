@@ -215,3 +215,26 @@ def test_records_are_kept_for_the_days_a_refresh_can_still_reach(tmp_path):
     assert unchanged.recall(lake, "activities", DAY) == unchanged.Record("in", {}, "{}", "run")
     unchanged.forget(lake, "activities", DAY)
     assert unchanged.recall(lake, "activities", DAY) is None
+
+
+@pytest.mark.parametrize("spelling", ["absolute", "home"])
+def test_the_code_fingerprint_follows_policy_files_named_by_absolute_or_home_patterns(tmp_path, monkeypatch, spelling):
+    """A refresh fingerprints the policy files the config names, however it names them: an edited
+    policy recomputes, and a pattern outside the config's folder is no error."""
+    from dsassets.lib.config.project import load_config
+    from dsassets.lib.transform.unchanged import code_digest
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "policies").mkdir()
+    policy = tmp_path / "policies" / "mine.yaml"
+    policy.write_text("policies: []\n")
+    pattern = str(tmp_path / "policies" / "*.yaml") if spelling == "absolute" else "~/policies/*.yaml"
+    config_dir = tmp_path / "elsewhere"
+    config_dir.mkdir()
+    (config_dir / "dsassets.yaml").write_text(f"activity_policies:\n  files: ['{pattern}']\n")
+    monkeypatch.setenv("DSASSETS_CONFIG", str(config_dir / "dsassets.yaml"))
+    config = load_config(config_dir / "dsassets.yaml")
+    before = code_digest(config)
+    assert code_digest(config) == before
+    policy.write_text("policies: []\n# edited\n")
+    assert code_digest(config) != before

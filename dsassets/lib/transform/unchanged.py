@@ -258,12 +258,13 @@ def _package_digest() -> str:
 def code_digest(config: ProjectConfig) -> str:
     """The code, the config (as read, and its policy files), the intel lists and the settings."""
     from dsassets.lib.intel.update import intel_dir
+    from dsassets.lib.policies.model import resolve_files
 
     digest = hashlib.sha256(_package_digest().encode())
     digest.update(repr(config).encode())
-    base = config_path().parent
-    files = {p for pattern in config.activity_policies.files for p in base.glob(pattern) if p.is_file()}
-    for path in sorted(files):
+    # The files the policies load from, found as they are (absolute patterns and ~ included).
+    files = resolve_files(list(config.activity_policies.files), config_path().parent)
+    for path in (p for p in files if p.is_file()):
         digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
     intel = intel_dir(config)
     if intel.is_dir():
