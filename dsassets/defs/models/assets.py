@@ -55,7 +55,8 @@ def _setup(model: Model):
         if require is not None:
             require(run)
         sql.install_parts(run.con, model)
-        bind_history(run.con, run.lake, run.config, model, run.start, run.end)
+        if model.history:
+            bind_history(run.con, run.lake, run.config, model, run.start, run.end)
 
     return setup
 
