@@ -78,10 +78,11 @@ def test_rolled_up_months_give_the_first_days_every_day_gives(lake, start):
 def test_a_month_is_rolled_up_once_while_its_days_stay_the_same(lake):
     start = date(2026, 11, 14)
     _first_seen(lake, start, rolled=True)
-    made = {p: p.stat().st_mtime_ns for p in (lake.local_dir / first_seen.FOLDER).rglob("*.parquet")}
+    # a rewrite publishes a new file (os.replace); a run that reuses one only touches it
+    made = {p: p.stat().st_ino for p in (lake.local_dir / first_seen.FOLDER).rglob("*.parquet")}
     assert len(made) == 2
     _first_seen(lake, start + timedelta(days=1), rolled=True)
-    assert {p: p.stat().st_mtime_ns for p in (lake.local_dir / first_seen.FOLDER).rglob("*.parquet")} == made
+    assert {p: p.stat().st_ino for p in (lake.local_dir / first_seen.FOLDER).rglob("*.parquet")} == made
 
 
 def test_a_late_day_in_a_rolled_up_month_reaches_the_next_run_and_the_replaced_rollup_goes_later(lake):
@@ -98,13 +99,14 @@ def test_a_late_day_in_a_rolled_up_month_reaches_the_next_run_and_the_replaced_r
     assert _rollups(lake)["2026-10"] == october  # its days did not change
     current = [p for p in _rollups(lake)["2026-09"] if p not in old]
     assert len(current) == 1 and set(_rollups(lake)["2026-09"]) == {*old, *current}  # a run may still read the old one
-    # an hour after it was replaced, the old rollup is removed, and so is a killed run's scratch file
+    # an hour after its last use, the old rollup is removed, and so is a killed run's scratch file;
+    # the current one, as old, stays: the run uses it
     folder = lake.local_dir / first_seen.FOLDER / "2026-09"
     killed, running = folder / ".abc.1.2.tmp", folder / ".abc.3.4.tmp"
     killed.write_bytes(b"half a rollup")
     running.write_bytes(b"a rollup being written")
-    aged = time.time() - rollups.KEEP_REPLACED_SECONDS - 60
-    for path in (folder / current[0], killed):
+    aged = time.time() - rollups.KEEP_UNUSED_SECONDS - 60
+    for path in (*(folder / name for name in old), folder / current[0], killed):
         os.utime(path, (aged, aged))
     assert _first_seen(lake, start, rolled=True) == after
     assert sorted(p.name for p in folder.iterdir()) == sorted([*current, running.name])

@@ -35,8 +35,8 @@ from dsassets.lib.transform.unchanged import code_digest
 # Under Lake.local_dir, beside the scratch folders (dsassets.lib.transform.unchanged skips it).
 FOLDER = ".history"
 FROM_VARIABLE = "history_from"
-# The folder of a part's rollup of the days of a one-day run's month before it: one at a time, each
-# replaced by the next day's (rollups prunes the one it replaced an hour later).
+# The folder of a part's rollups of the days of a one-day run's month before it, one per day run
+# (rollups prunes each an hour after its day's last run).
 MONTH_TO_DATE = "month-to-date"
 
 

@@ -9,8 +9,10 @@ rolls the month up again.
 
 A rollup is a cache, not an output: deleting the folder costs one read of every month. Two runs
 that roll up the same month write the same rows under the same name (each publishes its own
-scratch file with ``os.replace``). A rollup no longer current is removed an hour after it was
-replaced, so a run still reading it is not cut short.
+scratch file with ``os.replace``). A run that uses a rollup touches it, and a rollup no run has
+used for an hour is removed: one replaced by a late day, and one another run may still read,
+which matters where runs of different days legitimately use different rollups of one folder at
+once (the users marts' month to date: a backfill beside the intra-day refresh).
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ import duckdb
 from dsassets.lib.lake.scratch import remove_stale_scratch
 from dsassets.lib.transform.sql import sql_literal
 
-# How long a replaced rollup stays for the runs that may still read it.
-KEEP_REPLACED_SECONDS = 3600
+# How long a rollup no run has used since stays, for the runs that may still read it.
+KEEP_UNUSED_SECONDS = 3600
 
 
 def day_of(rel: str) -> date | None:
@@ -60,10 +62,12 @@ def key(files: dict[str, str], *also: str) -> str:
 
 
 def rollup(con: duckdb.DuckDBPyConnection, folder: Path, name: str, write: Callable[[str], str]) -> Path:
-    """``folder/<name>.parquet``, written with the statement ``write(target)`` if it is not there yet;
-    the folder's replaced rollups are pruned."""
+    """``folder/<name>.parquet``, marked used now, or written with the statement ``write(target)`` if
+    it is not there; the folder's rollups unused for an hour are pruned."""
     path = folder / f"{name}.parquet"
-    if not path.exists():
+    try:
+        os.utime(path)  # in use: another run's prune leaves it an hour from now
+    except FileNotFoundError:
         folder.mkdir(parents=True, exist_ok=True)
         scratch = folder / f".{name}.{os.getpid()}.{time.monotonic_ns()}.tmp"
         try:
@@ -71,16 +75,18 @@ def rollup(con: duckdb.DuckDBPyConnection, folder: Path, name: str, write: Calla
             os.replace(scratch, path)
         finally:
             scratch.unlink(missing_ok=True)
-    _prune(folder, keep=path)
+    _prune(folder)
     return path
 
 
-def _prune(folder: Path, keep: Path) -> None:
-    """Remove the month's other rollups once ``keep`` has replaced them for an hour, and the scratch
-    files of runs killed while rolling it up an hour ago or more."""
-    remove_stale_scratch(folder, KEEP_REPLACED_SECONDS)
-    if time.time() - keep.stat().st_mtime <= KEEP_REPLACED_SECONDS:
-        return
+def _prune(folder: Path) -> None:
+    """Remove the folder's rollups no run has used for an hour (not the one this run just used), and
+    the scratch files of runs killed while rolling up an hour ago or more."""
+    remove_stale_scratch(folder, KEEP_UNUSED_SECONDS)
+    now = time.time()
     for other in folder.glob("*.parquet"):
-        if other != keep:
-            other.unlink(missing_ok=True)  # another run may have pruned it first
+        try:
+            if now - other.stat().st_mtime > KEEP_UNUSED_SECONDS:
+                other.unlink()
+        except FileNotFoundError:
+            pass  # another run pruned it first
