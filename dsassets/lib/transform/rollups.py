@@ -27,7 +27,7 @@ from typing import Callable
 
 import duckdb
 
-from dsassets.lib.lake.scratch import remove_stale_scratch
+from dsassets.lib.lake.scratch import remove_stale_scratch, remove_untouched
 from dsassets.lib.transform.sql import sql_literal
 
 # How long a rollup no run has used since stays, for the runs that may still read it.
@@ -83,10 +83,4 @@ def _prune(folder: Path) -> None:
     """Remove the folder's rollups no run has used for an hour (not the one this run just used), and
     the scratch files of runs killed while rolling up an hour ago or more."""
     remove_stale_scratch(folder, KEEP_UNUSED_SECONDS)
-    now = time.time()
-    for other in folder.glob("*.parquet"):
-        try:
-            if now - other.stat().st_mtime > KEEP_UNUSED_SECONDS:
-                other.unlink()
-        except FileNotFoundError:
-            pass  # another run pruned it first
+    remove_untouched(folder, "*.parquet", KEEP_UNUSED_SECONDS)
