@@ -3,12 +3,15 @@
 -- primary key: (dt, user_id)
 -- window:      window_start <= dt < window_end
 -- notes:       the users mart reads every earlier partition of this small
---              model for first/last activity, instead of the events
+--              model for first/last activity, instead of the events; it reads
+--              the activities mart, whose events are already parsed and
+--              classified (from staging, a million events parsed again took
+--              0.9 s against 0.25 s)
 
 with
 
 events as (
-    select * from stg_docusign__audit_events
+    select * from activities
     where in_window(dt) and user_id is not null
 ),
 

@@ -5,11 +5,14 @@
 --              dsassets.yaml
 -- primary key: event_id
 -- window:      window_start <= dt < window_end
+-- notes:       reads the activities mart, whose events are already parsed
+--              and classified (from staging, a million events parsed again
+--              took 0.5 s against 0.08 s)
 
 with
 
 events as (
-    select * from stg_docusign__audit_events
+    select * from activities
     where
         in_window(dt)
         and event_type is not null
