@@ -1,4 +1,5 @@
-"""Per-day values a refresh recalls: the figures of the days before its own, read again every interval.
+"""Per-day values a run recalls: the figures of the days before its own (every run), and of its own day
+(the refresh, which reads it again every interval).
 
 `unchanged.per_day` keeps a value per day with the fingerprint of what it was computed from (the
 code, the settings, the files of the day's folder). These tests count the computations it asks for.
@@ -17,9 +18,9 @@ DAY = date(2026, 10, 20)
 WEEK = [DAY - timedelta(days=n) for n in range(6, -1, -1)]
 
 
-def context(refresh: bool, day: date = DAY) -> SimpleNamespace:
+def context(refresh: bool, days: list[date] = (DAY,)) -> SimpleNamespace:
     tags = {unchanged.SKIP_TAG: "true"} if refresh else {}
-    return SimpleNamespace(run=SimpleNamespace(tags=tags), partition_keys=[day.isoformat()])
+    return SimpleNamespace(run=SimpleNamespace(tags=tags), partition_keys=[day.isoformat() for day in days])
 
 
 def folder(day: date) -> str:
@@ -52,8 +53,8 @@ def lake(tmp_path):
     return Lake.at(str(tmp_path), None)
 
 
-def per_day(lake: Lake, compute: Counting, refresh: bool = True, days=WEEK) -> dict:
-    return unchanged.per_day(context(refresh), lake, "figures", days, folder, compute)
+def per_day(lake: Lake, compute: Counting, refresh: bool = True, days=WEEK, run_days=(DAY,)) -> dict:
+    return unchanged.per_day(context(refresh, run_days), lake, "figures", days, folder, compute)
 
 
 def expected(lake: Lake) -> dict:
@@ -61,12 +62,34 @@ def expected(lake: Lake) -> dict:
             for day in WEEK}
 
 
-def test_a_run_that_is_not_a_refresh_computes_every_day_in_one_call(lake):
+def test_a_run_that_is_not_a_refresh_computes_its_own_day_and_recalls_the_days_before_it(lake):
     compute = Counting(lake.local_dir)
+    # The first run has nothing recorded: the week in one call.
     assert per_day(lake, compute, refresh=False) == expected(lake)
+    assert compute.asked == [(WEEK[0], DAY + timedelta(days=1))]
+    # The same day's run again: its own day is computed again, unchanged as it is; the days before recalled.
     assert per_day(lake, compute, refresh=False) == expected(lake)
-    assert compute.asked == [(WEEK[0], DAY + timedelta(days=1))] * 2
-    assert not (lake.local_dir / ".unchanged").exists()
+    assert compute.asked[1:] == [(DAY, DAY + timedelta(days=1))]
+    # The next day's scheduled run: the six days before it that the runs before computed are recalled.
+    following = DAY + timedelta(days=1)
+    (lake.local_dir / folder(following)).mkdir(parents=True)
+    (lake.local_dir / folder(following) / "part-1.parquet").write_bytes(b"next")
+    week = [d + timedelta(days=1) for d in WEEK]
+    found = per_day(lake, compute, refresh=False, days=week, run_days=(following,))
+    assert found == {**{d: v for d, v in expected(lake).items() if d in week}, following: [1]}
+    assert compute.asked[2:] == [(following, following + timedelta(days=1))]
+
+
+def test_a_backfill_computes_every_day_it_is_run_for_and_recalls_only_the_days_before(lake):
+    compute = Counting(lake.local_dir)
+    per_day(lake, compute, refresh=False)
+    # A range run of the week's last three days: those three, in one call, though their records match.
+    assert per_day(lake, compute, refresh=False, run_days=WEEK[4:]) == expected(lake)
+    assert compute.asked[1:] == [(WEEK[4], DAY + timedelta(days=1))]
+    # A day before the range whose files changed since (late events) is computed again too.
+    (lake.local_dir / folder(WEEK[2]) / "part-2.parquet").write_bytes(b"late")
+    assert per_day(lake, compute, refresh=False, run_days=WEEK[4:]) == expected(lake)
+    assert compute.asked[2:] == [(WEEK[2], WEEK[3]), (WEEK[4], DAY + timedelta(days=1))]
 
 
 def test_a_refresh_recalls_the_days_whose_files_did_not_change_and_reads_the_others_again(lake):

@@ -29,7 +29,7 @@ and adds them to its day (``activities``: 15 s for the day's million events late
 
 A step that reads the days before its own as well (the vocabulary checks read a week) keeps what
 it computed of each of them with :func:`per_day`, and computes again only the days whose files
-changed.
+changed (in any run, for the days before its own).
 """
 
 from __future__ import annotations
@@ -156,21 +156,26 @@ def per_day(
     and the files under ``folder(day)`` alone, and is JSON.
 
     ``compute(first, end)`` gives the values of the days ``first <= day < end`` (a day it leaves out
-    has ``None``). A run that does not ask computes every day in one call. In one that does (the
-    refresh, which reads the days before its own again and again), a day whose files and code are
-    what they were when ``name`` last computed it is recalled, and each run of the other days is
-    computed in one call. Records live in ``.unchanged/<name>/``; those of days before ``days`` go.
+    has ``None``). Every run records what it computed of each day with the fingerprint of what the
+    day was computed from; a day whose files and code are what they were when ``name`` last computed
+    it is recalled, and each run of the other days is computed in one call. Which days may be
+    recalled: in a run that asks (the refresh, which reads the days before its own again and again),
+    all of them; in any other run, the days before its own partitions, so a scheduled run or a
+    backfill computes the days it is run for and recalls only the lookback that the runs of those
+    days computed (at a million events a day, the vocabulary checks' week of staged events was
+    2.3 s of every daily run). Records live in ``.unchanged/<name>/``; those of days before
+    ``days`` go.
     """
     days = sorted(days)
     if not days:
         return {}
-    if not wanted(context):
-        found = compute(days[0], days[-1] + timedelta(days=1))
-        return {day: found.get(day) for day in days}
+    own = set() if wanted(context) else {date.fromisoformat(key) for key in context.partition_keys}
     code = code_digest(project_config())
     inputs = {day: fingerprint(code, name, day, lake.stamps(folder(day), _skip_under(()))) for day in days}
     values: dict[date, Any] = {}
     for day in days:
+        if day in own:
+            continue
         try:
             kept = json.loads(_record_path(lake, name, day).read_text())
         except (OSError, ValueError):
