@@ -131,7 +131,11 @@ class Case:
             config: ProjectConfig | dict | None = None) -> list[dict]:
         """Alerts of ``policy`` for the days ``[start, end]`` (inclusive), one day at a time."""
         end = end or start
-        con = self.prepared(policy, start, end, config)
+        return self.alerts(self.prepared(policy, start, end, config), policy, start, end)
+
+    @staticmethod
+    def alerts(con: duckdb.DuckDBPyConnection, policy: str, start: date, end: date) -> list[dict]:
+        """Alerts of ``policy`` for the days ``[start, end]`` on a prepared connection, one day at a time."""
         query = detections.alert_query(policy)
         out = []
         day = start

@@ -24,7 +24,7 @@ from dsassets.lib.detections.report import alert_report
 from dsassets.lib.lake.partitions import DAILY, EVERY_EARLIER_DAY, deps, last_days
 from dsassets.lib.policies.compile import POLICY_ALERTS
 from dsassets.lib.scope import apply as scoping
-from dsassets.lib.transform import runner, sql
+from dsassets.lib.transform import history, runner, sql
 from dsassets.lib.triage import suppressions
 
 GROUP = "detections"
@@ -78,6 +78,9 @@ def _setup(detection: Detection, run: runner.Run) -> dict:
         )
     if "detection_first_seen" in detections.day_tables(detection.id):
         first_seen.bind(run.con, run.lake, run.start)
+    if detection.history:
+        history.bind_parts(run.con, run.lake, run.config, detections.history_parts(detection.id), run.start, run.end,
+                           day_by_day=True)
     unmade = _bind_baselines(detection, run, lookback, since)
     if unmade:
         run.log.warning(
@@ -107,6 +110,14 @@ def _late_and_in_scope(detection: Detection, run: runner.Run, relation: str) -> 
     return scoping.apply(run.con, detection.id, run.config.scope.get(detection.id), late, lazy=True)[0]
 
 
+def _each_day(detection: Detection, run: runner.Run) -> None:
+    """The day's shared tables, and in a range its history parts brought up to the day."""
+    if detection.history and not run.one_day:
+        day = run.con.execute("select getvariable('window_start')").fetchone()[0]
+        history.advance(run.con, detections.history_parts(detection.id), day)
+    detections.prepare_day(run.con, detection.id, only_day=run.one_day)
+
+
 def detection_asset(detection: Detection) -> runner.SqlAsset:
     """A day's alerts depend only on that day and its lookback: the shared views are rebuilt per day."""
     return runner.SqlAsset(
@@ -117,7 +128,7 @@ def detection_asset(detection: Detection) -> runner.SqlAsset:
         reads=(*detection.inputs, *SCOPE_INPUTS),
         setup=lambda run: _setup(detection, run),
         transform=lambda run, relation: _late_and_in_scope(detection, run, relation),
-        each_day=lambda run: detections.prepare_day(run.con, detection.id, only_day=run.one_day),
+        each_day=lambda run: _each_day(detection, run),
         day_report=lambda run, day, count: alert_report(run, detection.asset_name, day, count),
         per_day_key="alerts_per_day",
     )

@@ -29,12 +29,14 @@ from dsassets.lib.intel import ip_intel
 from dsassets.lib.config.project import ProjectConfig
 from dsassets.lib.detections import first_seen
 from dsassets.lib.detections.registry import BY_ID
-from dsassets.lib.transform import sql
+from dsassets.lib.transform import history, sql
 from dsassets.lib.transform.files import SQL_DIR, file_statements, select_file
 
 DETECTIONS_DIR = SQL_DIR / "detections"
 # Macros the shared views and the policies use (window, alert id, IP classes).
 MACROS_FILE = DETECTIONS_DIR / "macros.sql"
+# The window macros (in_history, for the history parts of a connection without a lake).
+WINDOW_MACROS_FILE = SQL_DIR / "macros" / "window.sql"
 # Macros of the failed-login sessions, which their baseline's connection installs too.
 SESSION_MACROS_FILE = DETECTIONS_DIR / "session_macros.sql"
 # Shared relations, in dependency order, each either a plain view or a table materialized
@@ -134,6 +136,23 @@ def _query(name: str) -> str:
     return select_file(DETECTIONS_DIR / f"{name}.sql")
 
 
+def install_history(con: duckdb.DuckDBPyConnection, policy: str) -> None:
+    """The policy's history parts read from every day before the window (connections without a
+    lake); the asset's setup binds them over the monthly rollups (``history.bind_parts``)."""
+    for stmt in file_statements(WINDOW_MACROS_FILE):  # in_history, which sql.prepare installs on a lake
+        con.execute(stmt)
+    con.execute(f"set variable {history.FROM_VARIABLE} = date '0001-01-01'")
+    for part, (query, _) in history_parts(policy).items():
+        con.execute(f"create or replace temp view {part} as {query}")
+
+
+def history_parts(policy: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """The policy's history parts (``Detection.history``): each one's query and what it reads."""
+    detection = BY_ID[policy]
+    return {part: (select_file(DETECTIONS_DIR / detection.sql_file / f"{part}.sql"), reads)
+            for part, reads in detection.history.items()}
+
+
 def install_session_macros(con: duckdb.DuckDBPyConnection) -> None:
     for stmt in file_statements(SESSION_MACROS_FILE):
         con.execute(stmt)
@@ -155,6 +174,7 @@ def install(con: duckdb.DuckDBPyConnection, config: ProjectConfig, policy: str) 
     files = ip_intel.register_tables(con, config)
     install_macros(con)
     first_seen.install_empty(con)  # every day read as it is, until first_seen.bind rolls up the months
+    install_history(con, policy)  # the same, until history.bind_parts rolls up the months
     for name, kind in SHARED:
         if kind == "view":
             con.execute(f"create or replace temp view {name} as {_query(name)}")

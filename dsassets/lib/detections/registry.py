@@ -13,7 +13,8 @@ lookback, and raw events of earlier days only where a baseline cannot stand in f
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Callable, Generic, TypeVar
 
 from dsassets.lib.detections.thresholds import (
@@ -55,6 +56,10 @@ class Detection(Generic[C]):
     raw_lookback: Callable[[C], int] = lambda p: 0
     # Matches addresses against the configured IP lists (their files show in its metadata).
     uses_ip_lists: bool = False
+    # History parts (dsassets.lib.transform.history), each with the models it reads: views of
+    # the days before the window, ``sql/detections/<sql_file>/<part>.sql``, every ended month
+    # rolled up once, for what the policy would otherwise read from every partition.
+    history: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def asset_name(self) -> str:
@@ -115,6 +120,11 @@ DETECTIONS: tuple[Detection, ...] = (
         # earlier day means the incident alerted then): the per-user daily baseline it needs
         TerminatedUserConfig, lambda p: p.realert_after_days,
         extra_inputs=("stg_idp__users", "int_user_lifecycle_events"),
+        # every identity-provider snapshot before the day: the first and the last listing of each
+        # address, and the latest snapshot
+        history={part: ("stg_idp__users",) for part in (
+            "terminated_idp_latest_before", "terminated_idp_first_listed_before",
+            "terminated_idp_last_listed_before")},
     ),
     Detection(
         "multiple_failed_logins", "multiple_failed_logins",
