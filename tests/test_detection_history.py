@@ -10,10 +10,9 @@ every snapshot gives (``Case.run``, a connection without a lake).
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from itertools import groupby
-
-import json
 
 import duckdb
 import pyarrow as pa
@@ -21,8 +20,8 @@ import pyarrow.parquet as pq
 
 from dsassets.defs.detections.assets import detection_asset
 from dsassets.lib.config.project import ProjectConfig
-from dsassets.lib.detections.registry import BY_ID
 from dsassets.lib.detections import engine as detections
+from dsassets.lib.detections.registry import BY_ID
 from dsassets.lib.lake.lake import Lake
 from dsassets.lib.lake.schemas import IDP_USERS
 from dsassets.lib.transform import history, sql
