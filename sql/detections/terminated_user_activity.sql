@@ -34,22 +34,6 @@ window_snapshots as (
     where dt >= getvariable('window_start') and dt < getvariable('window_end')
 ),
 
--- a user without an address gives no row (unnest of an empty or null list):
--- a filter on len(idp_emails) computed the address list a second time for
--- every row of every snapshot
-idp as (
-    select
-        unnest(idp_emails) as email,
-        idp_user_id,
-        idp_status,
-        idp_status_changed_at,
-        idp_status_changed_at_source,
-        snapshot_taken_at,
-        dt
-    from window_snapshots
-    where idp_status in ('deleted', 'disabled')
-),
-
 latest_snapshots as (
     select * from terminated_idp_latest_before
     union all by name
@@ -58,6 +42,29 @@ latest_snapshots as (
 
 latest_snapshot as (
     select max(dt) as dt from latest_snapshots
+),
+
+-- the terminated addresses the latest snapshots of the history and the
+-- window's snapshots list. A user without an address gives no row (unnest of
+-- an empty or null list): a filter on len(idp_emails) computed the address
+-- list a second time for every row of every snapshot
+latest_listings as (
+    select
+        unnest(idp_emails) as email,
+        idp_user_id,
+        idp_status,
+        idp_status_changed_at,
+        idp_status_changed_at_source,
+        snapshot_taken_at,
+        dt
+    from latest_snapshots
+    where idp_status in ('deleted', 'disabled')
+),
+
+-- the window's own listings
+idp as (
+    select * from latest_listings
+    where dt >= getvariable('window_start')
 ),
 
 first_listed as (
@@ -87,17 +94,7 @@ listed_now as (
             coalesce(latest.idp_status_changed_at, 'epoch')
         ) as idp_status_changed_at_source,
         false as purged
-    from (
-        select
-            unnest(idp_emails) as email,
-            idp_user_id,
-            idp_status,
-            idp_status_changed_at,
-            idp_status_changed_at_source,
-            dt
-        from latest_snapshots
-        where idp_status in ('deleted', 'disabled')
-    ) as latest
+    from latest_listings as latest
     inner join latest_snapshot on latest.dt = latest_snapshot.dt
     group by all
 ),
