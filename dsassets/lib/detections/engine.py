@@ -139,10 +139,13 @@ def _query(name: str) -> str:
 def install_history(con: duckdb.DuckDBPyConnection, policy: str) -> None:
     """The policy's history parts read from every day before the window (connections without a
     lake); the asset's setup binds them over the monthly rollups (``history.bind_parts``)."""
+    parts = history_parts(policy)
+    if not parts:
+        return
     for stmt in file_statements(WINDOW_MACROS_FILE):  # in_history, which sql.prepare installs on a lake
         con.execute(stmt)
     con.execute(f"set variable {history.FROM_VARIABLE} = date '0001-01-01'")
-    for part, (query, _) in history_parts(policy).items():
+    for part, (query, _) in parts.items():
         con.execute(f"create or replace temp view {part} as {query}")
 
 
