@@ -80,11 +80,7 @@ final as (
         * exclude (event_ids, ip_addresses, countries),
         getvariable('det_session_gap_minutes')::integer as session_gap_minutes,
         getvariable('det_include_non_interactive') as include_non_interactive,
-        failures > 0
-        or first_at - to_minutes(getvariable('det_session_gap_minutes'))
-        <= dt::timestamptz
-        or last_at + to_minutes(getvariable('det_session_gap_minutes'))
-        >= (dt + 1)::timestamptz as keeps_lists,
+        failures > 0 or touches_midnight(dt, first_at, last_at) as keeps_lists,
         case when keeps_lists then event_ids end as event_ids,
         case when keeps_lists then ip_addresses end as ip_addresses,
         case when keeps_lists then countries end as countries

@@ -35,7 +35,7 @@ failing_users as (
 -- is how the day was split) and every other day is further still. Only the
 -- others (at a million events a day, a few percent of ~600k rows) can join a
 -- neighbouring day's session and need the window functions below.
-fragments as (
+fragments as not materialized (
     select
         dt,
         user_id,
@@ -44,10 +44,7 @@ fragments as (
         last_at,
         failures,
         successes,
-        first_at - to_minutes(getvariable('det_session_gap_minutes'))
-        > dt::timestamptz
-        and last_at + to_minutes(getvariable('det_session_gap_minutes'))
-        < (dt + 1)::timestamptz as is_whole
+        not touches_midnight(dt, first_at, last_at) as is_whole
     from det_baseline_signin_sessions
     where
         dt >= getvariable('window_start')
@@ -110,6 +107,26 @@ stitched as (
     from numbered
 ),
 
+-- only a session that takes in a sign-in of the day can alert on the day, and
+-- only one with det_min_failures failures or more (the threshold's floor): the
+-- whole fragments (baseline sessions, earlier attacks) of its users are the only
+-- ones read
+alerting_users as (
+    select distinct user_id from (
+        select user_id
+        from stitched
+        group by user_id, session_no
+        having
+            sum(failures) >= getvariable('det_min_failures')
+            and max(dt) >= getvariable('window_start')
+    )
+),
+
+whole_fragments as (
+    select * exclude (is_whole) from fragments
+    where is_whole and user_id in (select user_id from alerting_users)
+),
+
 -- every piece with its session, (user_id, session_no, whole_event_id): a whole
 -- fragment is session 0 with its own first event, a stitched session is its
 -- number and ''
@@ -117,12 +134,11 @@ running as (
     select * from stitched
     union all by name
     select
-        * exclude (is_whole),
+        *,
         0 as session_no,
         first_event_id as whole_event_id,
         failures as failures_so_far
-    from fragments
-    where is_whole
+    from whole_fragments
 ),
 
 sessions as (
@@ -147,8 +163,7 @@ sessions as (
         last_at as ended_at,
         failures,
         successes
-    from fragments
-    where is_whole
+    from whole_fragments
 ),
 
 -- the threshold is never below det_min_failures, so only sessions with at
