@@ -6,6 +6,7 @@ days of ordinary history first, so they are past the 7-day learning period.
 """
 
 import json
+import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
@@ -326,6 +327,60 @@ def test_infrequent_country_organization_baseline_option():
     assert c.run("infrequent_country", D, config=config) == []
 
 
+def test_infrequent_country_range_drops_and_looks_up_again_the_last_uses_as_single_days_see_them():
+    # A range run rolls each (user, country)'s last use forward a day at a time: a use whose day
+    # leaves the 31-day lookback is gone (carol), and a (user, country) whose latest use came from
+    # the day that left is looked up again among the days still in it (bob's later sign-in was
+    # filed 28 days early, so the latest use is not always on the latest day)
+    c = case("alice", "bob", "carol")
+    london = {"ip": "86.130.2.2", "city": "london"}
+    c.login(at(D - timedelta(days=29), 12), "alice", **london)
+    c.login(at(D + timedelta(days=2), 13), "alice", **london)  # 31 days on: new again
+    c.login(at(D + timedelta(days=3), 13), "alice", **london)  # known since yesterday
+    c.login(at(D - timedelta(days=28), 12), "bob", **london)
+    c.login(at(D - timedelta(days=1), 12), "bob", **london)
+    c.rows[-1]["dt"] = D - timedelta(days=29)
+    c.login(at(D + timedelta(days=3), 13), "bob", **london)  # D-29 has left: the use of D-28 is the last
+    c.login(at(D - timedelta(days=29), 12), "carol", **london)
+    c.login(at(D + timedelta(days=3), 13), "carol", **london)  # D-29 has left the lookback
+    last = D + timedelta(days=3)
+    key = lambda a: a["alert_id"]  # noqa: E731
+    ranged = sorted(c.run("infrequent_country", D, last), key=key)
+    assert ranged == sorted((a for k in range(4) for a in c.run("infrequent_country", D + timedelta(days=k))),
+                            key=key)
+    seen = {a["user_email"].split("@")[0]: (a["partition_date"], a["evidence"]["last_seen_in_country_at"])
+            for a in ranged}
+    assert seen.keys() == {"alice", "bob", "carol"}
+    assert seen["alice"][0] == D + timedelta(days=2) and seen["alice"][1].startswith(str(D - timedelta(days=29)))
+    assert seen["bob"][0] == last and seen["bob"][1].startswith(str(D - timedelta(days=28)))
+    assert seen["carol"] == (last, None)
+
+
+def test_a_range_rolls_the_last_uses_forward_to_the_rows_each_day_computes_afresh():
+    # roll/detection_country_last_use.sql against the view it stands in for, day after day, on
+    # sparse sign-ins of 40 users from three countries, half of them filed up to 6 days before their
+    # own day (so a use that leaves the lookback is not always older than the ones that stay)
+    rng = random.Random(7)
+    c = Case()
+    for _ in range(800):
+        when = at(D - timedelta(days=rng.randrange(-40, 40)), rng.randrange(24), rng.randrange(60))
+        c.login(when, f"user{rng.randrange(40)}", city=rng.choice(["london", "paris", "seattle"]))
+        if rng.random() < 0.5:
+            c.rows[-1]["dt"] = when.date() - timedelta(days=rng.randrange(1, 7))
+    # longer than the lookback, so uses the range added leave it again; in order, then after a gap
+    days = [D + timedelta(days=k) for k in range(36)] + [D + timedelta(days=40)]
+    con = c.prepared("infrequent_country", D, days[-1])
+    for day in days:
+        con.execute(f"set variable window_start = date '{day}'")
+        con.execute(f"set variable window_end = date '{day + timedelta(days=1)}'")
+        detections.prepare_day(con, "infrequent_country")
+        # last_dt too: no two of a (user, country)'s sign-ins share a time here, so its day is unique
+        rows = "select user_id, country_code, last_at, last_dt from {} order by all"
+        rolled = con.execute(rows.format("detection_country_last_use")).fetchall()
+        assert rolled == con.execute(rows.format("detection_country_last_use__view")).fetchall(), day
+    assert con.execute("select getvariable('det_prepared_day')").fetchone()[0] == day
+
+
 def test_organization_learning_period():
     c = Case()
     c.history("alice", D - timedelta(days=5), 5)
@@ -478,6 +533,22 @@ def test_failed_logins_threshold_crossed_after_midnight_belongs_to_the_next_day(
     [alert] = c.run("multiple_failed_logins", D, NEXT)
     assert alert["partition_date"] == NEXT and alert["event_ids"][0] == first
     assert len(alert["event_ids"]) == 15
+
+
+def test_failed_logins_a_session_counts_its_failures_before_midnight_on_a_day_with_few():
+    # 8 failures before midnight and 3 after: the day has fewer than min_failures (10) of its own,
+    # and its session still crosses the threshold
+    c = case("late")
+    first = c.login(at(D, 23, 50), "late", ok=False)
+    for j in range(1, 8):
+        c.login(at(D, 23, 50 + j), "late", ok=False)
+    for j in range(3):
+        c.login(at(NEXT, 0, 1 + j), "late", ok=False)
+    [alert] = c.run("multiple_failed_logins", NEXT)
+    assert alert["partition_date"] == NEXT and alert["event_ids"][0] == first
+    ev = alert["evidence"]
+    assert ev["failures"] == 11 and ev["threshold"] == 10
+    assert ev["baseline_sessions"] == (D - HISTORY).days  # its user's daily sign-in sessions, read too
 
 
 def test_failed_logins_near_misses_typos_and_a_users_own_noise():

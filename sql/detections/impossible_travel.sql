@@ -118,14 +118,12 @@ candidates as (
 -- with coordinates), for the lookback
 history as (
     select dt, user_id, country_code
-    from det_baseline_user_countries
+    from detection_country_uses
     where
         dt >= getvariable('window_start')
             - getvariable('det_lookback_days')::integer
         and dt < getvariable('window_start')
         and located_events > 0
-        and list_contains(getvariable('det_location_sources'), location_source)
-        and (evaluated_as = 'signin' or getvariable('det_evaluate') = 'activities')
 ),
 
 -- how many users used each destination country in the baseline of each

@@ -28,16 +28,11 @@ evaluated as (
 -- sources of det_location_sources), for the lookback before the day; without
 -- their event times, most of the rows' bytes (see boundary_times)
 history as (
-    select * exclude (event_times) from det_baseline_user_countries
+    select * exclude (event_times) from detection_country_uses
     where
         dt >= getvariable('window_start')
             - getvariable('det_lookback_days')::integer
         and dt < getvariable('window_start')
-        and list_contains(getvariable('det_location_sources'), location_source)
-        and (
-            evaluated_as = 'signin'
-            or getvariable('det_evaluate') = 'activities'
-        )
 ),
 
 -- an anchor's baseline starts det_baseline_days before its own time on the
@@ -51,12 +46,11 @@ boundary_times as (
             - getvariable('det_baseline_days')::integer
 ),
 
--- the last use of each (user, country) before the day, then the day's own
--- order: a window over the day only, not the whole lookback
+-- the last use of each (user, country) before the day (a range run rolls it
+-- forward a day at a time), then the day's own order: a window over the day
+-- only, not the whole lookback
 lookback_last as (
-    select user_id, country_code, max(last_at) as last_at
-    from history
-    group by all
+    select user_id, country_code, last_at from detection_country_last_use
 ),
 
 with_previous as (
@@ -84,8 +78,10 @@ new_country as (
         with_previous.dt >= getvariable('window_start')
         and (
             previous_same_country_at is null
-            or event_at - previous_same_country_at
-            > to_days(getvariable('det_baseline_days'))
+            -- in microseconds: timestamptz minus timestamptz, compared with
+            -- an interval, goes through ICU's calendar for every event
+            or epoch_us(event_at) - epoch_us(previous_same_country_at)
+            > getvariable('det_baseline_days')::bigint * 86400000000
         )
         and past_learning_period(seen.first_dt, seen.org_first_dt, with_previous.dt)
 ),

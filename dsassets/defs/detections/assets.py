@@ -65,10 +65,12 @@ def _bind_baselines(detection: Detection, run: runner.Run, lookback: int, since:
 def _setup(detection: Detection, run: runner.Run) -> dict:
     """Variables, IP tables, shared views and baselines; warnings for lookback gaps."""
     lookback = detections.lookback_days(run.config, detection.id)
-    files = detections.install(run.con, run.config, detection.id)
     # Days before the first partition do not exist (the demo's week is all of history): their
     # absence is the learning period, not a gap a backfill could fill.
     since = max(DAILY.start.date(), run.start - timedelta(days=lookback))
+    # before install: shared views over the baselines bind when they are made
+    unmade = _bind_baselines(detection, run, lookback, since)
+    files = detections.install(run.con, run.config, detection.id)
     gaps = detections.missing_days(run.con, "activities", since, run.end)
     if gaps:
         run.log.warning(
@@ -81,7 +83,6 @@ def _setup(detection: Detection, run: runner.Run) -> dict:
     if detection.history:
         history.bind_parts(run.con, run.lake, run.config, detections.history_parts(detection.id), run.start, run.end,
                            day_by_day=True)
-    unmade = _bind_baselines(detection, run, lookback, since)
     if unmade:
         run.log.warning(
             f"{detection.asset_name}: {len(unmade)} day(s) of the lookback ({unmade[0]} .. {unmade[-1]}) have "

@@ -56,9 +56,16 @@ SHARED: tuple[tuple[str, str], ...] = (
     # keeps (a 10-day range of the six policies at 1M events a day: 94 s -> 69 s, 2.2 -> 1.9 GB)
     ("detection_day_events", "view"),
     ("detection_first_seen", "day"),
+    # the location policies' rows of det_baseline_user_countries, and infrequent_country's last
+    # use of each (user, country) in its lookback
+    ("detection_country_uses", "view"),
+    ("detection_country_last_use", "day"),
     ("detection_activity", "view"),
     ("detection_located", "view"),
 )
+# How a day table of a range run's next day comes from the day before's (roll/<name>.sql), where
+# computing it from the view would read every day of its history or lookback again.
+ROLL_DIR = DETECTIONS_DIR / "roll"
 RUN_TABLES = tuple(name for name, kind in SHARED if kind == "run")
 # What a policy reads of an address's classes: the columns detection_events joins from
 # detection_ip_classes, and is_listed_ip, which detection_located derives from the list matches.
@@ -178,16 +185,18 @@ def install(con: duckdb.DuckDBPyConnection, config: ProjectConfig, policy: str) 
     install_macros(con)
     first_seen.install_empty(con)  # every day read as it is, until first_seen.bind rolls up the months
     install_history(con, policy)  # the same, until history.bind_parts rolls up the months
+    read = shared_reads(policy)
     for name, kind in SHARED:
+        if name not in read:
+            # never made for this policy (it may read relations this policy has not bound): a read
+            # shared_reads missed fails, not reads nothing
+            continue
         if kind == "view":
             con.execute(f"create or replace temp view {name} as {_query(name)}")
             continue
         con.execute(f"create or replace temp view {name}__view as {_query(name)}")
         # an empty stand-in so the next view binds; prepare_run/prepare_day fill it
         con.execute(f"create or replace temp table {name} as select * from {name}__view where false")
-    for name in set(DAY_TABLES) - set(day_tables(policy)):
-        # never made for this policy: without the stand-in, a read day_tables missed fails, not reads nothing
-        con.execute(f"drop table {name}")
     return files
 
 
@@ -213,8 +222,8 @@ def reads_ip_classes(policy: str) -> bool:
 
 
 @functools.cache
-def day_tables(policy: str) -> tuple[str, ...]:
-    """The day tables the policy reads, itself or through the shared views it reads."""
+def shared_reads(policy: str) -> tuple[str, ...]:
+    """The shared relations the policy reads, itself or through the shared relations it reads."""
     text = _query(BY_ID[policy].sql_file)
     read = set()
     # SHARED is in dependency order: walking it backwards, a relation's readers come before it
@@ -222,15 +231,28 @@ def day_tables(policy: str) -> tuple[str, ...]:
         if re.search(rf"\b{name}\b", text):
             read.add(name)
             text += _query(name)
-    return tuple(name for name in DAY_TABLES if name in read)
+    return tuple(name for name, _ in SHARED if name in read)
+
+
+def day_tables(policy: str) -> tuple[str, ...]:
+    """The day tables the policy reads, itself or through the shared views it reads."""
+    return tuple(name for name in DAY_TABLES if name in shared_reads(policy))
+
+
+@functools.cache
+def roll_query(name: str) -> str | None:
+    """How the day table ``name`` of a range run's next day comes from the day before's, if it can."""
+    path = ROLL_DIR / f"{name}.sql"
+    return select_file(path) if path.exists() else None
 
 
 def prepare_day(con: duckdb.DuckDBPyConnection, policy: str, *, only_day: bool = False) -> None:
     """Materialize the shared tables the policy reads for the window now set (one day at a time).
 
-    Days in order (a range run) roll them forward instead of reading their days again: the
-    first-seen days take the day's users into the day before's. The rows are the ones the views
-    give, so a day's alerts do not depend on the order.
+    Days in order (a range run) roll them forward instead of reading their days again
+    (``roll/<name>.sql``): the first-seen days take the day's users into the day before's, the
+    last use of each country takes the day before and drops the day that left the lookback. The
+    rows are the ones the views give, so a day's alerts do not depend on the order.
     A run of ``only_day`` reads each of them through a view: each policy's filters and columns
     then reach the Parquet scan, where a table would hold every column of every event of the day
     and of the lookback (a million a day) for the few a policy keeps.
@@ -240,19 +262,8 @@ def prepare_day(con: duckdb.DuckDBPyConnection, policy: str, *, only_day: bool =
         if only_day:
             con.execute(f"drop table if exists {view}")
             con.execute(f"create or replace temp view {view} as select * from {view}__view")
-        elif view == "detection_first_seen" and prepared is not None and prepared == day - timedelta(days=1):
-            # min() over the day before's first days and the day's users: the view's rows, without
-            # reading every earlier day again (a range's days read all history before them)
-            con.execute(
-                "create or replace temp table detection_first_seen as"
-                " with daily as ("
-                "  select user_id, first_dt as dt from detection_first_seen"
-                "  union all"
-                "  select user_id, dt from int_user_activity_daily"
-                "  where dt = getvariable('window_start') and user_id is not null"
-                " )"
-                " select user_id, min(dt) as first_dt, (select min(dt) from daily) as org_first_dt"
-                " from daily group by all")
+        elif prepared is not None and prepared == day - timedelta(days=1) and roll_query(view) is not None:
+            con.execute(f"create or replace temp table {view} as {roll_query(view)}")
         else:
             con.execute(f"create or replace temp table {view} as select * from {view}__view")
     con.execute(f"set variable det_prepared_day = date '{day.isoformat()}'")
