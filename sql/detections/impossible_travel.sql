@@ -115,7 +115,9 @@ candidates as (
 ),
 
 -- the baseline's rows of the events this policy pairs (evaluated, located,
--- with coordinates), for the lookback
+-- with coordinates), for the lookback, in the candidates' destination
+-- countries: both readers below join on one, and on a day without candidates
+-- nothing of the ~30 days is read or kept
 history as (
     select dt, user_id, country_code
     from detection_country_uses
@@ -124,6 +126,7 @@ history as (
             - getvariable('det_lookback_days')::integer
         and dt < getvariable('window_start')
         and located_events > 0
+        and country_code in (select country_code from candidates)
 ),
 
 -- how many users used each destination country in the baseline of each
