@@ -5,8 +5,8 @@
 -- it, so the rows equal the view's whatever the order of days and times (an
 -- event filed on a day other than its own, for instance). Only the few users
 -- and countries last used on the day that left are read again, not the ~30 days
--- of every user (at a million events a day, the lookback's group-by was a third
--- of the policy's day)
+-- of every user (at a million events a day, grouping the whole lookback was
+-- about half of the policy's day 30)
 
 with
 
