@@ -22,6 +22,24 @@ create or replace temp macro in_raw_lookback(signin_class) as
 create or replace temp macro in_baseline(t, anchor) as
     t < anchor and t >= anchor - to_days(getvariable('det_baseline_days'));
 
+-- The addresses the identity provider lists as deleted or disabled: one row
+-- per address of each user of `snapshots` (rows of stg_idp__users), as
+-- terminated_user_activity and its history parts read them. A user without an
+-- address gives no row (unnest of an empty or null list): a filter on
+-- len(idp_emails) computed the address list a second time for every row of
+-- every snapshot.
+create or replace temp macro terminated_listings(snapshots) as table
+    select
+        unnest(idp_emails) as email,
+        idp_user_id,
+        idp_status,
+        idp_status_changed_at,
+        idp_status_changed_at_source,
+        snapshot_taken_at,
+        dt
+    from query_table(snapshots)
+    where idp_status in ('deleted', 'disabled');
+
 -- The learning period (detection_first_seen): the user and the organization
 -- were first seen long enough before `day`.
 create or replace temp macro past_learning_period(first_dt, org_first_dt, day) as

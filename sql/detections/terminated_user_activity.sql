@@ -45,20 +45,9 @@ latest_snapshot as (
 ),
 
 -- the terminated addresses the latest snapshots of the history and the
--- window's snapshots list. A user without an address gives no row (unnest of
--- an empty or null list): a filter on len(idp_emails) computed the address
--- list a second time for every row of every snapshot
+-- window's snapshots list
 latest_listings as (
-    select
-        unnest(idp_emails) as email,
-        idp_user_id,
-        idp_status,
-        idp_status_changed_at,
-        idp_status_changed_at_source,
-        snapshot_taken_at,
-        dt
-    from latest_snapshots
-    where idp_status in ('deleted', 'disabled')
+    select * from terminated_listings(latest_snapshots)
 ),
 
 -- the window's own listings

@@ -10,15 +10,13 @@
 
 with
 
+snapshots as (
+    select * from stg_idp__users
+    where in_history(dt)
+),
+
 listings as (
-    select
-        unnest(idp_emails) as email,
-        idp_status,
-        snapshot_taken_at
-    from stg_idp__users
-    where
-        in_history(dt)
-        and idp_status in ('deleted', 'disabled')
+    select * from terminated_listings(snapshots)
 ),
 
 final as (

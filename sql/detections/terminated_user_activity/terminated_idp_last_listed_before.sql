@@ -10,19 +10,13 @@
 
 with
 
+snapshots as (
+    select * from stg_idp__users
+    where in_history(dt)
+),
+
 listings as (
-    select
-        unnest(idp_emails) as email,
-        idp_user_id,
-        idp_status,
-        idp_status_changed_at,
-        idp_status_changed_at_source,
-        snapshot_taken_at,
-        dt
-    from stg_idp__users
-    where
-        in_history(dt)
-        and idp_status in ('deleted', 'disabled')
+    select * from terminated_listings(snapshots)
 ),
 
 final as (
