@@ -156,8 +156,10 @@ def install_history(con: duckdb.DuckDBPyConnection, policy: str) -> None:
         con.execute(f"create or replace temp view {part} as {query}")
 
 
+@functools.cache
 def history_parts(policy: str) -> dict[str, tuple[str, tuple[str, ...]]]:
-    """The policy's history parts (``Detection.history``): each one's query and what it reads."""
+    """The policy's history parts (``Detection.history``): each one's query and what it reads
+    (read once: a range run asks for them every day)."""
     detection = BY_ID[policy]
     return {part: (select_file(DETECTIONS_DIR / detection.sql_file / f"{part}.sql"), reads)
             for part, reads in detection.history.items()}
