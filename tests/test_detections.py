@@ -29,6 +29,7 @@ CITIES = {
     "new york": ("US", 40.71, -74.01),
     "toronto": ("CA", 43.65, -79.38),
     "london": ("GB", 51.51, -0.13),
+    "manchester": ("GB", 53.48, -2.24),
     "paris": ("FR", 48.86, 2.35),
     "berlin": ("DE", 52.52, 13.40),
     "frankfurt": ("DE", 50.11, 8.68),
@@ -301,12 +302,16 @@ def test_suspicious_ip_successful_signin_from_threat_intel_alerts_failed_only_do
 def test_infrequent_country_alerts_once_with_the_baseline_countries():
     c = case("alice")
     first = c.login(at(D, 10), "alice", ip="86.130.2.2", city="london")
-    c.event(at(D, 10, 3), "alice", ip="86.130.2.2", city="london")
+    c.event(at(D, 10, 3), "alice", ip="86.130.2.9", city="manchester")
     c.login(at(NEXT, 10), "alice", ip="86.130.2.2", city="london")  # now known: no second alert
     [alert] = c.run("infrequent_country", D, NEXT)
     assert alert["event_ids"][0] == first and len(alert["event_ids"]) == 2
     assert alert["evidence"]["baseline_countries"] == ["US"]
     assert alert["countries"] == ["GB"]
+    # who, where and from which address: the opening sign-in's, not the later event's
+    assert (alert["user_email"], alert["account_id"]) == ("alice@acme.example", "acct-1")
+    assert (alert["evidence"]["city"], alert["evidence"]["ip_address"]) == ("london", "86.130.2.2")
+    assert alert["description"].startswith("alice@acme.example was active from GB (london)")
 
 
 def test_infrequent_country_near_misses_known_country_and_learning_period_user():
