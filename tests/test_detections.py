@@ -233,9 +233,13 @@ def test_a_policy_skips_the_address_classes_only_when_duckdb_reads_none_of_them(
 def test_anonymous_ip_tor_signin_alerts_with_the_matching_list_and_its_date():
     c = case("alice")
     login = c.login(at(D, 10), "alice", ip="185.220.101.4", city="frankfurt")
-    download = c.event(at(D, 10, 3), "alice", ip="185.220.101.4", city="frankfurt")
+    download = c.event(at(D, 10, 3), "alice", ip="185.220.101.4", city="berlin")
     [alert] = c.run("anonymous_ip", D)
     assert [k for k in alert if k != "dt"] == COLUMNS
+    # what, where and who: the opening sign-in's, not the later download's
+    assert alert["evidence"]["opening_activity"] == "User/Login"
+    assert alert["evidence"]["location"]["city"] == "frankfurt"
+    assert (alert["user_email"], alert["account_id"]) == ("alice@acme.example", "acct-1")
     assert alert["policy"] == "anonymous_ip" and alert["severity"] == "medium"
     assert alert["event_ids"] == [login, download]
     assert alert["ip_addresses"] == ["185.220.101.4"] and alert["countries"] == ["DE"]
