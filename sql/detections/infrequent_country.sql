@@ -56,7 +56,7 @@ lookback_last as (
 -- only the columns the window and the baseline joins need: the anchors' others
 -- (e-mail, account, city, address) are read for the anchors alone (final), as
 -- carrying them through this sort and the materialized evaluated cost about a
--- third of a day's run
+-- quarter of a day's run (30 replicated days at 1M events a day: 7.7 s, now 6.0)
 with_previous as (
     select
         day_rows.event_id,
