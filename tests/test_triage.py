@@ -1,6 +1,7 @@
 """Triage from the CLI: list, show, resolve/dismiss/assign, and suppressions honoured by the alerts union."""
 
 import json
+import shutil
 from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
@@ -15,6 +16,7 @@ from dsassets.lib.config.project import ProjectConfig
 from dsassets.lib.detections import engine
 from dsassets.lib.detections.registry import POLICIES
 from dsassets.lib.lake.lake import Lake
+from dsassets.lib.lake.partitions import range_tags
 from dsassets.lib.transform import sql
 from dsassets.lib.triage import status, suppressions, warehouse
 
@@ -167,6 +169,32 @@ def test_an_ip_suppression_covers_every_user_and_an_expired_one_nothing(lake_dir
     materialize_alerts(lake_dir)
     assert {r["alert_id"] for r in mart(lake_dir, "alerts")} == {"2222222222bb"}
     assert {r["alert_id"] for r in mart(lake_dir, suppressions.SUPPRESSED_ALERTS)} == {"1111111111aa", "3333333333cc"}
+
+
+def test_a_range_reads_the_union_once_and_holds_back_what_its_single_day_does(lake_dir):
+    """A range run of alerts reads the union into a table once: its days, kept and held back, are the
+    single day's, and the day before (no alerts) is written empty."""
+    now = datetime.now(timezone.utc)
+    ledger = suppressions.SuppressionLedger(Lake.at(lake_dir))
+    alert = {"alert_id": "1111111111aa", "policy": "impossible_travel", "user_id": "u-7",
+             "ip_addresses": ["192.0.2.10", "198.18.0.5"], "countries": ["DE", "BR"]}
+    with ledger.locked():
+        ledger.append(suppressions.make_rule(alert, "user+ip", now + timedelta(days=1), by="t", now=now, comment=None))
+        ledger.save()
+    materialize_alerts(lake_dir)
+    by_id = lambda rows: sorted(rows, key=lambda r: r["alert_id"])  # noqa: E731
+    single = {name: by_id(mart(lake_dir, name)) for name in ("alerts", suppressions.SUPPRESSED_ALERTS)}
+    assert [r["alert_id"] for r in single["alerts"]] == ["2222222222bb", "3333333333cc"]
+    assert [r["alert_id"] for r in single[suppressions.SUPPRESSED_ALERTS]] == ["1111111111aa"]
+    for name in single:
+        shutil.rmtree(lake_dir / "warehouse" / name)
+    result = dg.materialize([alerts_asset()], tags=range_tags(DAY - timedelta(days=1), DAY),
+                            resources={"lake": LakeResource(data_dir=str(lake_dir))})
+    assert result.success
+    for name, rows in single.items():
+        assert by_id(mart(lake_dir, name)) == rows
+        before = lake_dir / "warehouse" / name / f"dt={DAY - timedelta(days=1)}" / "data.parquet"
+        assert pq.read_metadata(before).num_rows == 0
 
 
 def test_expiry_syntax():

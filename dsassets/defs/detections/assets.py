@@ -171,13 +171,26 @@ def _union(run: runner.Run) -> str:
     return " union all by name ".join(parts)
 
 
+def _read_once_then_hold_back(run: runner.Run, relation: str) -> str:
+    """The union's rows of a range read once into a table, then held back by the suppressions.
+
+    Each day written (alerts, suppressed_alerts) would otherwise list and read every file of the
+    seven outputs again: 30 ms a day and output, 1.7 of the 2.1 s of a 30-day range's alerts at a
+    million events a day. The alerts of a range are few, and written before this step runs.
+    """
+    if not run.one_day:
+        run.con.execute(f"create temp table {relation}__rows as select * from {relation}")
+        relation = f"{relation}__rows"
+    return suppressions.hold_back(run, relation)
+
+
 ALERTS_ASSET = runner.SqlAsset(
     name=ALERTS,
     query=_union,
     requires=tuple(d.asset_name for d in DETECTIONS),
     # Analysts' suppression rules (dsassets alerts dismiss --suppress) hold back matching alerts
     # here, for every policy at once; what they hid is written to suppressed_alerts.
-    transform=suppressions.hold_back,
+    transform=_read_once_then_hold_back,
     report=lambda run, counts: suppressions.suppressed_report(run, run.start, run.end),
     day_report=lambda run, day, count: {
         **alert_report(run, ALERTS, day, count),
