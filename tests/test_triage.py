@@ -156,16 +156,23 @@ def test_dismiss_with_suppression_removes_the_alert_from_a_re_run_and_lists_it(l
     assert json.loads(held[0]["evidence"]) == {"speed_kmh": 4100}
 
 
+def save_rules(root, *rules: dict) -> None:
+    """Append suppression rules to the lake's ledger, as ``alerts dismiss --suppress`` does."""
+    ledger = suppressions.SuppressionLedger(Lake.at(root))
+    with ledger.locked():
+        for rule in rules:
+            ledger.append(rule)
+        ledger.save()
+
+
 def test_an_ip_suppression_covers_every_user_and_an_expired_one_nothing(lake_dir):
     now = datetime.now(timezone.utc)
-    ledger = suppressions.SuppressionLedger(Lake.at(lake_dir))
     alert = {"alert_id": "3333333333cc", "policy": "impossible_travel", "user_id": "u-9",
              "ip_addresses": ["198.18.0.5", "192.0.2.10"], "countries": ["DE", "BR"]}
-    with ledger.locked():
-        ledger.append(suppressions.make_rule(alert, "ip", now + timedelta(days=1), by="t", now=now, comment=None))
-        expired = dict(alert, ip_addresses=["100.64.3.3", "192.0.2.10"])
-        ledger.append(suppressions.make_rule(expired, "ip", T0, by="t", now=now - timedelta(days=400), comment=None))
-        ledger.save()
+    expired = dict(alert, ip_addresses=["100.64.3.3", "192.0.2.10"])
+    save_rules(lake_dir,
+               suppressions.make_rule(alert, "ip", now + timedelta(days=1), by="t", now=now, comment=None),
+               suppressions.make_rule(expired, "ip", T0, by="t", now=now - timedelta(days=400), comment=None))
     materialize_alerts(lake_dir)
     assert {r["alert_id"] for r in mart(lake_dir, "alerts")} == {"2222222222bb"}
     assert {r["alert_id"] for r in mart(lake_dir, suppressions.SUPPRESSED_ALERTS)} == {"1111111111aa", "3333333333cc"}
@@ -175,14 +182,15 @@ def test_a_range_reads_the_union_once_and_holds_back_what_its_single_day_does(la
     """A range run of alerts reads the union into a table once: its days, kept and held back, are the
     single day's, and the day before (no alerts) is written empty."""
     now = datetime.now(timezone.utc)
-    ledger = suppressions.SuppressionLedger(Lake.at(lake_dir))
     alert = {"alert_id": "1111111111aa", "policy": "impossible_travel", "user_id": "u-7",
              "ip_addresses": ["192.0.2.10", "198.18.0.5"], "countries": ["DE", "BR"]}
-    with ledger.locked():
-        ledger.append(suppressions.make_rule(alert, "user+ip", now + timedelta(days=1), by="t", now=now, comment=None))
-        ledger.save()
+    save_rules(lake_dir, suppressions.make_rule(alert, "user+ip", now + timedelta(days=1), by="t", now=now,
+                                                comment=None))
     materialize_alerts(lake_dir)
-    by_id = lambda rows: sorted(rows, key=lambda r: r["alert_id"])  # noqa: E731
+
+    def by_id(rows: list[dict]) -> list[dict]:
+        return sorted(rows, key=lambda r: r["alert_id"])
+
     single = {name: by_id(mart(lake_dir, name)) for name in ("alerts", suppressions.SUPPRESSED_ALERTS)}
     assert [r["alert_id"] for r in single["alerts"]] == ["2222222222bb", "3333333333cc"]
     assert [r["alert_id"] for r in single[suppressions.SUPPRESSED_ALERTS]] == ["1111111111aa"]
