@@ -29,7 +29,7 @@ with
 -- only the columns the chain and its filters need: the anchors' others (who,
 -- what, where) are read for the anchors alone (final); decoded for every
 -- candidate sign-in of the day and the lookback, they took suspicious_ip's 30
--- replicated days at 1M events a day from 3.4 s to 3.7-3.9 s
+-- replicated days at 1M events a day from 3.4 s to 3.5-3.9 s
 signins as (
     select
         event_id,
