@@ -248,7 +248,10 @@ final as (
         integrator_key,
         site,
 
-        ---------- forensics
+        ---------- forensics: the event as DocuSign sent it, so an analyst
+        -- needs no join to the raw layer (which keeps it too). Re-encoding
+        -- raw_event is the largest part of this model's cost: at a million
+        -- events the step took about 8 s with it and 5 s without
         event_timestamp_raw,
         extracted_at,
         extracted_from,
