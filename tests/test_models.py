@@ -531,3 +531,27 @@ def test_every_relation_a_models_sql_names_is_one_its_asset_reads():
     # And binding is selective: a staging view brings its raw dataset, a mart only itself.
     assert sql.relations_to_bind(["stg_idp__users", "activities"]) == (
         [BY_NAME["stg_idp__users"], BY_NAME["activities"]], {"raw_idp_users"})
+
+
+def test_a_day_of_wide_rows_is_written_in_row_groups_of_bounded_size(tmp_path, monkeypatch):
+    """A day whose rows are wide (each activity carries its raw JSON) is split into row groups of
+    about ``sql.ROW_GROUP_BYTES``: the writer never holds DuckDB's default 122,880 of them at
+    once (a million events' activities wrote 10% faster). Narrow rows keep one group, and every
+    row is written either way."""
+    monkeypatch.setattr(sql, "ROW_GROUP_BYTES", "1MB")
+    lake = Lake.at(tmp_path)
+    with sql.session(lake) as con:
+        con.execute(f"create temp table wide as select date '{D1}' as dt, i as n, repeat('x', 4000) || i as raw_event "
+                    "from range(2000) t(i)")
+        con.execute(f"create temp table narrow as select date '{D1}' as dt, i as n from range(2000) t(i)")
+        for name in ("wide", "narrow"):
+            assert sql.write_partitions(con, lake, name, name, D1, D2) == {D1: 2000}
+        groups = {name: con.execute(
+            "select count(distinct row_group_id), sum(row_group_num_rows) filter (where column_id = 0) "
+            f"from parquet_metadata({sql.sql_literal(sql.model_day_file(lake, name, D1))})").fetchone()
+            for name in ("wide", "narrow")}
+        written = con.execute(f"select count(distinct n), count(distinct raw_event) from "
+                              f"read_parquet({sql.sql_literal(sql.model_day_file(lake, 'wide', D1))})").fetchone()
+    assert groups["wide"][0] >= 4 and groups["wide"][1] == 2000
+    assert groups["narrow"] == (1, 2000)
+    assert written == (2000, 2000)
