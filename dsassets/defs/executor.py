@@ -11,7 +11,8 @@ DocuSign snapshots, the identity provider) overlap. A whole day at a million eve
 empty lake through the embedded simulator, took 76.4 and 76.7 s with this executor against 83.4
 and 82.6 s in one process. Downstream of the raw layer alone, one process wins (33.1-33.8 s
 against 42.5-47.7 s: DuckDB already keeps both cores busy, and each step's process costs more than
-the overlap gains), which is the intra-day refresh's case (``defs/jobs.py``).
+the overlap gains), which is why the intra-day refresh, whose raw steps read only what is new,
+runs in one (``defs/jobs.py``).
 """
 
 import pkgutil

@@ -417,8 +417,9 @@ def add_to_partition(
 
 # A row group holds at most about this much of the rows in memory. Only wide rows reach it before
 # DuckDB's default of 122,880 rows: a million events' activities, each with its raw JSON, went from
-# 10 row groups a day to 23 (190 -> 195 MB), the write from 7.4-7.6 s to 6.7-6.9 s and the models'
-# stage from 19.9-20.4 s to 19.2-19.8 s (alternately, same day; system time 5.0-5.3 s -> 4.3-4.7 s).
+# 10 row groups a day to 23 (190 -> 195 MB). The models' stage then peaked at 1,129-1,160 MiB instead of
+# 1,686-1,724 MiB, and activities' write took 6.7-6.9 s instead of 7.4-7.6 s (alternately, same day;
+# the whole step was faster in 7 of 8 pairs, by up to 1 s, on a noisy VM).
 ROW_GROUP_BYTES = "128MB"
 
 
