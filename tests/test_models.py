@@ -536,8 +536,8 @@ def test_every_relation_a_models_sql_names_is_one_its_asset_reads():
 def test_a_day_of_wide_rows_is_written_in_row_groups_of_bounded_size(tmp_path, monkeypatch):
     """A day whose rows are wide (each activity carries its raw JSON) is split into row groups of
     about ``sql.ROW_GROUP_BYTES``: the writer never holds DuckDB's default 122,880 of them at
-    once (a million events' models peaked about 560 MiB lower). Narrow rows keep one group, and every
-    row is written either way."""
+    once (a million events' models peaked about 560 MiB lower). Narrow rows keep one group, and
+    every row is written either way."""
     monkeypatch.setattr(sql, "ROW_GROUP_BYTES", "1MB")
     lake = Lake.at(tmp_path)
     with sql.session(lake) as con:

@@ -417,9 +417,9 @@ def add_to_partition(
 
 # A row group holds at most about this much of the rows in memory. Only wide rows reach it before
 # DuckDB's default of 122,880 rows: a million events' activities, each with its raw JSON, went from
-# 10 row groups a day to 22-23 (190 -> 195 MB). The models' stage then peaked at 1,129-1,160 MiB instead of
-# 1,686-1,724 MiB, and activities' write took 6.7-6.9 s instead of 7.4-7.6 s (alternately, same day;
-# the whole step was faster in 7 of 8 pairs, by up to 1 s, on a noisy VM).
+# 10 row groups a day to 22-23 (190 -> 195 MB). The models' stage then peaked at 1,129-1,160 MiB
+# instead of 1,686-1,724 MiB, and activities' write took 6.7-6.9 s instead of 7.4-7.6 s
+# (alternately, same day; the whole step was faster in 7 of 8 pairs, by up to 1 s, on a noisy VM).
 ROW_GROUP_BYTES = "128MB"
 
 
