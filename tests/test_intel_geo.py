@@ -224,21 +224,77 @@ def test_bulk_parsing_agrees_with_ipaddress_around_every_boundary():
     needs = [i % 3 != 0 for i in range(len(raws))]
     con = duckdb.connect()
     con.register("listed", pa.table({"ip_address_raw": raws, "needs_location": needs}))
-    locator, reference = IpLocator(), IpLocator()
+    locator, reference, plain = IpLocator(), IpLocator(), IpLocator()
     reference._find = None  # one address at a time through the reader's own get()
+    plain._find = None  # as with maxminddb's C extension: no tree of ours to walk
     try:
         bulk = address_rows(con, "listed", locator).to_pylist()
+        bulk_plain = address_rows(con, "listed", plain).to_pylist()
         expected = _one_by_one(raws, needs, reference)
     finally:
-        locator.close()
-        reference.close()
+        for each in (locator, reference, plain):
+            each.close()
 
     def key(row):
         return row["ip_address_raw"], row["needs_location"]
 
     assert sorted(bulk, key=key) == sorted(expected, key=key)
+    assert sorted(bulk_plain, key=key) == sorted(expected, key=key)
     assert sum(row["is_global_ip"] is False for row in bulk) > 50  # both sides of the boundaries ran
     assert sum(row["lookup_country_code"] is not None for row in bulk) > 1000  # and were located
+
+
+def _random_search_tree(random: Random, record_size: int) -> tuple[bytes, int]:
+    """A MaxMind DB search tree over 32 bits (bytes, node count): random branches, each ending in
+    an empty record or a data pointer (node count + 16 + an offset, as the format has it)."""
+    children: list[list] = []  # per node, numbered breadth first: ("node", n) or ("leaf", offset or None)
+    depths, made = [0], 1
+    while len(children) < made:
+        depth, pair = depths[len(children)], []
+        for _ in range(2):
+            if depth < 4 or (depth < 31 and made < 300 and random.random() < 0.7):
+                pair.append(("node", made))
+                depths.append(depth + 1)
+                made += 1
+            else:
+                pair.append(("leaf", random.choice([None, random.randrange(1 << 20)])))
+        children.append(pair)
+    count = len(children)
+
+    def record(kind, value):
+        return value if kind == "node" else count if value is None else count + 16 + value
+
+    out = bytearray()
+    for (left_kind, left_value), (right_kind, right_value) in children:
+        left, right = record(left_kind, left_value), record(right_kind, right_value)
+        if record_size == 24:
+            out += left.to_bytes(3, "big") + right.to_bytes(3, "big")
+        elif record_size == 28:  # the middle byte: the left record's high nibble, then the right's
+            out += left.to_bytes(4, "big")[1:] + bytes([(left >> 24) << 4 | right >> 24]) + right.to_bytes(4, "big")[1:]
+        else:
+            out += left.to_bytes(4, "big") + right.to_bytes(4, "big")
+    return bytes(out), count
+
+
+@pytest.mark.parametrize("record_size", [24, 28, 32])
+def test_walking_every_address_at_once_ends_where_the_readers_walk_ends(record_size):
+    """The numpy walk gives, for every record size of the format, the pointer (or empty record)
+    that maxminddb's own reader finds one address at a time in the same tree."""
+    import maxminddb.reader
+    import numpy as np
+
+    random = Random(record_size)
+    tree, count = _random_search_tree(random, record_size)
+    reader = maxminddb.reader.Reader.__new__(maxminddb.reader.Reader)
+    reader._buffer, reader._metadata = tree, maxminddb.reader.Metadata(
+        node_count=count, record_size=record_size, ip_version=4, database_type="test", languages=[],
+        binary_format_major_version=2, binary_format_minor_version=0, build_epoch=0, description={})
+    addresses = [random.getrandbits(32) for _ in range(3000)] + [0, 2**32 - 1]
+    packed = np.array([list(a.to_bytes(4, "big")) for a in addresses], dtype=np.uint8)
+    walked = geo.walk_search_tree(np.frombuffer(tree, dtype=np.uint8), count, record_size, 0, packed)
+    expected = [reader._find_address_in_tree(bytearray(a.to_bytes(4, "big")))[0] for a in addresses]
+    assert walked.tolist() == expected
+    assert 0 in expected and len(set(expected)) > 20  # empty records and many pointers were reached
 
 
 def test_locator_decodes_each_record_once_and_answers_the_same():
@@ -256,7 +312,8 @@ def test_locator_decodes_each_record_once_and_answers_the_same():
 def test_a_backfill_looks_each_address_up_once_whatever_the_days_and_spellings_it_came_in(monkeypatch):
     """A range run lists an address once per day it was used on, and a spelling the SQL path does
     not parse (a port, a space, IPv6) reaches the locator as the canonical text: each such text is
-    parsed once, each address walks the database's tree once, and every day and spelling of it
+    parsed once, each address walks the database's tree once (a quad with the others, in one
+    numpy pass; the rest one by one), and every day and spelling of it
     gets the same location."""
     days = ["2026-11-01", "2026-11-02", "2026-11-03"]
     spellings = {"8.8.8.8": ["8.8.8.8", " 8.8.8.8"], "1.1.1.1": ["1.1.1.1"],
@@ -269,8 +326,10 @@ def test_a_backfill_looks_each_address_up_once_whatever_the_days_and_spellings_i
         "needs_location": [True] * (len(days) * len(raws)),
     }))
     locator, walked, parsed = IpLocator(), [], []
-    walk = locator._find
+    walk, walk_together = locator._find, geo.walk_search_tree
     locator._find = lambda packed: walked.append(bytes(packed)) or walk(packed)
+    monkeypatch.setattr(geo, "walk_search_tree", lambda tree, nodes, size, start, packed: walked.extend(
+        bytes(row) for row in packed) or walk_together(tree, nodes, size, start, packed))
     monkeypatch.setattr(geo, "parse_ip", lambda raw: parsed.append(raw) or parse_ip(raw))
     try:
         rows = address_rows(con, "listed", locator).to_pylist()

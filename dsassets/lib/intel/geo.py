@@ -16,12 +16,14 @@ window only.
 from __future__ import annotations
 
 import ipaddress
+import mmap
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
+import numpy as np
 import pycountry
 
 # Names seen in the wild (DocuSign sends lowercase English short names) that ISO 3166's
@@ -239,6 +241,33 @@ class IpLocator:
             pointer, _ = self._find(bytearray(address.packed))
         except ValueError:
             return None
+        return self.location_at(pointer)
+
+    def ipv4_pointers(self, packed: np.ndarray) -> np.ndarray | None:
+        """Where each IPv4 address ends in the database's search tree: the data pointer that
+        :meth:`location_at` reads, 0 where the tree holds nothing. ``packed`` is one row of 4
+        bytes per address, network order. ``None`` from a reader without the tree walk (maxminddb's
+        C extension): :meth:`lookup` each address instead, which that reader does fast.
+
+        All the addresses walk the tree together, one bit a step, with numpy. The pure-Python
+        reader walks one address at a time: for a day at a million events (16k addresses to
+        locate, 1.5k records) that took 0.48-0.56 s against 0.15 s, and for 232k addresses (a
+        month's range run) 7.8 s against 2.4-2.8 s, which is then mostly decoding the records.
+        """
+        buffer = getattr(self._reader, "_buffer", None)
+        if self._find is None or not isinstance(buffer, (bytes, mmap.mmap)):
+            return None
+        meta = self._reader.metadata()
+        start = self._reader._start_node(32)  # noqa: SLF001: where IPv4 starts (96 zero bits down an IPv6 tree)
+        tree = np.frombuffer(buffer, dtype=np.uint8, count=meta.search_tree_size)
+        return walk_search_tree(tree, meta.node_count, meta.record_size, start, packed)
+
+    def remember(self, addresses: list[str], locations: list[IpLocation | None]) -> None:
+        """What :meth:`lookup` answers for these addresses (canonical texts) from now on."""
+        self._by_address.update(zip(addresses, locations))
+
+    def location_at(self, pointer: int) -> IpLocation | None:
+        """The location of the record at ``pointer`` (from :meth:`ipv4_pointers`), decoded once."""
         if not pointer:
             return None
         if pointer not in self._by_record:
@@ -247,6 +276,46 @@ class IpLocator:
 
     def close(self) -> None:
         self._reader.close()
+
+
+def walk_search_tree(tree: np.ndarray, node_count: int, record_size: int, start: int,
+                     packed: np.ndarray) -> np.ndarray:
+    """The record each address (a row of ``packed``, network byte order) ends at in a MaxMind DB
+    search tree (``tree``: its bytes), from node ``start``: a data pointer, or 0 when the record is
+    empty. What the reader's ``_find_address_in_tree`` returns, for all addresses in one pass a bit.
+    """
+    width = record_size // 4  # bytes a node
+    found = np.zeros(len(packed), dtype=np.int64)
+    node = np.full(len(packed), start, dtype=np.int64)
+    walking = np.flatnonzero(node < node_count)
+    found[node >= node_count] = start if start > node_count else 0
+    for bit in range(packed.shape[1] * 8):
+        if not walking.size:
+            break
+        right = (packed[walking, bit >> 3] >> (7 - bit % 8)) & 1
+        base = node[walking] * width
+        if record_size == 24:
+            at = base + 3 * right
+            record = (tree[at].astype(np.int64) << 16) | (tree[at + 1].astype(np.int64) << 8) | tree[at + 2]
+        elif record_size == 28:  # the middle byte's high nibble belongs to the left record, its low one to the right
+            at = base + 4 * right  # the left record's other three bytes start at base, the right's at base + 4
+            middle = tree[base + 3].astype(np.int64)
+            high = np.where(right == 1, middle & 0x0F, middle >> 4)
+            record = ((high << 24) | (tree[at].astype(np.int64) << 16) | (tree[at + 1].astype(np.int64) << 8)
+                      | tree[at + 2])
+        elif record_size == 32:
+            at = base + 4 * right
+            record = ((tree[at].astype(np.int64) << 24) | (tree[at + 1].astype(np.int64) << 16)
+                      | (tree[at + 2].astype(np.int64) << 8) | tree[at + 3])
+        else:
+            raise ValueError(f"unknown MaxMind DB record size: {record_size}")
+        node[walking] = record
+        ended = record >= node_count
+        found[walking[ended]] = np.where(record[ended] > node_count, record[ended], 0)
+        walking = walking[~ended]
+    if walking.size:
+        raise ValueError("invalid MaxMind DB search tree: an address ran past its last bit")
+    return found
 
 
 def _location(record: Any) -> IpLocation | None:
