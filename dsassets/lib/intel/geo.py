@@ -205,7 +205,9 @@ class IpLocator:
     walk down the search tree (~30 us) and a decode of the record it ends at (~150 us, every
     language's names). Many addresses end at one record (a day's 17k lookups at a million events
     reached 1.5k records), so records are decoded once per locator, keyed by their offset in the
-    file. A reader without that tree walk (maxminddb's C extension) is called plainly.
+    file. A window's dotted quads walk the tree all at once (:meth:`ipv4_pointers`); other
+    addresses walk it one by one (:meth:`lookup`). A reader without that tree walk (maxminddb's C
+    extension) is called plainly.
 
     Each address is looked up once per locator too: a range run (a backfill) lists an address
     once per day it was used on (a month at a million events a day: 421k lookups, 232k addresses).
