@@ -313,8 +313,7 @@ def test_a_backfill_looks_each_address_up_once_whatever_the_days_and_spellings_i
     """A range run lists an address once per day it was used on, and a spelling the SQL path does
     not parse (a port, a space, IPv6) reaches the locator as the canonical text: each such text is
     parsed once, each address walks the database's tree once (a quad with the others, in one
-    numpy pass; the rest one by one), and every day and spelling of it
-    gets the same location."""
+    numpy pass; the rest one by one), and every day and spelling of it gets the same location."""
     days = ["2026-11-01", "2026-11-02", "2026-11-03"]
     spellings = {"8.8.8.8": ["8.8.8.8", " 8.8.8.8"], "1.1.1.1": ["1.1.1.1"],
                  "2001:4860:4860::8888": ["2001:4860:4860::8888", "[2001:4860:4860::8888]:443"]}
