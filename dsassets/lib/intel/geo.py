@@ -286,31 +286,25 @@ def walk_search_tree(tree: np.ndarray, node_count: int, record_size: int, start:
     search tree (``tree``: its bytes), from node ``start``: a data pointer, or 0 when the record is
     empty. What the reader's ``_find_address_in_tree`` returns, for all addresses in one pass a bit.
     """
+    if record_size not in (24, 28, 32):
+        raise ValueError(f"unknown MaxMind DB record size: {record_size}")
+    if start >= node_count:  # the tree ends above the addresses: all of them share that record
+        return np.full(len(packed), start if start > node_count else 0, dtype=np.int64)
     width = record_size // 4  # bytes a node
     found = np.zeros(len(packed), dtype=np.int64)
     node = np.full(len(packed), start, dtype=np.int64)
-    walking = np.flatnonzero(node < node_count)
-    found[node >= node_count] = start if start > node_count else 0
+    walking = np.arange(len(packed))
     for bit in range(packed.shape[1] * 8):
         if not walking.size:
             break
         right = (packed[walking, bit >> 3] >> (7 - bit % 8)) & 1
         base = node[walking] * width
-        if record_size == 24:
-            at = base + 3 * right
-            record = (tree[at].astype(np.int64) << 16) | (tree[at + 1].astype(np.int64) << 8) | tree[at + 2]
-        elif record_size == 28:  # the middle byte's high nibble belongs to the left record, its low one to the right
-            at = base + 4 * right  # the left record's other three bytes start at base, the right's at base + 4
+        if record_size == 28:  # 3 bytes each, and the middle byte: the left's high nibble, the right's low one
             middle = tree[base + 3].astype(np.int64)
             high = np.where(right == 1, middle & 0x0F, middle >> 4)
-            record = ((high << 24) | (tree[at].astype(np.int64) << 16) | (tree[at + 1].astype(np.int64) << 8)
-                      | tree[at + 2])
-        elif record_size == 32:
-            at = base + 4 * right
-            record = ((tree[at].astype(np.int64) << 24) | (tree[at + 1].astype(np.int64) << 16)
-                      | (tree[at + 2].astype(np.int64) << 8) | tree[at + 3])
+            record = (high << 24) | _big_endian(tree, base + 4 * right, 3)
         else:
-            raise ValueError(f"unknown MaxMind DB record size: {record_size}")
+            record = _big_endian(tree, base + (record_size // 8) * right, record_size // 8)
         node[walking] = record
         ended = record >= node_count
         found[walking[ended]] = np.where(record[ended] > node_count, record[ended], 0)
@@ -318,6 +312,14 @@ def walk_search_tree(tree: np.ndarray, node_count: int, record_size: int, start:
     if walking.size:
         raise ValueError("invalid MaxMind DB search tree: an address ran past its last bit")
     return found
+
+
+def _big_endian(tree: np.ndarray, at: np.ndarray, size: int) -> np.ndarray:
+    """The unsigned big-endian integers of ``size`` bytes starting at each offset ``at``."""
+    value = np.zeros(len(at), dtype=np.int64)
+    for k in range(size):
+        value = (value << 8) | tree[at + k]
+    return value
 
 
 def _location(record: Any) -> IpLocation | None:
